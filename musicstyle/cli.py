@@ -1,0 +1,68 @@
+"""The ``musicstyle`` command line: one parser, sub-commands registered by ``musicstyle.commands``.
+
+Every command prints ``error: FILE: reason`` on stderr and exits 2 on bad input, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+
+from .errors import MusicstyleError
+
+#: Modules under ``musicstyle.commands`` that add sub-commands (each has ``register(groups)``).
+COMMAND_MODULES = ("data",)
+#: Sub-command groups that hold one command per capability.
+GROUPS = {
+    "train": "train a model and save it as .keras",
+    "evaluate": "evaluate on held-out pieces against baselines",
+    "bench": "measure speed",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="musicstyle", description=__doc__.splitlines()[0])
+    top = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    groups = {"top": top}
+    for name, help_text in GROUPS.items():
+        sub = top.add_parser(name, help=help_text)
+        groups[name] = sub.add_subparsers(dest="what", required=True, metavar="WHAT")
+    for module in COMMAND_MODULES:
+        importlib.import_module(f"musicstyle.commands.{module}").register(groups)
+    return parser
+
+
+def emit(result: dict, as_json: bool) -> None:
+    """Print a result: one JSON object with ``--json``, else aligned ``key: value`` lines."""
+    if as_json:
+        print(json.dumps(result, indent=None, default=_plain))
+        return
+    width = max((len(k) for k in result), default=0)
+    for key, value in result.items():
+        print(f"{key:<{width}}  {value}")
+
+
+def _plain(value):
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except MusicstyleError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``musicstyle`` command line, one module per capability."""

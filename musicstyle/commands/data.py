@@ -1,0 +1,78 @@
+"""Data commands: ``inspect``, ``fetch``, ``explore`` and ``bench preprocess``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..cli import emit
+
+
+def register(groups) -> None:
+    top = groups["top"]
+    p = top.add_parser("inspect", help="numbers of one MIDI file")
+    p.add_argument("file")
+    p.add_argument("--layout", choices=("paper", "full88"), default="paper")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_inspect)
+
+    p = top.add_parser("fetch", help="download a dataset from its public source, verified by SHA-256")
+    p.add_argument("dataset", choices=("tpd", "pop909"))
+    p.add_argument("--dest", help="folder to download into (default: the user cache)")
+    p.set_defaults(func=_fetch)
+
+    p = top.add_parser("explore", help="heat maps (chords, velocity, onsets) and audio of a piece")
+    p.add_argument("file", nargs="?", help="MIDI file (default: the bundled default piece)")
+    p.add_argument("-o", "--out", default="out", help="output folder (default: out)")
+    p.add_argument("--seconds", type=float, default=30.0, help="length of the audio excerpt")
+    p.set_defaults(func=_explore)
+
+    p = groups["bench"].add_parser("preprocess", help="MIDI -> matrices: cold, warm, against music21")
+    p.add_argument("--data", help="folder with the dataset (default: found as for tpd)")
+    p.add_argument("--music21-files", type=int, default=12, help="files parsed by music21 (timing scaled up)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_bench)
+
+
+def _inspect(args) -> int:
+    from ..inspection import inspect_file
+    from ..roll import FULL88, PAPER
+
+    emit(inspect_file(args.file, FULL88 if args.layout == "full88" else PAPER), args.json)
+    return 0
+
+
+def _fetch(args) -> int:
+    from ..datasets import fetch
+
+    print(fetch(args.dataset, args.dest))
+    return 0
+
+
+def _explore(args) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .. import audio, plot
+    from ..examples import default_piece
+    from ..midi import read_midi
+    from ..roll import PAPER, piano_roll
+
+    path = Path(args.file) if args.file else default_piece()
+    perf = read_midi(path)
+    roll = piano_roll(perf, PAPER)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = int(roll.onset[:, : PAPER.keys].any(axis=1).argmax())
+    fig = plot.roll_figure(roll, f"{perf.name}: steps {start}-{start + 512}", start=start)
+    png = out / f"{perf.name}_roll.png"
+    fig.savefig(png, dpi=110)
+    wav = audio.write_wav(out / f"{perf.name}.wav", audio.render(path, args.seconds))
+    print(f"figure: {png}\naudio ({audio.backend()}): {wav}")
+    return 0
+
+
+def _bench(args) -> int:
+    from ..bench import bench_preprocess
+
+    emit(bench_preprocess(args.data, args.music21_files), args.json)
+    return 0

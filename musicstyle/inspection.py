@@ -1,0 +1,35 @@
+"""What is in a MIDI file, in numbers (``musicstyle inspect``; taught in notebook 01)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .midi import read_midi
+from .roll import PAPER, Layout, pedal_presses, step_of
+
+
+def inspect_file(path: str | Path, layout: Layout = PAPER) -> dict:
+    """Counts and ranges of one file; raises :class:`MusicstyleError` on bad input."""
+    perf = read_midi(path)
+    pitch = perf.notes["pitch"]
+    inside = (pitch >= layout.low) & (pitch <= layout.high)
+    vel = perf.notes["velocity"]
+    return {
+        "file": str(path),
+        "notes": int(len(perf.notes)),
+        "notes_in_range": int(inside.sum()),
+        "duration_s": round(perf.duration_s, 3),
+        "pedal_presses": int(len(pedal_presses(perf, 64))),
+        "soft_pedal_presses": int(len(pedal_presses(perf, 67))),
+        "steps": int(step_of(perf.end_tick, perf.ticks_per_quarter, layout.steps_per_beat)) + 1,
+        "columns": layout.columns,
+        "ticks_per_quarter": perf.ticks_per_quarter,
+        "tempo_changes": int(len(perf.tempos)),
+        "pitch_range": [int(pitch.min()), int(pitch.max())],
+        "velocity_mean": round(float(vel.mean()), 2),
+        "velocity_distinct": int(len(np.unique(vel))),
+        "unreleased_note_ons": perf.unreleased,
+        "sha256": perf.sha256,
+    }

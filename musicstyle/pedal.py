@@ -1,0 +1,46 @@
+"""Sustain-pedal analysis: how long the pedal is held down (the paper's Figure V.3).
+
+Taught in ``notebooks/05_pedal_analysis.ipynb``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .midi import Performance
+from .roll import pedal_presses
+
+
+def press_lengths(perf: Performance, number: int = 64) -> np.ndarray:
+    """Length in seconds of every press of a pedal (value >= 64 counts as down)."""
+    presses = pedal_presses(perf, number)
+    if not len(presses):
+        return np.zeros(0)
+    return perf.seconds(presses[:, 1]) - perf.seconds(presses[:, 0])
+
+
+def press_lengths_of(perfs, number: int = 64) -> np.ndarray:
+    """All press lengths of several performances, concatenated."""
+    parts = [press_lengths(p, number) for p in perfs]
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def held_lengths(held_column: np.ndarray, seconds_per_step: float) -> np.ndarray:
+    """Lengths in seconds of the runs of 1s in one held column (for generated matrices)."""
+    x = np.concatenate([[0], (np.asarray(held_column) > 0).astype(np.int8), [0]])
+    change = np.diff(x)
+    return (np.flatnonzero(change == -1) - np.flatnonzero(change == 1)) * seconds_per_step
+
+
+def summary(lengths: np.ndarray) -> dict:
+    """Count, median, mean, 90th percentile (seconds) and share of presses over 2 s."""
+    lengths = np.asarray(lengths, float)
+    if not len(lengths):
+        return {"presses": 0, "median_s": float("nan"), "mean_s": float("nan"), "p90_s": float("nan"), "over_2s": float("nan")}
+    return {
+        "presses": int(len(lengths)),
+        "median_s": float(np.median(lengths)),
+        "mean_s": float(lengths.mean()),
+        "p90_s": float(np.percentile(lengths, 90)),
+        "over_2s": float((lengths > 2).mean()),
+    }

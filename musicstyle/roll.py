@@ -1,0 +1,175 @@
+"""Piano-roll matrices of a performance: onset, held ("chords"), velocity and pedal columns.
+
+Taught in ``notebooks/01_data_exploration.ipynb``.
+
+The time grid is ``steps_per_beat`` steps per quarter note *in ticks*, so it follows every tempo
+change of the file (the reference code used the first tempo only). A tick ``t`` falls on step
+``round(t * steps_per_beat / ticks_per_quarter)``; a note is held from its onset step up to,
+not including, its end step, and at least one step. Columns are the keys ``low..high`` followed
+by one column per pedal controller (down while its value is >= 64).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .errors import MusicstyleError
+from .midi import Performance
+
+#: Longest piece turned into a matrix, in steps (about 3.5 hours at 16 steps per second).
+MAX_STEPS = 200_000
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which columns a matrix has and how fine its time grid is."""
+
+    low: int = 32
+    high: int = 88
+    pedals: tuple[int, ...] = (64, 67)
+    steps_per_beat: int = 8
+
+    @property
+    def keys(self) -> int:
+        return self.high - self.low + 1
+
+    @property
+    def columns(self) -> int:
+        return self.keys + len(self.pedals)
+
+    def column_names(self) -> list[str]:
+        return [str(p) for p in range(self.low, self.high + 1)] + [f"CC{c}" for c in self.pedals]
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["pedals"] = list(self.pedals)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Layout":
+        return cls(**{**d, "pedals": tuple(d.get("pedals", ()))})
+
+
+#: The CS230 paper's 59 columns: MIDI 32-88 (57 keys), sustain CC64, soft CC67; 8 steps per beat.
+PAPER = Layout()
+#: The whole 88-key piano, same pedals and grid.
+FULL88 = Layout(low=21, high=108)
+#: Keys only (no pedal columns), for models that must not see the recording setup.
+KEYS_ONLY = Layout(pedals=())
+
+
+@dataclass
+class Roll:
+    """Matrices of shape (steps, columns), dtype uint8.
+
+    ``onset`` is 1 where a note is struck (or a pedal pressed), ``held`` where it sounds (or is
+    down), ``velocity`` is the strike velocity 0-127 at onsets (a pedal's controller value).
+    """
+
+    onset: np.ndarray
+    held: np.ndarray
+    velocity: np.ndarray
+    layout: Layout
+
+    @property
+    def steps(self) -> int:
+        return self.onset.shape[0]
+
+
+def step_of(ticks, tpq: int, steps_per_beat: int) -> np.ndarray:
+    """Grid step of each tick (round half up)."""
+    return (np.asarray(ticks, np.int64) * steps_per_beat * 2 + tpq) // (2 * tpq)
+
+
+def pedal_presses(perf: Performance, number: int = 64) -> np.ndarray:
+    """(start_tick, end_tick) of each press of a pedal (value >= 64); one still down ends at the piece's end."""
+    ev = perf.pedal(number)
+    down = ev["value"] >= 64
+    change = np.diff(np.concatenate([[False], down]).astype(np.int8))
+    starts = ev["tick"][change == 1]
+    ends = ev["tick"][change == -1]
+    if len(ends) < len(starts):
+        ends = np.concatenate([ends, [max(perf.end_tick, int(starts[-1]) + 1)]])
+    return np.stack([starts, ends], axis=1).astype(np.int64) if len(starts) else np.zeros((0, 2), np.int64)
+
+
+def piano_roll(perf: Performance, layout: Layout = PAPER, require_notes: bool = True) -> Roll:
+    """Onset, held and velocity matrices of a performance in a given layout.
+
+    Raises :class:`MusicstyleError` when no note lies in the layout's key range (unless
+    ``require_notes`` is False) or the piece is longer than :data:`MAX_STEPS` steps.
+    """
+    tpq, spb = perf.ticks_per_quarter, layout.steps_per_beat
+    notes = perf.notes
+    inside = (notes["pitch"] >= layout.low) & (notes["pitch"] <= layout.high)
+    if require_notes and not inside.any():
+        raise MusicstyleError(perf.source, f"no notes in the key range {layout.low}-{layout.high}")
+    notes = notes[inside]
+    presses = [pedal_presses(perf, n) for n in layout.pedals]
+    steps = int(step_of(perf.end_tick, tpq, spb)) + 1
+    if steps > MAX_STEPS:
+        raise MusicstyleError(perf.source, f"too long for a matrix: {steps} steps (limit {MAX_STEPS})")
+    columns = layout.columns
+    onset = np.zeros(steps * columns, np.uint8)
+    held = np.zeros(steps * columns, np.uint8)
+    velocity = np.zeros(steps * columns, np.uint8)
+
+    cols = notes["pitch"].astype(np.int64) - layout.low
+    on = step_of(notes["start"], tpq, spb)
+    off = np.maximum(step_of(notes["end"], tpq, spb), on + 1)
+    starts, stops, span_cols = [on], [off], [cols]
+    cells, values = [on * columns + cols], [notes["velocity"]]
+    for j, (number, p) in enumerate(zip(layout.pedals, presses)):
+        if not len(p):
+            continue
+        col = np.full(len(p), layout.keys + j)
+        p_on = step_of(p[:, 0], tpq, spb)
+        starts.append(p_on)
+        stops.append(np.maximum(step_of(p[:, 1], tpq, spb), p_on + 1))
+        span_cols.append(col)
+        ev = perf.pedal(number)
+        cells.append(p_on * columns + col)
+        values.append(ev["value"][np.searchsorted(ev["tick"], p[:, 0], side="right") - 1])
+    cells, values = np.concatenate(cells), np.concatenate(values)
+    onset[cells] = 1
+    order = np.argsort(cells * 128 + values)
+    cells, values = cells[order], values[order]
+    loudest = np.concatenate([cells[1:] != cells[:-1], [True]])  # several strikes in one cell: keep the loudest
+    velocity[cells[loudest]] = values[loudest]
+    held[_span_cells(np.concatenate(starts), np.concatenate(stops), np.concatenate(span_cols), steps, columns)] = 1
+    shape = (steps, columns)
+    return Roll(onset.reshape(shape), held.reshape(shape), velocity.reshape(shape), layout)
+
+
+def _span_cells(start: np.ndarray, stop: np.ndarray, cols: np.ndarray, steps: int, columns: int) -> np.ndarray:
+    """Flat indices of every cell (t, col_i) with start_i <= t < stop_i, without a Python loop."""
+    lengths = np.maximum(np.minimum(stop, steps) - start, 0)
+    first = np.cumsum(lengths) - lengths
+    # int32 is enough (MAX_STEPS * columns < 2**31) and halves the memory traffic
+    offset = (start * columns + cols - first * columns).astype(np.int32)
+    return np.arange(int(lengths.sum()), dtype=np.int32) * np.int32(columns) + np.repeat(offset, lengths)
+
+
+def segments(matrix: np.ndarray, length: int, hop: int | None = None, pad: bool = True) -> np.ndarray:
+    """Cut (steps, columns) into windows (n, length, columns); the last one zero-padded if ``pad``."""
+    hop = hop or length
+    steps = matrix.shape[0]
+    if pad:
+        n = max(1, -(-max(steps - length, 0) // hop) + 1)
+        total = (n - 1) * hop + length
+        matrix = np.concatenate([matrix, np.zeros((total - steps,) + matrix.shape[1:], matrix.dtype)])
+    else:
+        n = max(0, (steps - length) // hop + 1)
+    idx = np.arange(n)[:, None] * hop + np.arange(length)[None, :]
+    return matrix[idx]
+
+
+def piano_rolls(perfs, layout: Layout = PAPER, workers: int | None = None) -> list[Roll]:
+    """:func:`piano_roll` of many performances, on all cores (numpy releases the GIL here)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
+        return list(pool.map(lambda p: piano_roll(p, layout), perfs))
