@@ -34,3 +34,11 @@ def seed_everything(seed: int = 0) -> None:
 
     if "keras" in sys.modules:
         sys.modules["keras"].utils.set_random_seed(seed)
+
+
+def notebook_setup(seed: int = 0) -> bool:
+    """First code cell of every notebook: seeds set, mode announced; returns True in quick mode."""
+    seed_everything(seed)
+    quick = quick_mode()
+    print(f"mode: {'quick (small fixed subset, few epochs)' if quick else 'full'}; seed {seed}")
+    return quick

@@ -1,0 +1,75 @@
+"""Saving and loading models as ``.keras`` files that carry their own metadata.
+
+Taught in ``notebooks/02_velocity_cnn.ipynb``. The metadata (kind, representation settings,
+vocabulary, genre, split, data checksum, metrics, package version) is stored as
+``musicstyle.json`` inside the ``.keras`` zip, beside Keras's own files; models are loaded with
+``safe_mode=True`` (no arbitrary code), so custom layers must be registered serializables.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from importlib import resources
+from pathlib import Path
+
+from .errors import MusicstyleError
+
+METADATA_NAME = "musicstyle.json"
+
+
+def save_model(model, path: str | Path, metadata: dict) -> Path:
+    """Save ``model`` to ``path`` (.keras) with ``metadata`` (must hold a ``kind``)."""
+    from . import __version__
+
+    if "kind" not in metadata:
+        raise ValueError("metadata needs a 'kind' (for example 'velocity')")
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise MusicstyleError(path, "model files must end in .keras")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr(METADATA_NAME, json.dumps({**metadata, "musicstyle_version": __version__}, indent=1))
+    return path
+
+
+def read_metadata(path: str | Path) -> dict:
+    """The metadata of a saved model, without loading it; clear errors for a wrong or corrupt file."""
+    path = Path(path)
+    if not path.is_file():
+        raise MusicstyleError(path, "no such model file")
+    try:
+        with zipfile.ZipFile(path) as z:
+            return json.loads(z.read(METADATA_NAME))
+    except zipfile.BadZipFile:
+        raise MusicstyleError(path, "not a .keras model file (not a zip archive)") from None
+    except KeyError:
+        raise MusicstyleError(path, "not a musicstyle model (no musicstyle.json inside)") from None
+    except (ValueError, UnicodeDecodeError):
+        raise MusicstyleError(path, "corrupt model metadata") from None
+
+
+def load_model(path: str | Path, kind: str | None = None):
+    """Load a model saved by :func:`save_model` in safe mode; returns ``(model, metadata)``.
+
+    Raises :class:`MusicstyleError` when the file is missing, corrupt, or of another ``kind``.
+    """
+    import keras
+
+    meta = read_metadata(path)
+    if kind is not None and meta.get("kind") != kind:
+        raise MusicstyleError(path, f"holds a '{meta.get('kind')}' model, expected '{kind}'")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as err:  # keras raises many types for damaged archives
+        raise MusicstyleError(path, f"cannot load model ({type(err).__name__}: {str(err)[:200]})") from None
+    return model, meta
+
+
+def pretrained_path(name: str) -> Path:
+    """Path of a model file shipped inside the package (``musicstyle/pretrained/NAME``)."""
+    path = Path(str(resources.files("musicstyle").joinpath("pretrained", name)))
+    if not path.is_file():
+        raise MusicstyleError(path, "pretrained model not shipped with this installation")
+    return path

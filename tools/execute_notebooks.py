@@ -1,0 +1,53 @@
+"""Execute notebooks in place in quick mode and scrub their metadata, ready to commit for nbval.
+
+    python tools/execute_notebooks.py notebooks/01_data_exploration.ipynb [...]
+
+Runs each notebook top to bottom with MUSICSTYLE_QUICK=1 (unless --full), from the notebooks
+folder, stores the outputs, and removes what changes from run to run without meaning
+(execution timings, widget state, kernel versions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+
+def scrub(nb) -> None:
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        cell.metadata.pop("collapsed", None)
+        cell.metadata.pop("scrolled", None)
+        if cell.get("cell_type") == "code":
+            for out in cell.get("outputs", []):
+                out.get("metadata", {}).pop("execution", None)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--full", action="store_true", help="full mode instead of quick mode")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    args = parser.parse_args()
+    os.environ["MUSICSTYLE_QUICK"] = "0" if args.full else "1"
+    for path in args.notebooks:
+        nb = nbformat.read(path, as_version=4)
+        client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+        client.execute()
+        scrub(nb)
+        nbformat.write(nb, path)
+        print(f"executed {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
