@@ -185,6 +185,8 @@ def _pair_notes(raw: "RawEvents") -> tuple[np.ndarray, int]:
 
 def one_note_per_key(notes: np.ndarray) -> np.ndarray:
     """Apply the same-key rule: a re-strike ends the sounding note; same-tick duplicates keep the louder."""
+    if len(notes) == 0:
+        return notes
     start = notes["start"]
     pitch = notes["pitch"].astype(np.int64)
     # one int64 key per note: pitch, then start, then loudest first (ticks stay far below 2**40)

@@ -1,0 +1,201 @@
+"""Datasets: piece-level splits, loading with skipped-file reports, cache, and verified downloads."""
+
+import hashlib
+import http.server
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from midibytes import off, on, smf, track
+from musicstyle import datasets
+from musicstyle.datasets import Source, fetch, load_folder, split_names
+from musicstyle.errors import MusicstyleError
+
+
+def piece(pitch, velocity=90):
+    return smf(track([(0, on(pitch, velocity)), (480, off(pitch))]))
+
+
+def make_folder(root: Path, n=6, bad=True):
+    for g, base in (("classical", 60), ("jazz", 40)):
+        (root / g).mkdir(parents=True)
+        for i in range(n):
+            (root / g / f"piece {i}'s.mid").write_bytes(piece(base + i))
+    if bad:
+        (root / "jazz" / "broken.mid").write_bytes(b"not midi")
+    return root
+
+
+def test_split_is_reproducible_disjoint_and_stratified():
+    names = [f"c{i}" for i in range(50)] + [f"j{i}" for i in range(30)]
+    genres = ["classical"] * 50 + ["jazz"] * 30
+    a = split_names(names, genres, seed=0)
+    b = split_names(list(reversed(names)), list(reversed(genres)), seed=0)
+    assert {k: sorted(v) for k, v in a.items()} == {k: sorted(v) for k, v in b.items()}
+    assert sorted(a["train"] + a["validation"] + a["test"]) == sorted(names)
+    assert sum(n.startswith("c") for n in a["test"]) == 5 and sum(n.startswith("j") for n in a["test"]) == 3
+    assert split_names(names, genres, seed=1)["test"] != a["test"]
+
+
+def test_load_reports_skipped_files_and_never_stops(tmp_path):
+    c = load_folder(make_folder(tmp_path / "d"), progress=False)
+    assert len(c) == 12 and len(c.genre("jazz")) == 6
+    assert [(s.path, s.reason) for s in c.skipped] == [("jazz/broken.mid", "not a MIDI file (no 'MThd' header)")]
+    assert "skipped jazz/broken.mid" in c.report()
+    assert {p.name for p in c.genre("classical")} == {f"piece {i}'s" for i in range(6)}
+
+
+def test_cache_is_used_and_equal_and_rebuilt_when_damaged(tmp_path):
+    folder = make_folder(tmp_path / "d")
+    first = load_folder(folder, progress=False)
+    cached = list((datasets.cache_home() / "parsed").glob("pieces-*.npz"))
+    assert len(cached) == 1
+    second = load_folder(folder, progress=False)
+    assert [p.path for p in second.pieces] == [p.path for p in first.pieces]
+    for a, b in zip(first.pieces, second.pieces):
+        np.testing.assert_array_equal(a.performance.notes, b.performance.notes)
+        assert a.performance.sha256 == b.performance.sha256 and a.genre == b.genre
+    assert [s.reason for s in second.skipped] == [s.reason for s in first.skipped]
+    cached[0].write_bytes(b"damaged")
+    third = load_folder(folder, progress=False)
+    assert len(third) == 12
+    # a changed file gives a new cache entry
+    (folder / "classical" / "piece 0's.mid").write_bytes(piece(72))
+    fourth = load_folder(folder, progress=False)
+    assert 72 in {int(p.performance.notes["pitch"][0]) for p in fourth.pieces}
+
+
+def test_quick_subset_is_fixed_and_small(tmp_path, monkeypatch):
+    folder = make_folder(tmp_path / "d", n=20, bad=False)
+    monkeypatch.setenv("MUSICSTYLE_QUICK", "1")
+    a = load_folder(folder, progress=False)
+    assert len(a.genre("classical")) == 12 and len(a.genre("jazz")) == 12
+    assert [p.path for p in a.pieces] == [p.path for p in load_folder(folder, progress=False).pieces]
+    assert len(load_folder(folder, quick=False, progress=False)) == 40
+
+
+def test_find_order_explicit_then_env_then_cache(tmp_path, monkeypatch):
+    explicit = make_folder(tmp_path / "explicit" / "tpd", bad=False)
+    env = make_folder(tmp_path / "env" / "tpd", bad=False)
+    monkeypatch.setenv("MUSICSTYLE_DATA", str(tmp_path / "env"))
+    assert datasets.find("tpd", tmp_path / "explicit") == explicit
+    assert datasets.find("tpd", explicit) == explicit
+    assert datasets.find("tpd") == env
+    monkeypatch.delenv("MUSICSTYLE_DATA")
+    assert datasets.find("tpd") is None
+    with pytest.raises(MusicstyleError, match="no MIDI files"):
+        datasets.find("tpd", tmp_path / "nowhere")
+
+
+def test_shipped_checksum_lists_cover_the_datasets():
+    tpd = datasets.SOURCES["tpd"].checksums()
+    pop = datasets.SOURCES["pop909"].checksums()
+    assert len(tpd) == 698 and sum(k.startswith("jazz/") for k in tpd) == 349
+    assert len(pop) == 909
+    assert datasets.SOURCES["tpd"].url("jazz/A Sleepin' Bee.mid").endswith("/TPD/jazz/A%20Sleepin%27%20Bee.mid")
+    assert datasets.SOURCES["pop909"].url("001.mid").endswith("/POP909/001/001.mid")
+
+
+def test_shipped_checksums_match_the_shared_data(tpd_folder):
+    sums = datasets.SOURCES["tpd"].checksums()
+    for rel in list(sums)[::70]:
+        assert hashlib.sha256((tpd_folder / rel).read_bytes()).hexdigest() == sums[rel]
+
+
+# --- downloads against a local HTTP server ------------------------------------------------------
+
+
+class Server:
+    """Serves ``files`` (path -> bytes) on 127.0.0.1; ``cut`` paths send half and hang up."""
+
+    def __init__(self, files, cut=()):
+        outer = self
+        self.files, self.cut, self.requests = files, set(cut), []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                path = self.path.lstrip("/")
+                outer.requests.append(path)
+                import urllib.parse
+
+                body = outer.files.get(urllib.parse.unquote(path))
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if urllib.parse.unquote(path) in outer.cut:
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    self.connection.shutdown(2)
+                    return
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+FILES = {f"classical/c{i}.mid": piece(60 + i) for i in range(3)} | {"jazz/it's 1.mid": piece(50)}
+
+
+def tiny_source(files=FILES):
+    sums = {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()}
+    return Source("tiny", "http://unused", lambda rel: rel, ("classical", "jazz"), "test", sums=sums)
+
+
+def leftovers(dest: Path):
+    return sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file())
+
+
+def test_download_verifies_and_is_reused(tmp_path):
+    dest = tmp_path / "tiny"
+    with Server(FILES) as url:
+        fetch(tiny_source(), dest, base_url=url, progress=False)
+    assert leftovers(dest) == sorted(FILES)
+    assert all((dest / rel).read_bytes() == data for rel, data in FILES.items())
+    server = Server(FILES)
+    with server as url:
+        fetch(tiny_source(), dest, base_url=url, progress=False)
+    assert server.requests == []  # everything present and verified: nothing fetched again
+    assert len(load_folder(dest, progress=False)) == 4
+
+
+def test_corrupted_download_is_rejected(tmp_path):
+    dest = tmp_path / "tiny"
+    served = dict(FILES)
+    served["classical/c1.mid"] = piece(99)  # not what the checksum list says
+    with Server(served) as url:
+        with pytest.raises(MusicstyleError) as err:
+            fetch(tiny_source(), dest, base_url=url, progress=False)
+    assert "classical/c1.mid" in str(err.value) and "SHA-256" in str(err.value)
+    assert leftovers(dest) == sorted(set(FILES) - {"classical/c1.mid"})
+
+
+def test_interrupted_download_leaves_no_half_written_file(tmp_path):
+    dest = tmp_path / "tiny"
+    big = dict(FILES)
+    big["jazz/long.mid"] = smf(track([(0, on(60, 90)), (480, off(60))] * 4000))
+    with Server(big, cut={"jazz/long.mid"}) as url:
+        with pytest.raises(MusicstyleError, match="jazz/long.mid"):
+            fetch(tiny_source(big), dest, base_url=url, progress=False)
+    assert leftovers(dest) == sorted(FILES)
+
+
+def test_missing_remote_file_is_reported(tmp_path):
+    with Server({}) as url:
+        with pytest.raises(MusicstyleError, match="4 of 4 downloads failed"):
+            fetch(tiny_source(), tmp_path / "tiny", base_url=url, progress=False)

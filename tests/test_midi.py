@@ -1,0 +1,117 @@
+"""MIDI reading rules and the velocity rewrite, on files built in code (exact arrays)."""
+
+import numpy as np
+import pytest
+
+from midibytes import cc, off, on, smf, tempo, track
+from musicstyle.errors import MusicstyleError
+from musicstyle.midi import read_midi, rewrite_velocities, scan_events
+
+
+def notes_of(data):
+    return [tuple(int(v) for v in n) for n in read_midi(data, name="t").notes]
+
+
+def test_reads_notes_pedal_and_tempo_in_ticks():
+    data = smf(track([
+        (0, tempo(500_000)), (0, cc(64, 127)), (0, on(60, 100)), (240, on(64, 80)),
+        (240, off(60)), (0, off(64)), (120, cc(64, 0)), (0, tempo(250_000)),
+    ]))
+    perf = read_midi(data, name="t")
+    assert notes_of(data) == [(0, 480, 60, 100), (240, 480, 64, 80)]
+    assert perf.controls.tolist() == [(0, 64, 127), (600, 64, 0)]
+    assert perf.tempos.tolist() == [(0, 500_000), (600, 250_000)]
+    assert perf.ticks_per_quarter == 480
+    assert perf.unreleased == 0
+
+
+def test_seconds_follow_every_tempo_change():
+    data = smf(track([(0, tempo(500_000)), (0, on(60, 90)), (960, tempo(250_000)), (960, off(60))]))
+    perf = read_midi(data)
+    assert perf.seconds(np.array([0, 480, 960, 1440, 1920])).tolist() == [0.0, 0.5, 1.0, 1.25, 1.5]
+    assert perf.duration_s == 1.5
+
+
+def test_default_tempo_before_the_first_tempo_event():
+    data = smf(track([(0, on(60, 90)), (480, off(60))]))
+    assert read_midi(data).duration_s == 0.5
+
+
+def test_restrike_ends_the_sounding_note():
+    # on, on again (no off between), off, on, off: three strikes of one key
+    data = smf(track([(0, on(60, 100)), (100, on(60, 90)), (100, off(60)), (100, on(60, 80)), (100, off(60))]))
+    assert notes_of(data) == [(0, 100, 60, 100), (100, 200, 60, 90), (300, 400, 60, 80)]
+
+
+def test_overlapping_pairs_are_cut_at_the_new_strike():
+    data = smf(track([(0, on(60, 100)), (100, on(60, 90)), (100, off(60)), (100, off(60))]))
+    assert notes_of(data) == [(0, 100, 60, 100), (100, 200, 60, 90)]
+
+
+def test_same_tick_duplicates_keep_the_louder():
+    data = smf(track([(0, on(60, 50)), (0, on(60, 110)), (100, off(60)), (0, off(60))]))
+    assert notes_of(data) == [(0, 100, 60, 110)]
+
+
+def test_note_without_note_off_ends_with_its_track():
+    data = smf(track([(0, on(60, 100)), (480, on(62, 90)), (480, off(62)), (240, cc(64, 0))]))
+    perf = read_midi(data)
+    assert notes_of(data) == [(0, 1200, 60, 100), (480, 960, 62, 90)]
+    assert perf.unreleased == 1
+
+
+def test_note_on_with_velocity_zero_and_running_status_are_note_offs():
+    data = smf(track([(0, on(60, 100)), (10, bytes([62, 80])), (10, bytes([60, 0])), (10, bytes([62, 0]))]))
+    assert notes_of(data) == [(0, 20, 60, 100), (10, 30, 62, 80)]
+
+
+def test_drum_channel_is_ignored():
+    data = smf(track([(0, on(36, 100, channel=9)), (0, on(60, 70)), (100, off(36, channel=9)), (0, off(60))]))
+    assert notes_of(data) == [(0, 100, 60, 70)]
+
+
+def test_note_off_in_another_track_does_not_end_a_note():
+    data = smf(
+        track([(0, on(60, 100)), (480, off(60))]),
+        track([(0, on(60, 90)), (100, off(60))]),
+    )
+    # both tracks strike the key at tick 0: the louder is kept, ended by its own track's note-off
+    assert notes_of(data) == [(0, 480, 60, 100)]
+
+
+def test_unknown_chunks_are_skipped():
+    data = smf(track([(0, on(60, 100)), (480, off(60))]))
+    data = data + b"XFIH\x00\x00\x00\x03abc"
+    assert notes_of(data) == [(0, 480, 60, 100)]
+
+
+def test_rewrite_changes_only_velocity_bytes():
+    data = smf(track([
+        (0, tempo(600_000)), (0, cc(64, 127)), (0, on(60, 100)), (10, bytes([64, 90])), (100, off(60)),
+        (0, on(64, 0)), (5, cc(67, 100)), (0, on(67, 30)), (50, off(67)),
+    ]))
+    out = rewrite_velocities(data, lambda ticks, pitches, old: pitches.astype(float) + 0.4)
+    changed = [i for i, (a, b) in enumerate(zip(data, out)) if a != b]
+    raw = scan_events(data)
+    on_mask = ((raw.status & 0xF0) == 0x90) & (raw.data2 > 0)
+    assert len(out) == len(data)
+    assert set(changed) <= set(raw.offset[on_mask].tolist())
+    new = read_midi(out)
+    old = read_midi(data)
+    assert new.notes["velocity"].tolist() == [60, 64, 67]
+    for field in ("start", "end", "pitch"):
+        assert new.notes[field].tolist() == old.notes[field].tolist()
+    assert new.controls.tolist() == old.controls.tolist()
+    assert new.tempos.tolist() == old.tempos.tolist()
+
+
+def test_rewrite_clips_to_1_127():
+    data = smf(track([(0, on(60, 100)), (10, off(60)), (0, on(61, 100)), (10, off(61))]))
+    out = rewrite_velocities(data, lambda t, p, v: np.array([-20.0, 400.0]))
+    assert read_midi(out).notes["velocity"].tolist() == [1, 127]
+
+
+def test_reading_a_missing_file_names_it(tmp_path):
+    with pytest.raises(MusicstyleError) as err:
+        read_midi(tmp_path / "nope.mid")
+    assert "nope.mid" in str(err.value) and "cannot read" in str(err.value)

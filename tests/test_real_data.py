@@ -1,0 +1,52 @@
+"""Checks on the real datasets (skipped where MUSICSTYLE_DATA is not set; CI sets it)."""
+
+import io
+
+import numpy as np
+import pytest
+
+from musicstyle.datasets import load_folder
+from musicstyle.midi import NOTE_DTYPE, one_note_per_key, read_midi, rewrite_velocities
+
+
+def test_all_tpd_files_load(tpd_folder):
+    c = load_folder(tpd_folder, quick=False, progress=False)
+    assert len(c) == 698 and c.skipped == []
+    assert len(c.genre("classical")) == 349 and len(c.genre("jazz")) == 349
+    assert "A Sleepin' Bee" in {p.name for p in c.genre("jazz")}
+
+
+@pytest.mark.parametrize("index", [0, 97, 350, 512, 690])
+def test_notes_equal_pretty_midi_after_the_same_key_rule(tpd_folder, index):
+    """Our reader against pretty_midi, which pairs note-offs the same way, on real files."""
+    pretty_midi = pytest.importorskip("pretty_midi")
+    path = sorted(tpd_folder.rglob("*.mid"))[index]
+    ours = read_midi(path)
+    pm = pretty_midi.PrettyMIDI(str(path))
+    ref = [(pm.time_to_tick(n.start), pm.time_to_tick(n.end), n.pitch, n.velocity) for i in pm.instruments if not i.is_drum for n in i.notes]
+    ref = one_note_per_key(np.array(ref, dtype=NOTE_DTYPE))
+    # pretty_midi drops note-ons that are never released; we keep them (ended with their track)
+    strikes = {(int(s), int(p), int(v)) for s, p, v in zip(ref["start"], ref["pitch"], ref["velocity"])}
+    kept = np.array([(int(s), int(p), int(v)) in strikes for s, p, v in zip(ours.notes["start"], ours.notes["pitch"], ours.notes["velocity"])])
+    assert len(ours.notes) - kept.sum() == ours.unreleased
+    mine = ours.notes[kept]
+    np.testing.assert_array_equal(mine[["start", "pitch", "velocity"]], ref[["start", "pitch", "velocity"]])
+    assert np.abs(mine["end"] - ref["end"]).max() <= 1  # pretty_midi's tick<->second round trip
+
+
+def test_rewrite_keeps_every_other_event_of_a_real_file(tpd_folder):
+    mido = pytest.importorskip("mido")
+    path = tpd_folder / "jazz" / "A Sleepin' Bee.mid"
+    data = path.read_bytes()
+    out = rewrite_velocities(data, lambda t, p, v: 128 - v.astype(float))
+    a = mido.MidiFile(file=io.BytesIO(data))
+    b = mido.MidiFile(file=io.BytesIO(out))
+    changed = 0
+    for ta, tb in zip(a.tracks, b.tracks, strict=True):
+        for ma, mb in zip(ta, tb, strict=True):
+            if ma.type == "note_on" and ma.velocity > 0:
+                assert mb.copy(velocity=ma.velocity) == ma
+                changed += mb.velocity != ma.velocity
+            else:
+                assert ma == mb
+    assert changed > 1000
