@@ -1,0 +1,32 @@
+# Two commands for everything: `make demo` (the main job, no download) and `make test` (all tests).
+# Both create or reuse the virtual environment in .venv and install the project into it.
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+# Real data for tests and notebooks: $MUSICSTYLE_DATA if set, else ../shared/data when it exists.
+MUSICSTYLE_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
+export MUSICSTYLE_DATA
+
+.PHONY: demo test lab bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/musicstyle explore -o out
+
+test: $(STAMP)
+	MUSICSTYLE_QUICK=1 $(PY) -m pytest tests notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900 -q
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/00_index.ipynb
+
+bench: $(STAMP)
+	$(VENV)/bin/musicstyle bench preprocess --json
+
+clean:
+	rm -rf out $(VENV)
