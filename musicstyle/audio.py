@@ -40,7 +40,10 @@ def backend() -> str:
 
 
 def render(midi: str | Path | bytes, seconds: float | None = None, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Audio (float32 mono, -1..1) of a MIDI file, cut to ``seconds`` if given."""
+    """Audio (float32 mono, -1..1) of a MIDI file, cut to ``seconds`` if given.
+
+    A fixed gain, never normalised: a piece played louder sounds louder (transfer changes loudness).
+    """
     if backend() == "fluidsynth":
         audio = _fluidsynth(midi.source if isinstance(midi, Performance) else midi, sample_rate)
     else:
@@ -48,7 +51,7 @@ def render(midi: str | Path | bytes, seconds: float | None = None, sample_rate: 
         audio = synthesize(perf, sample_rate, seconds)
     if seconds is not None:
         audio = audio[: int(seconds * sample_rate)]
-    return audio
+    return np.clip(audio, -1.0, 1.0)
 
 
 def _fluidsynth(midi, sample_rate: int) -> np.ndarray:
@@ -60,7 +63,7 @@ def _fluidsynth(midi, sample_rate: int) -> np.ndarray:
             shutil.copyfile(midi, src)
         out = Path(tmp) / "out.wav"
         subprocess.run(
-            ["fluidsynth", "-ni", "-q", "-g", "0.6", "-r", str(sample_rate), "-F", str(out), soundfont(), str(src)],
+            ["fluidsynth", "-ni", "-q", "-g", "1.5", "-r", str(sample_rate), "-F", str(out), soundfont(), str(src)],
             check=True, capture_output=True, timeout=600,
         )
         return read_wav(out)[0]
@@ -81,8 +84,7 @@ def synthesize(perf: Performance, sample_rate: int = SAMPLE_RATE, seconds: float
         env = np.exp(-t * (1.5 + f / 600)) * np.minimum(1.0, (e - s + 0.3 - t) / 0.3).clip(0, 1)
         i = int(s * sample_rate)
         out[i : i + n] += (vel / 127.0) ** 2 * 0.25 * tone * env
-    peak = np.abs(out).max()
-    return out / peak * 0.9 if peak > 0.9 else out
+    return out
 
 
 def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Path:

@@ -29,6 +29,9 @@ def heatmap(matrix: np.ndarray, layout: Layout, title: str = "", ax=None, start:
     ticks = [i for i, n in enumerate(names) if n.startswith("CC") or (int(n) % 12 == 0)]
     ax.set_xticks(ticks)
     ax.set_xticklabels([names[i] if names[i].startswith("CC") else f"C{int(names[i]) // 12 - 1}" for i in ticks], fontsize=7)
+    for label in ax.get_xticklabels():
+        if label.get_text().startswith("CC"):
+            label.set_rotation(90)
     ax.set_xlabel("key (MIDI pitch) and pedal columns")
     ax.set_ylabel("time step")
     ax.set_title(title)
