@@ -87,15 +87,15 @@ def synthesize(perf: Performance, sample_rate: int = SAMPLE_RATE, seconds: float
     return out
 
 
-def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Path:
-    """Write mono float audio as 16-bit PCM WAV."""
+def write_wav(path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE):
+    """Write mono float audio as 16-bit PCM WAV to a path or a binary file object; returns ``path``."""
     pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as w:
+    with wave.open(path if hasattr(path, "write") else str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(sample_rate)
         w.writeframes(pcm.tobytes())
-    return Path(path)
+    return path
 
 
 def read_wav(path: str | Path) -> tuple[np.ndarray, int]:

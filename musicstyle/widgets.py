@@ -1,0 +1,206 @@
+"""The style-transfer widget: pick or upload a piece, pick a genre, press a button, see and hear.
+
+Taught in ``notebooks/07_style_transfer_widget.ipynb`` (and shown at the end of 02 and 04).
+Works with the shipped pretrained models only: no training, and no dataset needed (the bundled
+default piece or an upload is enough). Errors appear in the widget as one message, never as a
+traceback, and the widget stays usable.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .errors import MusicstyleError
+
+GENRES = ("classical", "jazz")
+AUDIO_SECONDS = 30.0
+
+
+@dataclass
+class Result:
+    """What one run produced: the new MIDI bytes and the verdicts before and after."""
+
+    name: str
+    midi: bytes
+    verdict_before: dict
+    verdict_after: dict
+
+
+def _velocity_transfer(data: bytes, name: str, target: str) -> bytes:
+    from . import velocity
+
+    model, _ = _model_cache("velocity", target, lambda: velocity.load(target))
+    return velocity.transfer_bytes(model, data, name)
+
+
+_MODELS: dict = {}
+
+
+def _model_cache(kind: str, key: str, load: Callable):
+    if (kind, key) not in _MODELS:
+        _MODELS[(kind, key)] = load()
+    return _MODELS[(kind, key)]
+
+
+#: Modes of the widget: label -> function(midi bytes, name, target genre) -> new MIDI bytes.
+MODES: dict[str, Callable[[bytes, str, str], bytes]] = {"velocity transfer": _velocity_transfer}
+
+
+def dataset_pieces(limit_per_genre: int | None = None) -> dict[str, Path]:
+    """Pieces to pick from: 'genre/name' -> path for TPD where it is found, plus the default piece."""
+    from .datasets import GENRES as TPD_GENRES
+    from .datasets import _midi_files, find
+    from .examples import default_piece
+
+    pieces = {"default/Maple Leaf Rag (Joplin)": default_piece()}
+    folder = find("tpd")
+    if folder is not None:
+        for genre in TPD_GENRES:
+            files = [p for _, p in _midi_files(folder, (genre,))][:limit_per_genre]
+            pieces.update({f"{genre}/{p.stem}": p for p in files})
+    return pieces
+
+
+def wav_bytes(midi: bytes, seconds: float = AUDIO_SECONDS) -> bytes:
+    """WAV bytes of the first ``seconds`` of a MIDI file (see :mod:`musicstyle.audio`)."""
+    from . import audio
+
+    buffer = io.BytesIO()
+    audio.write_wav(buffer, audio.render(midi, seconds))
+    return buffer.getvalue()
+
+
+def download_link(data: bytes, filename: str) -> str:
+    """An HTML link that saves ``data`` as ``filename`` from the browser."""
+    encoded = base64.b64encode(data).decode("ascii")
+    name = html.escape(filename, quote=True)
+    return f'<a download="{name}" href="data:audio/midi;base64,{encoded}">⬇ download {html.escape(filename)}</a>'
+
+
+class StyleTransferWidget:
+    """Piece picker with search, MIDI upload, target genre, mode, run button; before/after output."""
+
+    def __init__(self, pieces: dict[str, Path] | None = None, verdict: Callable[[bytes], dict] | None = None):
+        import ipywidgets as w
+
+        self.pieces = pieces if pieces is not None else dataset_pieces()
+        self.verdict = verdict or _dynamics_verdict
+        self.result: Result | None = None
+        self.last_figure = None  # the heat maps of the last run (matplotlib Figure)
+        self.search = w.Text(placeholder="search by name", description="piece")
+        self.picker = w.Select(options=list(self.pieces), value=next(iter(self.pieces), None), rows=8, layout=w.Layout(width="420px"))
+        self.upload = w.FileUpload(accept=".mid,.midi", multiple=False, description="or upload MIDI")
+        self.target = w.ToggleButtons(options=list(GENRES), description="to")
+        self.mode = w.Dropdown(options=list(MODES), description="mode")
+        self.button = w.Button(description="Transfer", button_style="primary", icon="play")
+        self.progress = w.IntProgress(min=0, max=4, value=0, description="", layout=w.Layout(width="200px"))
+        self.message = w.HTML()
+        self.figure = w.Output()
+        self.audio_before = w.Audio(format="wav", autoplay=False, loop=False)
+        self.audio_after = w.Audio(format="wav", autoplay=False, loop=False)
+        self.verdicts = w.HTML()
+        self.download = w.HTML()
+        self.search.observe(self._filter, names="value")
+        self.button.on_click(self._run)
+        self.players = w.HBox([
+            w.VBox([w.HTML("<b>before</b>"), self.audio_before]),
+            w.VBox([w.HTML("<b>after</b>"), self.audio_after]),
+        ])
+        self.players.layout.display = "none"
+        self.ui = w.VBox([
+            w.HBox([w.VBox([self.search, self.picker]), w.VBox([self.upload, self.target, self.mode, w.HBox([self.button, self.progress])])]),
+            self.message, self.verdicts, self.players, self.download, self.figure,
+        ])
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.ui)
+
+    def _filter(self, change) -> None:
+        words = change["new"].lower().split()
+        self.picker.options = [name for name in self.pieces if all(word in name.lower() for word in words)]
+
+    def _source(self) -> tuple[bytes, str]:
+        if self.upload.value:
+            item = self.upload.value[0]
+            return bytes(item["content"]), item["name"]
+        if not self.picker.value:
+            raise MusicstyleError("piece", "pick a piece or upload a MIDI file")
+        path = self.pieces[self.picker.value]
+        return Path(path).read_bytes(), Path(path).name
+
+    def _run(self, _button=None) -> None:
+        self.message.value = ""
+        self.button.disabled = True
+        self.progress.value = 0
+        try:
+            data, name = self._source()
+            from .midi import read_midi
+
+            read_midi(data, name=name)  # a clear error for a bad file before any model work
+            self.progress.value = 1
+            target = self.target.value
+            new = MODES[self.mode.value](data, name, target)
+            self.progress.value = 2
+            self._show_figure(data, new, name, target)
+            self.audio_before.value = wav_bytes(data)
+            self.audio_after.value = wav_bytes(new)
+            self.players.layout.display = "flex"
+            self.progress.value = 3
+            before, after = self.verdict(data), self.verdict(new)
+            self.verdicts.value = _verdict_html(before, after, target)
+            stem = Path(name).stem
+            self.download.value = download_link(new, f"{stem}_to_{target}.mid")
+            self.result = Result(name, new, before, after)
+            self.progress.value = 4
+        except MusicstyleError as err:
+            self.message.value = f'<span style="color:#b00">error: {html.escape(str(err))}</span>'
+            self.progress.value = 0
+        except Exception as err:  # the widget must stay usable whatever happens
+            self.message.value = f'<span style="color:#b00">error: {html.escape(type(err).__name__)}: {html.escape(str(err))}</span>'
+            self.progress.value = 0
+        finally:
+            self.upload.value = ()
+            self.button.disabled = False
+
+    def _show_figure(self, data: bytes, new: bytes, name: str, target: str) -> None:
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        from . import plot
+        from .midi import read_midi
+        from .roll import PAPER, piano_roll
+
+        before, after = piano_roll(read_midi(data, name=name), PAPER), piano_roll(read_midi(new, name=name), PAPER)
+        start = int(before.onset[:, : PAPER.keys].any(axis=1).argmax())
+        self.figure.clear_output(wait=True)
+        fig = plot.compare_velocity(before.velocity, after.velocity, PAPER, ("original velocity", f"{target} velocity"), start=start)
+        with self.figure:
+            display(fig)
+        plt.close(fig)
+        self.last_figure = fig
+
+
+def _dynamics_verdict(data: bytes) -> dict:
+    """P(jazz) of a piece's dynamics by the shipped discriminator (see :mod:`musicstyle.dynamics`)."""
+    from . import dynamics
+
+    return dynamics.verdict(data)
+
+
+def _verdict_html(before: dict, after: dict, target: str) -> str:
+    def fmt(v: dict) -> str:
+        return ", ".join(f"{k} {p:.0%}" for k, p in v.items())
+
+    return f"<b>verdict</b> before: {fmt(before)} &nbsp;→&nbsp; after: {fmt(after)} (target: {target})"
+
+
+def show(pieces: dict[str, Path] | None = None) -> StyleTransferWidget:
+    """Build the widget and return it (a notebook cell displays it): ``musicstyle.widgets.show()``."""
+    return StyleTransferWidget(pieces)
