@@ -8,12 +8,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import pkgutil
 import sys
 
 from .errors import MusicstyleError
 
-#: Modules under ``musicstyle.commands`` that add sub-commands (each has ``register(groups)``).
-COMMAND_MODULES = ("data",)
 #: Sub-command groups that hold one command per capability.
 GROUPS = {
     "train": "train a model and save it as .keras",
@@ -29,7 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in GROUPS.items():
         sub = top.add_parser(name, help=help_text)
         groups[name] = sub.add_subparsers(dest="what", required=True, metavar="WHAT")
-    for module in COMMAND_MODULES:
+    from . import commands
+
+    # every module under musicstyle.commands adds its sub-commands with register(groups)
+    for module in sorted(m.name for m in pkgutil.iter_modules(commands.__path__)):
         importlib.import_module(f"musicstyle.commands.{module}").register(groups)
     return parser
 
