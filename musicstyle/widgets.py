@@ -32,10 +32,33 @@ class Result:
 
 
 def _velocity_transfer(data: bytes, name: str, target: str) -> bytes:
+    """The target genre's velocity model re-strikes every note (see :mod:`musicstyle.velocity`)."""
     from . import velocity
 
-    model, _ = _model_cache("velocity", target, lambda: velocity.load(target))
-    return velocity.transfer_bytes(model, data, name)
+    model, meta = _model_cache("velocity", target, lambda: velocity.load(target))
+    return velocity.transfer_bytes(model, data, name, meta)
+
+
+def _inspired(data: bytes, name: str, target: str) -> bytes:
+    """New music of the target genre started from the piece's style vector (see :mod:`musicstyle.chords`)."""
+    from . import chords
+
+    return chords.inspired_bytes(data, name, target, seconds=AUDIO_SECONDS)
+
+
+def _dynamics_verdict(data: bytes) -> dict:
+    """P(genre) of a piece's dynamics alone, by the shipped discriminator (see :mod:`musicstyle.dynamics`)."""
+    from . import dynamics
+
+    return dynamics.verdict(data)
+
+
+def _classifier_verdict(data: bytes) -> dict:
+    """P(genre) of a piece's notes, by the shipped keys-only classifier (see :mod:`musicstyle.classifier`)."""
+    from . import classifier
+
+    verdict = classifier.verdict(data)
+    return {genre: verdict[genre] for genre in GENRES}
 
 
 _MODELS: dict = {}
@@ -48,7 +71,16 @@ def _model_cache(kind: str, key: str, load: Callable):
 
 
 #: Modes of the widget: label -> function(midi bytes, name, target genre) -> new MIDI bytes.
-MODES: dict[str, Callable[[bytes, str, str], bytes]] = {"velocity transfer": _velocity_transfer}
+MODES: dict[str, Callable[[bytes, str, str], bytes]] = {
+    "velocity transfer": _velocity_transfer,
+    "inspired generation": _inspired,
+}
+#: The judge of each mode's before/after verdict: label -> (judge's name, function(midi bytes) -> {genre: p}).
+#: Velocity transfer keeps the notes, so only a judge of dynamics can see it move.
+VERDICTS: dict[str, tuple[str, Callable[[bytes], dict]]] = {
+    "velocity transfer": ("dynamics discriminator", _dynamics_verdict),
+    "inspired generation": ("genre classifier", _classifier_verdict),
+}
 
 
 def dataset_pieces(limit_per_genre: int | None = None) -> dict[str, Path]:
@@ -89,7 +121,7 @@ class StyleTransferWidget:
         import ipywidgets as w
 
         self.pieces = pieces if pieces is not None else dataset_pieces()
-        self.verdict = verdict or _dynamics_verdict
+        self.verdict = verdict  # one judge for every mode (tests), else VERDICTS per mode
         self.result: Result | None = None
         self.last_figure = None  # the heat maps of the last run (matplotlib Figure)
         self.search = w.Text(placeholder="search by name", description="piece")
@@ -153,8 +185,9 @@ class StyleTransferWidget:
             self.audio_after.value = wav_bytes(new)
             self.players.layout.display = "flex"
             self.progress.value = 3
-            before, after = self.verdict(data), self.verdict(new)
-            self.verdicts.value = _verdict_html(before, after, target)
+            judge_name, judge = ("given judge", self.verdict) if self.verdict else VERDICTS[self.mode.value]
+            before, after = judge(data), judge(new)
+            self.verdicts.value = _verdict_html(before, after, target, judge_name)
             stem = Path(name).stem
             self.download.value = download_link(new, f"{stem}_to_{target}.mid")
             self.result = Result(name, new, before, after)
@@ -187,18 +220,12 @@ class StyleTransferWidget:
         self.last_figure = fig
 
 
-def _dynamics_verdict(data: bytes) -> dict:
-    """P(jazz) of a piece's dynamics by the shipped discriminator (see :mod:`musicstyle.dynamics`)."""
-    from . import dynamics
-
-    return dynamics.verdict(data)
-
-
-def _verdict_html(before: dict, after: dict, target: str) -> str:
+def _verdict_html(before: dict, after: dict, target: str, judge: str) -> str:
     def fmt(v: dict) -> str:
         return ", ".join(f"{k} {p:.0%}" for k, p in v.items())
 
-    return f"<b>verdict</b> before: {fmt(before)} &nbsp;→&nbsp; after: {fmt(after)} (target: {target})"
+    return (f"<b>verdict</b> of the {html.escape(judge)}: before: {fmt(before)} &nbsp;→&nbsp; "
+            f"after: {fmt(after)} (target: {target})")
 
 
 def show(pieces: dict[str, Path] | None = None) -> StyleTransferWidget:
