@@ -86,3 +86,15 @@ def test_download_link_round_trips():
     link = widgets.download_link(b"MThd123", 'a "b".mid')
     assert 'download="a &quot;b&quot;.mid"' in link
     assert base64.b64decode(link.split("base64,")[1].split('"')[0]) == b"MThd123"
+
+
+def test_each_mode_is_judged_by_its_own_judge(tmp_path, monkeypatch):
+    monkeypatch.setitem(widgets.MODES, "halve", halve)
+    monkeypatch.setitem(widgets.VERDICTS, "halve", ("loudness judge", fake_verdict))
+    (tmp_path / "p.mid").write_bytes(PIECE)
+    w = widgets.StyleTransferWidget({"p": tmp_path / "p.mid"})
+    w.mode.value = "halve"
+    w.button.click()
+    assert w.message.value == ""
+    assert "verdict</b> of the loudness judge: before: classical 59%" in w.verdicts.value
+    assert set(widgets.MODES) >= {"velocity transfer", "inspired generation"} and set(widgets.MODES) == set(widgets.VERDICTS)
