@@ -1,0 +1,75 @@
+"""Dynamics commands: ``train dynamics`` and ``evaluate transfer`` (did the style move?)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..cli import emit
+from ..errors import MusicstyleError
+
+
+def register(groups) -> None:
+    p = groups["train"].add_parser("dynamics", help="train a dynamics discriminator (jazz vs classical from velocities)")
+    p.add_argument("--data", help="folder with classical/ and jazz/ MIDI subfolders (default: TPD)")
+    p.add_argument("--kind", choices=("cnn", "stats"), default="cnn", help="sequence CNN or segment statistics")
+    p.add_argument("--epochs", type=int, help="epochs (default: 12 for cnn, 60 for stats; fewer in quick mode)")
+    p.add_argument("--real-only", action="store_true",
+                   help="train on real pieces only (no velocity-model re-predictions): the raw discriminator")
+    p.add_argument("-o", "--output", required=True, help="model file to write (.keras)")
+    p.set_defaults(func=_train)
+
+    p = groups["evaluate"].add_parser("transfer", help="did the style move? discriminator verdicts before/after transfer")
+    p.add_argument("--data", help="folder with classical/ and jazz/ MIDI subfolders (default: TPD)")
+    p.add_argument("--split", choices=("all", "test"), default="all",
+                   help="'test': only the held-out side of the piece-level split (seed 0), as for TPD")
+    p.add_argument("--cnn", help="CNN discriminator file (default: the shipped one)")
+    p.add_argument("--stats", help="statistics discriminator file (default: the shipped one)")
+    p.add_argument("--trusted", choices=("cnn", "stats"), help="discriminator reported first (default: the shipped choice)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_evaluate)
+
+
+def _train(args) -> int:
+    from ..dynamics import train
+    from ..modelio import save_model
+    from ..settings import quiet_tensorflow
+
+    quiet_tensorflow()
+    out = Path(args.output)
+    if out.suffix != ".keras":
+        raise MusicstyleError(out, "model files must end in .keras")
+    if args.data and not Path(args.data).is_dir():
+        raise MusicstyleError(args.data, "not a folder")
+    model, meta = train(args.kind, data=args.data, epochs=args.epochs, own_model=not args.real_only)
+    save_model(model, out, meta)
+    print(f"saved {out} (validation piece accuracy {meta['validation_piece_accuracy']:.3f})")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from .. import dynamics
+    from ..datasets import load_dataset, load_folder
+    from ..modelio import load_model
+    from ..settings import quiet_tensorflow
+
+    quiet_tensorflow()
+    if args.data and not Path(args.data).is_dir():
+        raise MusicstyleError(args.data, "not a folder")
+    collection = (load_folder(args.data, genres=dynamics.GENRES, progress=not args.json) if args.data
+                  else load_dataset("tpd", progress=not args.json))
+    for g in dynamics.GENRES:
+        if not collection.genre(g):
+            raise MusicstyleError(collection.root, f"no readable {g} pieces (need classical/ and jazz/ subfolders)")
+    if args.split == "test":
+        collection.pieces = collection.split(seed=0)["test"]
+    discriminators = {}
+    for kind in dynamics.SHIPPED:
+        path = getattr(args, kind)
+        discriminators[kind] = load_model(path, kind="dynamics") if path else dynamics.load(kind)
+    result = dynamics.evaluate_transfer(collection, discriminators, dynamics.velocity_predictors(),
+                                        trusted=args.trusted or dynamics.TRUSTED, progress=not args.json)
+    result = {"data": str(collection.root), "split": args.split, **result}
+    if collection.skipped:
+        result["skipped"] = len(collection.skipped)
+    emit(result, args.json)
+    return 0
