@@ -17,8 +17,13 @@ Two kinds are shipped:
 * ``cnn``: a small dilated 1-D CNN over the sequence of standardised onset velocities (in onset
   order, chord notes low to high), global average pooling, one logit; trained on crops, applied to
   a whole piece at once.
-* ``stats``: logistic regression on :data:`FEATURES`, statistics of 512-onset segments (the paper's
-  observations among them); a piece's log-odds is the mean over its segments.
+* ``stats``: a small MLP (one hidden layer, :data:`STATS_HIDDEN` units) on :data:`FEATURES`,
+  statistics of 512-onset segments (the paper's observations among them); a piece's log-odds is
+  the mean over its segments.
+
+The trusted one (:func:`trusted_kind`, used by :func:`verdict`) is chosen on the *validation* side,
+never on the test pieces: the shipped kind whose worst validation control (real pieces judged
+correctly, each genre's own model judged as that genre), stored in its metadata, is highest.
 
 Simultaneous onsets ("chords") are notes whose onset is within :data:`CHORD_WINDOW_S` seconds of the
 previous note's onset.
@@ -44,6 +49,9 @@ MIN_STD = 1.0
 SEGMENT, HOP = 512, 256
 #: Crop length (onsets) the CNN is trained on.
 CROP = 256
+#: Hidden ReLU units of the statistics model (0 would be plain logistic regression, which could not
+#: fit real pieces and model predictions at once: 69% of the jazz model's own output judged jazz).
+STATS_HIDDEN = 32
 #: Names of the per-segment statistics (all computed on standardised velocities).
 FEATURES = (
     "top_emphasis",  # z of a chord's highest note minus the mean z of its other notes
@@ -64,8 +72,8 @@ FEATURES = (
 )
 #: File names of the shipped discriminators, by kind.
 SHIPPED = {"cnn": "dynamics_cnn.keras", "stats": "dynamics_stats.keras"}
-#: The discriminator :func:`verdict` uses.
-TRUSTED = "cnn"
+#: The raw discriminator (trained on real pieces only), shipped to show why it fails its controls.
+RAW = {"stats_raw": "dynamics_stats_raw.keras"}
 
 
 @dataclass
@@ -267,13 +275,16 @@ def build_cnn(filters: int = 16, kernel: int = 5, dilations=(1, 2, 4, 8), seed: 
     return keras.Model(inp, out, name="dynamics_cnn")
 
 
-def build_stats(mean: np.ndarray, var: np.ndarray, l2: float = 1e-3):
-    """Logistic regression on :data:`FEATURES` (normalised by training mean and variance)."""
+def build_stats(mean: np.ndarray, var: np.ndarray, l2: float = 1e-3, hidden: int = 0):
+    """Logistic regression on :data:`FEATURES` (normalised by training mean and variance); with
+    ``hidden`` units, one ReLU layer before it (a small MLP)."""
     import keras
     from keras import layers
 
     inp = keras.Input((len(FEATURES),), name="features")
     x = layers.Normalization(mean=mean, variance=np.maximum(var, 1e-6), name="normalise")(inp)
+    if hidden:
+        x = layers.Dense(hidden, activation="relu", kernel_regularizer=keras.regularizers.L2(l2), name="hidden")(x)
     out = layers.Dense(1, kernel_regularizer=keras.regularizers.L2(l2), name="logit")(x)
     return keras.Model(inp, out, name="dynamics_stats")
 
@@ -298,14 +309,33 @@ def p_jazz(model, meta: dict, data) -> float:
     return float(_sigmoid(jazz_logit(model, meta, _as_dynamics(data))))
 
 
+def worst_control(meta: dict) -> float:
+    """Lowest of a discriminator's validation controls (from its metadata); -1 when unknown."""
+    own = meta.get("validation_own_model_accuracy") or {}
+    if meta.get("validation_real_accuracy") is None or set(own) != set(GENRES):
+        return -1.0
+    return float(min(meta["validation_real_accuracy"], *own.values()))
+
+
+@lru_cache(maxsize=1)
+def trusted_kind() -> str:
+    """The shipped discriminator with the best worst validation control (see module docstring)."""
+    from .modelio import pretrained_path, read_metadata
+
+    scores = {kind: worst_control(read_metadata(pretrained_path(f))) for kind, f in SHIPPED.items()}
+    return max(scores, key=lambda k: (scores[k], k == "cnn"))
+
+
 @lru_cache(maxsize=4)
-def load(kind: str = TRUSTED):
+def load(kind: str | None = None):
     """A shipped discriminator ``(model, meta)``, loaded once (safe mode); notebook 02b."""
     from .modelio import load_model, pretrained_path
 
-    if kind not in SHIPPED:
-        raise MusicstyleError(kind, f"unknown discriminator kind (choose from {', '.join(SHIPPED)})")
-    return load_model(pretrained_path(SHIPPED[kind]), kind="dynamics")
+    kind = kind or trusted_kind()
+    files = {**SHIPPED, **RAW}
+    if kind not in files:
+        raise MusicstyleError(kind, f"unknown discriminator kind (choose from {', '.join(files)})")
+    return load_model(pretrained_path(files[kind]), kind="dynamics")
 
 
 def verdict(data) -> dict:
@@ -315,7 +345,7 @@ def verdict(data) -> dict:
     Notebook 02b (and the widget, notebook 07).
     """
     d = _as_dynamics(data)  # bad input fails here, before any model is loaded
-    model, meta = load(TRUSTED)
+    model, meta = load(trusted_kind())
     pj = p_jazz(model, meta, d)
     return {"classical": 1.0 - pj, "jazz": pj}
 
@@ -373,18 +403,25 @@ class Predictions:
             self._dirty = False
 
 
-def velocity_predictors(arch: str = "improved") -> dict[str, Predictions]:
-    """Each genre's shipped velocity model as a cached predictor (see :mod:`musicstyle.velocity`)."""
+def velocity_predictors(arch: str = "improved", files: dict | None = None) -> dict[str, Predictions]:
+    """Each genre's velocity model as a cached predictor: the shipped ones (see
+    :mod:`musicstyle.velocity`), or ``files`` {genre: path.keras}."""
     import hashlib
+    from pathlib import Path
 
     from . import velocity
     from .modelio import pretrained_path
 
     out = {}
     for g in GENRES:
-        model, meta = velocity.load(g, arch)
-        digest = hashlib.sha256(pretrained_path(velocity.pretrained_name(g, arch)).read_bytes()).hexdigest()[:16]
-        out[g] = Predictions(model, meta, f"{g}-{arch}-{digest}")
+        if files and files.get(g):
+            path = Path(files[g])
+            model, meta = velocity.load_file(path)
+        else:
+            path = pretrained_path(velocity.pretrained_name(g, arch))
+            model, meta = velocity.load(g, arch)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        out[g] = Predictions(model, meta, f"{g}-{meta.get('arch', arch)}-{digest}")
     return out
 
 
@@ -400,6 +437,27 @@ class Item:
     @property
     def label(self) -> float:
         return float(self.genre == "jazz")
+
+
+def held_out(data=None, per_genre: int | None = None, side: str = "test"):
+    """The held-out pieces of the piece-level split (seed 0) of a folder with classical/ and jazz/.
+
+    Only those files are parsed; ``per_genre`` keeps the first ones of each genre (quick mode).
+    The same pieces as ``Collection.split(seed=0)[side]`` of the whole folder. Notebook 02b.
+    """
+    from pathlib import Path
+
+    from .datasets import _midi_files, load_folder, locate, split_names
+
+    folder = Path(data) if data else locate("tpd")
+    if not folder.is_dir():
+        raise MusicstyleError(folder, "not a folder")
+    files = [(g, p.relative_to(folder).as_posix()) for g, p in _midi_files(folder, GENRES)]
+    names = split_names([r for _, r in files], [g for g, _ in files], seed=0)[side]
+    if per_genre is not None:
+        genre_of = dict((r, g) for g, r in files)
+        names = [n for g in GENRES for n in [n for n in names if genre_of[n] == g][:per_genre]]
+    return load_folder(folder, genres=GENRES, subset=names, quick=False, progress=False)
 
 
 def real_and_own(pieces, predictors: dict | None) -> list[Item]:
@@ -474,13 +532,14 @@ def _feature_table(items: list[Item]):
     return np.concatenate(xs), np.concatenate(ys)
 
 
-def fit_stats(train: list[Item], validation: list[Item], epochs: int = 60, seed: int = 0, verbose: int = 1):
+def fit_stats(train: list[Item], validation: list[Item], epochs: int = 60, seed: int = 0, verbose: int = 1,
+              hidden: int = 0):
     """Train the logistic regression on segment statistics (each piece weighs the same)."""
     import keras
 
     keras.utils.set_random_seed(seed)
     x, y = _feature_table(train)
-    model = build_stats(x.mean(0), x.var(0))
+    model = build_stats(x.mean(0), x.var(0), hidden=hidden)
     model.compile(keras.optimizers.Adam(2e-2), keras.losses.BinaryCrossentropy(from_logits=True))
     h = model.fit(x, y, batch_size=256, epochs=epochs, shuffle=True, verbose=0)
     acc = piece_accuracy(model, {"arch": "stats"}, validation)
@@ -514,16 +573,25 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
         if not collection.genre(g):
             raise MusicstyleError(collection.root, f"no readable {g} pieces (need classical/ and jazz/ subfolders)")
     split = collection.split(seed=0)
-    predictors = velocity_predictors() if own_model else None
-    tr = real_and_own(split["train"], predictors)
-    va = real_and_own(split["validation"] or split["train"], predictors)
+    try:
+        predictors = velocity_predictors()
+    except MusicstyleError:
+        if own_model:
+            raise
+        predictors = None  # a raw discriminator needs no velocity model; its controls are then unknown
+    tr = real_and_own(split["train"], predictors if own_model else None)
+    va_all = real_and_own(split["validation"] or split["train"], predictors)
+    va = va_all if own_model else [it for it in va_all if it.source == "real"]
     if predictors:
         for p in predictors.values():
             p.save()
     if kind == "cnn":
         model, history = fit_cnn(tr, va, epochs=epochs or (2 if quick else 12), seed=seed, verbose=verbose)
     else:
-        model, history = fit_stats(tr, va, epochs=epochs or (10 if quick else 60), seed=seed, verbose=verbose)
+        model, history = fit_stats(tr, va, epochs=epochs or (10 if quick else 60), seed=seed, verbose=verbose,
+                                   hidden=STATS_HIDDEN)
+    va_real = [it for it in va_all if it.source == "real"]
+    va_own = {g: [it for it in va_all if it.source == "own model" and it.genre == g] for g in GENRES}
     meta = {
         "kind": "dynamics",
         "arch": kind,
@@ -536,11 +604,15 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
         "min_std": MIN_STD,
         "trained_on": "real + own-genre velocity model predictions" if own_model else "real",
         "velocity_models": {g: p.tag for g, p in predictors.items()} if predictors else None,
+        "velocity_models_role": "training data and validation controls" if own_model else "validation controls only",
         "split": {"seed": 0, "train": len(split["train"]), "validation": len(split["validation"])},
         "data_sha256": _checksum(collection.pieces),
         "quick": bool(quick),
         "history": history,
         "validation_piece_accuracy": history and max(h["val_piece_accuracy"] for h in history),
+        "validation_real_accuracy": piece_accuracy(model, {"arch": kind}, va_real),
+        "validation_own_model_accuracy": {g: piece_accuracy(model, {"arch": kind}, v) for g, v in va_own.items() if v}
+        or None,
     }
     return model, meta
 
@@ -558,7 +630,7 @@ def _mean(values) -> float | None:
     return float(values.mean()) if values.size else None
 
 
-def evaluate_transfer(collection, discriminators: dict, predictors: dict, trusted: str = TRUSTED,
+def evaluate_transfer(collection, discriminators: dict, predictors: dict, trusted: str | None = None,
                       progress: bool = False) -> dict:
     """Did the style move? Shares judged as each genre before and after transfer, with controls.
 
@@ -567,6 +639,7 @@ def evaluate_transfer(collection, discriminators: dict, predictors: dict, truste
     genre's model (control), the other genre's model (the transfer), and velocities shuffled within
     the piece. Reproduced by ``musicstyle evaluate transfer``; notebook 02b.
     """
+    trusted = trusted or trusted_kind()
     rows = []
     pieces = [p for p in collection.pieces if p.genre in GENRES]
     it = pieces
@@ -598,9 +671,11 @@ def _judged(pj: float, genre: str) -> bool:
     return (pj > 0.5) == (genre == "jazz")
 
 
-def summarise(rows: list[dict], trusted: str = TRUSTED) -> dict:
+def summarise(rows: list[dict], trusted: str = "cnn") -> dict:
     """The ``evaluate transfer`` JSON from per-piece verdicts (see :func:`evaluate_transfer`)."""
     kinds = list(rows[0]["real"]) if rows else [trusted]
+    if trusted not in kinds:
+        raise ValueError(f"trusted discriminator {trusted!r} not among {kinds}")
     out: dict = {"trusted": trusted, "pieces": len(rows)}
 
     def figures(kind: str) -> dict:
@@ -633,3 +708,61 @@ def summarise(rows: list[dict], trusted: str = TRUSTED) -> dict:
                           ("top_emphasis_z", "top_emphasis_velocity", "onset_jump_z")}
     out["observations"] = obs
     return out
+
+
+# --- showing the results ---------------------------------------------------------------------------
+
+
+def plot_sequences(sequences: dict, onsets: int = 160, start: int = 0, ax=None):
+    """Standardised velocity sequences (label -> :class:`Dynamics`) over onsets, one line each.
+
+    Notebook 02b; takes ``ax=None`` and returns the axes it drew on.
+    """
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(10, 3.5))
+    for label, d in sequences.items():
+        z = _as_dynamics(d).z[start : start + onsets]
+        ax.plot(np.arange(start, start + len(z)), z, lw=1.0, label=label)
+    ax.axhline(0, color="0.6", lw=0.5)
+    ax.set_xlabel("onset (in order; chord notes low to high)")
+    ax.set_ylabel("velocity, standardised per piece")
+    ax.legend(fontsize=8, loc="upper right")
+    return ax
+
+
+def _pct(x) -> str:
+    return "   -  " if x is None else f"{100 * x:5.1f}%"
+
+
+def table(result: dict) -> str:
+    """The figures of :func:`evaluate_transfer` as aligned text, one column per discriminator."""
+    cols = {result["trusted"] + " (trusted)": result, **result.get("others", {})}
+    rows = [
+        ("real pieces judged correctly", lambda f: f["discriminator_accuracy"]),
+        ("  real classical -> classical", lambda f: f["real_classical_judged_classical"]),
+        ("  real jazz -> jazz", lambda f: f["real_jazz_judged_jazz"]),
+        ("control: classical model on classical -> classical", lambda f: f["classical_to_jazz"]["control_share"]),
+        ("control: jazz model on jazz -> jazz", lambda f: f["jazz_to_classical"]["control_share"]),
+        ("shuffled within piece, judged as its genre", lambda f: f["shuffled_accuracy"]),
+        ("jazz pieces judged classical: before", lambda f: f["jazz_to_classical"]["share_before"]),
+        ("  after transfer by the classical model", lambda f: f["jazz_to_classical"]["moved_share"]),
+        ("classical pieces judged jazz: before", lambda f: f["classical_to_jazz"]["share_before"]),
+        ("  after transfer by the jazz model", lambda f: f["classical_to_jazz"]["moved_share"]),
+    ]
+    width = max(len(r[0]) for r in rows)
+    lines = [" " * width + "  " + "  ".join(f"{c:>16}" for c in cols)]
+    for label, get in rows:
+        lines.append(f"{label:<{width}}  " + "  ".join(f"{_pct(get(f)):>16}" for f in cols.values()))
+    return "\n".join(lines)
+
+
+def observation_table(result: dict) -> str:
+    """The paper's observations from :func:`evaluate_transfer` as aligned text."""
+    obs = result["observations"]
+    lines = [f"{'velocities':<24}{'top-note emphasis (z)':>24}{'(velocity units)':>18}{'onset jump (z)':>16}"]
+    for label, o in obs.items():
+        cells = [o["top_emphasis_z"], o["top_emphasis_velocity"], o["onset_jump_z"]]
+        lines.append(f"{label:<24}" + "".join(f"{('-' if c is None else f'{c:.3f}'):>{w}}" for c, w in zip(cells, (24, 18, 16))))
+    return "\n".join(lines)

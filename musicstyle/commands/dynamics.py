@@ -55,19 +55,26 @@ def _evaluate(args) -> int:
     quiet_tensorflow()
     if args.data and not Path(args.data).is_dir():
         raise MusicstyleError(args.data, "not a folder")
-    collection = (load_folder(args.data, genres=dynamics.GENRES, progress=not args.json) if args.data
-                  else load_dataset("tpd", progress=not args.json))
+    if args.split == "test":
+        collection = dynamics.held_out(args.data)
+    elif args.data:
+        collection = load_folder(args.data, genres=dynamics.GENRES, quick=False, progress=not args.json)
+    else:
+        collection = load_dataset("tpd", quick=False, progress=not args.json)
     for g in dynamics.GENRES:
         if not collection.genre(g):
             raise MusicstyleError(collection.root, f"no readable {g} pieces (need classical/ and jazz/ subfolders)")
-    if args.split == "test":
-        collection.pieces = collection.split(seed=0)["test"]
     discriminators = {}
     for kind in dynamics.SHIPPED:
         path = getattr(args, kind)
         discriminators[kind] = load_model(path, kind="dynamics") if path else dynamics.load(kind)
+    for kind in dynamics.RAW:  # the raw discriminator, beside the others, where it is shipped
+        try:
+            discriminators[kind] = dynamics.load(kind)
+        except MusicstyleError:
+            pass
     result = dynamics.evaluate_transfer(collection, discriminators, dynamics.velocity_predictors(),
-                                        trusted=args.trusted or dynamics.TRUSTED, progress=not args.json)
+                                        trusted=args.trusted or dynamics.trusted_kind(), progress=not args.json)
     result = {"data": str(collection.root), "split": args.split, **result}
     if collection.skipped:
         result["skipped"] = len(collection.skipped)
