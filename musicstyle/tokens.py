@@ -7,16 +7,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from .datasets import _rank, find, split_names
 from .errors import MusicstyleError
 
 #: Genre -> (dataset, subfolder).
 GENRE_SOURCES = {"classical": ("tpd", "classical"), "pop": ("pop909", ""), "jazz": ("tpd", "jazz")}
 #: Files per split used for training (music21 needs seconds per file); quick mode uses QUICK_FILES.
-#: Classical pieces are longest (about 4 times the tokens of a jazz piece): fewer files.
+#: music21 parses classical and POP909 files slowest (seconds each): fewer of them.
 TRAIN_FILES = {"train": 60, "validation": 6, "test": 15}
-GENRE_FILES = {"classical": {"train": 40, "validation": 5, "test": 10}}
-QUICK_FILES = {"train": 3, "validation": 1, "test": 2}
+GENRE_FILES = {g: {"train": 40, "validation": 5, "test": 10} for g in ("classical", "pop")}
+QUICK_FILES = {"train": 2, "validation": 1, "test": 0}  # three small jazz files: seconds of music21
 
 
 def genre_folder(genre: str, data: str | Path | None = None) -> Path:
@@ -173,31 +175,36 @@ def baselines(counts, follow, test_ids: list) -> dict:
 # ---------------------------------------------------------------- model
 
 #: Default model settings (stored in the model's metadata).
-DEFAULTS = {"window": 100, "embedding": 96, "units": 192, "layers": 2, "dropout": 0.3, "min_count": 2}
+DEFAULTS = {"window": 64, "embedding": 64, "units": 128, "layers": 2, "dropout": 0.3, "min_count": 2, "batch": 16}
 
 
-def build_model(vocab_size: int, embedding: int = 96, units: int = 192, layers: int = 2, dropout: float = 0.3):
-    """Embedding -> stacked LSTM (dropout between) -> dense softmax over the vocabulary, at every step.
+def build_model(vocab_size: int, embedding: int = 64, units: int = 128, layers: int = 2, dropout: float = 0.3):
+    """Embedding -> stacked LSTM (dropout after each) -> dense softmax over the vocabulary, at every step.
 
-    Many-to-many: every position of a window predicts its next token (100 times the training
-    signal of the tutorial's one target per window). Taught in ``notebooks/06_note_lstm.ipynb``.
+    Many-to-many: every position of a window predicts its next token (64 times the training
+    signal of the tutorial's one target per window). The dense layer also sees the current token's
+    embedding (a skip around the LSTMs): that path alone is a bigram model, learnt in a couple of
+    epochs, and the LSTMs add what longer context knows. Taught in ``notebooks/06_note_lstm.ipynb``.
     """
     import keras
 
     inp = keras.Input(shape=(None,), dtype="int32", name="tokens")
-    x = keras.layers.Embedding(vocab_size, embedding, name="embedding")(inp)
+    emb = keras.layers.Embedding(vocab_size, embedding, name="embedding")(inp)
+    x = emb
     for i in range(layers):
         x = keras.layers.LSTM(units, return_sequences=True, name=f"lstm{i + 1}")(x)
         x = keras.layers.Dropout(dropout, name=f"dropout{i + 1}")(x)
+    x = keras.layers.Concatenate(name="skip")([x, emb])
     out = keras.layers.Dense(vocab_size, activation="softmax", name="next_token")(x)
     return keras.Model(inp, out, name="note_lstm")
 
 
 def windows(ids_list: list, window: int, hop: int | None = None):
-    """(inputs, targets) windows of ``window`` tokens with targets shifted by one, hop ``window//2``."""
+    """(inputs, targets, weights) windows of ``window`` tokens, targets shifted by one, hop ``window``
+    (each token is a target once per epoch); short pieces are padded (weight 0)."""
     import numpy as np
 
-    hop = hop or max(1, window // 2)
+    hop = hop or window
     xs, ys = [], []
     for s in ids_list:
         if len(s) < 2:
@@ -208,6 +215,8 @@ def windows(ids_list: list, window: int, hop: int | None = None):
         for i in range(0, len(s) - window, hop):
             xs.append(s[i : i + window])
             ys.append(s[i + 1 : i + window + 1])
+    if not xs:
+        raise MusicstyleError("tokens", "no piece with at least two tokens to train on")
     x, y = np.stack(xs), np.stack(ys)
     w = (y >= 0).astype(np.float32)
     return np.maximum(x, 0), np.maximum(y, 0), w
@@ -250,14 +259,14 @@ def train(
 
     keras.utils.set_random_seed(seed)
     model = build_model(len(vocab), cfg["embedding"], cfg["units"], cfg["layers"], cfg["dropout"])
-    model.compile(optimizer=keras.optimizers.Adam(2e-3, clipnorm=1.0), loss="sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(3e-3, clipnorm=1.0), loss="sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
     x, y, w = windows(enc["train"], cfg["window"])
     val = windows(enc["validation"] or enc["train"][:1], cfg["window"])
-    callbacks = [keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True)]
+    callbacks = [keras.callbacks.EarlyStopping(patience=5, restore_best_weights=True)]
     if minutes:
         callbacks.append(_TimeBudget(minutes * 60))
     t0 = time.time()
-    hist = model.fit(x, y, sample_weight=w, batch_size=64, epochs=epochs, validation_data=val, callbacks=callbacks, verbose=verbose, shuffle=True)
+    hist = model.fit(x, y, sample_weight=w, batch_size=cfg["batch"], epochs=epochs, validation_data=val, callbacks=callbacks, verbose=verbose, shuffle=True)
     n_epochs = len(hist.history["loss"])
     meta = {
         "kind": "tokens",
@@ -273,6 +282,8 @@ def train(
         "seed": seed,
         "quick": bool(quick),
     }
+    held_out = seqs["test"] or seqs["validation"] or seqs["train"]
+    meta["seed_tokens"] = held_out[0][: cfg["window"]]  # compose starts from a held-out piece
     counts, follow = ngram_tables(enc["train"], len(vocab))
     meta["unigram_counts"] = counts.tolist()
     meta["bigram_next"] = follow.tolist()
@@ -438,12 +449,13 @@ class Generator:
         states = [[tf.zeros((1, u)), tf.zeros((1, u))] for u in self.units]
 
         def step(token, states):
-            x = self.emb(tf.reshape(token, (1,)))
+            e = self.emb(tf.reshape(token, (1,)))
+            x = e
             new = []
             for cell, st in zip(self.cells, states):
                 x, st2 = cell(x, st, training=False)
                 new.append(list(st2))
-            logits = tf.matmul(x, self.kernel) + self.bias
+            logits = tf.matmul(tf.concat([x, e], axis=-1), self.kernel) + self.bias
             return logits[0], new
 
         n_seed = tf.shape(seed_ids)[0]
@@ -528,7 +540,7 @@ def seed_tokens(genre: str, data: str | Path | None = None, length: int = 100, p
     :func:`compose`; falls back to the seed stored in the shipped model when the data is absent."""
     from .tokenize import elements, tokens
 
-    test = split_files(genre, data, QUICK_FILES)["test"]
+    test = split_files(genre, data)["test"]
     if not test:
         raise MusicstyleError(genre, "no held-out piece")
     return tokens(elements(test[piece % len(test)]))[:length]
@@ -595,3 +607,65 @@ def _varlen(value: int) -> bytes:
         out.append(0x80 | (value & 0x7F))
         value >>= 7
     return bytes(reversed(out))
+
+
+# ---------------------------------------------------------------- figures
+
+
+def plot_elements(e, count: int = 24, rich: bool = False, ax=None):
+    """The first ``count`` music21 elements of a file as a piano roll, each labelled with its token
+    (simple or rich), so the tokenization can be read against the notes. Returns the axes.
+    Taught in ``notebooks/06_note_lstm.ipynb``."""
+    import matplotlib.pyplot as plt
+
+    from .tokenize import _select
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(12, 4.5))
+    e = _select(e)
+    order = np.argsort(e.offset, kind="stable")[:count]
+    for k, i in enumerate(order):
+        ps = e.pitches[e.start[i] : e.start[i + 1]]
+        color = "tab:orange" if len(ps) > 1 else "tab:blue"
+        for p in ps:
+            ax.broken_barh([(e.offset[i], max(e.duration[i], 0.05))], (p - 0.4, 0.8), color=color, alpha=0.8)
+        ax.annotate(str(e.token[i]), (e.offset[i], ps.max() + 1 + 2.2 * (k % 3)), fontsize=8, rotation=0, color=color)
+    ax.set_xlabel("quarter notes (music21 offsets)")
+    ax.set_ylabel("MIDI pitch")
+    ax.set_title(f"{e.name}: first {len(order)} tokens (blue: note, orange: chord as normal-order pitch classes)")
+    return ax
+
+
+def plot_decoding(stats: dict, ax=None):
+    """Bars of longest run and distinct share per decoding (``{label: run_stats(...)}``). Returns the axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 3.5))
+    labels = list(stats)
+    x = np.arange(len(labels))
+    runs = [stats[k]["longest_run"] for k in labels]
+    share = [100 * stats[k]["distinct_share"] for k in labels]
+    ax.bar(x - 0.2, runs, 0.4, label="longest run of one token", color="tab:red")
+    ax.bar(x + 0.2, share, 0.4, label="distinct tokens (%)", color="tab:green")
+    ax.axhline(8, color="tab:red", ls="--", lw=1)
+    ax.axhline(25, color="tab:green", ls="--", lw=1)
+    ax.set_yscale("symlog", linthresh=10)
+    ax.set_xticks(x, labels)
+    ax.legend(loc="upper right", fontsize=8)
+    ax.set_title("500 generated tokens per decoding (dashed: the bars to pass, run <= 8 and >= 25% distinct)")
+    return ax
+
+
+def data_table(genres=("classical", "pop", "jazz"), generated: int = 500) -> list[dict]:
+    """The source's table for the shipped models: genre, files used (train/validation/test), input
+    tokens, vocabulary size, tokens generated; read from each model's metadata (no TensorFlow).
+    Taught in ``notebooks/06_note_lstm.ipynb``."""
+    from .modelio import pretrained_path, read_metadata
+
+    rows = []
+    for g in genres:
+        meta = read_metadata(pretrained_path(f"tokens_{g}.keras"))
+        rows.append({"genre": g, "files used": "/".join(str(meta["files"][k]) for k in ("train", "validation", "test")),
+                     "input tokens": meta["input_tokens"], "vocabulary": len(meta["vocabulary"]), "tokens generated": generated})
+    return rows

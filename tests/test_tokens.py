@@ -232,3 +232,15 @@ def test_cli_evaluate_folder_without_midi_exits_2(tmp_path, capsys):
     (tmp_path / "data" / "bad.mid").write_bytes(b"junk")
     assert main(["evaluate", "tokens", "--genre", "jazz", "--data", str(tmp_path / "data"), "--model", str(path), "--json"]) == 2
     assert "bad.mid" in capsys.readouterr().err
+
+
+def test_compiled_loop_matches_the_model_step_by_step():
+    model, meta = tiny()
+    gen = T.Generator(model, meta)
+    out = gen.generate(["C4", "E4", "G4"], 12, greedy=True, max_run=0)
+    ids = list(T.Vocabulary(VOCAB).encode(["C4", "E4", "G4"]))
+    for _ in range(12):
+        probs = model(np.asarray([ids], "int32"), training=False).numpy()[0, -1]
+        probs[0] = 0  # <unk> is never emitted
+        ids.append(int(probs.argmax()))
+    assert out == T.Vocabulary(VOCAB).decode(ids[3:])

@@ -34,7 +34,8 @@ def register(groups) -> None:
     p.add_argument("--units", type=int, default=None)
     p.add_argument("--layers", type=int, default=None)
     p.add_argument("--embedding", type=int, default=None)
-    p.add_argument("--window", type=int, default=None)
+    p.add_argument("--window", type=int, default=None, help="tokens per training window (default 64)")
+    p.add_argument("--batch", type=int, default=None, help="windows per batch (default 16)")
     p.add_argument("--min-count", type=int, default=None, help="rarer training tokens become <unk>")
     p.add_argument("--rich", action="store_true", help="tokens with real chord pitches, durations and rests")
     p.add_argument("--quick", action="store_true", help="tiny subset (same as MUSICSTYLE_QUICK=1)")
@@ -106,7 +107,7 @@ def _train(args) -> int:
         raise MusicstyleError(out, "model files must end in .keras")
     _, meta = T.train(
         args.genre, args.data, rich=args.rich, epochs=args.epochs, minutes=args.minutes, quick=True if args.quick else None,
-        out=out, seed=args.seed, units=args.units, layers=args.layers, embedding=args.embedding, window=args.window,
+        out=out, seed=args.seed, units=args.units, layers=args.layers, embedding=args.embedding, window=args.window, batch=args.batch,
         min_count=args.min_count,
     )
     print(f"saved {out}: vocabulary {len(meta['vocabulary'])}, {meta['epochs']} epochs, val_loss {meta['val_loss']:.3f}")
