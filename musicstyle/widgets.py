@@ -204,19 +204,27 @@ class StyleTransferWidget:
 
     def _show_figure(self, data: bytes, new: bytes, name: str, target: str) -> None:
         import matplotlib.pyplot as plt
-        from IPython.display import display
 
         from . import plot
         from .midi import read_midi
         from .roll import PAPER, piano_roll
 
-        before, after = piano_roll(read_midi(data, name=name), PAPER), piano_roll(read_midi(new, name=name), PAPER)
-        start = int(before.onset[:, : PAPER.keys].any(axis=1).argmax())
-        self.figure.clear_output(wait=True)
-        fig = plot.compare_velocity(before.velocity, after.velocity, PAPER, ("original velocity", f"{target} velocity"), start=start)
-        with self.figure:
-            display(fig)
+        def from_first_note(midi: bytes):
+            roll = piano_roll(read_midi(midi, name=name), PAPER)
+            return roll.velocity[int(roll.onset[:, : PAPER.keys].any(axis=1).argmax()):]
+
+        titles = ("original velocity", f"{target} velocity")
+        fig = plot.compare_velocity(from_first_note(data), from_first_note(new), PAPER, titles)
+        # the PNG goes straight into the Output widget's state: no kernel messages, so it also
+        # works when the widget is driven from code and never shown
+        png = io.BytesIO()
+        fig.savefig(png, format="png", dpi=80)
         plt.close(fig)
+        self.figure.outputs = ({
+            "output_type": "display_data",
+            "data": {"image/png": base64.b64encode(png.getvalue()).decode("ascii"), "text/plain": "velocity heat maps"},
+            "metadata": {},
+        },)
         self.last_figure = fig
 
 

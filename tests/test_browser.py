@@ -45,12 +45,16 @@ def jupyterlab(tmp_path):
     root = tmp_path / "notebooks"
     shutil.copytree(ROOT / "notebooks", root)
     port, token = _free_port(), "musicstyle-browser-test"
+    settings = tmp_path / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "MUSICSTYLE_QUICK": "1"}
     env.pop("MUSICSTYLE_CACHE", None)  # the kernel uses the user cache: the default piece is rendered once
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}",
          "--ServerApp.ip=127.0.0.1", f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
-         f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}", "--LabApp.news_url=None"],
+         f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}", f"--LabApp.user_settings_dir={tmp_path / 'settings'}",
+         "--LabApp.news_url=None"],
         env=env, stdout=subprocess.DEVNULL, stderr=(tmp_path / "server.log").open("w"),
     )
     url = f"http://127.0.0.1:{port}"
@@ -99,12 +103,12 @@ def test_widget_runs_in_a_real_browser(jupyterlab):
                 "[...document.querySelectorAll('audio')].filter(a => a.src && a.readyState >= 1 && a.duration > 1).length >= 2",
                 timeout=240_000,
             )
-            page.wait_for_selector("text=verdict")
+            page.wait_for_selector(".widget-html-content:has-text('of the dynamics discriminator: before:')")
             page.wait_for_selector("a[download$='.mid']", state="attached")
             page.wait_for_selector(".jp-OutputArea img")
             durations = page.eval_on_selector_all("audio", "els => els.map(e => e.duration)")
             assert len([d for d in durations if d > 1]) >= 2
-            assert page.locator("text=error:").count() == 0
+            assert page.locator(".widget-html-content:has-text('error:')").count() == 0
         finally:
             page.screenshot(path=str(ARTIFACTS / "widget.png"), full_page=True)
             browser.close()

@@ -1,5 +1,6 @@
 """The widget driven as a user would: set values, click, read the outputs."""
 
+import base64
 import datetime
 import pytest
 
@@ -40,6 +41,7 @@ def test_click_shows_audio_figure_verdict_and_download(widget):
     assert widget.players.layout.display == "flex"
     axes = widget.last_figure.axes
     assert len(axes) == 2 and all(len(ax.images) == 1 for ax in axes)
+    assert base64.b64decode(widget.figure.outputs[0]["data"]["image/png"])[:4] == b"\x89PNG"
     assert axes[1].get_title() == "classical velocity"
     assert 'download="jazz piece_to_classical.mid"' in widget.download.value
     new = read_midi(widget.result.midi)
