@@ -25,13 +25,14 @@ def heatmap(matrix: np.ndarray, layout: Layout, title: str = "", ax=None, start:
     stop = matrix.shape[0] if steps is None else min(matrix.shape[0], start + steps)
     ax.imshow(matrix[start:stop], aspect="auto", interpolation="nearest", cmap=cmap, vmin=0, vmax=vmax, origin="upper",
               extent=(-0.5, matrix.shape[1] - 0.5, stop - 0.5, start - 0.5))
-    names = layout.column_names()
-    ticks = [i for i, n in enumerate(names) if n.startswith("CC") or (int(n) % 12 == 0)]
+    # a tick at every C; the pedal columns (a few pixels wide) share one tick, "ped"
+    ticks = [i for i, p in enumerate(range(layout.low, layout.high + 1)) if p % 12 == 0]
+    labels = [f"C{(layout.low + i) // 12 - 1}" for i in ticks]
+    if layout.pedals:
+        ticks.append(layout.keys + (len(layout.pedals) - 1) / 2)
+        labels.append("ped")
     ax.set_xticks(ticks)
-    ax.set_xticklabels([names[i] if names[i].startswith("CC") else f"C{int(names[i]) // 12 - 1}" for i in ticks], fontsize=7)
-    for label in ax.get_xticklabels():
-        if label.get_text().startswith("CC"):
-            label.set_rotation(90)
+    ax.set_xticklabels(labels, fontsize=7)
     ax.set_xlabel("key (MIDI pitch) and pedal columns")
     ax.set_ylabel("time step")
     ax.set_title(title)
