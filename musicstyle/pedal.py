@@ -44,3 +44,10 @@ def summary(lengths: np.ndarray) -> dict:
         "p90_s": float(np.percentile(lengths, 90)),
         "over_2s": float((lengths > 2).mean()),
     }
+
+
+def generated_press_lengths(matrix: np.ndarray, layout, steps_per_second: float, number: int = 64) -> np.ndarray:
+    """Press lengths (s) of pedal ``number`` in a generated (steps, columns...) matrix whose
+    pedal columns follow the keys, as written by ``musicstyle.chords`` (notebooks 04 and 05)."""
+    col = layout.keys + list(layout.pedals).index(number)
+    return held_lengths(np.asarray(matrix)[:, col], 1.0 / steps_per_second)

@@ -1,0 +1,133 @@
+"""Genre classifier: inputs, architectures, evaluation by vote, style vector, verdict, CLI."""
+
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import numpy as np
+import pytest
+
+from midibytes import cc, off, on, smf, tempo, track
+from musicstyle import classifier
+from musicstyle.cli import main
+from musicstyle.datasets import Piece
+from musicstyle.midi import read_midi
+from musicstyle.roll import KEYS_ONLY, PAPER, Layout
+
+
+def tiny_midi() -> bytes:
+    """C4 (velocity 127) for one beat, then E4 (velocity 64), sustain pedal and soft pedal down."""
+    events = [(0, tempo(500000)), (0, cc(67, 127)), (0, on(60, 127)), (480, off(60)), (0, on(64, 64)), (0, cc(64, 100)), (480, off(64)), (0, cc(64, 0))]
+    return smf(track(events))
+
+
+def test_features_are_held_then_velocity_without_pedals():
+    perf = read_midi(tiny_midi())
+    f = classifier.features(perf, KEYS_ONLY)
+    assert f.shape == (17, 2 * KEYS_ONLY.columns) and f.dtype == np.float32
+    c4, e4 = 60 - 32, 64 - 32
+    np.testing.assert_array_equal(f[:8, c4], 1)
+    assert f[8, c4] == 0 and f[8:16, e4].sum() == 8
+    assert f[0, KEYS_ONLY.columns + c4] == 1.0 and f[1, KEYS_ONLY.columns + c4] == 0
+    assert f[8, KEYS_ONLY.columns + e4] == pytest.approx(64 / 127)
+    assert f.sum() == pytest.approx(16 + 1 + 64 / 127)  # no pedal anywhere
+    paper = classifier.features(perf, PAPER)
+    assert paper.shape[1] == 2 * 59 and paper[:, 57].sum() == 8 and paper[:, 58].sum() > 0  # CC64, CC67 columns
+
+
+def test_windows_end_aligned_and_transpose_shifts_keys_only():
+    feat = np.arange(10, dtype=np.float32)[:, None].repeat(4, 1)
+    w = classifier.windows(feat, 4)
+    assert w.shape == (3, 4, 4)
+    np.testing.assert_array_equal(w[:, 0, 0], [0, 4, 6])  # the last window ends with the piece, never padded
+    short = classifier.windows(feat[:3], 4)
+    assert short.shape == (1, 4, 4) and short[0, 3].sum() == 0
+    layout = Layout(low=60, high=62, pedals=(64,))  # 3 keys + 1 pedal, two channel blocks
+    x = np.zeros((2, 1, 8), np.float32)
+    x[:, 0, [0, 3, 4, 7]] = 1  # key 60 and pedal, in both blocks
+    t = classifier.transpose(x, np.array([2, -1]), layout.keys, layout.columns)
+    np.testing.assert_array_equal(t[0, 0], [0, 0, 1, 1, 0, 0, 1, 1])
+    np.testing.assert_array_equal(t[1, 0], [0, 0, 0, 1, 0, 0, 0, 1])  # shifted off the bottom: gone
+
+
+def test_paper_architecture_as_described():
+    model = classifier.build("paper", 512, KEYS_ONLY.columns)
+    convs = [layer for layer in model.layers if layer.__class__.__name__ == "Conv1D"]
+    assert [(c.filters, c.kernel_size[0], c.dilation_rate[0]) for c in convs] == [(4, 32, 4), (16, 16, 2)]
+    pools = [layer.pool_size[0] for layer in model.layers if layer.__class__.__name__ == "AveragePooling1D"]
+    assert pools == [4, 2]
+    assert model.get_layer("style").units == 50 and model.output_shape == (None, 1)
+    assert model.count_params() == 114 * 32 * 4 + 4 + 4 * 4 + 4 * 16 * 16 + 16 + 4 * 16 + 64 * 16 * 50 + 50 + 51
+    improved = classifier.build("improved", 512, KEYS_ONLY.columns)
+    assert improved.get_layer("style").units == 50 and improved.output_shape == (None, 1)
+
+
+class Fixed:
+    """A stand-in model: probability of jazz per window, from a table keyed by the window's sum."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def __call__(self, x, training=False):
+        return np.array([[self.table[round(float(w.sum()))]] for w in x], np.float32)
+
+
+def test_evaluate_votes_by_mean_probability(monkeypatch):
+    wins = {"a": [0.9, 0.4, 0.4], "b": [0.1, 0.2], "c": [0.6]}  # jazz by vote, classical, jazz
+    monkeypatch.setattr(classifier, "window_probabilities", lambda m, meta, perf: np.array(wins[perf]))
+    pieces = [Piece("a", "jazz", "a", "a"), Piece("b", "jazz", "b", "b"), Piece("c", "classical", "c", "c")]
+    r = classifier.evaluate(None, {}, pieces)
+    assert r["segments"] == 6
+    assert r["segment_accuracy"] == pytest.approx(1 / 6)  # 0.9 of a; none of b; c wrong
+    assert r["pieces"] == 3 and r["piece_accuracy"] == pytest.approx(1 / 3)
+    assert r["confusion"]["counts"] == [[0, 1], [1, 1]]
+    assert r["majority_baseline"] == pytest.approx(2 / 3)
+
+
+def test_project_2d_finds_the_main_axis():
+    rng = np.random.default_rng(0)
+    t = rng.normal(size=200)
+    v = np.outer(t, np.linspace(1, 2, 50)) + 0.01 * rng.normal(size=(200, 50))
+    coords, explained = classifier.project_2d(v)
+    assert coords.shape == (200, 2) and explained[0] > 0.99
+    assert abs(np.corrcoef(coords[:, 0], t)[0, 1]) > 0.999
+
+
+def test_shipped_classifier_verdict_and_style_vector():
+    verdict = classifier.verdict(tiny_midi())
+    assert set(verdict) == {"classical", "jazz"} and verdict["classical"] + verdict["jazz"] == pytest.approx(1)
+    perf = read_midi(tiny_midi())
+    v = classifier.style_vector(perf)
+    assert v.shape == (50,) and v.dtype == np.float32 and np.isfinite(v).all()
+    np.testing.assert_allclose(classifier.style_vector(perf), v)
+    _, meta = classifier.load()
+    assert Layout.from_dict(meta["layout"]) == KEYS_ONLY  # the shipped model never sees the pedals
+    assert meta["test"]["piece_accuracy"] >= 0.96
+
+
+def test_classify_command(tmp_path, capsys):
+    f = tmp_path / "tiny.mid"
+    f.write_bytes(tiny_midi())
+    assert main(["classify", str(f), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["classical"] + out["jazz"] == pytest.approx(1) and out["genre"] in ("classical", "jazz")
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"MThd\x00\x00")
+    assert main(["classify", str(bad)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {bad}")
+    model = tmp_path / "m.keras"
+    model.write_bytes(b"nope")
+    assert main(["classify", str(f), "--model", str(model)]) == 2
+
+
+def test_real_pieces_classified(tpd_folder):
+    """Two pieces of each genre of the quick subset, by the shipped classifier."""
+    from musicstyle.datasets import load_folder
+
+    pieces = load_folder(tpd_folder, quick=True, progress=False).pieces
+    test = [p for p in pieces if p.genre == "classical"][:2] + [p for p in pieces if p.genre == "jazz"][:2]
+    model, meta = classifier.load()
+    r = classifier.evaluate(model, meta, test)
+    assert r["pieces"] == 4 and r["piece_accuracy"] >= 0.75
