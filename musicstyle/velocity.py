@@ -44,6 +44,8 @@ WINDOW = 1024
 SPLIT_SEED = 0
 #: Output scale of the improved model (velocity units per output unit).
 SCALE = 16.0
+#: Largest loudness offset (velocity units) of the improved model's piece-level estimate.
+LOUDNESS_RANGE = 30.0
 
 _META: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -60,6 +62,50 @@ def targets(roll: Roll) -> np.ndarray:
     """Velocity at key onsets (0 elsewhere), ``(steps, keys)`` uint8; pedal columns dropped."""
     k = roll.layout.keys
     return np.where(roll.onset[:, :k] > 0, roll.velocity[:, :k], 0).astype(np.uint8)
+
+
+PIECE_FEATURES = ("on_grid", "log_qpm", "tempo_changes_per_min", "has_sustain", "log_notes_per_s", "ends_on_grid",
+                  "log_median_duration_s", "short_notes", "log_median_ioi_s", "spread_chords", "pitch_spread", "log_notes_per_onset")
+
+
+def piece_features(perf: Performance) -> np.ndarray:
+    """How the file was made and played, from notes and timing alone (never velocities), shape (12,).
+
+    Share of note onsets and ends exactly on a 16th-note tick grid (quantised, sequenced files
+    versus live playing), median tempo, tempo changes per minute, whether the sustain pedal is
+    used, notes per second; then, in seconds: median note length, share of notes under 0.1 s,
+    median time between onsets, share of onsets less than 30 ms apart (spread chords), spread of
+    pitches (octaves), notes per distinct onset time. In TPD these tell loud, sequenced files from
+    softer live ones (see :data:`PIECE_FEATURES`).
+    """
+    n, tpq = perf.notes, perf.ticks_per_quarter
+    grid = max(tpq // 4, 1)
+    qpm = 60e6 / float(np.median(perf.tempos["us_per_quarter"])) if len(perf.tempos) else 120.0
+    minutes = max(perf.duration_s, 1.0) / 60
+    start, end = perf.seconds(n["start"]), perf.seconds(n["end"])
+    length = np.maximum(end - start, 1e-3) if len(n) else np.array([0.1])
+    times = np.unique(start) if len(n) else np.zeros(1)
+    ioi = np.diff(times) if len(times) > 2 else np.array([0.1])
+    return np.array([
+        np.mean(n["start"] % grid == 0) if len(n) else 0.0,
+        np.log(qpm),
+        np.log1p(len(perf.tempos) / minutes),
+        float((perf.controls["number"] == 64).any()) if len(perf.controls) else 0.0,
+        np.log(max(len(n), 1) / (minutes * 60)),
+        np.mean(n["end"] % grid == 0) if len(n) else 0.0,
+        np.log(np.median(length)),
+        np.mean(length < 0.1),
+        np.log(np.median(ioi) + 1e-3),
+        np.mean(ioi < 0.03),
+        np.std(n["pitch"]) / 12 if len(n) else 0.0,
+        np.log(max(len(n), 1) / max(len(times), 1)),
+    ], np.float32)
+
+
+def pooled(x: np.ndarray) -> np.ndarray:
+    """Mean of a piece's input rows over the steps where anything sounds (what ContextPool computes)."""
+    active = x.max(axis=1) > 0
+    return x[active].mean(axis=0).astype(np.float32) if active.any() else np.zeros(x.shape[1], np.float32)
 
 
 # --- loss and layers ------------------------------------------------------------------------------
@@ -146,7 +192,49 @@ def _layers():
             total = ops.sum(h * active, axis=1, keepdims=True)
             return total / ops.maximum(ops.sum(active, axis=1, keepdims=True), 1.0)
 
-    _LAYERS = {"Columns": Columns, "OnsetMask": OnsetMask, "GatedBlock": GatedBlock, "ContextPool": ContextPool}
+    @keras.saving.register_keras_serializable(package="musicstyle")
+    class PerKeyHead(keras.layers.Layer):
+        """One small MLP shared by every key: the step's features plus the key's own situation.
+
+        For key k at step t it sees the hidden features h_t and: struck, held, how many keys are
+        struck above and below it, whether it is the highest or lowest struck key, how many keys are
+        held above and below, its position on the keyboard. Output: velocity offset (SCALE units)
+        plus a per-key bias (started at the per-key training means).
+        """
+
+        def __init__(self, keys: int, hidden: int = 32, bias: list | None = None, **kwargs):
+            super().__init__(**kwargs)
+            self.keys, self.hidden = keys, hidden
+            self.bias_init = [float(b) for b in bias] if bias is not None else [0.0] * keys
+            self.dense = keras.layers.Dense(hidden, activation="relu")
+            self.out = keras.layers.Dense(1, kernel_initializer=keras.initializers.RandomNormal(stddev=0.01))
+
+        def build(self, h_shape, inputs_shape=None):
+            self.dense.build(tuple(h_shape[:-1]) + (self.keys, h_shape[-1] + 9))
+            self.out.build(tuple(h_shape[:-1]) + (self.keys, self.hidden))
+            self.key_bias = self.add_weight(shape=(self.keys,), initializer=keras.initializers.Constant(self.bias_init), name="key_bias")
+
+        def call(self, h, inputs):
+            k = self.keys
+            c = inputs.shape[-1] // 2
+            on = ops.cast(inputs[..., :k] > 0, h.dtype)
+            held = ops.cast(inputs[..., c : c + k] > 0, h.dtype)
+            on_below = ops.cumsum(on, axis=-1) - on
+            on_above = ops.sum(on, axis=-1, keepdims=True) - on_below - on
+            held_below = ops.cumsum(held, axis=-1) - held
+            held_above = ops.sum(held, axis=-1, keepdims=True) - held_below - held
+            top = on * ops.cast(on_above == 0, h.dtype)
+            bottom = on * ops.cast(on_below == 0, h.dtype)
+            position = ops.broadcast_to(ops.cast(ops.arange(k), h.dtype) / (k - 1), ops.shape(on))
+            per_key = ops.stack([on, held, on_above / 4, on_below / 4, top, bottom, held_above / 4, held_below / 4, position], axis=-1)
+            hh = ops.broadcast_to(ops.expand_dims(h, 2), (ops.shape(h)[0], ops.shape(h)[1], k, h.shape[-1]))
+            z = self.out(self.dense(ops.concatenate([hh, per_key], axis=-1)))
+            return ops.squeeze(z, -1) + self.key_bias
+
+        def get_config(self):
+            return {**super().get_config(), "keys": self.keys, "hidden": self.hidden, "bias": self.bias_init}
+
+    _LAYERS = {"Columns": Columns, "OnsetMask": OnsetMask, "GatedBlock": GatedBlock, "ContextPool": ContextPool, "PerKeyHead": PerKeyHead}
     return _LAYERS
 
 
@@ -180,14 +268,15 @@ def improved_model(
     pitch_means=None,
     channels: int = 48,
     dilations=(1, 2, 4, 8, 16, 32, 64, 128, 256),
-    context: int = 16,
-    dropout: float = 0.2,
-    l2: float = 1e-3,
+    loudness: dict | None = None,
+    head: str = "dense",
     name: str = "velocity_improved",
 ):
     """Gated residual two-sided dilated CNN with a whole-input context (loudness) vector, per-key head.
 
     The output bias starts at the per-key training means (``pitch_means``, else ``mean_velocity``).
+    ``head``: ``dense`` (a 1x1 convolution to the 57 keys) or ``per_key`` (:class:`PerKeyHead`, one
+    small MLP shared by all keys that also sees where the key sits in the chord; slower).
     Taught in ``notebooks/02_velocity_cnn.ipynb``.
     """
     import keras
@@ -200,32 +289,39 @@ def improved_model(
     h = keras.layers.Conv1D(channels, 1, name="embed")(x)
     for d in dilations:
         h = L["GatedBlock"](channels, d, name=f"block_d{d}")(h)
-    # the piece's statistics (how often each key is struck and held, pedal use) over the whole
-    # input, standardised, bounded by tanh and regularised: a loudness estimate that cannot
-    # memorise pieces the way pooled deep features do
-    ctx = L["ContextPool"](name="context")(x, x)
-    ctx = keras.layers.BatchNormalization(name="context_norm")(ctx)
-    ctx = keras.layers.Dropout(dropout, name="context_dropout")(ctx)
-    ctx = keras.layers.Dense(context, activation="tanh", kernel_regularizer=keras.regularizers.L2(l2), name="context_dense")(ctx)
-    h = keras.layers.Add(name="with_context")([h, keras.layers.Dense(channels, name="context_to_steps")(ctx)])
-    h = keras.layers.Concatenate(name="with_input")([h, x])
-    h = keras.layers.Conv1D(128, 1, activation="relu", name="head")(h)
+    # a piece-level loudness estimate: a linear function (fitted in closed form by fit_loudness,
+    # then frozen) of the piece's statistics over the whole input and of how the file was made,
+    # bounded to +-LOUDNESS_RANGE by tanh; the convolutions learn the rest
+    n_feat = 2 * c + len(PIECE_FEATURES)
+    piece = keras.Input((len(PIECE_FEATURES),), name="piece")
+    loud = loudness or {"mu": np.zeros(n_feat), "var": np.ones(n_feat), "w": np.zeros(n_feat)}
+    z = keras.layers.Concatenate(name="statistics")([L["ContextPool"](name="context")(x, x), keras.layers.Reshape((1, -1), name="piece_row")(piece)])
+    z = keras.layers.Normalization(mean=np.asarray(loud["mu"], np.float32), variance=np.asarray(loud["var"], np.float32), name="standardise")(z)
+    r = keras.layers.Dense(1, name="loudness", trainable=False, use_bias=False,
+                           kernel_initializer=keras.initializers.Constant(np.asarray(loud["w"], np.float32).reshape(-1, 1) / LOUDNESS_RANGE))(z)
+    r = keras.layers.Activation("tanh", name="bounded")(r)
+    h = keras.layers.Add(name="with_loudness_hint")([h, keras.layers.Dense(channels, name="hint")(r)])
     # outputs in units of SCALE velocity steps, so Adam's step size suits velocities of 1-127
-    out = keras.layers.Conv1D(k, 1, name="velocity", kernel_initializer=keras.initializers.RandomNormal(stddev=0.01 / SCALE),
-                              bias_initializer=keras.initializers.Constant(bias / SCALE))(h)
-    loudness = keras.layers.Dense(1, name="loudness", kernel_initializer="zeros")(ctx)
-    out = keras.layers.Add(name="with_loudness")([out, loudness])
+    if head == "per_key":
+        out = L["PerKeyHead"](k, 32, (bias / SCALE).tolist(), name="per_key_head")(h, x)
+    else:
+        h = keras.layers.Concatenate(name="with_input")([h, x])
+        h = keras.layers.Conv1D(128, 1, activation="relu", name="head")(h)
+        out = keras.layers.Conv1D(k, 1, name="velocity", kernel_initializer=keras.initializers.RandomNormal(stddev=0.01 / SCALE),
+                                  bias_initializer=keras.initializers.Constant(bias / SCALE))(h)
+    out = keras.layers.Add(name="with_loudness")([out, keras.layers.Rescaling(LOUDNESS_RANGE / SCALE, name="loudness_scale")(r)])
     out = keras.layers.Rescaling(SCALE, name="to_velocity")(out)
     out = L["OnsetMask"](k, name="onset_mask", dtype="float32")(out, inputs)
-    return keras.Model(inputs, out, name=name)
+    return keras.Model([inputs, piece], out, name=name)
 
 
-def build_model(arch: str, layout: Layout = PAPER, mean_velocity: float = 0.0, pitch_means=None, fixed: bool = True):
+def build_model(arch: str, layout: Layout = PAPER, mean_velocity: float = 0.0, pitch_means=None, fixed: bool = True,
+                loudness: dict | None = None, head: str = "dense", channels: int = 48):
     """``paper`` or ``improved`` model (see the module docstring)."""
     if arch == "paper":
         return paper_model(layout, mean_velocity, fixed=fixed)
     if arch == "improved":
-        return improved_model(layout, mean_velocity, pitch_means)
+        return improved_model(layout, mean_velocity, pitch_means, channels=channels, loudness=loudness, head=head)
     raise MusicstyleError(arch, f"unknown architecture (choose from {', '.join(ARCHS)})")
 
 
@@ -236,6 +332,39 @@ def receptive_field(arch: str) -> int:
     return 1 + 2 * sum((1, 2, 4, 8, 16, 32, 64, 128, 256))
 
 
+def draw_dilations(dilations=(1, 2, 4), kernel: int = 2, causal: bool = True, ax=None, width: int = 16):
+    """The paper's Figure IV.1: stacked dilated convolutions and the inputs one output step sees.
+
+    Every layer's nodes are drawn as dots; the lines trace what the last output node depends on.
+    Taught in ``notebooks/02_velocity_cnn.ipynb``.
+    """
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(8, 3))
+    layers = len(dilations) + 1
+    for level in range(layers):
+        ax.scatter(range(width), [level] * width, s=18, c="lightgray" if level else "gold", zorder=2)
+    target = {width - 1 if causal else width // 2}
+    for level in range(layers - 1, 0, -1):
+        d = dilations[level - 1]
+        offsets = [-(kernel - 1 - i) * d for i in range(kernel)] if causal else [(i - (kernel - 1) // 2) * d for i in range(kernel)]
+        below = set()
+        for t in target:
+            for o in offsets:
+                if 0 <= t + o < width:
+                    ax.plot([t, t + o], [level, level - 1], color="tab:blue", lw=1, zorder=1)
+                    below.add(t + o)
+        ax.scatter(sorted(target), [level] * len(target), s=30, c="tab:blue", zorder=3)
+        target = below
+    ax.scatter(sorted(target), [0] * len(target), s=30, c="tab:orange", zorder=3)
+    ax.set_yticks(range(layers))
+    ax.set_yticklabels(["input"] + [f"dilation {d}" for d in dilations])
+    ax.set_xlabel("time step")
+    ax.set_title(f"kernel {kernel}, dilations {', '.join(map(str, dilations))}: receptive field {len(target)} steps")
+    return ax
+
+
 # --- data -----------------------------------------------------------------------------------------
 
 
@@ -243,7 +372,7 @@ class Prepared:
     """Input and target matrices of a list of pieces (one entry per piece)."""
 
     def __init__(self, pieces, layout: Layout = PAPER):
-        self.names, self.x, self.y = [], [], []
+        self.names, self.x, self.y, self.f = [], [], [], []
         for p in pieces:
             perf = p.performance if hasattr(p, "performance") else p
             try:
@@ -253,6 +382,7 @@ class Prepared:
             self.names.append(getattr(perf, "name", ""))
             self.x.append(features(roll))
             self.y.append(targets(roll))
+            self.f.append(piece_features(perf))
         self.layout = layout
 
     @property
@@ -264,11 +394,12 @@ class Prepared:
         parts = [np.stack([y[y > 0], np.nonzero(y)[1]], 1) for y in self.y]
         return np.concatenate(parts) if parts else np.zeros((0, 2), np.int64)
 
-    def windows(self, length: int, rng: np.random.Generator | None = None, count: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def windows(self, length: int, rng: np.random.Generator | None = None, count: int | None = None, with_pieces: bool = False):
         """Windows of ``length`` steps inside pieces (never across two), zero-padded.
 
         With ``rng``: as many windows as fit in the total length, at random pieces (by length)
         and offsets (``count`` of them if given); without: consecutive windows of every piece.
+        ``with_pieces``: return ``((x, piece_features), y)`` for the two-input improved model.
         """
         if rng is None:
             spots = [(i, s) for i, x in enumerate(self.x) for s in range(0, max(len(x) - length // 4, 1), length)]
@@ -283,6 +414,8 @@ class Prepared:
             seg = self.x[i][s : s + length]
             xs[j, : len(seg)] = seg
             ys[j, : len(seg)] = self.y[i][s : s + length]
+        if with_pieces:
+            return (xs, np.stack([self.f[i] for i, _ in spots])), ys
         return xs, ys
 
 
@@ -295,6 +428,36 @@ def baselines(train: Prepared) -> dict:
     counts = np.bincount(v[:, 1], minlength=k)
     per = np.where(counts > 0, sums / np.maximum(counts, 1), mean)
     return {"train_mean": round(mean, 4), "pitch_means": [round(float(a), 4) for a in per], "train_onsets": int(len(v))}
+
+
+def fit_loudness(train: Prepared, validation: Prepared, lambdas=(1.0, 10.0, 100.0, 1000.0)) -> dict:
+    """Ridge regression of each piece's mean velocity on its statistics, in closed form.
+
+    Features: the pooled input (how often each key is struck and held, pedal use) and
+    :func:`piece_features`; standardised on the train pieces; the penalty chosen on the
+    validation pieces (per-onset RMSE). Returns the standardisation, weights and figures.
+    """
+    def table(p: Prepared):
+        z = np.array([np.concatenate([pooled(x), f]) for x, f in zip(p.x, p.f)], np.float64)
+        m = np.array([y[y > 0].mean() if (y > 0).any() else 0.0 for y in p.y])
+        n = np.array([(y > 0).sum() for y in p.y], np.float64)
+        return z, m, n
+
+    zt, mt, nt = table(train)
+    zv, mv, nv = table(validation)
+    mean = float((mt * nt).sum() / nt.sum())
+    mu, var = zt.mean(0), zt.var(0) + 1e-4
+    a, av = (zt - mu) / np.sqrt(var), (zv - mu) / np.sqrt(var)
+    best = None
+    for lam in lambdas:
+        w = np.linalg.solve(a.T @ a + lam * np.eye(a.shape[1]), a.T @ (mt - mean))
+        pred = mean + LOUDNESS_RANGE * np.tanh((av @ w) / LOUDNESS_RANGE)
+        rmse = float(np.sqrt((nv * (pred - mv) ** 2).sum() / nv.sum()))
+        if best is None or rmse < best["val_piece_rmse"]:
+            best = {"lambda": lam, "w": w, "val_piece_rmse": rmse}
+    base = float(np.sqrt((nv * (mean - mv) ** 2).sum() / nv.sum()))
+    return {"mu": mu, "var": var, "w": best["w"], "mean": mean, "lambda": best["lambda"],
+            "val_piece_rmse": round(best["val_piece_rmse"], 3), "val_piece_rmse_mean": round(base, 3)}
 
 
 def data_checksum(pieces) -> str:
@@ -321,12 +484,16 @@ def train(
     verbose: int = 2,
     learning_rate: float = 1e-3,
     windows_per_epoch: int | None = None,
+    head: str = "dense",
+    init=None,
+    channels: int = 48,
 ):
     """Train one genre's model on the piece-level train split with early stopping on validation.
 
     ``data``: a folder (default: TPD found as usual) or ``collection`` an already loaded one.
     ``strategy``: a ``tf.distribute`` strategy (default: :func:`musicstyle.device.strategy`).
-    Mixed precision is turned on only when a GPU is present. Returns ``(model, metadata, history)``.
+    Mixed precision is turned on only when a GPU is present. ``init``: a model file of the same
+    genre and architecture to continue training from. Returns ``(model, metadata, history)``.
     Taught in ``notebooks/02_velocity_cnn.ipynb``.
     """
     import keras
@@ -352,16 +519,28 @@ def train(
     mixed = device.use_mixed_precision_if_gpu()
     keras.utils.set_random_seed(seed)
     strategy = strategy or device.strategy()
+    two = arch == "improved"
+    loud = fit_loudness(train_data, val_data) if two and init is None else None
     with strategy.scope():
-        model = build_model(arch, PAPER, base["train_mean"], base["pitch_means"], fixed=fixed)
+        if init is not None:
+            model, init_meta = load_file(init)
+            if (init_meta.get("genre"), init_meta.get("arch")) != (genre, arch):
+                raise MusicstyleError(init, f"holds a {init_meta.get('genre')} {init_meta.get('arch')} model, not {genre} {arch}")
+        else:
+            model = build_model(arch, PAPER, base["train_mean"], base["pitch_means"], fixed=fixed, loudness=loud, head=head, channels=channels)
         model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=masked_mse)
     rng = np.random.default_rng(seed)
-    vx, vy = val_data.windows(window)
+    width = model.inputs[1].shape[-1] if two else 0  # a model of an earlier version reads fewer features
+    vx, vy = val_data.windows(window, with_pieces=two)
+    if two:
+        vx = (vx[0], vx[1][:, :width])
     history = {"loss": [], "val_loss": [], "epoch_s": []}
     # early stopping by hand: fresh random windows are drawn every epoch
     best, stale, best_weights = np.inf, 0, model.get_weights()
     for epoch in range(epochs):
-        x, y = train_data.windows(window, rng, windows_per_epoch)
+        x, y = train_data.windows(window, rng, windows_per_epoch, with_pieces=two)
+        if two:
+            x = (x[0], x[1][:, :width])
         t0 = time.perf_counter()
         h = model.fit(x, y, batch_size=batch, epochs=1, validation_data=(vx, vy), verbose=1 if verbose > 1 else 0, shuffle=True)
         dt = time.perf_counter() - t0
@@ -384,6 +563,11 @@ def train(
         "genre": genre,
         "arch": arch,
         "fixed_init": bool(fixed) if arch == "paper" else None,
+        "head": head if arch == "improved" else None,
+        "channels": (channels if init is None else init_meta.get("channels", 48)) if arch == "improved" else None,
+        "learning_rate": learning_rate,
+        "continued_from": None if init is None else {"file": Path(init).name, "epochs_run": init_meta.get("epochs_run"),
+                                                     "learning_rate": init_meta.get("learning_rate", 1e-3)},
         "layout": PAPER.to_dict(),
         "input": "onset+held (steps, 2*columns)",
         "window": window,
@@ -400,6 +584,8 @@ def train(
         "mixed_precision": mixed,
         "replicas": int(getattr(strategy, "num_replicas_in_sync", 1)),
         "version": __version__,
+        "loudness": (init_meta.get("loudness") if init is not None else
+                     {k: loud[k] for k in ("lambda", "val_piece_rmse", "val_piece_rmse_mean")} if loud else None),
         **base,
     }
     return model, meta, history
@@ -414,9 +600,15 @@ def _is_tpd(path) -> bool:
 
 
 def save(model, meta: dict, path) -> Path:
-    """Save a velocity model with its metadata (see :mod:`musicstyle.modelio`)."""
+    """Save a velocity model with its metadata (see :mod:`musicstyle.modelio`); weights only, no optimizer state."""
+    import keras
+
     from .modelio import save_model
 
+    if getattr(model, "optimizer", None) is not None:
+        bare = keras.Model.from_config(model.get_config())
+        bare.set_weights(model.get_weights())
+        model = bare
     return save_model(model, path, meta)
 
 
@@ -464,15 +656,30 @@ def _layout_of(model, meta) -> Layout:
     return Layout.from_dict(meta["layout"]) if meta else PAPER
 
 
-def predict_roll(model, roll: Roll) -> np.ndarray:
-    """Predicted velocity ``(steps, keys)`` of a whole piece in one pass (0 where no key is struck)."""
-    x = features(roll)[None].astype(np.float32)
-    pad = -x.shape[1] % 256  # few distinct shapes; zeros after the end change nothing before it
-    if pad:
-        x = np.concatenate([x, np.zeros((1, pad, x.shape[2]), np.float32)], axis=1)
+def _run(model, x: np.ndarray, piece: np.ndarray | None) -> np.ndarray:
+    """One whole-piece pass: ``x`` (steps, 2*columns), ``piece`` its :func:`piece_features`."""
     from keras import ops
 
-    return ops.convert_to_numpy(model(x, training=False)).astype(np.float32)[0, : roll.steps]
+    steps = x.shape[0]
+    xx = x[None].astype(np.float32)
+    pad = -steps % 256  # few distinct shapes; zeros after the end change nothing before it
+    if pad:
+        xx = np.concatenate([xx, np.zeros((1, pad, xx.shape[2]), np.float32)], axis=1)
+    if len(model.inputs) == 2:
+        width = model.inputs[1].shape[-1]  # models of an earlier version read fewer features
+        f = np.zeros((1, width), np.float32) if piece is None else np.asarray(piece, np.float32)[None, :width]
+        out = model([xx, f], training=False)
+    else:
+        out = model(xx, training=False)
+    return ops.convert_to_numpy(out).astype(np.float32)[0, :steps]
+
+
+def predict_roll(model, roll: Roll, piece: np.ndarray | None = None) -> np.ndarray:
+    """Predicted velocity ``(steps, keys)`` of a whole piece in one pass (0 where no key is struck).
+
+    ``piece``: :func:`piece_features` of the performance (needed by the improved model).
+    """
+    return _run(model, features(roll), piece)
 
 
 def predict_notes(model, meta, perf: Performance) -> np.ndarray:
@@ -483,7 +690,7 @@ def predict_notes(model, meta, perf: Performance) -> np.ndarray:
     """
     layout = _layout_of(model, meta)
     roll = piano_roll(perf, layout)
-    pred = predict_roll(model, roll)
+    pred = predict_roll(model, roll, piece_features(perf))
     notes = perf.notes
     out = notes["velocity"].astype(np.float32)
     inside = (notes["pitch"] >= layout.low) & (notes["pitch"] <= layout.high)
@@ -502,7 +709,7 @@ def transfer_bytes(model, data: bytes, name: str, meta=None) -> bytes:
     perf.source = perf.source or name
     layout = _layout_of(model, meta)
     roll = piano_roll(perf, layout)
-    pred = predict_roll(model, roll)
+    pred = predict_roll(model, roll, piece_features(perf))
     tpq, spb = perf.ticks_per_quarter, layout.steps_per_beat
 
     def new_velocity(ticks, pitches, old):
@@ -532,16 +739,9 @@ def transfer_file(model, src, dest, meta=None) -> Path:
 
 def onset_predictions(model, prepared: Prepared) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per piece: (true velocity, predicted velocity, key column) at every key onset."""
-    from keras import ops
-
     out = []
-    for x, y in zip(prepared.x, prepared.y):
-        steps = x.shape[0]
-        xx = x[None].astype(np.float32)
-        pad = -steps % 256
-        if pad:
-            xx = np.concatenate([xx, np.zeros((1, pad, xx.shape[2]), np.float32)], axis=1)
-        pred = ops.convert_to_numpy(model(xx, training=False)).astype(np.float32)[0, :steps]
+    for x, y, f in zip(prepared.x, prepared.y, prepared.f):
+        pred = _run(model, x, f)
         t, c = np.nonzero(y)
         out.append((y[t, c].astype(np.float64), pred[t, c].astype(np.float64), c))
     return out
@@ -664,7 +864,7 @@ def bench(data=None, windows: int = 128, batch: int = 8) -> dict:
     train_pieces = [p for p in parts["train"] if p.genre == "classical"]
     prepared = Prepared(train_pieces)
     full_windows = int(prepared.steps // WINDOW)
-    x, y = prepared.windows(WINDOW, np.random.default_rng(0), windows)
+    data_by_arch = {arch: prepared.windows(WINDOW, np.random.default_rng(0), windows, with_pieces=arch == "improved") for arch in ARCHS}
     test = [p for p in parts["test"] if p.genre == "classical"] or train_pieces
     piece = min(test, key=lambda p: abs(p.performance.duration_s - 300))
     roll = piano_roll(piece.performance, PAPER)
@@ -672,19 +872,21 @@ def bench(data=None, windows: int = 128, batch: int = 8) -> dict:
     n = int(round(300 * steps_per_s))
     reps = -(-n // roll.steps)
     five = Roll(*(np.concatenate([m] * reps)[:n] for m in (roll.onset, roll.held, roll.velocity)), PAPER)
-    out = {"device": _device(), "window": WINDOW, "batch": batch, "windows_timed": int(len(x)),
+    out = {"device": _device(), "window": WINDOW, "batch": batch, "windows_timed": int(windows),
            "windows_per_full_epoch": full_windows, "five_minute_steps": n, "five_minute_source": piece.name}
     for arch in ARCHS:
         keras.utils.set_random_seed(0)
         model = build_model(arch, PAPER, 60.0)
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=masked_mse)
-        model.fit(x[:batch], y[:batch], batch_size=batch, epochs=1, verbose=0)  # build and trace
+        x, y = data_by_arch[arch]
+        model.fit(x, y, batch_size=batch, epochs=1, verbose=0, steps_per_epoch=1)  # build and trace
         t0 = time.perf_counter()
         model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
-        per_window = (time.perf_counter() - t0) / len(x)
-        predict_roll(model, five)  # warm-up (first call builds the graph for this shape)
+        per_window = (time.perf_counter() - t0) / windows
+        f = piece_features(piece.performance)
+        predict_roll(model, five, f)  # warm-up (first call builds the graph for this shape)
         t0 = time.perf_counter()
-        predict_roll(model, five)
+        predict_roll(model, five, f)
         infer = time.perf_counter() - t0
         out[arch] = {"params": int(model.count_params()), "train_s_per_epoch": round(per_window * full_windows, 1),
                      "train_ms_per_window": round(per_window * 1000, 1), "inference_s_5min": round(infer, 3)}

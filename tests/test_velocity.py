@@ -54,17 +54,31 @@ def test_features_and_targets_of_a_tiny_piece():
     assert x[0, 57] == 1 and x[0, 59 + 57] == 1  # sustain pedal onset and held, input only
 
 
+def test_piece_features_of_a_tiny_piece():
+    f = V.piece_features(read_midi(piece_bytes()))
+    # every onset and end on the 16th grid; median tempo 133.3 qpm; 2 tempo events in 1.3 s; pedal; 6 notes;
+    # lengths 0.5 0.25 0.9 0.25 0.4 0.4 s (onsets 0 0 0 .25 .5 .9); onset times 0 .25 .5 .9; pitches 48 60 64 60 72 100
+    lengths = [0.5, 0.25, 0.9, 0.25, 0.4, 0.4]
+    expected = [1.0, np.log(60e6 / 450_000), np.log1p(2 / (1.3 / 60)), 1.0, np.log(6 / 1.3), 1.0,
+                np.log(np.median(lengths)), 0.0, np.log(0.25 + 1e-3), 0.0, np.std([48, 60, 64, 60, 72, 100]) / 12, np.log(6 / 4)]
+    np.testing.assert_allclose(f, expected, rtol=1e-5)
+    prepared = V.Prepared([read_midi(piece_bytes(i % 3), name=str(i)) for i in range(4)])
+    fit = V.fit_loudness(prepared, prepared)
+    assert fit["lambda"] in (1.0, 10.0, 100.0, 1000.0) and np.all(np.isfinite(fit["w"])) and len(fit["w"]) == 118 + len(V.PIECE_FEATURES)
+
+
 @pytest.mark.parametrize("arch", ["paper", "improved"])
 def test_models_output_velocity_only_at_key_onsets(arch):
     import keras
 
     keras.utils.set_random_seed(0)
     model = V.build_model(arch, PAPER, 60.0)
+    call = (lambda x: model([x, np.zeros((len(x), len(V.PIECE_FEATURES)), np.float32)], training=False)) if arch == "improved" else (lambda x: model(x, training=False))
     x = np.zeros((2, 96, 118), np.float32)
     x[0, ::5, 10] = 1  # key onsets
     x[0, :, 69] = 1  # held
     x[1, 7, 57] = 1  # a pedal onset is not a key onset
-    out = _np(model(x, training=False))
+    out = _np(call(x))
     assert out.shape == (2, 96, 57)
     assert np.all(out[x[..., :57] == 0] == 0)
     assert np.all(out[0, ::5, 10] > 0) and not out[1].any()
@@ -151,8 +165,10 @@ def test_save_load_round_trip_with_metadata(tmp_path, tiny_model):
     path = V.save(model, meta, tmp_path / "v.keras")
     loaded, meta2 = V.load_file(path)
     assert {k: meta2[k] for k in meta} == meta and "musicstyle_version" in meta2
-    x = V.features(piano_roll(read_midi(piece_bytes()), PAPER))[None].astype(np.float32)
-    np.testing.assert_allclose(_np(loaded(x)), _np(model(x)), rtol=1e-5, atol=1e-4)
+    perf = read_midi(piece_bytes())
+    x = V.features(piano_roll(perf, PAPER))[None].astype(np.float32)
+    f = V.piece_features(perf)[None]
+    np.testing.assert_allclose(_np(loaded([x, f])), _np(model([x, f])), rtol=1e-5, atol=1e-4)
     # transfer without meta uses the layout remembered at load time
     assert V.transfer_bytes(loaded, piece_bytes(), "t.mid") == V.transfer_bytes(model, piece_bytes(), "t.mid", meta)
 
@@ -223,3 +239,26 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
     assert main(["evaluate", "velocity", "--data", str(tmp_path / "nowhere")]) == 2
     with pytest.raises(SystemExit):
         main(["transfer", str(bad), "--to", "pop", "-o", "x.mid"])
+
+
+def test_cli_transfer_with_shipped_model_keeps_everything_but_velocities(tmp_path, capsys):
+    src = tmp_path / "it's tiny.mid"
+    src.write_bytes(piece_bytes())
+    out, wav, png = tmp_path / "out.mid", tmp_path / "out.wav", tmp_path / "out.png"
+    assert main(["transfer", str(src), "--to", "classical", "-o", str(out), "--wav", str(wav), "--plot", str(png)]) == 0
+    a, b = read_midi(src), read_midi(out)
+    assert out.stat().st_size == src.stat().st_size
+    for field in ("start", "end", "pitch"):
+        assert np.array_equal(a.notes[field], b.notes[field])
+    assert np.array_equal(a.controls, b.controls) and np.array_equal(a.tempos, b.tempos)
+    assert wav.stat().st_size > 1000 and png.read_bytes()[:4] == b"\x89PNG"
+    assert capsys.readouterr().out.splitlines()[0].split() == ["midi", str(out)]
+
+
+def test_evaluate_json_on_real_pieces(tpd_folder, capsys):
+    assert main(["evaluate", "velocity", "--data", str(tpd_folder), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    for genre in ("classical", "jazz"):
+        r = result[genre]
+        assert {"onsets", "rmse", "rmse_mean_baseline", "rmse_ratio", "pearson_r", "rmse_paper"} <= set(r)
+        assert r["onsets"] > 1000 and r["rmse"] < r["rmse_mean_baseline"] and r["pearson_r"] > 0.2

@@ -15,7 +15,12 @@ def register(groups) -> None:
     p.add_argument("--literal", action="store_true", help="paper model as published (last batch norm starts at 0)")
     p.add_argument("--epochs", type=int, default=12, help="most epochs (early stopping on validation, patience 3)")
     p.add_argument("--windows-per-epoch", type=int, default=None, help="random 1,024-step windows drawn per epoch (default: as many as fit the data)")
+    p.add_argument("--head", choices=("dense", "per_key"), default="dense", help="improved model's output head (per_key: slower)")
+    p.add_argument("--channels", type=int, default=48, help="improved model's channels")
     p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    p.add_argument("--patience", type=int, default=3, help="epochs without a better validation loss before stopping")
+    p.add_argument("--init", help="continue training from this model file (same genre and architecture)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", required=True, help="model file to write (.keras)")
     p.set_defaults(func=_train)
@@ -29,7 +34,7 @@ def register(groups) -> None:
     p.set_defaults(func=_evaluate)
 
     p = groups["top"].add_parser("transfer", help="give a piece the dynamics of another genre (only velocities change)")
-    p.add_argument("file", help="input MIDI file")
+    p.add_argument("file", nargs="?", help="input MIDI file (default: the bundled default piece, Maple Leaf Rag)")
     p.add_argument("--to", required=True, choices=("classical", "jazz"), dest="genre")
     p.add_argument("-o", "--output", required=True, help="output MIDI file")
     p.add_argument("--wav", help="also write audio of the result (fluidsynth if installed, else a plain synthesizer)")
@@ -56,7 +61,8 @@ def _train(args) -> int:
         raise MusicstyleError(out, "model files must end in .keras")
     model, meta, _ = velocity.train(
         args.genre, args.arch, data=args.data, epochs=args.epochs, batch=args.batch, seed=args.seed,
-        fixed=not args.literal, windows_per_epoch=args.windows_per_epoch, verbose=1,
+        fixed=not args.literal, windows_per_epoch=args.windows_per_epoch, head=args.head, verbose=1,
+        learning_rate=args.lr, patience=args.patience, init=args.init, channels=args.channels,
     )
     velocity.add_test_metrics(model, meta, data=args.data)
     velocity.save(model, meta, out)
@@ -87,7 +93,12 @@ def _transfer(args) -> int:
     from .. import velocity
     from ..midi import read_midi
 
-    src = Path(args.file)
+    if args.file:
+        src = Path(args.file)
+    else:
+        from ..examples import default_piece
+
+        src = default_piece()
     if not src.is_file():
         raise MusicstyleError(src, "no such file")
     data = src.read_bytes()
