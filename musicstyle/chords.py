@@ -218,12 +218,13 @@ def train(
     checkpoint=None,
     init_model=None,
     windows_per_epoch: int | None = None,
+    patience: int = 2,
 ):
     """Train one genre's LSTM; returns ``(model, metadata)`` (notebook 04).
 
     Windows of ``length`` steps start at a random offset each epoch (``windows_per_epoch`` of
     them drawn at random, default all); Adam with gradient clipping
-    (norm 1) and a learning rate halved when the validation BCE stops improving; the weights of
+    (norm 1) and a learning rate halved after ``patience`` epochs without a better validation BCE; the weights of
     the best validation epoch are kept. ``time_budget_s`` stops after the epoch that passes it;
     ``checkpoint(model, meta)`` is called after every improving epoch. ``init_model``: a model
     whose layers of the same name and shape start this one (a warm start, for example from a
@@ -282,7 +283,8 @@ def train(
                     checkpoint(model, {**meta, "history": history + [row]})
             else:
                 stale += 1
-                if stale >= 1:
+                if stale >= patience:
+                    stale = 0
                     opt.learning_rate.assign(float(opt.learning_rate.numpy()) * 0.5)
                     row["lr"] = float(opt.learning_rate.numpy())
         history.append(row)
@@ -321,10 +323,11 @@ def evaluate(model, meta, pieces, vectors, length: int | None = None, batch_size
     items = full + rest
     for i in range(0, len(items), batch_size):
         part = items[i : i + batch_size]
-        xb = np.zeros((len(part), length, part[0][0].shape[1]), np.float32)
-        sb = np.stack([v for _, _, v in part]).astype(np.float32)
-        for j, (x, _, _) in enumerate(part):
+        xb = np.zeros((batch_size, length, part[0][0].shape[1]), np.float32)  # always one shape
+        sb = np.zeros((batch_size, len(part[0][2])), np.float32)
+        for j, (x, _, v) in enumerate(part):
             xb[j, : len(x)] = x
+            sb[j] = v
         out = np.asarray(model.predict_on_batch([xb, sb])[0])
         for j, (x, y, _) in enumerate(part):
             sums["model"] += _bce_sum(out[j, : len(x)], y[:, :cols])
