@@ -23,7 +23,8 @@ Two kinds are shipped:
 
 The trusted one (:func:`trusted_kind`, used by :func:`verdict`) is chosen on the *validation* side,
 never on the test pieces: the shipped kind whose worst validation control (real pieces judged
-correctly, each genre's own model judged as that genre), stored in its metadata, is highest.
+correctly, each genre's own model judged as that genre), stored in its metadata, is highest; a tie
+goes to the higher mean of those three controls.
 
 Simultaneous onsets ("chords") are notes whose onset is within :data:`CHORD_WINDOW_S` seconds of the
 previous note's onset.
@@ -317,13 +318,21 @@ def worst_control(meta: dict) -> float:
     return float(min(meta["validation_real_accuracy"], *own.values()))
 
 
+def mean_control(meta: dict) -> float:
+    """Mean of a discriminator's validation controls (real accuracy, each genre's own model)."""
+    own = meta.get("validation_own_model_accuracy") or {}
+    if meta.get("validation_real_accuracy") is None or set(own) != set(GENRES):
+        return -1.0
+    return float(np.mean([meta["validation_real_accuracy"], *own.values()]))
+
+
 @lru_cache(maxsize=1)
 def trusted_kind() -> str:
     """The shipped discriminator with the best worst validation control (see module docstring)."""
     from .modelio import pretrained_path, read_metadata
 
-    scores = {kind: worst_control(read_metadata(pretrained_path(f))) for kind, f in SHIPPED.items()}
-    return max(scores, key=lambda k: (scores[k], k == "cnn"))
+    metas = {kind: read_metadata(pretrained_path(f)) for kind, f in SHIPPED.items()}
+    return max(metas, key=lambda k: (worst_control(metas[k]), mean_control(metas[k])))
 
 
 @lru_cache(maxsize=4)
@@ -336,6 +345,13 @@ def load(kind: str | None = None):
     if kind not in files:
         raise MusicstyleError(kind, f"unknown discriminator kind (choose from {', '.join(files)})")
     return load_model(pretrained_path(files[kind]), kind="dynamics")
+
+
+def load_model_file(path):
+    """A discriminator saved by ``musicstyle train dynamics``, ``(model, meta)``, in safe mode."""
+    from .modelio import load_model
+
+    return load_model(path, kind="dynamics")
 
 
 def verdict(data) -> dict:
@@ -554,17 +570,36 @@ def _checksum(pieces) -> str:
     return hashlib.sha256("\n".join(sorted(p.performance.sha256 for p in pieces)).encode()).hexdigest()
 
 
+def augmenting_predictors(extra: list[dict] | None = None) -> list[dict[str, "Predictions"]]:
+    """Velocity-model sets whose own-genre re-predictions train a discriminator: every shipped
+    architecture (improved first, then the paper's where shipped), then ``extra`` {genre: file}."""
+    from . import velocity
+
+    sets = []
+    for arch in velocity.ARCHS:
+        try:
+            sets.append(velocity_predictors(arch))
+        except MusicstyleError:
+            if arch == velocity.ARCHS[0]:
+                raise
+    for files in extra or []:
+        sets.append(velocity_predictors(files=files))
+    return sets
+
+
 def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool | None = None,
-          own_model: bool = True, seed: int = 0, verbose: int = 1):
+          own_model: bool = True, seed: int = 0, verbose: int = 1, extra_models: list[dict] | None = None):
     """Train a discriminator on a folder with classical/ and jazz/ (TPD by default); returns (model, meta).
 
     Uses the piece-level split (seed 0): train side to fit, validation side to pick the epoch.
-    With ``own_model`` the shipped velocity models' re-predictions of each genre's own pieces are
-    added to both sides (so smoothness is no cue). Reproduced by ``musicstyle train dynamics``;
-    notebook 02b.
+    With ``own_model`` each genre's velocity models (:func:`augmenting_predictors`) re-predicting
+    that genre's own pieces are added, labelled with the genre, to both sides (so smoothness is no
+    cue); the controls stored in the metadata use the first set (the shipped improved models).
+    Reproduced by ``musicstyle train dynamics``; notebook 02b.
     """
     from .datasets import load_dataset, load_folder
     from .settings import quick_mode
+
     if kind not in SHIPPED:
         raise MusicstyleError(kind, f"unknown discriminator kind (choose from {', '.join(SHIPPED)})")
     quick = quick_mode() if quick is None else quick
@@ -574,15 +609,20 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
             raise MusicstyleError(collection.root, f"no readable {g} pieces (need classical/ and jazz/ subfolders)")
     split = collection.split(seed=0)
     try:
-        predictors = velocity_predictors()
+        sets = augmenting_predictors(extra_models)
     except MusicstyleError:
         if own_model:
             raise
-        predictors = None  # a raw discriminator needs no velocity model; its controls are then unknown
-    tr = real_and_own(split["train"], predictors if own_model else None)
-    va_all = real_and_own(split["validation"] or split["train"], predictors)
-    va = va_all if own_model else [it for it in va_all if it.source == "real"]
-    if predictors:
+        sets = []  # a raw discriminator needs no velocity model; its controls are then unknown
+    val_pieces = split["validation"] or split["train"]
+    tr = real_and_own(split["train"], None)
+    va_all = real_and_own(val_pieces, sets[0] if sets else None)
+    va = [it for it in va_all if it.source == "real"]
+    if own_model:
+        for i, predictors in enumerate(sets):
+            tr += [it for it in real_and_own(split["train"], predictors) if it.source != "real"]
+            va += [it for it in (va_all if i == 0 else real_and_own(val_pieces, predictors)) if it.source != "real"]
+    for predictors in sets:
         for p in predictors.values():
             p.save()
     if kind == "cnn":
@@ -603,8 +643,9 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
         "chord_window_s": CHORD_WINDOW_S,
         "min_std": MIN_STD,
         "trained_on": "real + own-genre velocity model predictions" if own_model else "real",
-        "velocity_models": {g: p.tag for g, p in predictors.items()} if predictors else None,
-        "velocity_models_role": "training data and validation controls" if own_model else "validation controls only",
+        "velocity_models": [{g: p.tag for g, p in predictors.items()} for predictors in (sets if own_model else sets[:1])],
+        "velocity_models_role": "training data (all) and validation controls (first)" if own_model
+        else "validation controls only",
         "split": {"seed": 0, "train": len(split["train"]), "validation": len(split["validation"])},
         "data_sha256": _checksum(collection.pieces),
         "quick": bool(quick),

@@ -154,3 +154,19 @@ def test_unknown_kind():
     with pytest.raises(MusicstyleError, match="unknown discriminator kind"):
         D.load("svm")
     assert json.loads(json.dumps(D.FEATURES))  # plain names, stored in model metadata
+
+
+def test_train_command_on_a_tiny_folder(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    for genre, jumpy in (("classical", 3), ("jazz", 25)):
+        (tmp_path / genre).mkdir()
+        for i in range(4):
+            v = np.clip(64 + np.cumsum(rng.normal(0, 2, 300)) * 0.5 + rng.normal(0, jumpy, 300), 5, 120)
+            (tmp_path / genre / f"{genre}{i}.mid").write_bytes(melody(v, step=120))
+    out = tmp_path / "d.keras"
+    args = ["train", "dynamics", "--data", str(tmp_path), "--kind", "stats", "--real-only", "--epochs", "2", "-o", str(out)]
+    assert main(args) == 0
+    assert "saved" in capsys.readouterr().out
+    model, meta = D.load_model_file(out)
+    assert meta["arch"] == "stats" and meta["trained_on"] == "real" and meta["features"] == list(D.FEATURES)
+    assert 0.0 <= D.p_jazz(model, meta, read_midi((tmp_path / "jazz" / "jazz0.mid").read_bytes())) <= 1.0

@@ -15,6 +15,8 @@ def register(groups) -> None:
     p.add_argument("--epochs", type=int, help="epochs (default: 12 for cnn, 60 for stats; fewer in quick mode)")
     p.add_argument("--real-only", action="store_true",
                    help="train on real pieces only (no velocity-model re-predictions): the raw discriminator")
+    p.add_argument("--extra-models", nargs=2, action="append", metavar=("CLASSICAL.keras", "JAZZ.keras"),
+                   help="another pair of velocity models whose own-genre re-predictions are added (repeatable)")
     p.add_argument("-o", "--output", required=True, help="model file to write (.keras)")
     p.set_defaults(func=_train)
 
@@ -40,7 +42,12 @@ def _train(args) -> int:
         raise MusicstyleError(out, "model files must end in .keras")
     if args.data and not Path(args.data).is_dir():
         raise MusicstyleError(args.data, "not a folder")
-    model, meta = train(args.kind, data=args.data, epochs=args.epochs, own_model=not args.real_only)
+    extra = [dict(zip(("classical", "jazz"), pair)) for pair in args.extra_models or []]
+    for pair in extra:
+        for path in pair.values():
+            if not Path(path).is_file():
+                raise MusicstyleError(path, "no such model file")
+    model, meta = train(args.kind, data=args.data, epochs=args.epochs, own_model=not args.real_only, extra_models=extra)
     save_model(model, out, meta)
     print(f"saved {out} (validation piece accuracy {meta['validation_piece_accuracy']:.3f})")
     return 0
@@ -67,7 +74,7 @@ def _evaluate(args) -> int:
     discriminators = {}
     for kind in dynamics.SHIPPED:
         path = getattr(args, kind)
-        discriminators[kind] = load_model(path, kind="dynamics") if path else dynamics.load(kind)
+        discriminators[kind] = dynamics.load_model_file(path) if path else dynamics.load(kind)
     for kind in dynamics.RAW:  # the raw discriminator, beside the others, where it is shipped
         try:
             discriminators[kind] = dynamics.load(kind)
