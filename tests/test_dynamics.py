@@ -146,6 +146,8 @@ def test_cli_errors(tmp_path, capsys):
     (empty / "jazz").mkdir(parents=True)
     assert main(["evaluate", "transfer", "--data", str(empty), "--json"]) == 2
     assert "no readable classical pieces" in capsys.readouterr().err
+    assert main(["evaluate", "transfer", "--data", str(empty), "--split", "test", "--json"]) == 2
+    assert "no held-out classical pieces" in capsys.readouterr().err
     assert main(["train", "dynamics", "-o", str(tmp_path / "model.h5")]) == 2
     assert capsys.readouterr().err == f"error: {tmp_path / 'model.h5'}: model files must end in .keras\n"
 

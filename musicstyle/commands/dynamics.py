@@ -70,7 +70,11 @@ def _evaluate(args) -> int:
         collection = load_dataset("tpd", quick=False, progress=not args.json)
     for g in dynamics.GENRES:
         if not collection.genre(g):
-            raise MusicstyleError(collection.root, f"no readable {g} pieces (need classical/ and jazz/ subfolders)")
+            if args.split == "test":
+                reason = f"no held-out {g} pieces (the test side is 10% of each genre's files; need classical/ and jazz/ subfolders)"
+            else:
+                reason = f"no readable {g} pieces (need classical/ and jazz/ subfolders)"
+            raise MusicstyleError(collection.root, reason)
     discriminators = {}
     for kind in dynamics.SHIPPED:
         path = getattr(args, kind)
