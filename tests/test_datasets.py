@@ -47,7 +47,8 @@ def test_load_reports_skipped_files_and_never_stops(tmp_path):
     assert {p.name for p in c.genre("classical")} == {f"piece {i}'s" for i in range(6)}
 
 
-def test_cache_is_used_and_equal_and_rebuilt_when_damaged(tmp_path):
+def test_cache_is_used_and_equal_and_rebuilt_when_damaged(tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSICSTYLE_CACHE", str(tmp_path / "cache"))  # empty, whatever other tests cached
     folder = make_folder(tmp_path / "d")
     first = load_folder(folder, progress=False)
     cached = list((datasets.cache_home() / "parsed").glob("pieces-*.npz"))
