@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.abc
+import importlib.util
 import os
 import random
+import sys
 
 import numpy as np
 
@@ -19,11 +23,63 @@ def quick_mode() -> bool:
 def quiet_tensorflow() -> None:
     """Silence TensorFlow's start-up chatter (must run before TensorFlow is imported).
 
-    ``TF_ENABLE_ONEDNN_OPTS=0`` also removes the oneDNN notice that would otherwise make stored
-    notebook outputs differ between runs; results are unchanged.
+    ``TF_CPP_MIN_LOG_LEVEL=3`` quiets TensorFlow's own log and ``TF_ENABLE_ONEDNN_OPTS=0`` removes
+    the oneDNN notice (results are unchanged). The CUDA probe of TensorFlow's GPU build still writes
+    "Could not find cuda drivers" straight to file descriptor 2 while ``tensorflow`` is imported,
+    before any log setting applies: that one import runs with descriptor 2 silenced. Python errors
+    of the import still surface as exceptions. Without this, stored notebook outputs and the command
+    line's error output would carry machine-specific lines.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    if "tensorflow" not in sys.modules and not any(isinstance(f, QuietImportFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, QuietImportFinder("tensorflow"))
+
+
+@contextlib.contextmanager
+def _descriptor_2_silenced():
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no descriptor 2 to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+class _QuietLoader(importlib.abc.Loader):
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        with _descriptor_2_silenced():
+            self.loader.exec_module(module)
+
+
+class QuietImportFinder(importlib.abc.MetaPathFinder):
+    """Finds the module ``name`` as usual, then imports it with descriptor 2 silenced (once)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def find_spec(self, name, path=None, target=None):
+        if name != self.name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _QuietLoader(spec.loader)
+        return spec
 
 
 def seed_everything(seed: int = 0) -> None:
