@@ -16,8 +16,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# The main job, offline: the bundled Maple Leaf Rag given classical and jazz dynamics by the shipped
+# velocity models (MIDI, WAV, heat map each), beside the original's heat maps and audio.
 demo: $(STAMP)
 	$(VENV)/bin/musicstyle explore -o out
+	$(VENV)/bin/musicstyle transfer --to classical -o out/maple_leaf_rag_to_classical.mid --wav out/maple_leaf_rag_to_classical.wav --plot out/maple_leaf_rag_to_classical.png
+	$(VENV)/bin/musicstyle transfer --to jazz -o out/maple_leaf_rag_to_jazz.mid --wav out/maple_leaf_rag_to_jazz.wav --plot out/maple_leaf_rag_to_jazz.png
 
 test: $(STAMP)
 	MUSICSTYLE_QUICK=1 $(PY) -m pytest tests notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900 -q
