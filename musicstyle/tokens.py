@@ -18,6 +18,7 @@ GENRE_SOURCES = {"classical": ("tpd", "classical"), "pop": ("pop909", ""), "jazz
 #: music21 parses classical and POP909 files slowest (seconds each): fewer of them.
 TRAIN_FILES = {"train": 60, "validation": 6, "test": 15}
 GENRE_FILES = {g: {"train": 40, "validation": 5, "test": 10} for g in ("classical", "pop")}
+GENRE_FILES["jazz"] = {"train": 120, "validation": 6, "test": 15}  # short pieces: more of them
 QUICK_FILES = {"train": 2, "validation": 1, "test": 0}  # three small jazz files: seconds of music21
 
 
@@ -178,13 +179,15 @@ def baselines(counts, follow, test_ids: list) -> dict:
 DEFAULTS = {"window": 64, "embedding": 64, "units": 128, "layers": 2, "dropout": 0.3, "min_count": 2, "batch": 16}
 
 
-def build_model(vocab_size: int, embedding: int = 64, units: int = 128, layers: int = 2, dropout: float = 0.3):
+def build_model(vocab_size: int, embedding: int = 64, units: int = 128, layers: int = 2, dropout: float = 0.3, direct: bool = False):
     """Embedding -> stacked LSTM (dropout after each) -> dense softmax over the vocabulary, at every step.
 
     Many-to-many: every position of a window predicts its next token (64 times the training
     signal of the tutorial's one target per window). The dense layer also sees the current token's
     embedding (a skip around the LSTMs): that path alone is a bigram model, learnt in a couple of
-    epochs, and the LSTMs add what longer context knows. Taught in ``notebooks/06_note_lstm.ipynb``.
+    epochs, and the LSTMs add what longer context knows. ``direct`` adds a full-rank learnt
+    token -> next-token logit table (the "direct connections" of Mikolov's RNNME language models).
+    Taught in ``notebooks/06_note_lstm.ipynb``.
     """
     import keras
 
@@ -195,7 +198,12 @@ def build_model(vocab_size: int, embedding: int = 64, units: int = 128, layers: 
         x = keras.layers.LSTM(units, return_sequences=True, name=f"lstm{i + 1}")(x)
         x = keras.layers.Dropout(dropout, name=f"dropout{i + 1}")(x)
     x = keras.layers.Concatenate(name="skip")([x, emb])
-    out = keras.layers.Dense(vocab_size, activation="softmax", name="next_token")(x)
+    if not direct:
+        out = keras.layers.Dense(vocab_size, activation="softmax", name="next_token")(x)
+        return keras.Model(inp, out, name="note_lstm")
+    logits = keras.layers.Dense(vocab_size, name="next_token")(x)
+    table = keras.layers.Embedding(vocab_size, vocab_size, embeddings_initializer="zeros", name="direct")(inp)
+    out = keras.layers.Activation("softmax", name="probs")(keras.layers.Add(name="logits")([logits, table]))
     return keras.Model(inp, out, name="note_lstm")
 
 
@@ -258,7 +266,7 @@ def train(
     import keras
 
     keras.utils.set_random_seed(seed)
-    model = build_model(len(vocab), cfg["embedding"], cfg["units"], cfg["layers"], cfg["dropout"])
+    model = build_model(len(vocab), cfg["embedding"], cfg["units"], cfg["layers"], cfg["dropout"], cfg.get("direct", False))
     model.compile(optimizer=keras.optimizers.Adam(3e-3, clipnorm=1.0), loss="sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
     x, y, w = windows(enc["train"], cfg["window"])
     val = windows(enc["validation"] or enc["train"][:1], cfg["window"])
@@ -363,23 +371,19 @@ def next_token_probs(model, ids, window: int):
     p_true = np.zeros(n - 1, np.float64)
     best = np.zeros(n - 1, np.int32)
     hop = window // 2
-    starts = [0] + list(range(hop, max(1, n - 1 - window) + hop, hop))
-    starts = sorted(set(s for s in starts if s < n - 1))
-    batch, spans = [], []
-    done = 0
-    for s in starts:
+    spans, done, s = [], 0, 0
+    while done < n - 1:
         e = min(s + window, n - 1)
-        if e <= done:
-            continue
-        batch.append(ids[s:e])
         spans.append((s, e, done))
-        done = e
-    for (s, e, first), x in zip(spans, batch):
-        probs = model(np.asarray(x, np.int32)[None], training=False).numpy()[0]
-        for t in range(max(first, s), e):  # target index t+1, predicted at position t
-            j = t - s
-            p_true[t] = probs[j, ids[t + 1]]
-            best[t] = probs[j].argmax()
+        done, s = e, e - hop
+    x = np.zeros((len(spans), window), np.int32)
+    for k, (s, e, _) in enumerate(spans):
+        x[k, : e - s] = ids[s:e]
+    probs = model(x, training=False).numpy()  # one call; padding after a window cannot change it
+    for k, (s, e, first) in enumerate(spans):
+        t = np.arange(first, e)  # predictions of ids[t + 1], made at position t - s
+        p_true[t] = probs[k, t - s, ids[t + 1]]
+        best[t] = probs[k, t - s].argmax(-1)
     return p_true, best
 
 
@@ -421,8 +425,15 @@ def evaluate(model, meta: dict, sequences: list[list[str]]) -> dict:
 # ---------------------------------------------------------------- generation
 
 #: Default decoding of ``musicstyle compose``: plain sampling at temperature 1 over the whole
-#: vocabulary, with no token allowed more than ``max_run`` times in a row (see notebook 06).
-DECODING = {"temperature": 1.0, "top_k": 0, "max_run": 8}
+#: vocabulary, with no token allowed more than ``max_run`` times in a row (see notebook 06). A
+#: model may override it in its metadata (``decoding``): pop, with few distinct tokens per song,
+#: adds a penalty on recently used tokens.
+DECODING = {"temperature": 1.0, "top_k": 0, "max_run": 8, "penalty": 0.0}
+
+
+def decoding(meta: dict) -> dict:
+    """The default decoding of a model: :data:`DECODING` updated by its metadata's ``decoding``."""
+    return {**DECODING, **meta.get("decoding", {})}
 
 
 class Generator:
@@ -440,9 +451,10 @@ class Generator:
         self.units = [c.units for c in self.cells]
         dense = model.get_layer("next_token")
         self.kernel, self.bias = dense.kernel, dense.bias
+        self.direct = model.get_layer("direct").embeddings if meta["settings"].get("direct") else None
         self._loop = tf.function(self._run, reduce_retracing=True)
 
-    def _run(self, seed_ids, steps, temperature, top_k, max_run, greedy, rng):
+    def _run(self, seed_ids, steps, temperature, top_k, max_run, greedy, rng, penalty):
         import tensorflow as tf
 
         V = len(self.vocab)
@@ -456,6 +468,8 @@ class Generator:
                 x, st2 = cell(x, st, training=False)
                 new.append(list(st2))
             logits = tf.matmul(tf.concat([x, e], axis=-1), self.kernel) + self.bias
+            if self.direct is not None:
+                logits = logits + tf.gather(self.direct, tf.reshape(token, (1,)))
             return logits[0], new
 
         n_seed = tf.shape(seed_ids)[0]
@@ -480,11 +494,11 @@ class Generator:
         neg = tf.constant(-1e9)
         mask_unk = tf.one_hot(0, V, on_value=neg, off_value=0.0)
 
-        def cond(i, logits, states, last, run, out):
+        def cond(i, logits, states, last, run, out, recent):
             return i < steps
 
-        def body(i, logits, states, last, run, out):
-            z = logits + mask_unk  # never emit <unk>
+        def body(i, logits, states, last, run, out, recent):
+            z = logits + mask_unk - penalty * recent  # never emit <unk>; recent tokens less likely
             z = tf.where((run >= max_run) & (tf.range(V) == last), neg, z)
             if greedy:
                 nxt = tf.argmax(z, output_type=tf.int32)
@@ -495,18 +509,21 @@ class Generator:
                 nxt = tf.random.stateless_categorical(z[None], 1, seed=tf.stack([rng, i]), dtype=tf.int32)[0, 0]
             run = tf.where(tf.equal(nxt, last), run + 1, 1)
             out = out.write(i, nxt)
+            recent = recent * 0.98 + tf.one_hot(nxt, V)  # decaying count, about the last 50 tokens
             logits, states = step(nxt, states)
-            return i + 1, logits, states, nxt, run, out
+            return i + 1, logits, states, nxt, run, out, recent
 
-        _, _, _, _, _, out = tf.while_loop(cond, body, (tf.constant(0), logits, states, last, run, out))
+        loop_vars = (tf.constant(0), logits, states, last, run, out, tf.zeros((V,)))
+        out = tf.while_loop(cond, body, loop_vars)[5]
         return out.stack()
 
     def generate(
         self, seed_tokens: list[str], n: int = 500, temperature: float = 1.0, top_k: int = 0, max_run: int = 8,
-        greedy: bool = False, seed: int = 0,
+        greedy: bool = False, seed: int = 0, penalty: float = 0.0,
     ) -> list[str]:
         """``n`` new tokens after ``seed_tokens`` (unknown ones read as ``<unk>``). ``max_run=0``
-        disables the repetition guard; ``greedy`` takes the most likely token every step."""
+        disables the repetition guard; ``greedy`` takes the most likely token every step;
+        ``penalty`` lowers the logit of each token by that much per recent use (decaying by 0.98 a step)."""
         import tensorflow as tf
 
         if not seed_tokens:
@@ -522,6 +539,7 @@ class Generator:
             tf.constant(int(max_run) if max_run else 10**9, tf.int32),
             bool(greedy),
             tf.constant(int(seed) % (2**31 - 1), tf.int32),
+            tf.constant(float(penalty), tf.float32),
         )
         return self.vocab.decode(out.numpy())
 

@@ -244,3 +244,29 @@ def test_compiled_loop_matches_the_model_step_by_step():
         probs[0] = 0  # <unk> is never emitted
         ids.append(int(probs.argmax()))
     assert out == T.Vocabulary(VOCAB).decode(ids[3:])
+
+
+# ---------------------------------------------------------------- shipped models
+
+
+@pytest.mark.parametrize("genre", ["classical", "pop", "jazz"])
+def test_shipped_model_beats_baselines_and_composes_with_its_default(genre):
+    model, meta, vocab = T.load(genre)
+    ev = meta["evaluation"]  # measured on held-out test pieces when the model was shipped
+    assert ev["accuracy"] >= 3 * ev["unigram_accuracy"] and ev["accuracy"] > ev["bigram_accuracy"]
+    toks = T.Generator(model, meta).generate(meta["seed_tokens"], 500, seed=0, **T.decoding(meta))
+    stats = T.run_stats(toks)
+    assert len(toks) == 500 and stats["longest_run"] <= 8 and stats["distinct_share"] >= 0.25
+
+
+def test_cli_compose_same_seed_same_file(tmp_path, capsys):
+    a, b, c = tmp_path / "a.mid", tmp_path / "b.mid", tmp_path / "c.mid"
+    assert main(["compose", "--genre", "jazz", "-o", str(a), "--tokens", "200", "--seed", "7", "--json"]) == 0
+    assert main(["compose", "--genre", "jazz", "-o", str(b), "--tokens", "200", "--seed", "7"]) == 0
+    assert main(["compose", "--genre", "jazz", "-o", str(c), "--tokens", "200", "--seed", "8"]) == 0
+    result = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert result["tokens"] == 200 and result["longest_run"] <= 8
+    assert a.read_bytes() == b.read_bytes() != c.read_bytes()
+    from musicstyle.midi import read_midi
+
+    assert len(read_midi(a).notes) >= 200

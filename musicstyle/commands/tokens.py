@@ -18,6 +18,7 @@ def register(groups) -> None:
     p.add_argument("--temperature", type=float, default=None, help="sampling temperature (default 1.0)")
     p.add_argument("--top-k", type=int, default=None, help="sample among the k most likely tokens (default 0: all)")
     p.add_argument("--max-run", type=int, default=None, help="longest run of one token allowed (default 8; 0: no limit)")
+    p.add_argument("--penalty", type=float, default=None, help="logit penalty per recent use of a token (default: the model's)")
     p.add_argument("--greedy", action="store_true", help="always take the most likely token (shows why it fails)")
     p.add_argument("--seed", type=int, default=0, help="random seed: same seed, same piece")
     p.add_argument("--seed-file", help="MIDI file whose first tokens start the piece (default: a held-out piece)")
@@ -83,8 +84,8 @@ def _compose(args) -> int:
     else:
         seed = meta.get("seed_tokens") or T.seed_tokens(args.genre)
     seed = seed[: meta["settings"]["window"]]
-    dec = dict(T.DECODING)
-    for key, value in (("temperature", args.temperature), ("top_k", args.top_k), ("max_run", args.max_run)):
+    dec = T.decoding(meta)
+    for key, value in (("temperature", args.temperature), ("top_k", args.top_k), ("max_run", args.max_run), ("penalty", args.penalty)):
         if value is not None:
             dec[key] = value
     gen = T.Generator(model, meta)
