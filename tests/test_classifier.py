@@ -131,3 +131,13 @@ def test_real_pieces_classified(tpd_folder):
     model, meta = classifier.load()
     r = classifier.evaluate(model, meta, test)
     assert r["pieces"] == 4 and r["piece_accuracy"] >= 0.75
+
+
+def test_shipped_reference_models_metadata():
+    from musicstyle.modelio import pretrained_path, read_metadata
+
+    for name, layout in (("classifier_paper.keras", KEYS_ONLY), ("classifier_paper59.keras", PAPER)):
+        meta = read_metadata(pretrained_path(name))
+        assert meta["kind"] == "classifier" and meta["arch"] == "paper"
+        assert Layout.from_dict(meta["layout"]) == layout
+        assert meta["test"]["pieces"] == 70

@@ -90,12 +90,15 @@ def _pieces(data, split: str):
 def _classify(args) -> int:
     from .. import classifier
 
-    model, meta = classifier.load(args.model) if args.model else classifier.load()
+    from ..midi import read_midi
+
     path = Path(args.file)
     if not path.is_file():
         raise MusicstyleError(path, "no such file")
-    result = classifier.verdict(path, model, meta)
-    probs = classifier.window_probabilities(model, meta, classifier._as_performance(path))
+    perf = read_midi(path)  # bad input fails here, before any model loads
+    model, meta = classifier.load(args.model) if args.model else classifier.load()
+    result = classifier.verdict(perf, model, meta)
+    probs = classifier.window_probabilities(model, meta, perf)
     result.update(windows=int(len(probs)), genre=max(GENRES, key=result.get), model=meta.get("arch"))
     emit(result, args.json)
     return 0
