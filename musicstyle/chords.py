@@ -550,14 +550,30 @@ def generate(genre: str, style, seconds: float = 30.0, temperature: float = 1.0,
     return _CACHE[key].sample(style, steps, temperature, seed)
 
 
-def inspired_bytes(data: bytes, name: str, genre: str, seconds: float = 30.0, temperature: float = 1.0, seed: int = 0) -> bytes:
-    """New MIDI bytes of ``genre`` music started from the style vector of the given piece (notebook 04)."""
+def inspired_bytes(
+    data: bytes, name: str, genre: str, seconds: float = 30.0, temperature: float = 1.0, seed: int = 0, dynamics: bool = True
+) -> bytes:
+    """New MIDI bytes of ``genre`` music started from the style vector of the given piece (notebook 04).
+
+    The LSTM writes which keys and pedals are down; with ``dynamics`` the genre's shipped velocity
+    CNN (``musicstyle.velocity``, notebook 02) then sets how hard each note is struck, else (or if
+    that model is missing or finds no note) the rule of :func:`to_midi`.
+    """
     from . import classifier
 
     perf = data if isinstance(data, Performance) else read_midi(bytes(data), name=name)
     model, meta = load(genre)
     m = generate(genre, classifier.style_vector(perf), seconds, temperature, seed, model, meta)
-    return to_midi(m, Layout.from_dict(meta["layout"]), meta["steps_per_second"], meta["velocity_median"])
+    out = to_midi(m, Layout.from_dict(meta["layout"]), meta["steps_per_second"], meta["velocity_median"])
+    if dynamics and m[:, : PAPER.keys].any():
+        try:
+            from . import velocity
+
+            vmodel, vmeta = velocity.load(genre)
+            out = velocity.transfer_bytes(vmodel, out, f"{name} ({genre}, generated)", vmeta)
+        except (ImportError, MusicstyleError):
+            pass
+    return out
 
 
 # --- did it transfer? ----------------------------------------------------------------------------
