@@ -109,6 +109,24 @@ def test_parallel_tokenization_matches_sequential(tmp_path):
     assert [tokenize.tokens(table[str(p)])[0] for p in paths] == ["C4", "C#4", "D4"]
 
 
+def test_many_files_are_bundled_and_failures_remembered(tmp_path, monkeypatch):
+    paths = []
+    for i in range(16):
+        p = tmp_path / f"b{i}.mid"
+        p.write_bytes(melody_bytes(40 + i))
+        paths.append(p)
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"MThd broken")
+    first, skipped = tokenize.tokenize_files(paths + [bad], workers=2, progress=False)
+    assert len(first) == 16 and list(skipped) == [str(bad)]
+    monkeypatch.setattr(tokenize, "_parse_to_cache", lambda item: (_ for _ in ()).throw(AssertionError("reparsed")))
+    monkeypatch.setattr(tokenize, "_load", lambda *a: (_ for _ in ()).throw(AssertionError("not from the bundle")))
+    again, skipped_again = tokenize.tokenize_files(paths + [bad], workers=2, progress=False)
+    assert skipped_again == skipped
+    assert {k: tokenize.tokens(e, rich=True) for k, e in again.items()} == {k: tokenize.tokens(e, rich=True) for k, e in first.items()}
+    assert [again[str(p)].name for p in paths] == [p.stem for p in paths]
+
+
 def test_bad_files_are_reported_not_raised(tmp_path):
     bad = tmp_path / "bad.mid"
     bad.write_bytes(b"not midi at all")

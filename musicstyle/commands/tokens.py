@@ -53,7 +53,7 @@ def register(groups) -> None:
 
     p = groups["bench"].add_parser("tokens", help="music21 tokenization: cold parallel, cached, plain sequential")
     p.add_argument("--data", help="folder holding tpd/ and pop909/ (default: MUSICSTYLE_DATA)")
-    p.add_argument("--files", type=int, default=8, help="files parsed cold and sequentially (timings scaled up)")
+    p.add_argument("--files", type=int, default=10, help="files parsed cold and sequentially (timings scaled up)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_bench)
 
