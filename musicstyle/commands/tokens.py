@@ -95,7 +95,7 @@ def _compose(args) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(T.to_midi(toks))
     result = {"out": str(out), "genre": args.genre, "tokens": len(toks), **T.run_stats(toks), "decoding": "greedy" if args.greedy else dec,
-              "seconds": round(seconds, 2), "first_tokens": toks[:12]}
+              "seconds_with_tracing": round(seconds, 2), "first_tokens": toks[:12]}
     emit(result, args.json)
     return 0
 
@@ -112,6 +112,8 @@ def _train(args) -> int:
         min_count=args.min_count,
     )
     print(f"saved {out}: vocabulary {len(meta['vocabulary'])}, {meta['epochs']} epochs, val_loss {meta['val_loss']:.3f}")
+    if "evaluation" in meta:
+        emit(meta["evaluation"], False)
     return 0
 
 
