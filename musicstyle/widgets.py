@@ -189,7 +189,8 @@ class StyleTransferWidget:
             before, after = judge(data), judge(new)
             self.verdicts.value = _verdict_html(before, after, target, judge_name)
             stem = Path(name).stem
-            self.download.value = download_link(new, f"{stem}_to_{target}.mid")
+            kind = "to" if self.mode.value == "velocity transfer" else self.mode.value.split()[0]
+            self.download.value = download_link(new, f"{stem}_{kind}_{target}.mid")
             self.result = Result(name, new, before, after)
             self.progress.value = 4
         except MusicstyleError as err:

@@ -43,7 +43,7 @@ def test_click_shows_audio_figure_verdict_and_download(widget):
     assert len(axes) == 2 and all(len(ax.images) == 1 for ax in axes)
     assert base64.b64decode(widget.figure.outputs[0]["data"]["image/png"])[:4] == b"\x89PNG"
     assert axes[1].get_title() == "classical velocity"
-    assert 'download="jazz piece_to_classical.mid"' in widget.download.value
+    assert 'download="jazz piece_halve_classical.mid"' in widget.download.value
     new = read_midi(widget.result.midi)
     assert new.notes["velocity"].tolist() == [50, 25]
     assert "before: classical 59%" in widget.verdicts.value and "after: classical 30%" in widget.verdicts.value
