@@ -22,12 +22,10 @@ so it is reproducible and identical to a step-by-step reference.
 
 from __future__ import annotations
 
-import struct
-
 import numpy as np
 
 from .errors import MusicstyleError
-from .midi import Performance, read_midi
+from .midi import Performance, read_midi, write_events
 from .roll import PAPER, Layout, piano_roll
 
 KIND = "chords"
@@ -481,15 +479,6 @@ def naive_sample(model, style, steps: int, temperature: float = 1.0, seed: int =
 # --- back to MIDI --------------------------------------------------------------------------------
 
 
-def _varlen(value: int) -> bytes:
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))
-
-
 def to_midi(m: np.ndarray, layout: Layout = PAPER, steps_per_second: float = 16.0, velocity: int = 64, ticks_per_quarter: int = 480) -> bytes:
     """A format-0 MIDI file from a (steps, 2C) held+onset matrix (notebook 04).
 
@@ -526,15 +515,7 @@ def to_midi(m: np.ndarray, layout: Layout = PAPER, steps_per_second: float = 16.
                 number = layout.pedals[col - layout.keys]
                 events.append((int(s) * tps, 1, bytes([0xB0, number, 127])))
                 events.append((int(e) * tps, 0, bytes([0xB0, number, 0])))
-    events.sort(key=lambda e: (e[0], e[1]))
-    us = int(round(1e6 * layout.steps_per_beat / steps_per_second))
-    body = b"\x00\xff\x51\x03" + us.to_bytes(3, "big") + b"\x00\xc0\x00"  # tempo, piano
-    last = 0
-    for tick, _, data in events:
-        body += _varlen(tick - last) + data
-        last = tick
-    body += b"\x00\xff\x2f\x00"
-    return b"MThd" + struct.pack(">IHHH", 6, 0, 1, ticks_per_quarter) + b"MTrk" + struct.pack(">I", len(body)) + body
+    return write_events(events, ticks_per_quarter, int(round(1e6 * layout.steps_per_beat / steps_per_second)))
 
 
 def generate(genre: str, style, seconds: float = 30.0, temperature: float = 1.0, seed: int = 0, model=None, meta=None) -> np.ndarray:

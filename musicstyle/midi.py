@@ -21,6 +21,7 @@ Rules, each tested in ``tests/test_midi.py``:
 from __future__ import annotations
 
 import hashlib
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -361,3 +362,28 @@ def rewrite_velocities(
     out = np.frombuffer(data, np.uint8).copy()
     out[raw.offset[on]] = new.astype(np.uint8)
     return out.tobytes()
+
+
+def write_events(events, ticks_per_quarter: int, us_per_quarter: int = DEFAULT_US_PER_QUARTER) -> bytes:
+    """A format-0 MIDI file for one piano from ``(tick, order, event bytes)`` triples.
+
+    Events are written in (tick, order) order (give note-offs a lower order than note-ons at the same
+    tick), after one tempo and a program change to acoustic grand piano. Used by the generators of
+    notebooks 04 and 06.
+    """
+    body = bytearray(b"\x00\xff\x51\x03" + int(us_per_quarter).to_bytes(3, "big") + b"\x00\xc0\x00")
+    now = 0
+    for tick, _, data in sorted(events, key=lambda e: (e[0], e[1])):
+        body += _varlen(tick - now) + bytes(data)
+        now = tick
+    body += b"\x00\xff\x2f\x00"
+    return b"MThd" + struct.pack(">IHHH", 6, 0, 1, ticks_per_quarter) + b"MTrk" + struct.pack(">I", len(body)) + bytes(body)
+
+
+def _varlen(value: int) -> bytes:
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(out))

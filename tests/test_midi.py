@@ -115,3 +115,14 @@ def test_reading_a_missing_file_names_it(tmp_path):
     with pytest.raises(MusicstyleError) as err:
         read_midi(tmp_path / "nope.mid")
     assert "nope.mid" in str(err.value) and "cannot read" in str(err.value)
+
+
+def test_write_events_round_trips_notes_pedal_and_tempo():
+    from musicstyle.midi import write_events
+
+    events = [(480, 1, bytes([0x90, 64, 90])), (0, 1, bytes([0x90, 60, 100])), (480, 0, bytes([0x80, 60, 0])),
+              (960, 0, bytes([0x80, 64, 0])), (0, 1, bytes([0xB0, 64, 127])), (960, 0, bytes([0xB0, 64, 0]))]
+    perf = read_midi(write_events(events, 480, 250_000), name="written")
+    assert perf.notes.tolist() == [(0, 480, 60, 100), (480, 960, 64, 90)]
+    assert perf.controls.tolist() == [(0, 64, 127), (960, 64, 0)]
+    assert perf.ticks_per_quarter == 480 and perf.duration_s == 0.5
