@@ -179,14 +179,13 @@ def baselines(counts, follow, test_ids: list) -> dict:
 DEFAULTS = {"window": 64, "embedding": 64, "units": 128, "layers": 2, "dropout": 0.3, "min_count": 2, "batch": 16}
 
 
-def build_model(vocab_size: int, embedding: int = 64, units: int = 128, layers: int = 2, dropout: float = 0.3, direct: bool = False):
+def build_model(vocab_size: int, embedding: int = 64, units: int = 128, layers: int = 2, dropout: float = 0.3):
     """Embedding -> stacked LSTM (dropout after each) -> dense softmax over the vocabulary, at every step.
 
     Many-to-many: every position of a window predicts its next token (64 times the training
     signal of the tutorial's one target per window). The dense layer also sees the current token's
     embedding (a skip around the LSTMs): that path alone is a bigram model, learnt in a couple of
-    epochs, and the LSTMs add what longer context knows. ``direct`` adds a full-rank learnt
-    token -> next-token logit table (the "direct connections" of Mikolov's RNNME language models).
+    epochs, and the LSTMs add what longer context knows.
     Taught in ``notebooks/06_note_lstm.ipynb``.
     """
     import keras
@@ -198,12 +197,7 @@ def build_model(vocab_size: int, embedding: int = 64, units: int = 128, layers: 
         x = keras.layers.LSTM(units, return_sequences=True, name=f"lstm{i + 1}")(x)
         x = keras.layers.Dropout(dropout, name=f"dropout{i + 1}")(x)
     x = keras.layers.Concatenate(name="skip")([x, emb])
-    if not direct:
-        out = keras.layers.Dense(vocab_size, activation="softmax", name="next_token")(x)
-        return keras.Model(inp, out, name="note_lstm")
-    logits = keras.layers.Dense(vocab_size, name="next_token")(x)
-    table = keras.layers.Embedding(vocab_size, vocab_size, embeddings_initializer="zeros", name="direct")(inp)
-    out = keras.layers.Activation("softmax", name="probs")(keras.layers.Add(name="logits")([logits, table]))
+    out = keras.layers.Dense(vocab_size, activation="softmax", name="next_token")(x)
     return keras.Model(inp, out, name="note_lstm")
 
 
@@ -266,7 +260,7 @@ def train(
     import keras
 
     keras.utils.set_random_seed(seed)
-    model = build_model(len(vocab), cfg["embedding"], cfg["units"], cfg["layers"], cfg["dropout"], cfg.get("direct", False))
+    model = build_model(len(vocab), cfg["embedding"], cfg["units"], cfg["layers"], cfg["dropout"])
     model.compile(optimizer=keras.optimizers.Adam(3e-3, clipnorm=1.0), loss="sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
     x, y, w = windows(enc["train"], cfg["window"])
     val = windows(enc["validation"] or enc["train"][:1], cfg["window"])
@@ -460,7 +454,6 @@ class Generator:
         self.units = [c.units for c in self.cells]
         dense = model.get_layer("next_token")
         self.kernel, self.bias = dense.kernel, dense.bias
-        self.direct = model.get_layer("direct").embeddings if meta["settings"].get("direct") else None
         self._loop = tf.function(self._run, reduce_retracing=True)
 
     def _run(self, seed_ids, steps, temperature, top_k, max_run, greedy, rng, penalty):
@@ -477,8 +470,6 @@ class Generator:
                 x, st2 = cell(x, st, training=False)
                 new.append(list(st2))
             logits = tf.matmul(tf.concat([x, e], axis=-1), self.kernel) + self.bias
-            if self.direct is not None:
-                logits = logits + tf.gather(self.direct, tf.reshape(token, (1,)))
             return logits[0], new
 
         n_seed = tf.shape(seed_ids)[0]
@@ -614,26 +605,9 @@ def to_midi(tokens: list[str], step: float = 0.5, bpm: float = 120.0, velocity: 
                 events.append((on, 1, bytes([0x90, p, velocity])))
                 events.append((max(off, on + 1), 0, bytes([0x80, p, 0])))
         t += dur
-    events.sort(key=lambda e: (e[0], e[1]))
-    body = bytearray(b"\x00\xff\x51\x03" + int(60_000_000 / bpm).to_bytes(3, "big"))
-    body += b"\x00\xc0\x00"  # acoustic grand piano
-    now = 0
-    for tick, _, ev in events:
-        body += _varlen(tick - now) + ev
-        now = tick
-    body += b"\x00\xff\x2f\x00"
-    import struct
+    from .midi import write_events
 
-    return b"MThd" + struct.pack(">IHHH", 6, 0, 1, tpq) + b"MTrk" + struct.pack(">I", len(body)) + bytes(body)
-
-
-def _varlen(value: int) -> bytes:
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))
+    return write_events(events, tpq, int(60_000_000 / bpm))
 
 
 # ---------------------------------------------------------------- figures
