@@ -31,6 +31,9 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/musicstyle bench preprocess --json
+	$(VENV)/bin/musicstyle bench velocity --json
+	$(VENV)/bin/musicstyle bench generate --json
+	$(VENV)/bin/musicstyle bench tokens --json
 
 clean:
 	rm -rf out $(VENV)

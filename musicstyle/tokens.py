@@ -245,8 +245,6 @@ def train(
     """
     import time
 
-    import numpy as np
-
     from .settings import quick_mode, quiet_tensorflow
 
     quick = quick_mode() if quick is None else quick

@@ -56,7 +56,6 @@ def _train(args) -> int:
 def _evaluate(args) -> int:
     from .. import dynamics
     from ..datasets import load_dataset, load_folder
-    from ..modelio import load_model
     from ..settings import quiet_tensorflow
 
     quiet_tensorflow()
