@@ -42,7 +42,7 @@ def register(groups) -> None:
     p = groups["train"].add_parser("chords", help="train one genre's conditioned LSTM on TPD (piece-level split)")
     p.add_argument("--genre", choices=GENRES, required=True)
     p.add_argument("--data", help="TPD folder (default: found as for tpd)")
-    p.add_argument("--units", type=int, default=256)
+    p.add_argument("--units", type=int, default=128, help="LSTM units (the shipped models: 128)")
     p.add_argument("--length", type=int, default=128)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--learning-rate", type=float, default=2e-3)
