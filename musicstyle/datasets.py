@@ -216,6 +216,12 @@ class Collection:
         return "\n".join(f"skipped {s.path}: {s.reason}" for s in self.skipped)
 
 
+def pieces_checksum(pieces) -> str:
+    """SHA-256 over the sorted content digests of ``pieces``: which data a model was trained on."""
+    digests = sorted(p.performance.sha256 for p in pieces)
+    return hashlib.sha256("\n".join(digests).encode()).hexdigest()
+
+
 def split_names(
     names: list[str], genres: list[str | None], seed: int = 0, test: float = 0.1, validation: float = 0.1
 ) -> dict[str, list[str]]:

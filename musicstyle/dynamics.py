@@ -37,6 +37,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .datasets import pieces_checksum
 from .errors import MusicstyleError
 from .midi import Performance, read_midi
 
@@ -421,10 +422,10 @@ class Predictions:
 def velocity_predictors(arch: str = "improved", files: dict | None = None) -> dict[str, Predictions]:
     """Each genre's velocity model as a cached predictor: the shipped ones (see
     :mod:`musicstyle.velocity`), or ``files`` {genre: path.keras}."""
-    import hashlib
     from pathlib import Path
 
     from . import velocity
+    from .datasets import sha256_file
     from .modelio import pretrained_path
 
     out = {}
@@ -435,7 +436,7 @@ def velocity_predictors(arch: str = "improved", files: dict | None = None) -> di
         else:
             path = pretrained_path(velocity.pretrained_name(g, arch))
             model, meta = velocity.load(g, arch)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        digest = sha256_file(path)[:16]
         out[g] = Predictions(model, meta, f"{g}-{meta.get('arch', arch)}-{digest}")
     return out
 
@@ -563,12 +564,6 @@ def fit_stats(train: list[Item], validation: list[Item], epochs: int = 60, seed:
     return model, [{"epoch": epochs, "loss": float(h.history["loss"][-1]), "val_piece_accuracy": acc}]
 
 
-def _checksum(pieces) -> str:
-    import hashlib
-
-    return hashlib.sha256("\n".join(sorted(p.performance.sha256 for p in pieces)).encode()).hexdigest()
-
-
 def augmenting_predictors(extra: list[dict] | None = None) -> list[dict[str, "Predictions"]]:
     """Velocity-model sets whose own-genre re-predictions train a discriminator: every shipped
     architecture (improved first, then the paper's where shipped), then ``extra`` {genre: file}."""
@@ -646,7 +641,7 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
         "velocity_models_role": "training data (all) and validation controls (first)" if own_model
         else "validation controls only",
         "split": {"seed": 0, "train": len(split["train"]), "validation": len(split["validation"])},
-        "data_sha256": _checksum(collection.pieces),
+        "data_sha256": pieces_checksum(collection.pieces),
         "quick": bool(quick),
         "history": history,
         "validation_piece_accuracy": history and max(h["val_piece_accuracy"] for h in history),

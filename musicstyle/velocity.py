@@ -25,13 +25,13 @@ Two architectures, one model per genre:
 
 from __future__ import annotations
 
-import hashlib
 import time
 import weakref
 from pathlib import Path
 
 import numpy as np
 
+from .datasets import pieces_checksum
 from .errors import MusicstyleError
 from .midi import Performance, read_midi, rewrite_velocities
 from .roll import PAPER, Layout, Roll, piano_roll, step_of
@@ -460,12 +460,6 @@ def fit_loudness(train: Prepared, validation: Prepared, lambdas=(1.0, 10.0, 100.
             "val_piece_rmse": round(best["val_piece_rmse"], 3), "val_piece_rmse_mean": round(base, 3)}
 
 
-def data_checksum(pieces) -> str:
-    """SHA-256 over the sorted content digests of the pieces used."""
-    digests = sorted(p.performance.sha256 for p in pieces)
-    return hashlib.sha256("\n".join(digests).encode()).hexdigest()
-
-
 # --- training -------------------------------------------------------------------------------------
 
 
@@ -575,7 +569,7 @@ def train(
         "split_seed": SPLIT_SEED,
         "train_pieces": len(train_data.x),
         "validation_pieces": len(val_data.x),
-        "data_checksum": data_checksum(tr + va),
+        "data_checksum": pieces_checksum(tr + va),
         "data_root": str(collection.root),
         "epochs_run": len(history["loss"]),
         "windows_per_epoch": windows_per_epoch,

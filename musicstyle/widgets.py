@@ -35,7 +35,7 @@ def _velocity_transfer(data: bytes, name: str, target: str) -> bytes:
     """The target genre's velocity model re-strikes every note (see :mod:`musicstyle.velocity`)."""
     from . import velocity
 
-    model, meta = _model_cache("velocity", target, lambda: velocity.load(target))
+    model, meta = velocity.load(target)  # loaded once per genre, then kept
     return velocity.transfer_bytes(model, data, name, meta)
 
 
@@ -59,15 +59,6 @@ def _classifier_verdict(data: bytes) -> dict:
 
     verdict = classifier.verdict(data)
     return {genre: verdict[genre] for genre in GENRES}
-
-
-_MODELS: dict = {}
-
-
-def _model_cache(kind: str, key: str, load: Callable):
-    if (kind, key) not in _MODELS:
-        _MODELS[(kind, key)] = load()
-    return _MODELS[(kind, key)]
 
 
 #: Modes of the widget: label -> function(midi bytes, name, target genre) -> new MIDI bytes.

@@ -200,3 +200,10 @@ def test_missing_remote_file_is_reported(tmp_path):
     with Server({}) as url:
         with pytest.raises(MusicstyleError, match="4 of 4 downloads failed"):
             fetch(tiny_source(), tmp_path / "tiny", base_url=url, progress=False)
+
+
+def test_pieces_checksum_depends_on_content_not_order(tmp_path):
+    c = load_folder(make_folder(tmp_path / "d"), progress=False)
+    a = datasets.pieces_checksum(c.pieces)
+    assert a == datasets.pieces_checksum(list(reversed(c.pieces))) and len(a) == 64
+    assert a != datasets.pieces_checksum(c.pieces[1:])
