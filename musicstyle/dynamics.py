@@ -9,8 +9,10 @@ piece's onset velocities are standardised: ``z = (v - mean) / std`` over the who
 with a spread under :data:`MIN_STD` velocity units is divided by :data:`MIN_STD`). Model predictions
 are smoother than real playing, and a discriminator trained on real pieces alone calls anything
 smooth "classical"; the shipped discriminators are therefore trained on real pieces *and* on each
-genre's own velocity model re-predicting pieces of its own genre (labelled with that genre), so
-smoothness is no cue. They never see a transfer (one genre's model on the other genre's pieces).
+genre's own velocity model re-predicting pieces of its own genre as transfer writes them (the mean
+prediction plus a draw of the genre's texture, :func:`musicstyle.velocity.transferred_velocities`),
+labelled with that genre, so a model's smoothness is no cue. They never see a transfer (one genre's
+model on the other genre's pieces).
 
 Two kinds are shipped:
 
@@ -21,10 +23,10 @@ Two kinds are shipped:
   statistics of 512-onset segments (the paper's observations among them); a piece's log-odds is
   the mean over its segments.
 
-The trusted one (:func:`trusted_kind`, used by :func:`verdict`) is chosen on the *validation* side,
-never on the test pieces: the shipped kind whose worst validation control (real pieces judged
-correctly, each genre's own model judged as that genre), stored in its metadata, is highest; a tie
-goes to the higher mean of those three controls.
+The judge of :func:`verdict` and of ``evaluate transfer`` (:data:`TRUSTED`) is the ``ensemble``: the
+mean of the two kinds' log-odds. Either kind alone passes its controls, yet its verdict on transfers
+moved by tens of points when it was retrained with the same command; two views averaged are steadier.
+Each kind is reported beside it.
 
 Simultaneous onsets ("chords") are notes whose onset is within :data:`CHORD_WINDOW_S` seconds of the
 previous note's onset.
@@ -75,6 +77,9 @@ FEATURES = (
 SHIPPED = {"cnn": "dynamics_cnn.keras", "stats": "dynamics_stats.keras"}
 #: The raw discriminator (trained on real pieces only), shipped to show why it fails its controls.
 RAW = {"stats_raw": "dynamics_stats_raw.keras"}
+#: The judge made of every shipped kind (mean log-odds), and the one :func:`verdict` trusts.
+ENSEMBLE = "ensemble"
+TRUSTED = ENSEMBLE
 
 
 @dataclass
@@ -295,7 +300,10 @@ def _sigmoid(x):
 
 
 def jazz_logit(model, meta: dict, d: Dynamics) -> float:
-    """Log-odds that a piece's dynamics are jazz, by a discriminator (either kind)."""
+    """Log-odds that a piece's dynamics are jazz, by a discriminator (any kind; for the ensemble,
+    ``model`` is its list of ``(model, meta)`` members)."""
+    if meta.get("arch") == ENSEMBLE:
+        return float(np.mean([jazz_logit(m, mm, d) for m, mm in model]))
     if meta.get("arch") == "stats":
         f = piece_features(d)
         return float(np.mean(np.asarray(model(f, training=False)).ravel()))
@@ -310,40 +318,22 @@ def p_jazz(model, meta: dict, data) -> float:
     return float(_sigmoid(jazz_logit(model, meta, _as_dynamics(data))))
 
 
-def worst_control(meta: dict) -> float:
-    """Lowest of a discriminator's validation controls (from its metadata); -1 when unknown."""
-    own = meta.get("validation_own_model_accuracy") or {}
-    if meta.get("validation_real_accuracy") is None or set(own) != set(GENRES):
-        return -1.0
-    return float(min(meta["validation_real_accuracy"], *own.values()))
+def ensemble(members: dict) -> tuple[list, dict]:
+    """The judge whose log-odds is the mean of ``members`` (kind -> (model, meta)), as ``(model, meta)``."""
+    return list(members.values()), {"kind": "dynamics", "arch": ENSEMBLE, "members": list(members)}
 
 
-def mean_control(meta: dict) -> float:
-    """Mean of a discriminator's validation controls (real accuracy, each genre's own model)."""
-    own = meta.get("validation_own_model_accuracy") or {}
-    if meta.get("validation_real_accuracy") is None or set(own) != set(GENRES):
-        return -1.0
-    return float(np.mean([meta["validation_real_accuracy"], *own.values()]))
-
-
-@lru_cache(maxsize=1)
-def trusted_kind() -> str:
-    """The shipped discriminator with the best worst validation control (see module docstring)."""
-    from .modelio import pretrained_path, read_metadata
-
-    metas = {kind: read_metadata(pretrained_path(f)) for kind, f in SHIPPED.items()}
-    return max(metas, key=lambda k: (worst_control(metas[k]), mean_control(metas[k])))
-
-
-@lru_cache(maxsize=4)
-def load(kind: str | None = None):
-    """A shipped discriminator ``(model, meta)``, loaded once (safe mode); notebook 02b."""
+@lru_cache(maxsize=8)
+def load(kind: str = TRUSTED):
+    """A shipped discriminator ``(model, meta)``, loaded once (safe mode), or the ensemble of the
+    shipped kinds; notebook 02b."""
     from .modelio import load_model, pretrained_path
 
-    kind = kind or trusted_kind()
+    if kind == ENSEMBLE:
+        return ensemble({k: load(k) for k in SHIPPED})
     files = {**SHIPPED, **RAW}
     if kind not in files:
-        raise MusicstyleError(kind, f"unknown discriminator kind (choose from {', '.join(files)})")
+        raise MusicstyleError(kind, f"unknown discriminator kind (choose from {', '.join([*files, ENSEMBLE])})")
     return load_model(pretrained_path(files[kind]), kind="dynamics")
 
 
@@ -355,13 +345,13 @@ def load_model_file(path):
 
 
 def verdict(data) -> dict:
-    """``{"classical": p, "jazz": 1 - p}`` for a piece's dynamics by the trusted shipped discriminator.
+    """``{"classical": 1 - p, "jazz": p}`` for a piece's dynamics by the trusted judge (:data:`TRUSTED`).
 
     ``data``: MIDI bytes or a :class:`Performance`. Bad MIDI raises :class:`MusicstyleError`.
     Notebook 02b (and the widget, notebook 07).
     """
     d = _as_dynamics(data)  # bad input fails here, before any model is loaded
-    model, meta = load(trusted_kind())
+    model, meta = load(TRUSTED)
     pj = p_jazz(model, meta, d)
     return {"classical": 1.0 - pj, "jazz": pj}
 
@@ -374,21 +364,26 @@ def shuffled(d: Dynamics, seed: int = 0) -> Dynamics:
     return d.with_velocity(np.random.default_rng(seed).permutation(d.velocity))
 
 
-def as_transferred(predicted) -> np.ndarray:
-    """Model predictions as a transferred file holds them: rounded, clipped to 1-127."""
-    return np.clip(np.rint(np.asarray(predicted, np.float64)), 1, 127)
+def texture_alone(meta: dict, perf: Performance, seed: int = 0) -> np.ndarray:
+    """A velocity model's training mean plus a draw of its genre's texture, as transfer would draw
+    it: a "transfer" with no model at all, the control for what the texture alone does (notebook 02b)."""
+    from .velocity import piece_seed, sample_texture
+
+    noise = sample_texture(meta["texture"], chords(perf.seconds(perf.notes["start"])), piece_seed(perf, seed))
+    return np.clip(np.rint(meta["train_mean"] + noise), 1, 127)
 
 
 class Predictions:
-    """A velocity model's predictions of pieces, as written by transfer; cached on disk.
+    """A velocity model's velocities for pieces, as transfer writes them; cached on disk.
 
-    ``Predictions(model, meta)(perf)`` -> velocities for ``perf.notes`` (see
-    :func:`musicstyle.velocity.predict_notes`). The cache key is the model file's checksum (or
-    its metadata) and the piece's SHA-256, under the user cache (``MUSICSTYLE_CACHE``).
+    ``Predictions(model, meta, tag)(perf)`` -> velocities for ``perf.notes`` (see
+    :func:`musicstyle.velocity.transferred_velocities`: the mean prediction plus, with
+    ``texture``, the genre's texture). The cache key is ``tag`` (the model file's checksum and
+    the texture setting) and the piece's SHA-256, under the user cache (``MUSICSTYLE_CACHE``).
     """
 
-    def __init__(self, model, meta: dict, tag: str):
-        self.model, self.meta, self.tag = model, meta, tag
+    def __init__(self, model, meta: dict, tag: str, texture: bool = True):
+        self.model, self.meta, self.tag, self.texture = model, meta, tag, texture
         self._memory: dict[str, np.ndarray] = {}
         self._dirty = False
         from .datasets import cache_home
@@ -404,9 +399,9 @@ class Predictions:
     def __call__(self, perf: Performance) -> np.ndarray:
         key = perf.sha256 or str(id(perf))
         if key not in self._memory or len(self._memory[key]) != len(perf.notes):
-            from .velocity import predict_notes
+            from .velocity import transferred_velocities
 
-            self._memory[key] = as_transferred(predict_notes(self.model, self.meta, perf)).astype(np.uint8)
+            self._memory[key] = transferred_velocities(self.model, self.meta, perf, self.texture).astype(np.uint8)
             self._dirty = True
         return self._memory[key].astype(np.float64)
 
@@ -419,9 +414,10 @@ class Predictions:
             self._dirty = False
 
 
-def velocity_predictors(arch: str = "improved", files: dict | None = None) -> dict[str, Predictions]:
+def velocity_predictors(arch: str = "improved", files: dict | None = None, texture: bool = True) -> dict[str, Predictions]:
     """Each genre's velocity model as a cached predictor: the shipped ones (see
-    :mod:`musicstyle.velocity`), or ``files`` {genre: path.keras}."""
+    :mod:`musicstyle.velocity`), or ``files`` {genre: path.keras}; ``texture=False``: the mean
+    prediction alone."""
     from pathlib import Path
 
     from . import velocity
@@ -437,7 +433,8 @@ def velocity_predictors(arch: str = "improved", files: dict | None = None) -> di
             path = pretrained_path(velocity.pretrained_name(g, arch))
             model, meta = velocity.load(g, arch)
         digest = sha256_file(path)[:16]
-        out[g] = Predictions(model, meta, f"{g}-{meta.get('arch', arch)}-{digest}")
+        tag = f"{g}-{meta.get('arch', arch)}-{digest}" + ("-texture" if texture and meta.get("texture") else "")
+        out[g] = Predictions(model, meta, tag, texture)
     return out
 
 
@@ -641,6 +638,7 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
         "velocity_models_role": "training data (all) and validation controls (first)" if own_model
         else "validation controls only",
         "split": {"seed": 0, "train": len(split["train"]), "validation": len(split["validation"])},
+        "seed": seed,
         "data_sha256": pieces_checksum(collection.pieces),
         "quick": bool(quick),
         "history": history,
@@ -669,12 +667,17 @@ def evaluate_transfer(collection, discriminators: dict, predictors: dict, truste
                       progress: bool = False) -> dict:
     """Did the style move? Shares judged as each genre before and after transfer, with controls.
 
-    ``discriminators``: kind -> (model, meta); ``predictors``: genre -> velocities of a piece by
-    that genre's velocity model (:class:`Predictions`). For every piece: real velocities, the own
-    genre's model (control), the other genre's model (the transfer), and velocities shuffled within
-    the piece. Reproduced by ``musicstyle evaluate transfer``; notebook 02b.
+    ``discriminators``: kind -> (model, meta) (the ensemble of the shipped kinds is added when it
+    is the trusted judge and missing); ``predictors``: genre -> velocities of a piece by that
+    genre's velocity model (:class:`Predictions`). For every piece: real velocities, the own
+    genre's model (control), the other genre's model (the transfer), velocities shuffled within
+    the piece, and, where the transfer draws a texture, the target genre's training mean plus that
+    texture alone (:func:`texture_alone`: how far the texture moves a verdict with no model).
+    Reproduced by ``musicstyle evaluate transfer``; notebook 02b.
     """
-    trusted = trusted or trusted_kind()
+    trusted = trusted or TRUSTED
+    if trusted == ENSEMBLE and ENSEMBLE not in discriminators:
+        discriminators = {**discriminators, ENSEMBLE: ensemble({k: discriminators[k] for k in SHIPPED})}
     rows = []
     pieces = [p for p in collection.pieces if p.genre in GENRES]
     it = pieces
@@ -691,6 +694,9 @@ def evaluate_transfer(collection, discriminators: dict, predictors: dict, truste
             "transfer": d.with_velocity(predictors[other](p.performance)),
             "shuffled": shuffled(d),
         }
+        target = predictors[other]
+        if getattr(target, "texture", False) and target.meta.get("texture"):
+            versions["texture_alone"] = d.with_velocity(texture_alone(target.meta, p.performance))
         row = {"name": p.name, "genre": p.genre, "target": other}
         for k, v in versions.items():
             row[k] = {kind: p_jazz(m, meta, v) for kind, (m, meta) in discriminators.items()}
@@ -706,7 +712,7 @@ def _judged(pj: float, genre: str) -> bool:
     return (pj > 0.5) == (genre == "jazz")
 
 
-def summarise(rows: list[dict], trusted: str = "cnn") -> dict:
+def summarise(rows: list[dict], trusted: str = TRUSTED) -> dict:
     """The ``evaluate transfer`` JSON from per-piece verdicts (see :func:`evaluate_transfer`)."""
     kinds = list(rows[0]["real"]) if rows else [trusted]
     if trusted not in kinds:
@@ -726,6 +732,7 @@ def summarise(rows: list[dict], trusted: str = "cnn") -> dict:
                 "share_before": _share(_judged(r["real"][kind], dst) for r in rs),
                 "moved_share": _share(_judged(r["transfer"][kind], dst) for r in rs),
                 "control_share": _share(_judged(r["own"][kind], src) for r in rs),
+                "texture_alone_share": _share(_judged(r["texture_alone"][kind], dst) for r in rs if "texture_alone" in r),
                 "mean_p_target_before": _mean(r["real"][kind] if dst == "jazz" else 1 - r["real"][kind] for r in rs),
                 "mean_p_target_after": _mean(r["transfer"][kind] if dst == "jazz" else 1 - r["transfer"][kind] for r in rs),
             }
@@ -785,6 +792,8 @@ def table(result: dict) -> str:
         ("  after transfer by the classical model", lambda f: f["jazz_to_classical"]["moved_share"]),
         ("classical pieces judged jazz: before", lambda f: f["classical_to_jazz"]["share_before"]),
         ("  after transfer by the jazz model", lambda f: f["classical_to_jazz"]["moved_share"]),
+        ("texture alone (no model) -> classical", lambda f: f["jazz_to_classical"]["texture_alone_share"]),
+        ("texture alone (no model) -> jazz", lambda f: f["classical_to_jazz"]["texture_alone_share"]),
     ]
     width = max(len(r[0]) for r in rows)
     lines = [" " * width + "  " + "  ".join(f"{c:>16}" for c in cols)]

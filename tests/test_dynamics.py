@@ -172,3 +172,25 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
     model, meta = D.load_model_file(out)
     assert meta["arch"] == "stats" and meta["trained_on"] == "real" and meta["features"] == list(D.FEATURES)
     assert 0.0 <= D.p_jazz(model, meta, read_midi((tmp_path / "jazz" / "jazz0.mid").read_bytes())) <= 1.0
+
+
+def test_ensemble_is_the_mean_log_odds_of_its_members():
+    perf = read_midi(chord_piece([[(60, 50 + i % 7), (64, 60), (67, 90 - i % 11)] for i in range(40)]))
+    d = D.dynamics_of(perf)
+    members = {k: D.load(k) for k in D.SHIPPED}
+    model, meta = D.load(D.ENSEMBLE)
+    assert meta["arch"] == D.ENSEMBLE and meta["members"] == list(D.SHIPPED) and D.TRUSTED == D.ENSEMBLE
+    expected = np.mean([D.jazz_logit(m, mm, d) for m, mm in members.values()])
+    assert D.jazz_logit(model, meta, d) == pytest.approx(expected)
+    assert D.verdict(perf)["jazz"] == pytest.approx(1 / (1 + np.exp(-expected)))
+
+
+def test_texture_alone_is_the_training_mean_plus_the_draw():
+    from musicstyle import velocity as V
+
+    perf = read_midi(melody(list(range(30, 90, 2))))
+    meta = {"train_mean": 60.0, "texture": {"sigma_note": 3.0, "sigma_chord": 7.0, "rho": 0.4}}
+    v = D.texture_alone(meta, perf)
+    draw = V.sample_texture(meta["texture"], D.chords(perf.seconds(perf.notes["start"])), V.piece_seed(perf))
+    assert v.tolist() == np.clip(np.rint(60 + draw), 1, 127).tolist()
+    assert np.array_equal(v, D.texture_alone(meta, perf)) and v.std() > 2

@@ -1,4 +1,4 @@
-"""Velocity CNNs: masked loss, shapes, onset mask, transfer that changes only velocities, model files, CLI."""
+"""Velocity CNNs: masked loss, shapes, onset and note masks, transfer that changes only velocities, model files, CLI."""
 
 import json
 import os
@@ -19,6 +19,7 @@ from musicstyle import velocity as V  # noqa: E402
 from musicstyle.cli import main  # noqa: E402
 from musicstyle.errors import MusicstyleError  # noqa: E402
 from musicstyle.midi import read_midi, scan_events  # noqa: E402
+from musicstyle.notefeatures import note_features  # noqa: E402
 from musicstyle.roll import PAPER, piano_roll  # noqa: E402
 
 
@@ -64,24 +65,43 @@ def test_piece_features_of_a_tiny_piece():
     np.testing.assert_allclose(f, expected, rtol=1e-5)
     prepared = V.Prepared([read_midi(piece_bytes(i % 3), name=str(i)) for i in range(4)])
     fit = V.fit_loudness(prepared, prepared)
-    assert fit["lambda"] in (1.0, 10.0, 100.0, 1000.0) and np.all(np.isfinite(fit["w"])) and len(fit["w"]) == 118 + len(V.PIECE_FEATURES)
+    assert fit["lambda"] in (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 1000.0) and np.all(np.isfinite(fit["w"]))
+    assert len(fit["w"]) == V.PIECE_INPUT == 2 * len(V.NOTE_FEATURES) + len(V.PIECE_FEATURES)
+    assert prepared.piece[0].shape == (V.PIECE_INPUT,) and prepared.notes[0].shape == (6, len(V.NOTE_FEATURES))
 
 
-@pytest.mark.parametrize("arch", ["paper", "improved"])
-def test_models_output_velocity_only_at_key_onsets(arch):
+def test_paper_model_outputs_velocity_only_at_key_onsets():
     import keras
 
     keras.utils.set_random_seed(0)
-    model = V.build_model(arch, PAPER, 60.0)
-    call = (lambda x: model([x, np.zeros((len(x), len(V.PIECE_FEATURES)), np.float32)], training=False)) if arch == "improved" else (lambda x: model(x, training=False))
+    model = V.build_model("paper", PAPER, 60.0)
     x = np.zeros((2, 96, 118), np.float32)
     x[0, ::5, 10] = 1  # key onsets
     x[0, :, 69] = 1  # held
     x[1, 7, 57] = 1  # a pedal onset is not a key onset
-    out = _np(call(x))
+    out = _np(model(x, training=False))
     assert out.shape == (2, 96, 57)
     assert np.all(out[x[..., :57] == 0] == 0)
     assert np.all(out[0, ::5, 10] > 0) and not out[1].any()
+
+
+def test_improved_model_outputs_a_velocity_per_note_and_none_on_padding():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = V.build_model("improved", PAPER, 60.0)
+    assert V.is_note_model(model) and not V.is_note_model(V.build_model("paper", PAPER, 60.0))
+    perf = read_midi(piece_bytes())
+    notes = np.zeros((2, 10, len(V.NOTE_FEATURES)), np.float32)
+    notes[0, :6] = note_features(perf)  # 6 notes, then 4 padding rows
+    piece = np.stack([V.piece_input(perf)] * 2)
+    out = _np(model([notes, piece], training=False))
+    assert out.shape == (2, 10)
+    assert np.all(np.abs(out[0, :6] - 60) < 10) and not out[0, 6:].any() and not out[1].any()
+    # two-sided: the first note's output depends on a later note
+    later = notes.copy()
+    later[0, 5, 0] = 30
+    assert _np(model([later, piece], training=False))[0, 0] != out[0, 0]
 
 
 def test_paper_model_literal_is_stuck_at_zero_fixed_is_not():
@@ -114,6 +134,10 @@ def test_baselines_and_windows_never_cross_pieces():
     assert xs.shape == (4, 16, 118) and ys.shape == (4, 16, 57)
     xs, ys = prepared.windows(8, np.random.default_rng(0), count=5)
     assert xs.shape == (5, 8, 118)
+    (ns, ps), vs = prepared.note_windows(4)
+    assert ns.shape == (4, 4, len(V.NOTE_FEATURES)) and ps.shape == (4, V.PIECE_INPUT) and vs.shape == (4, 4)
+    assert vs[:2].tolist() == [[50, 80, 33, 90], [70, 20, 0, 0]]  # notes in order, the window padded with 0
+    assert not ns[1, 2:].any()
 
 
 @pytest.fixture(scope="module")
@@ -121,20 +145,26 @@ def tiny_model():
     import keras
 
     keras.utils.set_random_seed(0)
-    model = V.improved_model(PAPER, 100.0)
+    model = V.improved_model(100.0)
     meta = {"kind": "velocity", "genre": "jazz", "arch": "improved", "layout": PAPER.to_dict(), "train_mean": 100.0,
             "pitch_means": [100.0] * 57}
     return model, meta
 
 
 def test_predict_notes_keeps_order_and_out_of_range_notes(tiny_model):
+    import keras
+
     model, meta = tiny_model
     perf = read_midi(piece_bytes())
     pred = V.predict_notes(model, meta, perf)
     assert pred.shape == (len(perf.notes),) and pred.dtype == np.float32
+    assert np.all(np.abs(pred - 100) < 15)  # the note model predicts every key, 100 included
+    keras.utils.set_random_seed(0)
+    paper = V.build_model("paper", PAPER, 60.0)
+    pred = V.predict_notes(paper, {"layout": PAPER.to_dict()}, perf)
     outside = perf.notes["pitch"] == 100
-    assert pred[outside].tolist() == [33.0]
-    assert np.all(np.abs(pred[~outside] - 100) < 15)
+    assert pred[outside].tolist() == [33.0]  # outside the paper's columns: its own velocity
+    assert np.all(np.abs(pred[~outside] - 60) < 10)
 
 
 def test_transfer_changes_only_velocity_bytes(tiny_model):
@@ -150,8 +180,9 @@ def test_transfer_changes_only_velocity_bytes(tiny_model):
     for field in ("start", "end", "pitch"):
         assert np.array_equal(a.notes[field], b.notes[field])
     assert np.array_equal(a.controls, b.controls) and np.array_equal(a.tempos, b.tempos)
-    assert b.notes["velocity"][a.notes["pitch"] == 100].tolist() == [33]
     assert np.all((b.notes["velocity"] >= 1) & (b.notes["velocity"] <= 127))
+    expected = np.clip(np.rint(V.predict_notes(model, meta, a)), 1, 127)
+    assert b.notes["velocity"].tolist() == expected.tolist()
     assert not np.array_equal(a.notes["velocity"], b.notes["velocity"])
 
 
@@ -166,8 +197,7 @@ def test_save_load_round_trip_with_metadata(tmp_path, tiny_model):
     loaded, meta2 = V.load_file(path)
     assert {k: meta2[k] for k in meta} == meta and "musicstyle_version" in meta2
     perf = read_midi(piece_bytes())
-    x = V.features(piano_roll(perf, PAPER))[None].astype(np.float32)
-    f = V.piece_features(perf)[None]
+    x, f = note_features(perf)[None], V.piece_input(perf)[None]
     np.testing.assert_allclose(_np(loaded([x, f])), _np(model([x, f])), rtol=1e-5, atol=1e-4)
     # transfer without meta uses the layout remembered at load time
     assert V.transfer_bytes(loaded, piece_bytes(), "t.mid") == V.transfer_bytes(model, piece_bytes(), "t.mid", meta)
@@ -262,3 +292,92 @@ def test_evaluate_json_on_real_pieces(tpd_folder, capsys):
         r = result[genre]
         assert {"onsets", "rmse", "rmse_mean_baseline", "rmse_ratio", "pearson_r", "rmse_paper"} <= set(r)
         assert r["onsets"] > 1000 and r["rmse"] < r["rmse_mean_baseline"] and r["pearson_r"] > 0.2
+
+
+def test_texture_draw_is_seeded_and_has_the_fitted_statistics():
+    chord = np.repeat(np.arange(20_000), 2)  # 20,000 chords of two notes
+    texture = {"sigma_note": 0.0, "sigma_chord": 10.0, "rho": 0.6}
+    a = V.sample_texture(texture, chord, seed=[0, 1])
+    assert np.array_equal(a, V.sample_texture(texture, chord, seed=[0, 1]))
+    assert not np.array_equal(a, V.sample_texture(texture, chord, seed=[1, 1]))
+    assert np.array_equal(a[::2], a[1::2])  # no note noise: a chord's notes share its value
+    series = a[::2]
+    assert series.std() == pytest.approx(10.0, rel=0.05)
+    assert np.corrcoef(series[1:], series[:-1])[0, 1] == pytest.approx(0.6, abs=0.03)
+    b = V.sample_texture({"sigma_note": 5.0, "sigma_chord": 0.0, "rho": 0.0}, chord, seed=0)
+    assert b.std() == pytest.approx(5.0, rel=0.05) and abs(np.corrcoef(b[::2], b[1::2])[0, 1]) < 0.03
+    assert V.sample_texture(texture, np.zeros(0, np.int64)).shape == (0,)
+
+
+def test_fit_texture_recovers_a_known_texture(monkeypatch):
+    rng = np.random.default_rng(0)
+    truth = {"sigma_note": 6.0, "sigma_chord": 9.0, "rho": 0.7}
+    prepared = V.Prepared([])
+    per_piece = []
+    for i in range(8):
+        size = rng.integers(1, 4, 1500)  # chords of 1-3 notes
+        chord = np.repeat(np.arange(len(size)), size)
+        residual = V.sample_texture(truth, chord, seed=i) + 20.0 * i  # each piece its own loudness error
+        pred = rng.uniform(40, 80, len(chord))
+        per_piece.append((pred + residual, pred, np.zeros(len(chord), np.int64)))
+        prepared.chord.append(chord)
+        prepared.column.append(np.zeros(len(chord), np.int64))
+    monkeypatch.setattr(V, "onset_predictions", lambda model, p: per_piece)
+    fit = V.fit_texture(None, prepared)
+    assert fit["pieces"] == 8
+    assert fit["sigma_note"] == pytest.approx(6.0, rel=0.05)
+    assert fit["sigma_chord"] == pytest.approx(9.0, rel=0.08)
+    assert fit["rho"] == pytest.approx(0.7, abs=0.05)
+
+
+def test_transferred_velocities_mean_or_with_texture(tiny_model):
+    model, meta = tiny_model
+    perf = read_midi(piece_bytes())
+    mean = V.transferred_velocities(model, meta, perf)  # no texture in the metadata: the mean
+    assert mean.tolist() == np.clip(np.rint(V.predict_notes(model, meta, perf)), 1, 127).tolist()
+    textured = {**meta, "texture": {"sigma_note": 8.0, "sigma_chord": 12.0, "rho": 0.5}}
+    a = V.transferred_velocities(model, textured, perf, seed=0)
+    assert np.array_equal(a, V.transferred_velocities(model, textured, perf, seed=0))
+    assert not np.array_equal(a, mean) and not np.array_equal(a, V.transferred_velocities(model, textured, perf, seed=1))
+    assert np.all((a >= 1) & (a <= 127)) and np.all(a == np.rint(a))
+    assert np.array_equal(V.transferred_velocities(model, textured, perf, texture=False), mean)
+    out = read_midi(V.transfer_bytes(model, piece_bytes(), "t.mid", textured, seed=0))
+    assert out.notes["velocity"].tolist() == a.astype(int).tolist()
+
+
+def test_cli_transfer_seed_and_no_texture(tmp_path):
+    src = tmp_path / "p.mid"
+    src.write_bytes(piece_bytes())
+    outs = {}
+    for name, extra in (("a", []), ("b", []), ("c", ["--seed", "3"]), ("mean", ["--no-texture"])):
+        outs[name] = tmp_path / f"{name}.mid"
+        assert main(["transfer", str(src), "--to", "jazz", "-o", str(outs[name]), *extra]) == 0
+    v = {k: read_midi(p).notes["velocity"].tolist() for k, p in outs.items()}
+    assert v["a"] == v["b"] and v["a"] != v["c"] and v["mean"] != v["a"]
+    model, meta = V.load("jazz")
+    assert v["mean"] == np.clip(np.rint(V.predict_notes(model, meta, read_midi(src))), 1, 127).astype(int).tolist()
+
+
+def _tiny_collection():
+    from musicstyle.datasets import Collection, Piece
+
+    pieces = [Piece(f"{g}{i}", g, f"{g}/{g}{i}.mid", read_midi(piece_bytes(i % 3), name=f"{g}{i}"))
+              for g in ("classical", "jazz") for i in range(6)]
+    for p in pieces:
+        p.performance.sha256 = f"{hash(p.name) & 0xFFFFFFFF:08x}"
+    return Collection("mem", pieces)
+
+
+def test_training_several_members_gives_one_averaging_model(tmp_path):
+    model, meta, history = V.train("jazz", "improved", collection=_tiny_collection(), epochs=2, window=8, batch=2,
+                                   windows_per_epoch=4, members=2, verbose=0)
+    assert meta["members"] == 2 and sorted(set(history["member"])) == [0, 1] and V.is_note_model(model)
+    assert set(meta["texture"]) == {"sigma_note", "sigma_chord", "rho", "pieces"}
+    perf = read_midi(piece_bytes())
+    x, f = note_features(perf)[None], V.piece_input(perf)[None]
+    inner = [layer for layer in model.layers if layer.name.startswith("velocity_improved_")]
+    assert len(inner) == 2
+    expected = np.mean([_np(m([x, f])) for m in inner], axis=0)
+    np.testing.assert_allclose(_np(model([x, f])), expected, rtol=1e-5)
+    loaded, _ = V.load_file(V.save(model, meta, tmp_path / "avg.keras"))
+    np.testing.assert_allclose(_np(loaded([x, f])), expected, rtol=1e-5)

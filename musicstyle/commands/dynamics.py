@@ -17,6 +17,7 @@ def register(groups) -> None:
                    help="train on real pieces only (no velocity-model re-predictions): the raw discriminator")
     p.add_argument("--extra-models", nargs=2, action="append", metavar=("CLASSICAL.keras", "JAZZ.keras"),
                    help="another pair of velocity models whose own-genre re-predictions are added (repeatable)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights and of the training crops")
     p.add_argument("-o", "--output", required=True, help="model file to write (.keras)")
     p.set_defaults(func=_train)
 
@@ -26,7 +27,10 @@ def register(groups) -> None:
                    help="'test': only the held-out side of the piece-level split (seed 0), as for TPD")
     p.add_argument("--cnn", help="CNN discriminator file (default: the shipped one)")
     p.add_argument("--stats", help="statistics discriminator file (default: the shipped one)")
-    p.add_argument("--trusted", choices=("cnn", "stats"), help="discriminator reported first (default: the shipped choice)")
+    p.add_argument("--trusted", choices=("ensemble", "cnn", "stats"), default="ensemble",
+                   help="judge reported first (default: the ensemble, the mean log-odds of cnn and stats)")
+    p.add_argument("--no-texture", dest="texture", action="store_false",
+                   help="judge the velocity models' mean predictions alone (transfer writes mean + texture)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_evaluate)
 
@@ -47,7 +51,8 @@ def _train(args) -> int:
         for path in pair.values():
             if not Path(path).is_file():
                 raise MusicstyleError(path, "no such model file")
-    model, meta = train(args.kind, data=args.data, epochs=args.epochs, own_model=not args.real_only, extra_models=extra)
+    model, meta = train(args.kind, data=args.data, epochs=args.epochs, own_model=not args.real_only, extra_models=extra,
+                        seed=args.seed)
     save_model(model, out, meta)
     print(f"saved {out} (validation piece accuracy {meta['validation_piece_accuracy']:.3f})")
     return 0
@@ -83,9 +88,9 @@ def _evaluate(args) -> int:
             discriminators[kind] = dynamics.load(kind)
         except MusicstyleError:
             pass
-    result = dynamics.evaluate_transfer(collection, discriminators, dynamics.velocity_predictors(),
-                                        trusted=args.trusted or dynamics.trusted_kind(), progress=not args.json)
-    result = {"data": str(collection.root), "split": args.split, **result}
+    result = dynamics.evaluate_transfer(collection, discriminators, dynamics.velocity_predictors(texture=args.texture),
+                                        trusted=args.trusted, progress=not args.json)
+    result = {"data": str(collection.root), "split": args.split, "texture": args.texture, **result}
     if collection.skipped:
         result["skipped"] = len(collection.skipped)
     emit(result, args.json)

@@ -13,13 +13,16 @@ def register(groups) -> None:
     p.add_argument("--data", help="folder with classical/ and jazz/ MIDI subfolders (default: TPD, found as usual)")
     p.add_argument("--arch", choices=("improved", "paper"), default="improved")
     p.add_argument("--literal", action="store_true", help="paper model as published (last batch norm starts at 0)")
-    p.add_argument("--epochs", type=int, default=12, help="most epochs (early stopping on validation, patience 3)")
-    p.add_argument("--windows-per-epoch", type=int, default=None, help="random 1,024-step windows drawn per epoch (default: as many as fit the data)")
-    p.add_argument("--head", choices=("dense", "per_key"), default="dense", help="improved model's output head (per_key: slower)")
+    p.add_argument("--epochs", type=int, default=40, help="most epochs (early stopping on validation)")
+    p.add_argument("--windows-per-epoch", type=int, default=None,
+                   help="random windows (1,024 notes, or steps for the paper model) drawn per epoch (default: as many as fit the data)")
     p.add_argument("--channels", type=int, default=48, help="improved model's channels")
+    p.add_argument("--members", type=int, default=None,
+                   help="networks trained with seeds seed, seed+1, ... and averaged into one model (default: 3 for improved, as shipped; 1 for paper)")
+    p.add_argument("--transpose", type=int, default=3, help="improved model: move each training window by up to this many semitones")
     p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
-    p.add_argument("--patience", type=int, default=3, help="epochs without a better validation loss before stopping")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (halved after every second epoch in a row without a better validation loss)")
+    p.add_argument("--patience", type=int, default=6, help="epochs in a row without a better validation loss before stopping")
     p.add_argument("--init", help="continue training from this model file (same genre and architecture)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", required=True, help="model file to write (.keras)")
@@ -41,6 +44,9 @@ def register(groups) -> None:
     p.add_argument("--plot", help="also write a heat map of original vs transferred velocity (PNG)")
     p.add_argument("--seconds", type=float, default=None, help="length of the WAV (default: whole piece)")
     p.add_argument("--arch", choices=("improved", "paper"), default="improved")
+    p.add_argument("--no-texture", dest="texture", action="store_false",
+                   help="write the model's mean prediction alone, without a draw of the genre's chord-to-chord texture")
+    p.add_argument("--seed", type=int, default=0, help="seed of the texture draw (the same file and seed give the same output)")
     p.set_defaults(func=_transfer)
 
     p = groups["bench"].add_parser("velocity", help="training s/epoch and 5-minute inference, paper vs improved")
@@ -61,8 +67,10 @@ def _train(args) -> int:
         raise MusicstyleError(out, "model files must end in .keras")
     model, meta, _ = velocity.train(
         args.genre, args.arch, data=args.data, epochs=args.epochs, batch=args.batch, seed=args.seed,
-        fixed=not args.literal, windows_per_epoch=args.windows_per_epoch, head=args.head, verbose=1,
+        fixed=not args.literal, windows_per_epoch=args.windows_per_epoch, verbose=1,
         learning_rate=args.lr, patience=args.patience, init=args.init, channels=args.channels,
+        members=args.members or (3 if args.arch == "improved" else 1),
+        transpose=args.transpose,
     )
     velocity.add_test_metrics(model, meta, data=args.data)
     velocity.save(model, meta, out)
@@ -104,7 +112,7 @@ def _transfer(args) -> int:
     data = src.read_bytes()
     before = read_midi(data, name=str(src))  # bad input fails here, before any model loads
     model, meta = velocity.load(args.genre, args.arch)
-    out = velocity.transfer_bytes(model, data, str(src), meta)
+    out = velocity.transfer_bytes(model, data, str(src), meta, texture=args.texture, seed=args.seed)
     dest = Path(args.output)
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_bytes(out)
