@@ -47,7 +47,7 @@ def _inspired(data: bytes, name: str, target: str) -> bytes:
 
 
 def _dynamics_verdict(data: bytes) -> dict:
-    """P(genre) of a piece's dynamics alone, by the shipped discriminator (see :mod:`musicstyle.dynamics`)."""
+    """P(genre) of a piece's dynamics alone, by the shipped discriminators' ensemble (see :mod:`musicstyle.dynamics`)."""
     from . import dynamics
 
     return dynamics.verdict(data)
