@@ -137,7 +137,7 @@ def piano_roll(perf: Performance, layout: Layout = PAPER, require_notes: bool = 
     onset[cells] = 1
     order = np.argsort(cells * 128 + values)
     cells, values = cells[order], values[order]
-    loudest = np.concatenate([cells[1:] != cells[:-1], [True]])  # several strikes in one cell: keep the loudest
+    loudest = np.concatenate([cells[1:] != cells[:-1], [True]])[: len(cells)]  # several strikes in one cell: keep the loudest
     velocity[cells[loudest]] = values[loudest]
     held[_span_cells(np.concatenate(starts), np.concatenate(stops), np.concatenate(span_cols), steps, columns)] = 1
     shape = (steps, columns)

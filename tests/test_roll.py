@@ -1,8 +1,10 @@
 """Piano-roll matrices on a tiny piece built in code: exact arrays."""
 
 import numpy as np
+import pytest
 
 from midibytes import cc, off, on, smf, tempo, track
+from musicstyle.errors import MusicstyleError
 from musicstyle.midi import read_midi
 from musicstyle.roll import FULL88, KEYS_ONLY, PAPER, Layout, pedal_presses, piano_roll, piano_rolls, segments, step_of
 
@@ -86,3 +88,11 @@ def test_piano_rolls_in_parallel_equal_one_by_one():
     for a, b in zip(piano_rolls(perfs, PAPER, workers=2), [piano_roll(p) for p in perfs]):
         np.testing.assert_array_equal(a.held, b.held)
         np.testing.assert_array_equal(a.velocity, b.velocity)
+
+
+def test_no_note_in_range_is_an_error_or_an_empty_roll():
+    perf = read_midi(smf(track([(0, on(100, 80)), (480, off(100))])))
+    with pytest.raises(MusicstyleError, match="no notes in the key range 32-88"):
+        piano_roll(perf, PAPER)
+    roll = piano_roll(perf, PAPER, require_notes=False)
+    assert roll.steps == 9 and not roll.onset.any() and not roll.velocity.any()

@@ -124,7 +124,7 @@ def _transfer(args) -> int:
         from .. import plot
         from ..roll import PAPER, piano_roll
 
-        a, b = piano_roll(before, PAPER), piano_roll(read_midi(out, name=str(dest)), PAPER)
+        a, b = (piano_roll(p, PAPER, require_notes=False) for p in (before, read_midi(out, name=str(dest))))
         start = int(a.onset[:, : PAPER.keys].any(axis=1).argmax())
         fig = plot.compare_velocity(a.velocity, b.velocity, PAPER, ("original velocity", f"{args.genre} velocity ({args.arch} model)"), start=start)
         Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
