@@ -20,6 +20,8 @@ def register(groups) -> None:
     p.add_argument("--members", type=int, default=None,
                    help="networks trained with seeds seed, seed+1, ... and averaged into one model (default: 3 for improved, as shipped; 1 for paper)")
     p.add_argument("--transpose", type=int, default=3, help="improved model: move each training window by up to this many semitones")
+    p.add_argument("--loudness-penalty", type=float, default=None,
+                   help="improved model: ridge penalty of the piece loudness estimate (default: chosen by leave-one-out)")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (halved after every second epoch in a row without a better validation loss)")
     p.add_argument("--patience", type=int, default=6, help="epochs in a row without a better validation loss before stopping")
@@ -70,7 +72,7 @@ def _train(args) -> int:
         fixed=not args.literal, windows_per_epoch=args.windows_per_epoch, verbose=1,
         learning_rate=args.lr, patience=args.patience, init=args.init, channels=args.channels,
         members=args.members or (3 if args.arch == "improved" else 1),
-        transpose=args.transpose,
+        transpose=args.transpose, loudness_penalty=args.loudness_penalty,
     )
     velocity.add_test_metrics(model, meta, data=args.data)
     velocity.save(model, meta, out)
