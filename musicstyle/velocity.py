@@ -85,6 +85,8 @@ def targets(roll: Roll) -> np.ndarray:
 
 PIECE_FEATURES = ("on_grid", "log_qpm", "tempo_changes_per_min", "has_sustain", "log_notes_per_s", "ends_on_grid",
                   "log_median_duration_s", "short_notes", "log_median_ioi_s", "spread_chords", "pitch_spread", "log_notes_per_onset")
+
+
 def piece_features(perf: Performance) -> np.ndarray:
     """How the file was made and played, from notes and timing alone (never velocities), shape (12,).
 
@@ -117,8 +119,6 @@ def piece_features(perf: Performance) -> np.ndarray:
         np.std(n["pitch"]) / 12 if len(n) else 0.0,
         np.log(max(len(n), 1) / max(len(times), 1)),
     ], np.float32)
-
-
 
 
 def piece_input(perf: Performance, notes: np.ndarray | None = None) -> np.ndarray:
@@ -746,20 +746,16 @@ def _layout_of(model, meta) -> Layout:
 
 def _run_grid(model, x: np.ndarray) -> np.ndarray:
     """The paper model on a whole roll input ``x`` (steps, 2*columns): velocity (steps, keys)."""
-    from keras import ops
-
     steps = x.shape[0]
     pad = -steps % 256  # zeros after the end: a causal model's earlier outputs do not change
     xx = np.pad(np.asarray(x, np.float32), ((0, pad), (0, 0)))[None]
-    return ops.convert_to_numpy(model(xx, training=False)).astype(np.float32)[0, :steps]
+    return _np(model(xx, training=False)).astype(np.float32)[0, :steps]
 
 
 def _run_notes(model, notes: np.ndarray, piece: np.ndarray) -> np.ndarray:
     """The improved model on a whole piece: velocity of every note row."""
-    from keras import ops
-
     out = model([np.asarray(notes, np.float32)[None], np.asarray(piece, np.float32)[None]], training=False)
-    return ops.convert_to_numpy(out).astype(np.float32)[0]
+    return _np(out).astype(np.float32)[0]
 
 
 def predict_notes(model, meta, perf: Performance) -> np.ndarray:
@@ -868,9 +864,7 @@ def transfer_bytes(model, data: bytes, name: str, meta=None, texture: bool = Tru
     """
     perf = read_midi(data, name=name)
     perf.source = perf.source or name
-    if not is_note_model(model):
-        piano_roll(perf, _layout_of(model, meta))  # a clear error when no note is in the key range
-    pred = transferred_velocities(model, meta, perf, texture, seed)
+    pred = transferred_velocities(model, meta, perf, texture, seed)  # the paper model: a clear error without notes in range
     keys = perf.notes["start"].astype(np.int64) * 128 + perf.notes["pitch"]
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
