@@ -25,8 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import MusicstyleError
-from .midi import Performance, read_midi, write_events
-from .roll import PAPER, Layout, piano_roll
+from .core.midi import Performance, read_midi, write_events
+from .core.roll import PAPER, Layout, piano_roll
 
 KIND = "chords"
 EPS = 1e-7
@@ -348,7 +348,8 @@ def load(genre: str):
     """The shipped LSTM of ``genre`` (or a path to a .keras file): ``(model, metadata)``, cached."""
     from pathlib import Path
 
-    from .modelio import load_model, pretrained_path
+    from .training.modelfile import load_model
+    from .training.shipped import pretrained_path
 
     if genre in GENRES:
         path = pretrained_path(shipped_name(genre))
@@ -588,7 +589,7 @@ def bench_generate(genre: str = "classical", steps: int | None = None, repeats: 
     import time
 
     from . import classifier
-    from .examples import default_piece
+    from .data.examples import default_piece
 
     model, meta = load(genre)
     style = classifier.style_vector(read_midi(default_piece()))
@@ -637,7 +638,7 @@ def transfer_study(pieces_by_genre: dict, per_source: int = 3, seconds: float = 
     Real rows measure the first ``seconds`` of every given piece (whole pieces for pedal lengths).
     """
     from . import classifier
-    from .pedal import generated_press_lengths, press_lengths
+    from .core.pedal import generated_press_lengths, press_lengths
 
     out = {"generated": [], "real": {}}
     for source, pieces in pieces_by_genre.items():

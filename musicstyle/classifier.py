@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import MusicstyleError
-from .midi import Performance, read_midi
-from .roll import KEYS_ONLY, PAPER, Layout, piano_roll
+from .core.midi import Performance, read_midi
+from .core.roll import KEYS_ONLY, PAPER, Layout, piano_roll
 
 #: Label 0 and 1 of the classifier's output.
 CLASSES = ("classical", "jazz")
@@ -48,7 +48,7 @@ def windows(feat: np.ndarray, length: int, hop: int | None = None) -> np.ndarray
     """Cut (steps, C) into (n, length, C) windows every ``hop`` steps, the last one aligned to the
     piece's end (overlapping its neighbour) rather than padded with silence the model never saw in
     training; a piece shorter than ``length`` gives one zero-padded window."""
-    from .roll import segments
+    from .core.roll import segments
 
     hop = hop or length
     if len(feat) <= length:
@@ -246,7 +246,8 @@ def load(name: str = SHIPPED):
     """The shipped classifier ``(model, metadata)`` (or a path to another .keras file); cached."""
     from pathlib import Path
 
-    from .modelio import load_model, pretrained_path
+    from .training.modelfile import load_model
+    from .training.shipped import pretrained_path
 
     path = Path(name) if ("/" in str(name) or Path(name).suffix == ".keras" and Path(name).is_file()) else pretrained_path(name)
     key = str(path)
@@ -302,7 +303,7 @@ def layout_of(name: str) -> Layout:
 
 def check_file(path) -> None:
     """Raise MusicstyleError unless ``path`` holds a classifier model."""
-    from .modelio import read_metadata
+    from .training.modelfile import read_metadata
 
     if read_metadata(path).get("kind") != KIND:
         raise MusicstyleError(path, "not a classifier model")

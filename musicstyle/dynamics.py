@@ -39,9 +39,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from .datasets import pieces_checksum
+from .data import pieces_checksum
 from .errors import MusicstyleError
-from .midi import Performance, read_midi
+from .core.midi import Performance, read_midi
 
 GENRES = ("classical", "jazz")
 #: Onsets closer than this to the previous onset belong to the same chord (seconds).
@@ -327,7 +327,8 @@ def ensemble(members: dict) -> tuple[list, dict]:
 def load(kind: str = TRUSTED):
     """A shipped discriminator ``(model, meta)``, loaded once (safe mode), or the ensemble of the
     shipped kinds; notebook 02b."""
-    from .modelio import load_model, pretrained_path
+    from .training.modelfile import load_model
+    from .training.shipped import pretrained_path
 
     if kind == ENSEMBLE:
         return ensemble({k: load(k) for k in SHIPPED})
@@ -339,7 +340,7 @@ def load(kind: str = TRUSTED):
 
 def load_model_file(path):
     """A discriminator saved by ``musicstyle train dynamics``, ``(model, meta)``, in safe mode."""
-    from .modelio import load_model
+    from .training.modelfile import load_model
 
     return load_model(path, kind="dynamics")
 
@@ -386,7 +387,7 @@ class Predictions:
         self.model, self.meta, self.tag, self.texture = model, meta, tag, texture
         self._memory: dict[str, np.ndarray] = {}
         self._dirty = False
-        from .datasets import cache_home
+        from .data import cache_home
 
         self.file = cache_home() / "dynamics" / f"pred-{tag}.npz"
         if self.file.is_file():
@@ -421,8 +422,8 @@ def velocity_predictors(arch: str = "improved", files: dict | None = None, textu
     from pathlib import Path
 
     from . import velocity
-    from .datasets import sha256_file
-    from .modelio import pretrained_path
+    from .data import sha256_file
+    from .training.shipped import pretrained_path
 
     out = {}
     for g in GENRES:
@@ -460,12 +461,12 @@ def held_out(data=None, per_genre: int | None = None, side: str = "test"):
     """
     from pathlib import Path
 
-    from .datasets import _midi_files, load_folder, locate, split_names
+    from .data import midi_files, load_folder, locate, split_names
 
     folder = Path(data) if data else locate("tpd")
     if not folder.is_dir():
         raise MusicstyleError(folder, "not a folder")
-    files = [(g, p.relative_to(folder).as_posix()) for g, p in _midi_files(folder, GENRES)]
+    files = [(g, p.relative_to(folder).as_posix()) for g, p in midi_files(folder, GENRES)]
     names = split_names([r for _, r in files], [g for g, _ in files], seed=0)[side]
     if per_genre is not None:
         genre_of = dict((r, g) for g, r in files)
@@ -588,7 +589,7 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
     cue); the controls stored in the metadata use the first set (the shipped improved models).
     Reproduced by ``musicstyle train dynamics``; notebook 02b.
     """
-    from .datasets import load_dataset, load_folder
+    from .data import load_dataset, load_folder
     from .settings import quick_mode
 
     if kind not in SHIPPED:

@@ -155,7 +155,7 @@ def tutorial_tokens(path: str | Path) -> list[str]:
 
 
 def _cache_dir() -> Path:
-    from .datasets import cache_home
+    from .data import cache_home
 
     return cache_home() / "tokens"
 
@@ -441,7 +441,7 @@ def parse_token(token: str) -> tuple[list[int], Fraction | None, bool]:
 
 def dataset_files(data: str | Path | None = None) -> list[Path]:
     """Every MIDI file of TPD (classical, jazz) and POP909 found under ``data``/``MUSICSTYLE_DATA``."""
-    from .datasets import find
+    from .data import find
 
     files = []
     for name, subs in (("tpd", ("classical", "jazz")), ("pop909", ("",))):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .datasets import _rank, find, split_names
+from .data import find, rank, split_names
 from .errors import MusicstyleError
 
 #: Genre -> (dataset, subfolder).
@@ -54,7 +54,7 @@ def split_files(genre: str, data: str | Path | None = None, counts: dict | None 
     by_name = {p.name: p for p in files}
     out = {}
     for side, chosen in parts.items():
-        chosen = sorted(chosen, key=lambda n: _rank(0, n))
+        chosen = sorted(chosen, key=rank)
         if counts is not None and counts.get(side) is not None:
             chosen = chosen[: counts[side]]
         out[side] = [by_name[n] for n in chosen]
@@ -292,7 +292,7 @@ def train(
     if seqs["test"]:
         meta["evaluation"] = evaluate(model, meta, seqs["test"])  # held-out test pieces
     if out is not None:
-        from .modelio import save_model
+        from .training.modelfile import save_model
 
         save_model(model, out, meta)
     return model, meta
@@ -345,7 +345,8 @@ def load(genre_or_path: str | Path):
 
     Taught in ``notebooks/06_note_lstm.ipynb``.
     """
-    from .modelio import load_model, pretrained_path
+    from .training.modelfile import load_model
+    from .training.shipped import pretrained_path
     from .settings import quiet_tensorflow
 
     quiet_tensorflow()
@@ -603,7 +604,7 @@ def to_midi(tokens: list[str], step: float = 0.5, bpm: float = 120.0, velocity: 
                 events.append((on, 1, bytes([0x90, p, velocity])))
                 events.append((max(off, on + 1), 0, bytes([0x80, p, 0])))
         t += dur
-    from .midi import write_events
+    from .core.midi import write_events
 
     return write_events(events, tpq, int(60_000_000 / bpm))
 
@@ -660,7 +661,8 @@ def data_table(genres=("classical", "pop", "jazz"), generated: int = 500) -> lis
     """The source's table for the shipped models: genre, files used (train/validation/test), input
     tokens, vocabulary size, tokens generated; read from each model's metadata (no TensorFlow).
     Taught in ``notebooks/06_note_lstm.ipynb``."""
-    from .modelio import pretrained_path, read_metadata
+    from .training.modelfile import read_metadata
+    from .training.shipped import pretrained_path
 
     rows = []
     for g in genres:

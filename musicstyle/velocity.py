@@ -42,12 +42,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .datasets import pieces_checksum
-from .dynamics import chords
+from .data import pieces_checksum
+from .core.notes import chord_ids as chords
 from .errors import MusicstyleError
-from .midi import Performance, read_midi, rewrite_velocities
-from .notefeatures import NOTE_FEATURES, note_features, statistics
-from .roll import PAPER, Layout, Roll, piano_roll, step_of
+from .core.midi import Performance, read_midi, rewrite_velocities
+from .core.notes import NOTE_FEATURES, note_features, statistics
+from .core.roll import PAPER, Layout, Roll, piano_roll, step_of
 
 GENRES = ("classical", "jazz")
 ARCHS = ("improved", "paper")
@@ -548,8 +548,9 @@ def train(
     """
     import keras
 
-    from . import __version__, device
-    from .datasets import load_dataset, load_folder
+    from . import __version__
+    from .training import device
+    from .data import load_dataset, load_folder
 
     if genre not in GENRES:
         raise MusicstyleError(genre, f"unknown genre (choose from {', '.join(GENRES)})")
@@ -691,7 +692,7 @@ def save(model, meta: dict, path) -> Path:
     """Save a velocity model with its metadata (see :mod:`musicstyle.modelio`); weights only, no optimizer state."""
     import keras
 
-    from .modelio import save_model
+    from .training.modelfile import save_model
 
     if getattr(model, "optimizer", None) is not None:
         bare = keras.Model.from_config(model.get_config())
@@ -702,7 +703,7 @@ def save(model, meta: dict, path) -> Path:
 
 def load_file(path) -> tuple:
     """Load a velocity model file in safe mode; clear :class:`MusicstyleError` for a wrong/corrupt file."""
-    from .modelio import load_model
+    from .training.modelfile import load_model
 
     _layers()
     model, meta = load_model(path, KIND)
@@ -728,7 +729,7 @@ def load(genre: str, arch: str = "improved"):
 
     Taught in ``notebooks/02_velocity_cnn.ipynb``.
     """
-    from .modelio import pretrained_path
+    from .training.shipped import pretrained_path
 
     key = (genre, arch)
     if key not in _LOADED:
@@ -965,7 +966,7 @@ def evaluate(data=None, split: str = "all", models: dict | None = None, collecti
     piece-level split of seed 0 (use ``test`` on TPD: the other pieces trained the models).
     ``models``: genre -> {name: (model, meta)}; default the shipped improved and paper models.
     """
-    from .datasets import load_dataset, load_folder
+    from .data import load_dataset, load_folder
 
     if collection is None:
         collection = load_folder(data, progress=False) if data is not None and not _is_tpd(data) else load_dataset("tpd", data, progress=False)
@@ -994,7 +995,7 @@ def _shipped(genre: str) -> dict:
 
 def add_test_metrics(model, meta: dict, data=None, collection=None) -> dict:
     """Store the model's figures on its genre's held-out test pieces in ``meta['test']``."""
-    from .datasets import load_dataset, load_folder
+    from .data import load_dataset, load_folder
 
     if collection is None:
         collection = load_folder(data, progress=False) if data is not None and not _is_tpd(data) else load_dataset("tpd", data, progress=False)
@@ -1023,7 +1024,7 @@ def bench(data=None, windows: int = 128, batch: int = 8) -> dict:
     """
     import keras
 
-    from .datasets import load_dataset
+    from .data import load_dataset
 
     collection = load_dataset("tpd", data, progress=False)
     parts = collection.split(seed=SPLIT_SEED)
@@ -1077,6 +1078,6 @@ def bench(data=None, windows: int = 128, batch: int = 8) -> dict:
 
 
 def _device() -> str:
-    from .device import describe_device
+    from .training.device import describe_device
 
     return describe_device()

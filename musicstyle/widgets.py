@@ -76,22 +76,22 @@ VERDICTS: dict[str, tuple[str, Callable[[bytes], dict]]] = {
 
 def dataset_pieces(limit_per_genre: int | None = None) -> dict[str, Path]:
     """Pieces to pick from: 'genre/name' -> path for TPD where it is found, plus the default piece."""
-    from .datasets import GENRES as TPD_GENRES
-    from .datasets import _midi_files, find
-    from .examples import default_piece
+    from .data import GENRES as TPD_GENRES
+    from .data import midi_files, find
+    from .data.examples import default_piece
 
     pieces = {"default/Maple Leaf Rag (Joplin)": default_piece()}
     folder = find("tpd")
     if folder is not None:
         for genre in TPD_GENRES:
-            files = [p for _, p in _midi_files(folder, (genre,))][:limit_per_genre]
+            files = [p for _, p in midi_files(folder, (genre,))][:limit_per_genre]
             pieces.update({f"{genre}/{p.stem}": p for p in files})
     return pieces
 
 
 def wav_bytes(midi: bytes, seconds: float = AUDIO_SECONDS) -> bytes:
     """WAV bytes of the first ``seconds`` of a MIDI file (see :mod:`musicstyle.audio`)."""
-    from . import audio
+    from .core import audio
 
     buffer = io.BytesIO()
     audio.write_wav(buffer, audio.render(midi, seconds))
@@ -164,7 +164,7 @@ class StyleTransferWidget:
         self.progress.value = 0
         try:
             data, name = self._source()
-            from .midi import read_midi
+            from .core.midi import read_midi
 
             read_midi(data, name=name)  # a clear error for a bad file before any model work
             self.progress.value = 1
@@ -197,9 +197,9 @@ class StyleTransferWidget:
     def _show_figure(self, data: bytes, new: bytes, name: str, target: str) -> None:
         import matplotlib.pyplot as plt
 
-        from . import plot
-        from .midi import read_midi
-        from .roll import PAPER, piano_roll
+        from .figures import rolls as plot
+        from .core.midi import read_midi
+        from .core.roll import PAPER, piano_roll
 
         def from_first_note(midi: bytes):
             roll = piano_roll(read_midi(midi, name=name), PAPER)

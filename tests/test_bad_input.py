@@ -4,8 +4,8 @@ import pytest
 
 from midibytes import header, off, on, smf, tempo, track, varlen
 from musicstyle.errors import MusicstyleError
-from musicstyle.midi import read_midi
-from musicstyle.roll import FULL88, PAPER, piano_roll
+from musicstyle.core.midi import read_midi
+from musicstyle.core.roll import FULL88, PAPER, piano_roll
 
 GOOD = [(0, on(60, 100)), (480, off(60))]
 

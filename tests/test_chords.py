@@ -11,8 +11,8 @@ import pytest
 from midibytes import cc, off, on, smf, tempo, track
 from musicstyle import chords
 from musicstyle.cli import main
-from musicstyle.midi import read_midi
-from musicstyle.roll import PAPER, Layout, piano_roll
+from musicstyle.core.midi import read_midi
+from musicstyle.core.roll import PAPER, Layout, piano_roll
 
 TINY = Layout(low=60, high=63, pedals=(64,))  # 4 keys + sustain = 5 columns
 
@@ -161,7 +161,7 @@ def test_generate_command_writes_playable_midi(tmp_path):
 
 
 def test_shipped_models_have_metadata():
-    from musicstyle.modelio import pretrained_path, read_metadata
+    from musicstyle.training.modelfile import pretrained_path, read_metadata
 
     for genre in chords.GENRES:
         meta = read_metadata(pretrained_path(chords.shipped_name(genre)))

@@ -12,9 +12,9 @@ import pytest
 from midibytes import cc, off, on, smf, tempo, track
 from musicstyle import classifier
 from musicstyle.cli import main
-from musicstyle.datasets import Piece
-from musicstyle.midi import read_midi
-from musicstyle.roll import KEYS_ONLY, PAPER, Layout
+from musicstyle.data import Piece
+from musicstyle.core.midi import read_midi
+from musicstyle.core.roll import KEYS_ONLY, PAPER, Layout
 
 
 def tiny_midi() -> bytes:
@@ -124,7 +124,7 @@ def test_classify_command(tmp_path, capsys):
 
 def test_real_pieces_classified(tpd_folder):
     """Two pieces of each genre of the quick subset, by the shipped classifier."""
-    from musicstyle.datasets import load_folder
+    from musicstyle.data import load_folder
 
     pieces = load_folder(tpd_folder, quick=True, progress=False).pieces
     test = [p for p in pieces if p.genre == "classical"][:2] + [p for p in pieces if p.genre == "jazz"][:2]
@@ -134,7 +134,7 @@ def test_real_pieces_classified(tpd_folder):
 
 
 def test_shipped_reference_models_metadata():
-    from musicstyle.modelio import pretrained_path, read_metadata
+    from musicstyle.training.modelfile import pretrained_path, read_metadata
 
     for name, layout in (("classifier_paper.keras", KEYS_ONLY), ("classifier_paper59.keras", PAPER)):
         meta = read_metadata(pretrained_path(name))

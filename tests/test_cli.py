@@ -44,7 +44,7 @@ def test_explore_writes_figure_and_audio(tmp_path, capsys):
     assert main(["explore", str(path), "-o", str(tmp_path / "out"), "--seconds", "2"]) == 0
     assert (tmp_path / "out" / "p_roll.png").stat().st_size > 1000
     wav = tmp_path / "out" / "p.wav"
-    from musicstyle.audio import read_wav
+    from musicstyle.core.audio import read_wav
 
     audio, rate = read_wav(wav)
     assert rate == 22050 and 1.0 < len(audio) / rate <= 2.0 and abs(audio).max() > 0.05

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from midibytes import off, on, smf, track
-from musicstyle import datasets
-from musicstyle.datasets import Source, fetch, load_folder, split_names
+from musicstyle import data as datasets
+from musicstyle.data import Source, fetch, load_folder, split_names
 from musicstyle.errors import MusicstyleError
 
 

@@ -9,7 +9,7 @@ from midibytes import off, on, smf, track
 from musicstyle import dynamics as D
 from musicstyle.cli import main
 from musicstyle.errors import MusicstyleError
-from musicstyle.midi import read_midi
+from musicstyle.core.midi import read_midi
 
 
 def melody(velocities, step=240, pitches=None):

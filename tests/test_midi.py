@@ -5,7 +5,7 @@ import pytest
 
 from midibytes import cc, off, on, smf, tempo, track
 from musicstyle.errors import MusicstyleError
-from musicstyle.midi import read_midi, rewrite_velocities, scan_events
+from musicstyle.core.midi import read_midi, rewrite_velocities, scan_events
 
 
 def notes_of(data):
@@ -118,7 +118,7 @@ def test_reading_a_missing_file_names_it(tmp_path):
 
 
 def test_write_events_round_trips_notes_pedal_and_tempo():
-    from musicstyle.midi import write_events
+    from musicstyle.core.midi import write_events
 
     events = [(480, 1, bytes([0x90, 64, 90])), (0, 1, bytes([0x90, 60, 100])), (480, 0, bytes([0x80, 60, 0])),
               (960, 0, bytes([0x80, 64, 0])), (0, 1, bytes([0xB0, 64, 127])), (960, 0, bytes([0xB0, 64, 0]))]

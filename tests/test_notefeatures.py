@@ -3,8 +3,8 @@
 import numpy as np
 
 from midibytes import cc, off, on, smf, tempo, track
-from musicstyle.midi import read_midi
-from musicstyle.notefeatures import NOTE_FEATURES, note_features, statistics
+from musicstyle.core.midi import read_midi
+from musicstyle.core.notes import NOTE_FEATURES, note_features, statistics
 
 
 def column(features, name):
@@ -65,7 +65,7 @@ def test_lead_half_pedal_and_local_windows():
 
 
 def test_no_notes_gives_no_rows():
-    from musicstyle.midi import Performance, NOTE_DTYPE
+    from musicstyle.core.midi import Performance, NOTE_DTYPE
 
     perf = Performance("empty", 480, np.zeros(0, NOTE_DTYPE))
     assert note_features(perf).shape == (0, len(NOTE_FEATURES))

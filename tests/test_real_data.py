@@ -5,8 +5,8 @@ import io
 import numpy as np
 import pytest
 
-from musicstyle.datasets import load_folder
-from musicstyle.midi import NOTE_DTYPE, one_note_per_key, read_midi, rewrite_velocities
+from musicstyle.data import load_folder
+from musicstyle.core.midi import NOTE_DTYPE, one_note_per_key, read_midi, rewrite_velocities
 
 
 def test_all_tpd_files_load(tpd_folder):

@@ -5,8 +5,8 @@ import pytest
 
 from midibytes import cc, off, on, smf, tempo, track
 from musicstyle.errors import MusicstyleError
-from musicstyle.midi import read_midi
-from musicstyle.roll import FULL88, KEYS_ONLY, PAPER, Layout, pedal_presses, piano_roll, piano_rolls, segments, step_of
+from musicstyle.core.midi import read_midi
+from musicstyle.core.roll import FULL88, KEYS_ONLY, PAPER, Layout, pedal_presses, piano_roll, piano_rolls, segments, step_of
 
 # 480 ticks per quarter, 8 steps per beat: one step is 60 ticks
 PIECE = smf(track([

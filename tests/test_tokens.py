@@ -58,7 +58,7 @@ def test_rich_tokens_keep_octaves_durations_and_rests(melody):
 
 
 def test_rich_tokens_play_back_exactly(melody):
-    from musicstyle.midi import read_midi
+    from musicstyle.core.midi import read_midi
 
     perf = read_midi(T.to_midi(["C4:1", "E4.G4.C5:1", "R:1", "E5:2"]))
     notes = perf.notes[np.lexsort((perf.notes["pitch"], perf.notes["start"]))]
@@ -68,7 +68,7 @@ def test_rich_tokens_play_back_exactly(melody):
 
 
 def test_simple_chords_voiced_below_the_melody_not_in_octave_4():
-    from musicstyle.midi import read_midi
+    from musicstyle.core.midi import read_midi
 
     perf = read_midi(T.to_midi(["E6", "0.4.7"]))
     chord = sorted(perf.notes["pitch"][perf.notes["start"] > 0].tolist())
@@ -169,7 +169,7 @@ def tiny(bias=None):
 
 
 def test_vocabulary_mismatch_fails_clearly_on_load(tmp_path):
-    from musicstyle.modelio import save_model
+    from musicstyle.training.modelfile import save_model
 
     model, meta = tiny()
     path = save_model(model, tmp_path / "m.keras", {**meta, "vocabulary": VOCAB + ["D4"]})
@@ -181,7 +181,7 @@ def test_vocabulary_mismatch_fails_clearly_on_load(tmp_path):
 
 
 def test_sampling_is_reproducible_also_after_reload_in_a_fresh_process(tmp_path):
-    from musicstyle.modelio import save_model
+    from musicstyle.training.modelfile import save_model
 
     model, meta = tiny()
     gen = T.Generator(model, meta)
@@ -242,7 +242,7 @@ def test_cli_bad_input_exits_2(argv, message, capsys, tmp_path, monkeypatch):
 
 
 def test_cli_evaluate_folder_without_midi_exits_2(tmp_path, capsys):
-    from musicstyle.modelio import save_model
+    from musicstyle.training.modelfile import save_model
 
     model, meta = tiny()
     path = save_model(model, tmp_path / "m.keras", meta)
@@ -285,6 +285,6 @@ def test_cli_compose_same_seed_same_file(tmp_path, capsys):
     result = json.loads(capsys.readouterr().out.splitlines()[0])
     assert result["tokens"] == 200 and result["longest_run"] <= 8
     assert a.read_bytes() == b.read_bytes() != c.read_bytes()
-    from musicstyle.midi import read_midi
+    from musicstyle.core.midi import read_midi
 
     assert len(read_midi(a).notes) >= 200

@@ -18,9 +18,9 @@ from midibytes import cc, off, on, smf, tempo, track  # noqa: E402
 from musicstyle import velocity as V  # noqa: E402
 from musicstyle.cli import main  # noqa: E402
 from musicstyle.errors import MusicstyleError  # noqa: E402
-from musicstyle.midi import read_midi, scan_events  # noqa: E402
-from musicstyle.notefeatures import note_features  # noqa: E402
-from musicstyle.roll import PAPER, piano_roll  # noqa: E402
+from musicstyle.core.midi import read_midi, scan_events  # noqa: E402
+from musicstyle.core.notes import note_features  # noqa: E402
+from musicstyle.core.roll import PAPER, piano_roll  # noqa: E402
 
 
 def _np(tensor):
@@ -228,9 +228,10 @@ STRATEGY_SCRIPT = textwrap.dedent("""
     import os, sys
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     sys.path.insert(0, sys.argv[1])
-    from musicstyle import device, velocity
-    from musicstyle.datasets import Collection, Piece
-    from musicstyle.midi import read_midi
+    from musicstyle.training import device
+    from musicstyle import velocity
+    from musicstyle.data import Collection, Piece
+    from musicstyle.core.midi import read_midi
     from test_velocity import piece_bytes
     devices = device.split_cpu(2)
     pieces = [Piece(f"{g}{i}", g, f"{g}/{g}{i}.mid", read_midi(piece_bytes(i % 3), name=f"{g}{i}"))
@@ -362,7 +363,7 @@ def test_cli_transfer_seed_and_no_texture(tmp_path):
 
 
 def _tiny_collection():
-    from musicstyle.datasets import Collection, Piece
+    from musicstyle.data import Collection, Piece
 
     pieces = [Piece(f"{g}{i}", g, f"{g}/{g}{i}.mid", read_midi(piece_bytes(i % 3), name=f"{g}{i}"))
               for g in ("classical", "jazz") for i in range(6)]

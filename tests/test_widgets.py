@@ -6,7 +6,7 @@ import pytest
 
 from midibytes import cc, off, on, smf, track
 from musicstyle import widgets
-from musicstyle.midi import read_midi, rewrite_velocities
+from musicstyle.core.midi import read_midi, rewrite_velocities
 
 PIECE = smf(track([(0, cc(64, 127)), (0, on(60, 100)), (480, off(60)), (0, on(64, 50)), (480, off(64)), (0, cc(64, 0))]))
 

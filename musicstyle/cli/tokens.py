@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..cli import emit
+from . import emit
 from ..errors import MusicstyleError
 
 GENRES = ("classical", "pop", "jazz")

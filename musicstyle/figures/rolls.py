@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .roll import Layout, Roll
+from ..core.roll import Layout, Roll
 
 
 def _axes(ax):

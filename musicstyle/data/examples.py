@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .datasets import cache_home
+from .cache import cache_home
 
 DEFAULT_PIECE = "joplin/maple_leaf_rag"
 

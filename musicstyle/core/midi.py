@@ -28,7 +28,7 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import MusicstyleError
+from ..errors import MusicstyleError
 
 #: Controller numbers kept as pedal events: sustain, sostenuto, soft.
 PEDAL_CCS = (64, 66, 67)

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .errors import MusicstyleError
+from ..errors import MusicstyleError
 from .midi import Performance
 
 #: Longest piece turned into a matrix, in steps (about 3.5 hours at 16 steps per second).

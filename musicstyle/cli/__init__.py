@@ -1,4 +1,4 @@
-"""The ``musicstyle`` command line: one parser, sub-commands registered by ``musicstyle.commands``.
+"""The ``musicstyle`` command line: one parser, one module per command family (``musicstyle.cli.*``).
 
 Every command prints ``error: FILE: reason`` on stderr and exits 2 on bad input, never a traceback.
 """
@@ -11,7 +11,7 @@ import json
 import pkgutil
 import sys
 
-from .errors import MusicstyleError
+from ..errors import MusicstyleError
 
 #: Sub-command groups that hold one command per capability.
 GROUPS = {
@@ -28,11 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in GROUPS.items():
         sub = top.add_parser(name, help=help_text)
         groups[name] = sub.add_subparsers(dest="what", required=True, metavar="WHAT")
-    from . import commands
-
-    # every module under musicstyle.commands adds its sub-commands with register(groups)
-    for module in sorted(m.name for m in pkgutil.iter_modules(commands.__path__)):
-        importlib.import_module(f"musicstyle.commands.{module}").register(groups)
+    # every module of this package adds its sub-commands with register(groups)
+    for module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+        importlib.import_module(f"{__name__}.{module}").register(groups)
     return parser
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..cli import emit
+from . import emit
 from ..errors import MusicstyleError
 
 
@@ -37,7 +37,7 @@ def register(groups) -> None:
 
 def _train(args) -> int:
     from ..dynamics import train
-    from ..modelio import save_model
+    from ..training.modelfile import save_model
     from ..settings import quiet_tensorflow
 
     quiet_tensorflow()
@@ -60,7 +60,7 @@ def _train(args) -> int:
 
 def _evaluate(args) -> int:
     from .. import dynamics
-    from ..datasets import load_dataset, load_folder
+    from ..data import load_dataset, load_folder
     from ..settings import quiet_tensorflow
 
     quiet_tensorflow()

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import json
 import zipfile
-from importlib import resources
 from pathlib import Path
 
-from .errors import MusicstyleError
+from ..errors import MusicstyleError
 
 METADATA_NAME = "musicstyle.json"
 
 
 def save_model(model, path: str | Path, metadata: dict) -> Path:
     """Save ``model`` to ``path`` (.keras) with ``metadata`` (must hold a ``kind``)."""
-    from . import __version__
+    from .. import __version__
 
     if "kind" not in metadata:
         raise ValueError("metadata needs a 'kind' (for example 'velocity')")
@@ -28,6 +27,12 @@ def save_model(model, path: str | Path, metadata: dict) -> Path:
     if path.suffix != ".keras":
         raise MusicstyleError(path, "model files must end in .keras")
     path.parent.mkdir(parents=True, exist_ok=True)
+    if getattr(model, "optimizer", None) is not None:  # saved bare: weights and architecture, no training state
+        import keras
+
+        bare = keras.Model.from_config(model.get_config())
+        bare.set_weights(model.get_weights())
+        model = bare
     model.save(path)
     with zipfile.ZipFile(path, "a") as z:
         z.writestr(METADATA_NAME, json.dumps({**metadata, "musicstyle_version": __version__}, indent=1))
@@ -57,6 +62,8 @@ def load_model(path: str | Path, kind: str | None = None):
     """
     import keras
 
+    from . import layers  # noqa: F401  (registers the custom layers)
+
     meta = read_metadata(path)
     if kind is not None and meta.get("kind") != kind:
         raise MusicstyleError(path, f"holds a '{meta.get('kind')}' model, expected '{kind}'")
@@ -65,11 +72,3 @@ def load_model(path: str | Path, kind: str | None = None):
     except Exception as err:  # keras raises many types for damaged archives
         raise MusicstyleError(path, f"cannot load model ({type(err).__name__}: {str(err)[:200]})") from None
     return model, meta
-
-
-def pretrained_path(name: str) -> Path:
-    """Path of a model file shipped inside the package (``musicstyle/pretrained/NAME``)."""
-    path = Path(str(resources.files("musicstyle").joinpath("pretrained", name)))
-    if not path.is_file():
-        raise MusicstyleError(path, "pretrained model not shipped with this installation")
-    return path

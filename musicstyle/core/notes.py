@@ -6,8 +6,9 @@ this sequence (one row per note, in the order of ``Performance.notes``: by onset
 Nothing here reads a velocity, so the model predicts dynamics "from the notes alone", as they were
 timed and pedalled.
 
-A chord is a run of onsets each at most :data:`musicstyle.dynamics.CHORD_WINDOW_S` after the
-previous one. Times are in seconds through the whole tempo map. :data:`NOTE_FEATURES` in order:
+A chord is a run of onsets each at most :data:`CHORD_WINDOW_S` after the previous one
+(:func:`chord_ids`, shared by the velocity models and the dynamics judge). Times are in seconds
+through the whole tempo map. :data:`NOTE_FEATURES` in order:
 
 * ``pitch`` (MIDI number; first, so that a row of zeros is padding), ``chord_size``, ``top`` / ``bottom`` (1 for the highest / lowest note
   of its chord, also for a single note);
@@ -27,8 +28,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dynamics import chords
 from .midi import Performance
+
+#: Onsets closer than this to the previous onset belong to the same chord (seconds).
+CHORD_WINDOW_S = 0.03
 
 NOTE_FEATURES = (
     "pitch", "chord_size", "top", "bottom", "lead_s", "log_duration_s", "log_gap_before_s", "log_gap_after_s",
@@ -37,6 +40,22 @@ NOTE_FEATURES = (
 )
 #: Gap given to the first chord's "before" and the last chord's "after" (seconds).
 END_GAP_S = 10.0
+
+
+def chord_ids(onsets_s: np.ndarray, window: float = CHORD_WINDOW_S) -> np.ndarray:
+    """Chord id (0, 1, ...) of each onset time in seconds (sorted): a gap over ``window`` starts a new chord.
+
+    Args:
+        onsets_s: onset times in seconds, in order.
+        window: largest gap (seconds) between two onsets of one chord.
+
+    Returns:
+        int64 array, one id per onset.
+    """
+    onsets_s = np.asarray(onsets_s, np.float64)
+    if onsets_s.size == 0:
+        return np.zeros(0, np.int64)
+    return np.concatenate([[0], np.cumsum(np.diff(onsets_s) > window)]).astype(np.int64)
 
 
 def _window_counts(t: np.ndarray, half: float) -> np.ndarray:
@@ -75,7 +94,7 @@ def note_features(perf: Performance) -> np.ndarray:
     start = perf.seconds(notes["start"]).astype(np.float64)
     end = perf.seconds(notes["end"]).astype(np.float64)
     pitch = notes["pitch"].astype(np.float64)
-    chord = chords(start)
+    chord = chord_ids(start)
     firsts = np.flatnonzero(np.r_[True, chord[1:] != chord[:-1]])
     size = np.diff(np.r_[firsts, n])
     top_pitch = np.maximum.reduceat(pitch, firsts)[chord]

@@ -10,9 +10,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from .datasets import GENRES, _midi_files, find, load_folder
-from .errors import MusicstyleError
-from .roll import PAPER, piano_rolls
+from ..data.collection import load_folder
+from ..data.sources import GENRES, find, midi_files
+from ..errors import MusicstyleError
+from ..core.roll import PAPER, piano_rolls
 
 
 def bench_preprocess(data: str | Path | None = None, music21_files: int = 12) -> dict:
@@ -25,7 +26,7 @@ def bench_preprocess(data: str | Path | None = None, music21_files: int = 12) ->
     folder = find("tpd", data)
     if folder is None:
         raise MusicstyleError("tpd", "dataset not found (set MUSICSTYLE_DATA or pass --data)")
-    files = [p for _, p in _midi_files(folder, GENRES)]
+    files = [p for _, p in midi_files(folder, GENRES)]
     saved = os.environ.get("MUSICSTYLE_CACHE")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["MUSICSTYLE_CACHE"] = tmp

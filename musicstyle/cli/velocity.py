@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..cli import emit
+from . import emit
 
 
 def register(groups) -> None:
@@ -101,12 +101,12 @@ def _transfer(args) -> int:
 
     quiet_tensorflow()
     from .. import velocity
-    from ..midi import read_midi
+    from ..core.midi import read_midi
 
     if args.file:
         src = Path(args.file)
     else:
-        from ..examples import default_piece
+        from ..data.examples import default_piece
 
         src = default_piece()
     if not src.is_file():
@@ -123,8 +123,8 @@ def _transfer(args) -> int:
         import matplotlib
 
         matplotlib.use("Agg")
-        from .. import plot
-        from ..roll import PAPER, piano_roll
+        from ..figures import rolls as plot
+        from ..core.roll import PAPER, piano_roll
 
         a, b = (piano_roll(p, PAPER, require_notes=False) for p in (before, read_midi(out, name=str(dest))))
         start = int(a.onset[:, : PAPER.keys].any(axis=1).argmax())
@@ -133,7 +133,7 @@ def _transfer(args) -> int:
         fig.savefig(args.plot, dpi=110)
         lines["plot"] = args.plot
     if args.wav:
-        from .. import audio
+        from ..core import audio
 
         Path(args.wav).parent.mkdir(parents=True, exist_ok=True)
         audio.write_wav(args.wav, audio.render(out, args.seconds))

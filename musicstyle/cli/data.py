@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..cli import emit
+from . import emit
 
 
 def register(groups) -> None:
@@ -34,15 +34,15 @@ def register(groups) -> None:
 
 
 def _inspect(args) -> int:
-    from ..inspection import inspect_file
-    from ..roll import FULL88, PAPER
+    from ..core.inspection import inspect_file
+    from ..core.roll import FULL88, PAPER
 
     emit(inspect_file(args.file, FULL88 if args.layout == "full88" else PAPER), args.json)
     return 0
 
 
 def _fetch(args) -> int:
-    from ..datasets import fetch
+    from ..data import fetch
 
     print(fetch(args.dataset, args.dest))
     return 0
@@ -52,10 +52,11 @@ def _explore(args) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from .. import audio, plot
-    from ..examples import default_piece
-    from ..midi import read_midi
-    from ..roll import PAPER, piano_roll
+    from ..core import audio
+    from ..figures import rolls as plot
+    from ..data.examples import default_piece
+    from ..core.midi import read_midi
+    from ..core.roll import PAPER, piano_roll
 
     path = Path(args.file) if args.file else default_piece()
     perf = read_midi(path)
@@ -72,7 +73,7 @@ def _explore(args) -> int:
 
 
 def _bench(args) -> int:
-    from ..bench import bench_preprocess
+    from ..bench.preprocess import bench_preprocess
 
     emit(bench_preprocess(args.data, args.music21_files), args.json)
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..cli import emit
+from . import emit
 from ..errors import MusicstyleError
 
 GENRES = ("classical", "jazz")
@@ -73,7 +73,7 @@ def register(groups) -> None:
 
 
 def _pieces(data, split: str):
-    from ..datasets import find, load_folder
+    from ..data import find, load_folder
 
     folder = Path(data) if data else find("tpd")
     if folder is None:
@@ -90,7 +90,7 @@ def _pieces(data, split: str):
 def _classify(args) -> int:
     from .. import classifier
 
-    from ..midi import read_midi
+    from ..core.midi import read_midi
 
     path = Path(args.file)
     if not path.is_file():
@@ -106,7 +106,7 @@ def _classify(args) -> int:
 
 def _generate(args) -> int:
     from .. import chords
-    from ..midi import read_midi
+    from ..core.midi import read_midi
 
     src = Path(args.inspired_by)
     if not src.is_file():
@@ -126,10 +126,10 @@ def _generate(args) -> int:
 
 def _train_classifier(args) -> int:
     from .. import classifier
-    from ..modelio import save_model
+    from ..training.modelfile import save_model
 
     pieces, _ = _pieces(args.data, "all")
-    from ..datasets import Collection
+    from ..data import Collection
 
     split = Collection("", pieces).split(seed=0)
     model, meta = classifier.train(
@@ -146,8 +146,8 @@ def _train_chords(args) -> int:
     import numpy as np
 
     from .. import chords, classifier
-    from ..datasets import Collection
-    from ..modelio import load_model, save_model
+    from ..data import Collection
+    from ..training.modelfile import load_model, save_model
 
     pieces, _ = _pieces(args.data, "all")
     split = Collection("", pieces).split(seed=0)
@@ -182,7 +182,7 @@ def _evaluate_classifier(args) -> int:
 
 
 def _columns(meta) -> int:
-    from ..roll import Layout
+    from ..core.roll import Layout
 
     return Layout.from_dict(meta["layout"]).columns
 

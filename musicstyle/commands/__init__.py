@@ -1,1 +1,0 @@
-"""Sub-commands of the ``musicstyle`` command line, one module per capability."""

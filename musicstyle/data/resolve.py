@@ -1,0 +1,57 @@
+"""The one resolver every command and model uses: a dataset name, or any folder with genre subfolders.
+
+Taught in ``notebooks/01_data_exploration.ipynb``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import MusicstyleError
+from .collection import Collection, Piece, load_folder
+from .sources import SOURCES, locate
+from .split import SIDES, SPLIT_SEED
+
+
+def load_dataset(name: str = "tpd", path: str | Path | None = None, **kwargs) -> Collection:
+    """Load a dataset (``tpd``: genres classical and jazz; ``pop909``: genre ``pop``), finding or fetching it.
+
+    Args:
+        name: a key of :data:`musicstyle.data.sources.SOURCES`.
+        path: a folder holding the dataset (or a ``name`` subfolder of it); any folder with the
+            dataset's genre subfolders (``classical/``, ``jazz/``) will do.
+        **kwargs: passed to :func:`musicstyle.data.collection.load_folder` (``quick``, ``progress``, ...).
+
+    Returns:
+        The :class:`Collection`.
+    """
+    if name not in SOURCES:
+        raise MusicstyleError(name, f"unknown dataset (choose from {', '.join(SOURCES)})")
+    folder = locate(name, path)
+    collection = load_folder(folder, genres=SOURCES[name].genres, **kwargs)
+    if name == "pop909":
+        for piece in collection.pieces:
+            piece.genre = "pop"
+    return collection
+
+
+def select(collection: Collection, split: str = "all", genre: str | None = None,
+           seed: int = SPLIT_SEED) -> list[Piece]:
+    """The pieces of one side of the piece-level split (or ``all``), optionally of one genre.
+
+    Args:
+        collection: loaded pieces.
+        split: ``all`` (every file: for data from elsewhere), ``train``, ``validation`` or ``test``.
+        genre: keep only this genre.
+        seed: the split's seed (every shipped model: :data:`SPLIT_SEED`).
+
+    Returns:
+        The pieces, in collection order.
+    """
+    if split == "all":
+        pieces = collection.pieces
+    elif split in SIDES:
+        pieces = collection.split(seed=seed)[split]
+    else:
+        raise MusicstyleError(split, f"split must be all or one of {', '.join(SIDES)}")
+    return [p for p in pieces if genre is None or p.genre == genre]

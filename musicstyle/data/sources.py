@@ -1,0 +1,183 @@
+"""Where the public datasets live, how they are downloaded (verified by SHA-256) and found locally.
+
+Taught in ``notebooks/01_data_exploration.ipynb``; sources and licences in ``data/README.md``.
+
+A dataset is looked for in this order: an explicit path, ``$MUSICSTYLE_DATA/<name>``, the user
+cache (``<cache>/data/<name>``); where none has it, it is downloaded file by file from its public
+source into the user cache, each file checked against the SHA-256 list shipped in the package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ..errors import MusicstyleError
+from .cache import cache_home
+
+#: The genres of The Piano Dataset (subfolders of its root).
+GENRES = ("classical", "jazz")
+MIDI_SUFFIXES = (".mid", ".midi")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A public dataset: where its files live and the checksum list shipped with the package."""
+
+    name: str
+    base_url: str
+    remote_path: Callable[[str], str]
+    genres: tuple[str, ...]
+    licence: str
+    sums: dict[str, str] | None = None  # for sources defined at run time; else the shipped list
+
+    def checksums(self) -> dict[str, str]:
+        """Relative path -> expected SHA-256 hex digest."""
+        if self.sums is not None:
+            return dict(self.sums)
+        text = resources.files("musicstyle").joinpath(f"data/{self.name}.sha256").read_text("utf-8")
+        pairs = (line.split("  ", 1) for line in text.splitlines() if line.strip())
+        return {rel: digest for digest, rel in pairs}
+
+    def url(self, rel: str, base_url: str | None = None) -> str:
+        return (base_url or self.base_url).rstrip("/") + "/" + urllib.parse.quote(self.remote_path(rel))
+
+
+SOURCES = {
+    "tpd": Source(
+        name="tpd",
+        base_url="https://raw.githubusercontent.com/LithiumH/CS230-Music-Style-Transfer/"
+        "bc771e92d0a1bd7cbee72c2553790603dd8bfec3/TPD",
+        remote_path=lambda rel: rel,
+        genres=GENRES,
+        licence="CC BY 4.0, The Piano Dataset by Iman Malik and Carl Henrik Ek",
+    ),
+    "pop909": Source(
+        name="pop909",
+        base_url="https://raw.githubusercontent.com/music-x-lab/POP909-Dataset/"
+        "d83e6edba6872a704f5d3b8b32f5cb540088dae6/POP909",
+        remote_path=lambda rel: f"{Path(rel).stem}/{rel}",
+        genres=(),
+        licence="MIT, POP909 by Ziyu Wang et al.",
+    ),
+}
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def midi_files(folder: str | Path, genres: Iterable[str] = ()) -> Iterable[tuple[str | None, Path]]:
+    """``(genre, path)`` of every MIDI file under ``folder`` (under each genre's subfolder, if given), sorted."""
+    folder = Path(folder)
+
+    def midis(d: Path):
+        return sorted(p for p in d.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and p.is_file())
+
+    genres = tuple(genres)
+    if genres:
+        for g in genres:
+            if (folder / g).is_dir():
+                yield from ((g, p) for p in midis(folder / g))
+    else:
+        yield from ((None, p) for p in midis(folder))
+
+
+def find(name: str, path: str | Path | None = None) -> Path | None:
+    """The first folder that holds dataset ``name``: explicit path, ``$MUSICSTYLE_DATA``, user cache.
+
+    Args:
+        name: a key of :data:`SOURCES`.
+        path: a folder holding the dataset, or holding a ``name`` subfolder.
+
+    Returns:
+        The folder, or None when no candidate holds it (an explicit ``path`` that does not raises
+        :class:`MusicstyleError`).
+    """
+    genres = SOURCES[name].genres if name in SOURCES else ()
+    candidates = []
+    if path is not None:
+        candidates += [Path(path) / name, Path(path)]
+    if os.environ.get("MUSICSTYLE_DATA"):
+        candidates.append(Path(os.environ["MUSICSTYLE_DATA"]).expanduser() / name)
+    candidates.append(cache_home() / "data" / name)
+    for folder in candidates:
+        if folder.is_dir() and any(midi_files(folder, genres)):
+            return folder
+    if path is not None:
+        where = f"{'/ or '.join(genres)}/ subfolders" if genres else "the folder"
+        raise MusicstyleError(path, f"no MIDI files of dataset '{name}' found there (looked in {where})")
+    return None
+
+
+def fetch(name: str | Source, dest: str | Path | None = None, base_url: str | None = None, workers: int = 8,
+          progress: bool = True) -> Path:
+    """Download every file of a public dataset that is missing or wrong in ``dest``.
+
+    Each file is written to a temporary name, checked against its SHA-256 and only then moved in
+    place, so an interrupted or corrupted transfer leaves nothing half-written.
+
+    Args:
+        name: a key of :data:`SOURCES`, or a :class:`Source`.
+        dest: target folder (default ``<cache>/data/<name>``).
+        base_url: another mirror of the same files.
+        workers: parallel downloads.
+        progress: show a progress bar.
+
+    Returns:
+        ``dest``. Raises :class:`MusicstyleError` listing the files that failed.
+    """
+    import pooch
+    from tqdm.auto import tqdm
+
+    source = name if isinstance(name, Source) else SOURCES[name]
+    dest = Path(dest) if dest is not None else cache_home() / "data" / source.name
+    wanted = source.checksums()
+    downloader = pooch.HTTPDownloader(progressbar=False, timeout=60)
+
+    def one(rel: str) -> tuple[str, str | None]:
+        target = dest / rel
+        try:
+            pooch.retrieve(source.url(rel, base_url), known_hash=f"sha256:{wanted[rel]}", fname=target.name,
+                           path=target.parent, downloader=downloader, progressbar=False)
+            return rel, None
+        except Exception as err:  # network errors, HTTP errors, checksum mismatch
+            return rel, _short_reason(err)
+
+    todo = [rel for rel in wanted if not (dest / rel).is_file() or sha256_file(dest / rel) != wanted[rel]]
+    failures = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        bar = tqdm(total=len(todo), desc=f"download {source.name}", unit="file", disable=not progress or not todo)
+        for rel, reason in pool.map(one, todo):
+            bar.update()
+            if reason:
+                failures.append(f"{rel}: {reason}")
+        bar.close()
+    if failures:
+        listed = "; ".join(failures[:5]) + (f"; and {len(failures) - 5} more" if len(failures) > 5 else "")
+        raise MusicstyleError(dest, f"{len(failures)} of {len(todo)} downloads failed: {listed}")
+    return dest
+
+
+def _short_reason(err: Exception) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    if "hash" in text.lower() and "match" in text.lower():
+        return "SHA-256 does not match the published checksum (corrupted download)"
+    return f"{type(err).__name__}: {text[:200]}"
+
+
+def locate(name: str, path: str | Path | None = None, download: bool = True) -> Path:
+    """Find dataset ``name`` (see :func:`find`), downloading it into the user cache if needed."""
+    found = find(name, path)
+    if found is not None:
+        return found
+    if not download:
+        raise MusicstyleError(name, "dataset not found (set MUSICSTYLE_DATA or pass a path)")
+    return fetch(name)

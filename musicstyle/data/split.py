@@ -1,0 +1,51 @@
+"""One piece-level split for every model: train / validation / test, fixed by a seed.
+
+Taught in ``notebooks/01_data_exploration.ipynb``. Pieces, never segments, are split, so no piece
+is on two sides. Within each genre pieces are ranked by the SHA-256 of ``"{seed}/{name}"``: the
+first 10% go to test, the next 10% to validation, the rest to train. A piece's side depends only on
+the seed and the set of names, never on file order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+#: The split every shipped model was trained and measured on.
+SPLIT_SEED = 0
+SIDES = ("train", "validation", "test")
+
+
+def rank(name: str, seed: int = SPLIT_SEED) -> str:
+    """Sort key of a piece name under ``seed`` (its hex SHA-256)."""
+    return hashlib.sha256(f"{seed}/{name}".encode()).hexdigest()
+
+
+def split_names(names: list[str], genres: list[str | None], seed: int = SPLIT_SEED, test: float = 0.1,
+                validation: float = 0.1) -> dict[str, list[str]]:
+    """Reproducible piece-level split of ``names``, stratified by genre.
+
+    Args:
+        names: piece names (relative paths), unique.
+        genres: the genre of each name (None for a dataset without genres).
+        seed: the split's seed.
+        test, validation: shares of each genre on those sides (rounded).
+
+    Returns:
+        ``{"train": [...], "validation": [...], "test": [...]}``.
+    """
+    out = {side: [] for side in SIDES}
+    for g in dict.fromkeys(genres):
+        group = sorted((n for n, gg in zip(names, genres) if gg == g), key=lambda n: rank(n, seed))
+        n_test, n_val = round(len(group) * test), round(len(group) * validation)
+        out["test"] += group[:n_test]
+        out["validation"] += group[n_test : n_test + n_val]
+        out["train"] += group[n_test + n_val :]
+    return out
+
+
+def quick_subset(paths: list[str], genres: list[str | None], per_genre: int = 12) -> list[str]:
+    """A small fixed subset (the same for everyone): the first ``per_genre`` pieces per genre by rank."""
+    keep = []
+    for g in dict.fromkeys(genres):
+        keep += sorted((p for p, gg in zip(paths, genres) if gg == g), key=rank)[:per_genre]
+    return sorted(keep)

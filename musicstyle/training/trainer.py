@@ -1,0 +1,312 @@
+"""The one trainer of every model: fresh windows through ``tf.data``, any ``tf.distribute`` strategy.
+
+Taught in ``notebooks/02_velocity_cnn.ipynb`` (and used by notebooks 02b, 03, 04 and 06). Each
+model package says *what* to learn (a model builder, a loss, a function that draws an epoch's
+examples, a validation score); this module says *how*, the same for all five models:
+
+* every epoch draws fresh examples (``draw(epoch)``, seeded by the run's seed and the epoch), fed
+  through ``tf.data`` (shuffled, batched, prefetched) and distributed by the strategy;
+* one compiled training step (``tf.function`` around ``strategy.run``), so the same code runs on
+  one CPU, mirrored on several GPUs or logical devices, and as one worker of a
+  ``MultiWorkerMirroredStrategy`` started from ``TF_CONFIG`` (Keras 3's own ``fit`` fails under the
+  multi-worker strategy, keras-team/keras#20585); mixed precision (with loss scaling) on a GPU only;
+* validation each epoch (the mean validation loss, and any score the model package computes),
+  the best weights kept, the learning rate halved after ``halve_after`` epochs in a row without a
+  better validation figure (optionally going back to the best weights first), early stopping
+  after ``patience`` such epochs, an optional time budget;
+* a checkpoint after every epoch (weights, optimizer state, best weights, history) from which an
+  interrupted run resumes where it stopped, and one progress display (a tqdm bar, which is a
+  widget in notebooks and a text bar in terminals).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..data.cache import load_npz, save_npz
+
+
+@dataclass
+class Schedule:
+    """How long and how fast to train.
+
+    Attributes:
+        epochs: most epochs.
+        batch_size: global batch (split over the strategy's replicas).
+        learning_rate: Adam's starting learning rate.
+        clipnorm: clip each gradient to this norm (None: no clipping).
+        halve_after: epochs in a row without a better ``monitor`` before the learning rate halves
+            (None: never).
+        revert_on_halve: go back to the best weights when halving.
+        patience: epochs in a row without a better ``monitor`` before stopping (None: never).
+        minutes: stop after the epoch that passes this budget (None: no budget).
+        monitor: the epoch figure that decides "better": ``val_loss`` or a key of ``score``'s result.
+        mode: ``min`` or ``max`` for ``monitor``.
+    """
+
+    epochs: int = 20
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    clipnorm: float | None = None
+    halve_after: int | None = 2
+    revert_on_halve: bool = False
+    patience: int | None = 6
+    minutes: float | None = None
+    monitor: str = "val_loss"
+    mode: str = "min"
+
+
+@dataclass
+class Trained:
+    """What :func:`train` returns: the model at its best epoch and how it got there."""
+
+    model: object
+    history: list[dict] = field(default_factory=list)
+    best: float | None = None
+    best_epoch: int | None = None
+    stopped_by: str = "epochs"
+    replicas: int = 1
+    mixed_precision: bool = False
+    resumed_at_epoch: int = 0
+
+    def summary(self) -> dict:
+        """The figures worth storing in a model's metadata."""
+        return {"epochs_run": len(self.history), "best": self.best, "best_epoch": self.best_epoch,
+                "stopped_by": self.stopped_by, "replicas": self.replicas, "mixed_precision": self.mixed_precision,
+                "history": self.history}
+
+
+def train(build: Callable, draw: Callable, loss, validation=None, score: Callable | None = None,
+          schedule: Schedule | None = None, loss_weights=None, strategy=None, checkpoint_dir=None, seed: int = 0,
+          label: str = "", verbose: int = 1, on_epoch_end: Callable | None = None) -> Trained:
+    """Train the model that ``build()`` makes.
+
+    Args:
+        build: makes the (uncompiled) Keras model; called inside the strategy's scope.
+        draw: ``draw(epoch, rng)`` -> ``(x, y)`` or ``(x, y, sample_weight)`` numpy arrays (``x`` and
+            ``y`` may be tuples for several inputs or outputs): that epoch's training examples.
+        loss: ``loss(y_true, y_pred)`` -> per-example losses (batch first), or a list of them, one
+            per output.
+        validation: fixed ``(x, y)`` or ``(x, y, sample_weight)`` for ``val_loss`` (None: none).
+        score: ``score(model)`` -> dict of extra validation figures (for example piece accuracy).
+        schedule: a :class:`Schedule` (default: its defaults).
+        loss_weights: weight of each output's loss.
+        strategy: a ``tf.distribute`` strategy (default: :func:`musicstyle.training.device.strategy`).
+        checkpoint_dir: folder of the resumable checkpoint (None: none); removed when training ends.
+        seed: seeds the weights and every epoch's draw.
+        label: shown before the progress figures.
+        verbose: 0 silent, 1 a bar and one line per epoch.
+        on_epoch_end: ``on_epoch_end(epoch, row, model)`` after each epoch's checkpoint.
+
+    Returns:
+        A :class:`Trained` holding the model with its best weights.
+    """
+    import keras
+    import tensorflow as tf
+
+    from . import device
+
+    schedule = schedule or Schedule()
+    strategy = strategy or device.strategy()
+    mixed = device.use_mixed_precision_if_gpu()
+    keras.utils.set_random_seed(seed)
+    with strategy.scope():
+        model = build()
+        optimizer = keras.optimizers.Adam(schedule.learning_rate, clipnorm=schedule.clipnorm)
+        if mixed:
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        optimizer.build(model.trainable_variables)
+    losses = list(loss) if isinstance(loss, (list, tuple)) else [loss]
+    weights = list(loss_weights) if loss_weights is not None else [1.0] * len(losses)
+    per_example = _per_example(losses, weights)
+    global_batch = schedule.batch_size
+
+    @tf.function
+    def train_step(batch):
+        def replica(x, y, w):
+            with tf.GradientTape() as tape:
+                pred = model(x, training=True)
+                value = tf.nn.compute_average_loss(per_example(y, pred, w), global_batch_size=global_batch)
+                if model.losses:
+                    value += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
+                scaled = optimizer.scale_loss(value)
+            grads = tape.gradient(scaled, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            return value
+
+        return strategy.reduce("SUM", strategy.run(replica, args=batch), axis=None)
+
+    @tf.function
+    def eval_step(batch):
+        def replica(x, y, w):
+            return tf.reduce_sum(per_example(y, model(x, training=False), w)), tf.cast(tf.shape(w)[0], tf.float32)
+
+        total, count = strategy.run(replica, args=batch)
+        return strategy.reduce("SUM", total, axis=None), strategy.reduce("SUM", count, axis=None)
+
+    state = _Progress(schedule, model, optimizer, checkpoint_dir, device.is_chief())
+    val_data = _dataset(strategy, _with_weights(validation), global_batch, shuffle=None) if validation is not None else None
+    show = verbose and device.is_chief()
+    from tqdm.auto import tqdm
+
+    for epoch in range(state.start_epoch, schedule.epochs):
+        rng = np.random.default_rng([seed, epoch])
+        examples = _with_weights(draw(epoch, rng))
+        steps = max(1, len(examples[2]) // global_batch)
+        data = _dataset(strategy, examples, global_batch, shuffle=int(rng.integers(2**31)))
+        lr = float(np.asarray(optimizer.learning_rate))
+        t0 = time.perf_counter()
+        total, i = 0.0, -1
+        bar = tqdm(total=steps, desc=f"{label} epoch {epoch + 1}/{schedule.epochs}".strip(), unit="batch",
+                   leave=False, disable=not show)
+        for i, batch in enumerate(data):
+            total += float(train_step(batch))
+            bar.update()
+            bar.set_postfix(loss=f"{total / (i + 1):.4g}", refresh=False)
+        bar.close()
+        row = {"epoch": epoch + 1, "loss": total / max(i + 1, 1), "learning_rate": lr}
+        if val_data is not None:
+            sums = [eval_step(b) for b in val_data]
+            row["val_loss"] = float(sum(float(s) for s, _ in sums) / max(sum(float(c) for _, c in sums), 1.0))
+        if score is not None:
+            row.update(score(model))
+        row["seconds"] = round(time.perf_counter() - t0, 2)
+        stop = state.end_epoch(row, time.perf_counter() - t0)
+        if show:
+            tqdm.write(f"{label} " * bool(label) + " ".join(_fmt(k, v) for k, v in row.items()))
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, row, model)
+        if stop:
+            break
+    return state.finish(strategy, mixed)
+
+
+def _per_example(losses: list, weights: list) -> Callable:
+    """``f(y, pred, w)``: the weighted sum over outputs of each example's mean loss."""
+    import tensorflow as tf
+
+    def mean_per_example(value, w):
+        value = tf.cast(value, tf.float32)
+        if w is not None and len(w.shape) > 1:  # per-step weights: weighted, then averaged over the steps
+            value = value * tf.cast(w, tf.float32)
+        axes = list(range(1, len(value.shape)))
+        value = tf.reduce_mean(value, axis=axes) if axes else value
+        if w is not None and len(w.shape) == 1:
+            value = value * tf.cast(w, tf.float32)
+        return value
+
+    def f(y, pred, w):
+        ys = list(y) if isinstance(y, (list, tuple)) else [y]
+        preds = list(pred) if isinstance(pred, (list, tuple)) else [pred]
+        return tf.add_n([k * mean_per_example(fn(t, p), w) for fn, k, t, p in zip(losses, weights, ys, preds)])
+
+    return f
+
+
+def _with_weights(examples) -> tuple:
+    """``(x, y, w)`` with ``w`` all ones when the draw gave none."""
+    examples = tuple(examples)
+    if len(examples) == 3:
+        return examples
+    x, y = examples
+    first = y[0] if isinstance(y, (list, tuple)) else y
+    return x, y, np.ones(len(first), np.float32)
+
+
+def _dataset(strategy, examples: tuple, batch: int, shuffle: int | None):
+    """A distributed ``tf.data`` pipeline over numpy examples (training batches drop a partial last batch)."""
+    import tensorflow as tf
+
+    x, y, w = examples
+    as_tuple = lambda v: tuple(v) if isinstance(v, (list, tuple)) else v  # noqa: E731
+    ds = tf.data.Dataset.from_tensor_slices((as_tuple(x), as_tuple(y), w))
+    if shuffle is not None:
+        ds = ds.shuffle(len(w), seed=shuffle, reshuffle_each_iteration=False)
+    ds = ds.batch(batch, drop_remainder=shuffle is not None and len(w) >= batch).prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return strategy.experimental_distribute_dataset(ds.with_options(options))
+
+
+def _fmt(key, value) -> str:
+    return f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
+
+
+class _Progress:
+    """Best weights, learning-rate halving, stopping and the resumable checkpoint of one run."""
+
+    def __init__(self, schedule: Schedule, model, optimizer, checkpoint_dir, chief: bool):
+        self.schedule, self.model, self.optimizer = schedule, model, optimizer
+        self.sign = 1.0 if schedule.mode == "min" else -1.0
+        self.best, self.best_epoch, self.best_weights, self.stale = None, None, None, 0
+        self.history, self.elapsed, self.stopped_by, self.start_epoch = [], 0.0, "epochs", 0
+        self.file = None
+        if checkpoint_dir is not None:
+            import json as _json
+            import os
+
+            task = _json.loads(os.environ.get("TF_CONFIG") or "{}").get("task", {})
+            self.file = Path(checkpoint_dir) / f"checkpoint-{task.get('type', 'worker')}{task.get('index', 0)}.npz"
+            self._restore()
+        self.resumed_at = self.start_epoch
+
+    def end_epoch(self, row: dict, seconds: float) -> bool:
+        """Record an epoch; True when training should stop."""
+        s = self.schedule
+        self.history.append(row)
+        self.elapsed += seconds
+        value = row.get(s.monitor, row["loss"])
+        if self.best is None or self.sign * value < self.sign * self.best - 1e-9:
+            self.best, self.best_epoch, self.best_weights, self.stale = value, row["epoch"], self.model.get_weights(), 0
+        else:
+            self.stale += 1
+        stop = False
+        if s.patience is not None and self.stale >= s.patience:
+            self.stopped_by, stop = "patience", True
+        elif s.halve_after and self.stale and self.stale % s.halve_after == 0:
+            if s.revert_on_halve:
+                self.model.set_weights(self.best_weights)
+            self.optimizer.learning_rate.assign(float(np.asarray(self.optimizer.learning_rate)) / 2)
+        if s.minutes is not None and self.elapsed > s.minutes * 60:
+            self.stopped_by, stop = "budget", True
+        self._save(row["epoch"])
+        return stop
+
+    def finish(self, strategy, mixed: bool) -> Trained:
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+        if self.file is not None:
+            self.file.unlink(missing_ok=True)
+        return Trained(self.model, self.history, self.best, self.best_epoch, self.stopped_by,
+                       int(getattr(strategy, "num_replicas_in_sync", 1)), mixed, self.resumed_at)
+
+    def _save(self, epoch: int) -> None:
+        if self.file is None:
+            return
+        arrays = {f"w{i}": w for i, w in enumerate(self.model.get_weights())}
+        arrays.update({f"o{i}": np.asarray(v) for i, v in enumerate(self.optimizer.variables)})
+        arrays.update({f"b{i}": w for i, w in enumerate(self.best_weights or [])})
+        arrays["state"] = np.array(json.dumps({"epoch": epoch, "best": self.best, "best_epoch": self.best_epoch,
+                                               "stale": self.stale, "elapsed": self.elapsed, "history": self.history,
+                                               "schedule": asdict(self.schedule)}))
+        save_npz(self.file, arrays)
+
+    def _restore(self) -> None:
+        arrays = load_npz(self.file)
+        if arrays is None:
+            return
+        state = json.loads(str(arrays["state"]))
+        n = len(self.model.get_weights())
+        self.model.set_weights([arrays[f"w{i}"] for i in range(n)])
+        for i, v in enumerate(self.optimizer.variables):
+            v.assign(arrays[f"o{i}"])
+        if "b0" in arrays:
+            self.best_weights = [arrays[f"b{i}"] for i in range(n)]
+        self.best, self.best_epoch, self.stale = state["best"], state["best_epoch"], state["stale"]
+        self.elapsed, self.history, self.start_epoch = state["elapsed"], state["history"], state["epoch"]
