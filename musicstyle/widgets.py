@@ -77,7 +77,7 @@ VERDICTS: dict[str, tuple[str, Callable[[bytes], dict]]] = {
 def dataset_pieces(limit_per_genre: int | None = None) -> dict[str, Path]:
     """Pieces to pick from: 'genre/name' -> path for TPD where it is found, plus the default piece."""
     from .data import GENRES as TPD_GENRES
-    from .data import midi_files, find
+    from .data import find, midi_files
     from .data.examples import default_piece
 
     pieces = {"default/Maple Leaf Rag (Joplin)": default_piece()}

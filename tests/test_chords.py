@@ -1,5 +1,6 @@
-"""The conditioned chords LSTM: next-step targets along time, exact baselines, conditioning, sampling, MIDI out."""
+"""The conditioned chords LSTM: next-step targets along time, exact baselines, conditioning, sampling, MIDI out, training."""
 
+import json
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -161,7 +162,7 @@ def test_generate_command_writes_playable_midi(tmp_path):
 
 
 def test_shipped_models_have_metadata():
-    from musicstyle.training.modelfile import pretrained_path, read_metadata
+    from musicstyle.training import pretrained_path, read_metadata
 
     for genre in chords.GENRES:
         meta = read_metadata(pretrained_path(chords.shipped_name(genre)))
@@ -191,3 +192,80 @@ def test_start_at_copy_makes_the_untrained_output_layer_the_copy_baseline():
     x = (np.random.default_rng(0).random((1, 20, 2 * TINY.columns)) < 0.3).astype(np.float32)
     held = np.asarray(model([x, np.zeros((1, 3), np.float32)])[0])
     np.testing.assert_allclose(held[0], np.where(x[0, :, : TINY.columns] > 0, 0.9, 0.05), rtol=1e-4)
+
+
+def test_epoch_pairs_draw_whole_windows_from_a_random_offset():
+    m = np.arange(100 * 4).reshape(100, 4).astype(np.uint8)
+    vectors = np.array([[1.0, 2.0]], np.float32)
+    (x, s), (held, onset) = chords.epoch_pairs([m], vectors, 10, np.random.default_rng(0))
+    assert x.shape[1:] == (10, 4) and held.shape == onset.shape == (len(x), 10, 2) and s.shape == (len(x), 2)
+    assert len(x) in (8, 9) and (s == vectors).all()
+    np.testing.assert_array_equal(np.concatenate([held, onset], -1)[:, :-1], x[:, 1:])  # next step along time
+    offsets = {int(chords.epoch_pairs([m], vectors, 10, np.random.default_rng(r))[0][0][:, 0, 0].min()) // 4
+               for r in range(8)}
+    assert len(offsets) > 1  # a fresh offset each epoch
+    assert len(chords.epoch_pairs([m], vectors, 10, np.random.default_rng(0), limit=3)[0][0]) == 3
+
+
+def test_training_through_the_trainer_learns():
+    from test_classifier import genre_pieces
+
+    pieces = [p for p in genre_pieces(8) if p.genre == "classical"]
+    train, validation = pieces[:6], pieces[6:]
+    rng = np.random.default_rng(0)
+    vt, vv = rng.normal(size=(6, 4)).astype(np.float32), rng.normal(size=(2, 4)).astype(np.float32)
+    rows = []
+    model, meta = chords.train(train, vt, "classical", validation, vv, units=16, length=32, batch_size=8, epochs=4,
+                               learning_rate=1e-2, verbose=0, on_epoch_end=lambda e, row, m: rows.append(row))
+    history = meta["history"]
+    assert rows == history and [r["epoch"] for r in history] == [1, 2, 3, 4] and meta["train_pieces"] == 6
+    assert history[-1]["loss"] < history[0]["loss"]
+    r = chords.evaluate(model, meta, validation, vv, length=32)
+    assert r["bce"] == pytest.approx(min(row["val_bce"] for row in history))  # the best epoch is kept
+    assert r["bce"] < r["bce_copy_baseline"] < r["bce_marginal_baseline"]
+
+
+def test_train_command_on_a_tiny_folder(tmp_path, capsys):
+    from test_classifier import tiny_folder
+
+    data, out, checkpoints = tiny_folder(tmp_path / "tpd"), tmp_path / "c.keras", tmp_path / "checkpoints"
+    args = ["train", "chords", "--genre", "jazz", "--data", str(data), "--units", "8", "--length", "16", "--batch", "8",
+            "--epochs", "2", "--checkpoint-dir", str(checkpoints), "--strategy", "default", "-o", str(out)]
+    assert main(args) == 0
+    assert "saved" in capsys.readouterr().out
+    assert not list(checkpoints.glob("*"))  # the finished run leaves no checkpoint behind
+    model, meta = chords.load(str(out))
+    assert meta["genre"] == "jazz" and meta["units"] == 8 and meta["conditioned"] and meta["train_pieces"] == 8
+    assert len(meta["history"]) == 2 and "val_bce" in meta["history"][0]
+    assert main(["evaluate", "chords", "--data", str(data), "--model", str(out), "--split", "test", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert "classical" not in result and result["jazz"]["pieces"] == 1 and result["ratio"] == result["jazz"]["ratio"]
+    assert main(["train", "chords", "--genre", "jazz", "--data", str(data), "-o", str(tmp_path / "c.h5")]) == 2
+    assert "model files must end in .keras" in capsys.readouterr().err
+
+
+def test_the_shipped_sampler_is_traced_once_per_loaded_model():
+    from musicstyle.training import shipped
+
+    gen, meta = chords.shipped_generator("jazz")
+    assert chords.shipped_generator("jazz")[0] is gen and gen.model is chords.load("jazz")[0]
+    style = np.zeros(50, np.float32)
+    a = chords.generate("jazz", style, seconds=1, seed=2)
+    shipped.clear()
+    again, _ = chords.shipped_generator("jazz")
+    assert again is not gen and again.model is chords.load("jazz")[0]  # a reloaded model gets its own sampler
+    np.testing.assert_array_equal(chords.generate("jazz", style, seconds=1, seed=2), a)
+    assert len(a) == round(meta["steps_per_second"])
+
+
+def test_bench_generate_and_architecture_figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from musicstyle.bench.generate import bench_generate
+    from musicstyle.figures.chords import architecture_figure
+
+    r = bench_generate("classical", steps=5, repeats=1)
+    assert r["steps"] == 5 and r["compiled_steps_per_s"] > 0 and r["naive_steps_per_s"] > 0 and r["units"] == 128
+    ax = architecture_figure(units=128)
+    assert any("LSTM(128)" in t.get_text() for t in ax.texts)

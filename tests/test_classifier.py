@@ -1,5 +1,6 @@
-"""Genre classifier: inputs, architectures, evaluation by vote, style vector, verdict, CLI."""
+"""Genre classifier: inputs, architectures, evaluation by vote, style vector, verdict, training, CLI."""
 
+import importlib
 import json
 import os
 
@@ -76,7 +77,8 @@ class Fixed:
 
 def test_evaluate_votes_by_mean_probability(monkeypatch):
     wins = {"a": [0.9, 0.4, 0.4], "b": [0.1, 0.2], "c": [0.6]}  # jazz by vote, classical, jazz
-    monkeypatch.setattr(classifier, "window_probabilities", lambda m, meta, perf: np.array(wins[perf]))
+    module = importlib.import_module("musicstyle.classifier.evaluate")  # the module (the package's name is the function)
+    monkeypatch.setattr(module, "window_probabilities", lambda m, meta, perf: np.array(wins[perf]))
     pieces = [Piece("a", "jazz", "a", "a"), Piece("b", "jazz", "b", "b"), Piece("c", "classical", "c", "c")]
     r = classifier.evaluate(None, {}, pieces)
     assert r["segments"] == 6
@@ -124,9 +126,9 @@ def test_classify_command(tmp_path, capsys):
 
 def test_real_pieces_classified(tpd_folder):
     """Two pieces of each genre of the quick subset, by the shipped classifier."""
-    from musicstyle.data import load_folder
+    from musicstyle.data import load_dataset
 
-    pieces = load_folder(tpd_folder, quick=True, progress=False).pieces
+    pieces = load_dataset("tpd", tpd_folder, quick=True, progress=False).pieces
     test = [p for p in pieces if p.genre == "classical"][:2] + [p for p in pieces if p.genre == "jazz"][:2]
     model, meta = classifier.load()
     r = classifier.evaluate(model, meta, test)
@@ -134,10 +136,93 @@ def test_real_pieces_classified(tpd_folder):
 
 
 def test_shipped_reference_models_metadata():
-    from musicstyle.training.modelfile import pretrained_path, read_metadata
+    from musicstyle.training import pretrained_path, read_metadata
 
     for name, layout in (("classifier_paper.keras", KEYS_ONLY), ("classifier_paper59.keras", PAPER)):
         meta = read_metadata(pretrained_path(name))
         assert meta["kind"] == "classifier" and meta["arch"] == "paper"
         assert Layout.from_dict(meta["layout"]) == layout
         assert meta["test"]["pieces"] == 70
+
+
+def test_style_vector_of_the_shipped_model_equals_the_one_passed_and_its_sub_model():
+    perf = read_midi(tiny_midi())
+    model, meta = classifier.load()
+    v = classifier.style_vector(perf, model, meta)
+    np.testing.assert_allclose(classifier.style_vector(perf), v)
+    x = classifier.windows(classifier.features(perf, KEYS_ONLY), meta["length"])
+    np.testing.assert_allclose(np.asarray(classifier.style_model(model)(x)).mean(0), v, rtol=1e-5)
+    assert classifier.load() is classifier.load()  # loaded once (musicstyle.training.shipped)
+
+
+def genre_midi(genre: str, i: int, beats: int = 24) -> bytes:
+    """Classical: soft sustained low triads; jazz: loud short high notes off the beat (easy to tell apart)."""
+    events = [(0, tempo(500000))]
+    for b in range(beats):
+        if genre == "classical":
+            root = 48 + (b + i) % 5
+            events += [(0, on(root, 45)), (0, on(root + 4, 45)), (0, on(root + 7, 45))]
+            events += [(480, off(root)), (0, off(root + 4)), (0, off(root + 7))]
+        else:
+            for k in range(2):
+                p = 72 + (3 * (2 * b + k) + i) % 7
+                events += [(180, on(p, 100)), (60, off(p))]
+    return smf(track(events))
+
+
+def genre_pieces(n: int, start: int = 0) -> list:
+    return [Piece(f"{g}{i}", g, f"{g}/{g}{i}.mid", read_midi(genre_midi(g, i))) for g in classifier.CLASSES
+            for i in range(start, start + n)]
+
+
+def tiny_folder(root, n: int = 10):
+    """``root/classical`` and ``root/jazz`` with ``n`` pieces each: 1 test, 1 validation, the rest train."""
+    for g in classifier.CLASSES:
+        (root / g).mkdir(parents=True)
+        for i in range(n):
+            (root / g / f"{g}{i}.mid").write_bytes(genre_midi(g, i))
+    return root
+
+
+def test_epoch_windows_are_fresh_transposed_and_labelled():
+    feats = [classifier.features(p.performance, KEYS_ONLY) for p in genre_pieces(2)]
+    labels = np.array([0, 0, 1, 1], np.float32)
+    rng = np.random.default_rng(0)
+    x, y = classifier.epoch_windows(feats, labels, 64, rng, KEYS_ONLY, augment=False)
+    assert x.shape[1:] == (64, 2 * KEYS_ONLY.columns) and x.dtype == np.float32 and y.shape == (len(x), 1)
+    assert sorted(set(y[:, 0].tolist())) == [0.0, 1.0]
+    starts = [classifier.epoch_windows(feats, labels, 64, np.random.default_rng(s), KEYS_ONLY, False)[0] for s in (1, 2)]
+    assert any((a.shape != b.shape) or (a != b).any() for a, b in zip(starts, starts[1:]))  # random offsets
+    t, _ = classifier.epoch_windows(feats, labels, 64, np.random.default_rng(0), KEYS_ONLY, augment=True)
+    assert t.shape == x.shape and (t != x).any() and t.sum() == pytest.approx(x.sum(), rel=0.2)
+
+
+def test_training_through_the_trainer_learns():
+    train, validation, test = genre_pieces(8), genre_pieces(2, 8), genre_pieces(3, 10)
+    model, meta = classifier.train(train, validation, arch="paper", length=64, epochs=5, batch_size=8,
+                                   learning_rate=3e-3, verbose=0)
+    history = meta["history"]
+    assert [r["epoch"] for r in history] == [1, 2, 3, 4, 5] and meta["train_pieces"] == 16
+    assert history[-1]["loss"] < history[0]["loss"]
+    best = max(history, key=lambda r: (r["val_piece_accuracy"], r["val_segment_accuracy"]))  # the epoch kept
+    kept = classifier.evaluate(model, meta, validation)
+    assert (kept["piece_accuracy"], kept["segment_accuracy"]) == (best["val_piece_accuracy"], best["val_segment_accuracy"])
+    r = classifier.evaluate(model, meta, test)
+    assert r["piece_accuracy"] > r["majority_baseline"]
+
+
+def test_train_command_on_a_tiny_folder(tmp_path, capsys):
+    data, out, checkpoints = tiny_folder(tmp_path / "tpd"), tmp_path / "c.keras", tmp_path / "checkpoints"
+    args = ["train", "classifier", "--data", str(data), "--arch", "paper", "--length", "64", "--epochs", "2",
+            "--checkpoint-dir", str(checkpoints), "--strategy", "default", "-o", str(out)]
+    assert main(args) == 0
+    assert "saved" in capsys.readouterr().out
+    assert not list(checkpoints.glob("*"))  # the finished run leaves no checkpoint behind
+    model, meta = classifier.load(str(out))
+    assert meta["arch"] == "paper" and meta["length"] == 64 and len(meta["history"]) == 2
+    assert meta["test"]["pieces"] == 2 and meta["split"].endswith("seed 0")
+    assert main(["evaluate", "classifier", "--data", str(data), "--model", str(out), "--split", "test", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["pieces"] == 2 and result["split"] == "test" and result["layout_columns"] == KEYS_ONLY.columns
+    assert main(["train", "classifier", "--data", str(data), "-o", str(tmp_path / "c.h5")]) == 2
+    assert "model files must end in .keras" in capsys.readouterr().err

@@ -1,5 +1,6 @@
-"""The dynamics discriminator: standardisation, features on hand-built velocities, verdicts, CLI errors."""
+"""The dynamics discriminator: standardisation, features on hand-built velocities, verdicts, training, CLI errors."""
 
+import importlib
 import json
 
 import numpy as np
@@ -10,6 +11,7 @@ from musicstyle import dynamics as D
 from musicstyle.cli import main
 from musicstyle.errors import MusicstyleError
 from musicstyle.core.midi import read_midi
+from musicstyle.core.notes import chord_ids
 
 
 def melody(velocities, step=240, pitches=None):
@@ -42,8 +44,11 @@ def test_standardise_exact():
 
 def test_chords_group_near_simultaneous_onsets():
     t = np.array([0.0, 0.01, 0.02, 0.5, 0.52, 0.6, 2.0])
-    assert D.chords(t).tolist() == [0, 0, 0, 1, 1, 2, 3]
-    assert D.chords(np.zeros(0)).tolist() == []
+    assert chord_ids(t).tolist() == [0, 0, 0, 1, 1, 2, 3]
+    assert chord_ids(np.zeros(0)).tolist() == []
+    # the judge groups a piece's onsets with the same function
+    perf = read_midi(chord_piece([[(60, 60), (64, 60)], [(62, 70)]]))
+    assert D.dynamics_of(perf).chord.tolist() == chord_ids(perf.seconds(perf.notes["start"])).tolist()
 
 
 def test_onset_jump_on_alternating_velocities():
@@ -72,7 +77,7 @@ def test_top_note_emphasis_on_built_chords():
 def test_segment_features_on_hand_built_piece():
     perf = read_midi(chord_piece([[(60, 40), (64, 40), (67, 100)]] * 4 + [[(60, 70)]] * 4))
     d = D.dynamics_of(perf)
-    f = dict(zip(D.FEATURES, D.piece_features(d)[0]))
+    f = dict(zip(D.FEATURES, D.segment_table(d)[0]))
     z = d.z
     assert f["top_emphasis"] == pytest.approx(z[2] - z[0])
     assert f["bass_emphasis"] == pytest.approx(z[0] - (z[1] + z[2]) / 2)
@@ -80,12 +85,12 @@ def test_segment_features_on_hand_built_piece():
     means = [z[:3].mean()] * 4 + [z[12]] * 4
     assert f["chord_jump"] == pytest.approx(np.abs(np.diff(means)).mean())
     assert f["seg_std"] == pytest.approx(1.0, abs=1e-6)
-    assert np.isfinite(D.piece_features(d)).all()
+    assert np.isfinite(D.segment_table(d)).all()
 
 
 def test_segments_cover_the_piece():
-    assert D.segments(100) == [slice(0, 100)]
-    s = D.segments(1100, 512, 256)
+    assert D.segment_slices(100) == [slice(0, 100)]
+    s = D.segment_slices(1100, 512, 256)
     assert [x.start for x in s] == [0, 256, 512, 588] and s[-1].stop == 1100
 
 
@@ -145,6 +150,9 @@ def test_cli_errors(tmp_path, capsys):
     empty = tmp_path / "empty"
     (empty / "jazz").mkdir(parents=True)
     assert main(["evaluate", "transfer", "--data", str(empty), "--json"]) == 2
+    assert f"error: {empty}: no MIDI files" in capsys.readouterr().err
+    (empty / "jazz" / "one.mid").write_bytes(melody([50, 60, 70]))
+    assert main(["evaluate", "transfer", "--data", str(empty), "--json"]) == 2
     assert "no readable classical pieces" in capsys.readouterr().err
     assert main(["evaluate", "transfer", "--data", str(empty), "--split", "test", "--json"]) == 2
     assert "no held-out classical pieces" in capsys.readouterr().err
@@ -165,10 +173,12 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
         for i in range(4):
             v = np.clip(64 + np.cumsum(rng.normal(0, 2, 300)) * 0.5 + rng.normal(0, jumpy, 300), 5, 120)
             (tmp_path / genre / f"{genre}{i}.mid").write_bytes(melody(v, step=120))
-    out = tmp_path / "d.keras"
-    args = ["train", "dynamics", "--data", str(tmp_path), "--kind", "stats", "--real-only", "--epochs", "2", "-o", str(out)]
+    out, checkpoints = tmp_path / "d.keras", tmp_path / "checkpoints"
+    args = ["train", "dynamics", "--data", str(tmp_path), "--kind", "stats", "--real-only", "--epochs", "2",
+            "--strategy", "default", "--checkpoint-dir", str(checkpoints), "-o", str(out)]
     assert main(args) == 0
     assert "saved" in capsys.readouterr().out
+    assert not list(checkpoints.glob("*"))  # the finished run leaves no checkpoint behind
     model, meta = D.load_model_file(out)
     assert meta["arch"] == "stats" and meta["trained_on"] == "real" and meta["features"] == list(D.FEATURES)
     assert 0.0 <= D.p_jazz(model, meta, read_midi((tmp_path / "jazz" / "jazz0.mid").read_bytes())) <= 1.0
@@ -191,6 +201,149 @@ def test_texture_alone_is_the_training_mean_plus_the_draw():
     perf = read_midi(melody(list(range(30, 90, 2))))
     meta = {"train_mean": 60.0, "texture": {"sigma_note": 3.0, "sigma_chord": 7.0, "rho": 0.4}}
     v = D.texture_alone(meta, perf)
-    draw = V.sample_texture(meta["texture"], D.chords(perf.seconds(perf.notes["start"])), V.piece_seed(perf))
+    draw = V.sample_texture(meta["texture"], chord_ids(perf.seconds(perf.notes["start"])), V.piece_seed(perf))
     assert v.tolist() == np.clip(np.rint(60 + draw), 1, 127).tolist()
     assert np.array_equal(v, D.texture_alone(meta, perf)) and v.std() > 2
+
+
+def golden_piece():
+    """834 onsets (three 512-onset segments), every third onset a three-note chord."""
+    rng = np.random.default_rng(7)
+    events = []
+    for i in range(500):
+        p, v = int(rng.integers(40, 80)), int(rng.integers(20, 110))
+        chord = [(p, v), (p + 4, max(v - 15, 1)), (p + 7, min(v + 10, 127))] if i % 3 == 0 else [(p, v)]
+        events += [(0, on(q, w)) for q, w in chord]
+        events += [(120 if j == 0 else 0, off(q)) for j, (q, _) in enumerate(chord)]
+    return smf(track(events))
+
+
+#: P(jazz) of :func:`golden_piece` by each shipped judge, as the flat module ``musicstyle/dynamics.py`` gave it.
+GOLDEN = {"cnn": 0.9704886925062637, "stats": 0.9772593116631813, "stats_raw": 0.8362044517268795,
+          "ensemble": 0.9740883987772232}
+
+
+@pytest.mark.parametrize("kind", sorted(GOLDEN))
+def test_shipped_judges_give_the_same_verdicts(kind):
+    perf = read_midi(golden_piece())
+    assert D.segment_table(D.dynamics_of(perf)).shape == (3, len(D.FEATURES))
+    model, meta = D.load(kind)
+    assert D.p_jazz(model, meta, perf) == pytest.approx(GOLDEN[kind], abs=1e-7)
+    assert D.load(kind)[0] is model or kind == D.ENSEMBLE  # loaded once (musicstyle.training.shipped)
+
+
+class _Fake:
+    """A stand-in velocity model: the played velocities moved by ``shift``, with a texture to draw."""
+
+    texture = True
+
+    def __init__(self, shift):
+        self.shift = shift
+        self.meta = {"train_mean": 64.0, "texture": {"sigma_note": 3.0, "sigma_chord": 7.0, "rho": 0.4}}
+
+    def __call__(self, perf):
+        return np.clip(perf.notes["velocity"].astype(np.float64) + self.shift, 1, 127)
+
+
+#: The keys of ``evaluate transfer``'s figures, as the flat module wrote them.
+SHARES = {"discriminator_accuracy", "real_classical_judged_classical", "shuffled_classical_judged_classical",
+          "real_jazz_judged_jazz", "shuffled_jazz_judged_jazz", "shuffled_accuracy", "jazz_to_classical",
+          "classical_to_jazz"}
+DIRECTION = {"pieces", "share_before", "moved_share", "control_share", "texture_alone_share", "mean_p_target_before",
+             "mean_p_target_after"}
+OBSERVATIONS = {f"{g}_{v}" for g, o in (("classical", "jazz"), ("jazz", "classical"))
+                for v in ("real", "own_model", f"to_{o}", "shuffled")}
+
+
+def test_transfer_figures_keep_their_keys():
+    from musicstyle.data import Collection, Piece
+
+    pieces = [Piece(f"{g}{i}", g, f"{g}/{g}{i}.mid", read_midi(melody(list(range(30 + i, 110, 3)))))
+              for g in D.GENRES for i in range(2)]
+    judges = {k: D.load(k) for k in (*D.SHIPPED, *D.RAW)}
+    out = D.evaluate_transfer(Collection("x", pieces), judges, {"classical": _Fake(-5), "jazz": _Fake(5)})
+    assert set(out) == {"trusted", "pieces", "others", "observations"} | SHARES
+    assert out["trusted"] == D.TRUSTED and out["pieces"] == 4 and set(out["others"]) == {"cnn", "stats", "stats_raw"}
+    for figures in [out, *out["others"].values()]:
+        assert SHARES <= set(figures)
+        assert set(figures["jazz_to_classical"]) == set(figures["classical_to_jazz"]) == DIRECTION
+        assert figures["jazz_to_classical"]["texture_alone_share"] is not None
+    assert set(out["observations"]) == OBSERVATIONS
+    assert all(set(o) == {"top_emphasis_z", "top_emphasis_velocity", "onset_jump_z"} for o in out["observations"].values())
+
+
+def _toy_items(per_genre=10, n=400, seed=0):
+    """Smooth (classical) and jumpy (jazz) velocity sequences, single notes."""
+    rng = np.random.default_rng(seed)
+    items = []
+    for genre, jumpy in (("classical", 1.0), ("jazz", 12.0)):
+        for i in range(per_genre):
+            v = 64 + np.cumsum(rng.normal(0, 2, n)) + rng.normal(0, jumpy, n)
+            d = D.Dynamics(v, np.arange(n), np.zeros(n, bool), np.zeros(n, bool))
+            items.append(D.Item(d, genre, "real", f"{genre}{i}"))
+    return items
+
+
+@pytest.fixture
+def trainer_calls(monkeypatch):
+    """Every call of the one trainer, recorded."""
+    from musicstyle.training import trainer
+
+    calls, real = [], trainer.train
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "train", spy)
+    return calls
+
+
+def test_a_tiny_cnn_trains_through_the_trainer(trainer_calls):
+    train, validation = _toy_items(), _toy_items(per_genre=4, seed=1)
+    model, history = D.train_cnn(train, validation, epochs=4, crops=4, verbose=0)
+    assert len(trainer_calls) == 1 and trainer_calls[0]["schedule"].monitor == "val_piece_accuracy"
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4]
+    assert all("learning_rate" in h and 0 <= h["val_piece_accuracy"] <= 1 for h in history)
+    best = max(h["val_piece_accuracy"] for h in history)
+    assert best > 0.5  # beats the coin
+    assert D.piece_accuracy(model, {"arch": "cnn"}, validation) == best  # the best epoch is kept
+
+
+def test_a_tiny_stats_model_trains_through_the_trainer(trainer_calls):
+    train, validation = _toy_items(), _toy_items(per_genre=4, seed=1)
+    model, history = D.train_stats(train, validation, epochs=8, hidden=8, verbose=0)
+    assert len(trainer_calls) == 1
+    assert history[-1]["loss"] < history[0]["loss"]
+    scored = [h for h in history if "val_piece_accuracy" in h]
+    assert len(scored) == 1 and scored[0]["val_piece_accuracy"] > 0.5
+
+
+def test_only_the_chief_saves(tmp_path, monkeypatch):
+    T = importlib.import_module("musicstyle.dynamics.train")
+    monkeypatch.setattr(T, "train", lambda *a, **k: (D.build_cnn(), {"kind": "dynamics", "validation_piece_accuracy": 1.0}))
+    out = tmp_path / "d.keras"
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}))
+    assert D.train_command("cnn", out, strategy="default")["saved"] is None and not out.exists()
+    monkeypatch.delenv("TF_CONFIG")
+    assert D.train_command("cnn", out, strategy="default")["saved"] == str(out) and out.is_file()
+
+
+def test_figures_of_the_judge():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from musicstyle.figures.dynamics import observation_table, plot_sequences, table
+
+    perf = read_midi(melody(list(range(30, 110, 2))))
+    rows = [{"name": p, "genre": g, **{k: {"cnn": pj} for k in ("real", "own", "transfer", "shuffled")},
+             **{k + "_obs": D.observations(perf) for k in ("real", "own", "transfer", "shuffled")}}
+            for p, g, pj in (("a", "jazz", 0.9), ("b", "classical", 0.2))]
+    result = D.summarise(rows, "cnn")
+    lines = table(result).splitlines()
+    assert len(lines) == 13 and "cnn (trusted)" in lines[0] and lines[1].endswith("100.0%")
+    assert "texture alone (no model) -> jazz" in lines[-1] and lines[-1].endswith("-  ")  # no texture drawn
+    assert len(observation_table(result).splitlines()) == 1 + len(OBSERVATIONS)
+    d = D.dynamics_of(perf)
+    ax = plot_sequences({"real": d, "shuffled": D.shuffled(d)}, onsets=20)
+    assert len(ax.get_lines()) == 3 and len(ax.get_lines()[0].get_xdata()) == 20  # two sequences and the zero line

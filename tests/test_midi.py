@@ -79,10 +79,38 @@ def test_note_off_in_another_track_does_not_end_a_note():
     assert notes_of(data) == [(0, 480, 60, 100)]
 
 
-def test_unknown_chunks_are_skipped():
+def test_unknown_chunks_are_skipped_and_counted_also_in_strict_mode():
     data = smf(track([(0, on(60, 100)), (480, off(60))]))
     data = data + b"XFIH\x00\x00\x00\x03abc"
     assert notes_of(data) == [(0, 480, 60, 100)]
+    assert read_midi(data).repairs == read_midi(data, strict=True).repairs == {"unknown_chunk": 1}
+
+
+def test_a_clean_file_needs_no_repair():
+    data = smf(track([(0, tempo(500_000)), (0, on(60, 100)), (480, off(60))]), track([(0, cc(64, 127))]))
+    assert read_midi(data).repairs == {} and read_midi(data, strict=True).repairs == {}
+
+
+def test_type_2_sequences_are_read_on_one_timeline_as_mido_and_pretty_midi_do():
+    data = smf(track([(0, on(60, 100)), (480, off(60))]), track([(240, on(64, 90)), (480, off(64))]), fmt=2)
+    assert notes_of(data) == [(0, 480, 60, 100), (240, 720, 64, 90)]
+    assert read_midi(data).repairs == {"format_2_merged": 1}
+    with pytest.raises(MusicstyleError, match="type 2"):
+        read_midi(data, strict=True)
+
+
+def test_running_status_resumes_only_from_the_same_track():
+    # the second track starts with a data byte after a meta event: no channel status of its own
+    data = smf(track([(0, on(60, 100)), (480, off(60))]), track([(0, tempo(500_000)), (0, bytes([62, 90]))]))
+    with pytest.raises(MusicstyleError, match="data byte without a status"):
+        read_midi(data)
+
+
+def test_junk_after_end_of_track_drops_only_what_follows_it():
+    body = b"\x00\x90\x3c\x64\x83\x60\x80\x3c\x00\x00\xff\x2f\x00" + b"\x00\x90\x3e\x50\x00\xf4"
+    data = smf(b"MTrk" + len(body).to_bytes(4, "big") + body)
+    perf = read_midi(data)
+    assert notes_of(data) == [(0, 480, 60, 100)] and perf.repairs == {"bytes_after_end_of_track": 1}
 
 
 def test_rewrite_changes_only_velocity_bytes():

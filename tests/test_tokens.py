@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import midibytes as mb
-from musicstyle import tokenize
 from musicstyle import tokens as T
+from musicstyle.tokens import cache as token_cache
 from musicstyle.cli import main
 from musicstyle.errors import MusicstyleError
 
@@ -46,15 +46,15 @@ def melody(tmp_path) -> Path:
 
 
 def test_simple_tokens_as_the_tutorial(melody):
-    e = tokenize.elements(melody)
+    e = T.elements(melody)
     # a note is its name with octave, a chord its normal-order pitch classes; music21 splits the
     # E5 that crosses the 4/4 bar line into two tied notes: two tokens
-    assert tokenize.tokens(e) == ["C4", "0.4.7", "E5", "E5"]
+    assert T.tokens(e) == ["C4", "0.4.7", "E5", "E5"]
     assert list(e.offset) == [0.0, 1.0, 3.0, 4.0] and list(e.duration) == [1.0, 1.0, 1.0, 1.0]
 
 
 def test_rich_tokens_keep_octaves_durations_and_rests(melody):
-    assert tokenize.tokens(tokenize.elements(melody), rich=True) == ["C4:1", "E4.G4.C5:1", "R:1", "E5:1", "E5:1"]
+    assert T.tokens(T.elements(melody), rich=True) == ["C4:1", "E4.G4.C5:1", "R:1", "E5:1", "E5:1"]
 
 
 def test_rich_tokens_play_back_exactly(melody):
@@ -82,19 +82,19 @@ def test_pop909_keeps_melody_and_piano_tracks(tmp_path):
     data = mb.smf(mb.track([(0, mb.tempo(500_000))]), named("MELODY", 72, 0), named("BRIDGE", 67, 1), named("PIANO", 48, 2), division=Q)
     path = tmp_path / "001.mid"
     path.write_bytes(data)
-    e = tokenize.elements(path)
+    e = T.elements(path)
     assert sorted(str(t) for t in e.token) == ["C3", "C5", "G4"]
-    assert sorted(tokenize.tokens(e)) == ["C3", "C5"]
+    assert sorted(T.tokens(e)) == ["C3", "C5"]
 
 
 def test_cache_hit_never_reparses(melody, monkeypatch):
-    first = tokenize.elements(melody)
+    first = T.elements(melody)
     calls = []
-    monkeypatch.setattr(tokenize, "parse_elements", lambda *a, **k: calls.append(a) or (_ for _ in ()).throw(AssertionError))
-    again = tokenize.elements(melody)
-    table, skipped = tokenize.tokenize_files([melody, melody], progress=False)
+    monkeypatch.setattr(token_cache, "parse_elements", lambda *a, **k: calls.append(a) or (_ for _ in ()).throw(AssertionError))
+    again = T.elements(melody)
+    table, skipped = T.tokenize_files([melody, melody], progress=False)
     assert calls == [] and not skipped
-    assert tokenize.tokens(again) == tokenize.tokens(first) == tokenize.tokens(table[str(melody)])
+    assert T.tokens(again) == T.tokens(first) == T.tokens(table[str(melody)])
 
 
 def test_parallel_tokenization_matches_sequential(tmp_path):
@@ -103,10 +103,10 @@ def test_parallel_tokenization_matches_sequential(tmp_path):
         p = tmp_path / f"m{i}.mid"
         p.write_bytes(melody_bytes(60 + i))
         paths.append(p)
-    table, skipped = tokenize.tokenize_files(paths, workers=2, progress=False)
+    table, skipped = T.tokenize_files(paths, workers=2, progress=False)
     assert not skipped
-    assert [list(table[str(p)].token) for p in paths] == [tokenize.tutorial_tokens(p) for p in paths]
-    assert [tokenize.tokens(table[str(p)])[0] for p in paths] == ["C4", "C#4", "D4"]
+    assert [list(table[str(p)].token) for p in paths] == [T.tutorial_tokens(p) for p in paths]
+    assert [T.tokens(table[str(p)])[0] for p in paths] == ["C4", "C#4", "D4"]
 
 
 def test_many_files_are_bundled_and_failures_remembered(tmp_path, monkeypatch):
@@ -117,13 +117,13 @@ def test_many_files_are_bundled_and_failures_remembered(tmp_path, monkeypatch):
         paths.append(p)
     bad = tmp_path / "bad.mid"
     bad.write_bytes(b"MThd broken")
-    first, skipped = tokenize.tokenize_files(paths + [bad], workers=2, progress=False)
+    first, skipped = T.tokenize_files(paths + [bad], workers=2, progress=False)
     assert len(first) == 16 and list(skipped) == [str(bad)]
-    monkeypatch.setattr(tokenize, "_parse_to_cache", lambda item: (_ for _ in ()).throw(AssertionError("reparsed")))
-    monkeypatch.setattr(tokenize, "_load", lambda *a: (_ for _ in ()).throw(AssertionError("not from the bundle")))
-    again, skipped_again = tokenize.tokenize_files(paths + [bad], workers=2, progress=False)
+    monkeypatch.setattr(token_cache, "_parse_to_cache", lambda item: (_ for _ in ()).throw(AssertionError("reparsed")))
+    monkeypatch.setattr(token_cache, "_load", lambda *a: (_ for _ in ()).throw(AssertionError("not from the bundle")))
+    again, skipped_again = T.tokenize_files(paths + [bad], workers=2, progress=False)
     assert skipped_again == skipped
-    assert {k: tokenize.tokens(e, rich=True) for k, e in again.items()} == {k: tokenize.tokens(e, rich=True) for k, e in first.items()}
+    assert {k: T.tokens(e, rich=True) for k, e in again.items()} == {k: T.tokens(e, rich=True) for k, e in first.items()}
     assert [again[str(p)].name for p in paths] == [p.stem for p in paths]
 
 
@@ -132,10 +132,10 @@ def test_bad_files_are_reported_not_raised(tmp_path):
     bad.write_bytes(b"not midi at all")
     empty = tmp_path / "empty.mid"
     empty.write_bytes(b"")
-    table, skipped = tokenize.tokenize_files([bad, empty], progress=False)
+    table, skipped = T.tokenize_files([bad, empty], progress=False)
     assert table == {} and "MThd" in skipped[str(bad)] and "empty" in skipped[str(empty)]
     with pytest.raises(MusicstyleError, match="bad.mid"):
-        tokenize.elements(bad)
+        T.elements(bad)
 
 
 def test_vocabulary_and_baselines():
@@ -147,6 +147,22 @@ def test_vocabulary_and_baselines():
     b = T.baselines(counts, follow, [v.encode(["a", "b", "a", "c"])])
     # targets b, a, <unk>: unigram says a (1 of 3), bigram gets b and a (2 of 3); <unk> is an error
     assert b["unigram_accuracy"] == pytest.approx(1 / 3) and b["bigram_accuracy"] == pytest.approx(2 / 3)
+
+
+def test_trigram_baseline_backs_off_to_the_bigram():
+    v = T.Vocabulary(["<unk>", "a", "b", "c"])
+    train = [v.encode(list("abcabcabd" "ab")), v.encode(list("cbacba"))]
+    ctx, nxt = T.trigram_table(train, len(v))
+    # (a, b) is followed by c three times: kept; (c, b) -> a twice: kept; (b, d) never
+    table = dict(zip(ctx.tolist(), nxt.tolist()))
+    assert table[1 * 4 + 2] == 3 and table[3 * 4 + 2] == 1
+    counts, follow = T.ngram_tables(train, len(v))
+    test = [v.encode(list("abcb"))]
+    b = T.baselines(counts, follow, test, (ctx, nxt))
+    # targets b, c, b: bigram a->b right, b->c/a?, c->a/b; trigram (a,b)->c right
+    big = follow[v.encode(list("abc"))].tolist()
+    assert b["bigram_accuracy"] == pytest.approx(np.mean(np.equal(big, v.encode(list("bcb")))))
+    assert b["trigram_accuracy"] >= b["bigram_accuracy"] and "trigram_accuracy" not in T.baselines(counts, follow, test)
 
 
 # ---------------------------------------------------------------- tiny models
@@ -220,6 +236,9 @@ def test_evaluate_counts_unknown_targets_as_errors():
     assert r["accuracy"] == 0.75  # C4 predicted every time: right except at the unknown D9
     # bigram: E4 -> G4 (wrong), C4 -> E4 (wrong), <unk> -> C4 (right), C4 -> E4 (wrong)
     assert r["unigram_accuracy"] == 0.75 and r["bigram_accuracy"] == 0.25
+    assert r["top5_accuracy"] == 0.75 and r["nats_per_token"] == pytest.approx(np.log(r["perplexity"]))
+    p_c4 = np.exp(3.0) / (np.exp(3.0) + 5)  # five other logits at 0
+    assert r["nats_per_token"] == pytest.approx(-np.log(p_c4), rel=1e-5)  # the three C4 targets
 
 
 # ---------------------------------------------------------------- command line
@@ -288,3 +307,89 @@ def test_cli_compose_same_seed_same_file(tmp_path, capsys):
     from musicstyle.core.midi import read_midi
 
     assert len(read_midi(a).notes) >= 200
+
+
+# ---------------------------------------------------------------- training, figures, library commands
+
+
+def arpeggio_bytes(shift: int, notes: int = 96) -> bytes:
+    """An eighth-note arpeggio (C E G C' E' G', transposed by ``shift``), ``notes`` long: easy to learn."""
+    events = [(0, mb.tempo(500_000))]
+    for i in range(notes):
+        p = 48 + shift + (0, 4, 7, 12, 16, 19)[i % 6]
+        events += [(0, mb.on(p, 80)), (Q // 2, mb.off(p))]
+    return mb.smf(mb.track(events), division=Q)
+
+
+@pytest.fixture
+def jazz_folder(tmp_path) -> Path:
+    """Ten small pieces: the piece-level split gives 8 train, 1 validation, 1 test (quick mode: 2/1/0)."""
+    folder = tmp_path / "tpd" / "jazz"
+    folder.mkdir(parents=True)
+    for i in range(10):
+        (folder / f"p{i}.mid").write_bytes(arpeggio_bytes(i % 3))
+    return tmp_path
+
+
+TINY = dict(units=16, embedding=8, window=16, batch=4, min_count=1, transpose=0)
+
+
+def test_tiny_model_trains_through_the_trainer_and_improves(jazz_folder):
+    model, meta = T.train("jazz", jazz_folder, quick=True, epochs=6, verbose=0, **TINY)
+    history = meta["history"]
+    assert meta["files"] == {"train": 2, "validation": 1, "test": 0} and meta["epochs"] == len(history) == 6
+    assert history[-1]["loss"] < history[0]["loss"] and meta["val_loss"] < history[0]["val_loss"]
+    assert meta["val_loss"] == min(r["val_loss"] for r in history)  # best weights kept
+    vocab = T.check_metadata(meta, model, "trained")
+    assert T.Generator(model, meta).generate(meta["seed_tokens"], 10, seed=0) and len(vocab) == len(meta["vocabulary"])
+
+
+def test_cli_train_accepts_checkpoint_dir_and_strategy(jazz_folder, tmp_path, capsys):
+    out, ckpt = tmp_path / "m.keras", tmp_path / "ckpt"
+    argv = ["train", "tokens", "--genre", "jazz", "--data", str(jazz_folder), "--quick", "--epochs", "2", "--out", str(out),
+            "--checkpoint-dir", str(ckpt), "--strategy", "default"]
+    argv += [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
+    assert main(argv) == 0
+    assert f"saved {out}: vocabulary" in capsys.readouterr().out
+    _, meta, vocab = T.load(out)
+    assert meta["epochs"] == 2 and vocab.tokens == meta["vocabulary"]
+    assert not list(ckpt.glob("*.npz"))  # the checkpoint goes once training ends
+
+
+def test_caches_are_plain_npz_and_failures_are_remembered(melody, tmp_path):
+    import hashlib
+
+    from musicstyle.data.cache import load_npz
+
+    e = T.elements(melody)
+    arrays = load_npz(T.cache_file(hashlib.sha256(melody.read_bytes()).hexdigest()))
+    assert arrays["token"].tolist() == list(e.token) and arrays["track_names"].tolist() == e.track_names
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"MThd broken")
+    _, first = T.tokenize_files([bad], progress=False)
+    _, again = T.tokenize_files([bad], progress=False)
+    assert again == first and "music21 cannot read it" in first[str(bad)]
+
+
+def test_evaluate_command_and_compose_on_a_saved_model(tmp_path, melody):
+    from musicstyle.training.modelfile import save_model
+
+    model, meta = tiny(bias=[0.0, 3.0, 0.0, 0.0, 0.0, 0.0])
+    path = save_model(model, tmp_path / "m.keras", {**meta, "seed_tokens": ["E4", "G4"]})
+    r = T.evaluate_command("jazz", melody, model=path, progress=False)
+    assert r["pieces"] == 1 and r["tokens"] == 3 and r["skipped"] == 0
+    out = T.compose("jazz", tmp_path / "new.mid", 30, model=path, max_run=0, greedy=True)
+    assert out["first_tokens"] == ["C4"] * 12 and out["decoding"] == "greedy" and (tmp_path / "new.mid").is_file()
+
+
+def test_figures_draw(melody):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from musicstyle.figures import tokens as F
+
+    ax = F.plot_elements(T.elements(melody), count=3)
+    assert "first 3 tokens" in ax.get_title()
+    ax = F.plot_decoding({"greedy": {"longest_run": 500, "distinct_share": 0.002}, "default": T.run_stats(["a", "b"])})
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["greedy", "default"]
+    assert [r["genre"] for r in F.data_table()] == ["classical", "pop", "jazz"]

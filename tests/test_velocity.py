@@ -1,5 +1,7 @@
-"""Velocity CNNs: masked loss, shapes, onset and note masks, transfer that changes only velocities, model files, CLI."""
+"""Velocity CNNs: masked loss, shapes, onset and note masks, transfer that changes only velocities, model files,
+training through the one trainer (resumable), CLI."""
 
+import importlib
 import json
 import os
 import subprocess
@@ -16,11 +18,19 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 from midibytes import cc, off, on, smf, tempo, track  # noqa: E402
 from musicstyle import velocity as V  # noqa: E402
+from musicstyle.bench.velocity import bench_velocity  # noqa: E402
 from musicstyle.cli import main  # noqa: E402
 from musicstyle.errors import MusicstyleError  # noqa: E402
-from musicstyle.core.midi import read_midi, scan_events  # noqa: E402
-from musicstyle.core.notes import note_features  # noqa: E402
+from musicstyle.core.midi import read_midi  # noqa: E402
+from musicstyle.core.midiscan import scan_events  # noqa: E402
+from musicstyle.core.notes import NOTE_FEATURES, note_features  # noqa: E402
 from musicstyle.core.roll import PAPER, piano_roll  # noqa: E402
+from musicstyle.velocity.data import PIECE_INPUT, RECORDING_FEATURES, recording_features, targets  # noqa: E402
+from musicstyle.velocity.loudness import fit_loudness  # noqa: E402
+
+# the submodules whose names the package's functions train and evaluate shadow
+TRAIN = importlib.import_module("musicstyle.velocity.train")
+TEXTURE = importlib.import_module("musicstyle.velocity.texture")
 
 
 def _np(tensor):
@@ -47,7 +57,7 @@ def test_masked_loss_exact_values():
 
 def test_features_and_targets_of_a_tiny_piece():
     roll = piano_roll(read_midi(piece_bytes()), PAPER)
-    x, y = V.features(roll), V.targets(roll)
+    x, y = V.features(roll), targets(roll)
     assert x.shape == (roll.steps, 118) and y.shape == (roll.steps, 57)
     assert x.dtype == np.uint8 and y.dtype == np.uint8
     struck = {(int(t), int(c) + 32, int(y[t, c])) for t, c in zip(*np.nonzero(y))}
@@ -55,8 +65,8 @@ def test_features_and_targets_of_a_tiny_piece():
     assert x[0, 57] == 1 and x[0, 59 + 57] == 1  # sustain pedal onset and held, input only
 
 
-def test_piece_features_of_a_tiny_piece():
-    f = V.piece_features(read_midi(piece_bytes()))
+def test_recording_features_of_a_tiny_piece():
+    f = recording_features(read_midi(piece_bytes()))
     # every onset and end on the 16th grid; median tempo 133.3 qpm; 2 tempo events in 1.3 s; pedal; 6 notes;
     # lengths 0.5 0.25 0.9 0.25 0.4 0.4 s (onsets 0 0 0 .25 .5 .9); onset times 0 .25 .5 .9; pitches 48 60 64 60 72 100
     lengths = [0.5, 0.25, 0.9, 0.25, 0.4, 0.4]
@@ -64,10 +74,10 @@ def test_piece_features_of_a_tiny_piece():
                 np.log(np.median(lengths)), 0.0, np.log(0.25 + 1e-3), 0.0, np.std([48, 60, 64, 60, 72, 100]) / 12, np.log(6 / 4)]
     np.testing.assert_allclose(f, expected, rtol=1e-5)
     prepared = V.Prepared([read_midi(piece_bytes(i % 3), name=str(i)) for i in range(4)])
-    fit = V.fit_loudness(prepared, prepared)
+    fit = fit_loudness(prepared, prepared)
     assert fit["lambda"] in (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 1000.0) and np.all(np.isfinite(fit["w"]))
-    assert len(fit["w"]) == V.PIECE_INPUT == 2 * len(V.NOTE_FEATURES) + len(V.PIECE_FEATURES)
-    assert prepared.piece[0].shape == (V.PIECE_INPUT,) and prepared.notes[0].shape == (6, len(V.NOTE_FEATURES))
+    assert len(fit["w"]) == PIECE_INPUT == 2 * len(NOTE_FEATURES) + len(RECORDING_FEATURES)
+    assert prepared.piece[0].shape == (PIECE_INPUT,) and prepared.notes[0].shape == (6, len(NOTE_FEATURES))
 
 
 def test_paper_model_outputs_velocity_only_at_key_onsets():
@@ -92,7 +102,7 @@ def test_improved_model_outputs_a_velocity_per_note_and_none_on_padding():
     model = V.build_model("improved", PAPER, 60.0)
     assert V.is_note_model(model) and not V.is_note_model(V.build_model("paper", PAPER, 60.0))
     perf = read_midi(piece_bytes())
-    notes = np.zeros((2, 10, len(V.NOTE_FEATURES)), np.float32)
+    notes = np.zeros((2, 10, len(NOTE_FEATURES)), np.float32)
     notes[0, :6] = note_features(perf)  # 6 notes, then 4 padding rows
     piece = np.stack([V.piece_input(perf)] * 2)
     out = _np(model([notes, piece], training=False))
@@ -135,7 +145,7 @@ def test_baselines_and_windows_never_cross_pieces():
     xs, ys = prepared.windows(8, np.random.default_rng(0), count=5)
     assert xs.shape == (5, 8, 118)
     (ns, ps), vs = prepared.note_windows(4)
-    assert ns.shape == (4, 4, len(V.NOTE_FEATURES)) and ps.shape == (4, V.PIECE_INPUT) and vs.shape == (4, 4)
+    assert ns.shape == (4, 4, len(NOTE_FEATURES)) and ps.shape == (4, PIECE_INPUT) and vs.shape == (4, 4)
     assert vs[:2].tolist() == [[50, 80, 33, 90], [70, 20, 0, 0]]  # notes in order, the window padded with 0
     assert not ns[1, 2:].any()
 
@@ -187,8 +197,9 @@ def test_transfer_changes_only_velocity_bytes(tiny_model):
 
 
 def test_transfer_of_bad_bytes_names_the_file(tiny_model):
+    model, meta = tiny_model
     with pytest.raises(MusicstyleError, match="notes.txt: not a MIDI file"):
-        V.transfer_bytes(tiny_model[0], b"hello", "notes.txt")
+        V.transfer_bytes(model, b"hello", "notes.txt", meta)
 
 
 def test_save_load_round_trip_with_metadata(tmp_path, tiny_model):
@@ -199,8 +210,8 @@ def test_save_load_round_trip_with_metadata(tmp_path, tiny_model):
     perf = read_midi(piece_bytes())
     x, f = note_features(perf)[None], V.piece_input(perf)[None]
     np.testing.assert_allclose(_np(loaded([x, f])), _np(model([x, f])), rtol=1e-5, atol=1e-4)
-    # transfer without meta uses the layout remembered at load time
-    assert V.transfer_bytes(loaded, piece_bytes(), "t.mid") == V.transfer_bytes(model, piece_bytes(), "t.mid", meta)
+    # the loaded model with its loaded metadata transfers exactly as the original
+    assert V.transfer_bytes(loaded, piece_bytes(), "t.mid", meta2) == V.transfer_bytes(model, piece_bytes(), "t.mid", meta)
 
 
 def test_wrong_or_corrupt_model_files(tmp_path, tiny_model):
@@ -238,7 +249,7 @@ STRATEGY_SCRIPT = textwrap.dedent("""
               for g in ("classical", "jazz") for i in range(6)]
     for p in pieces:
         p.performance.sha256 = p.name
-    strategy = device.strategy(devices)
+    strategy = device.strategy("mirrored", devices)
     model, meta, history = velocity.train("jazz", "paper", collection=Collection("mem", pieces), epochs=2,
                                           window=16, batch=4, windows_per_epoch=8, strategy=strategy, verbose=0)
     import json, math
@@ -268,6 +279,7 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
     assert main(["train", "velocity", "--genre", "jazz", "-o", str(tmp_path / "m.h5")]) == 2
     assert "must end in .keras" in capsys.readouterr().err
     assert main(["evaluate", "velocity", "--data", str(tmp_path / "nowhere")]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'nowhere'}: not a folder\n"
     with pytest.raises(SystemExit):
         main(["transfer", str(bad), "--to", "pop", "-o", "x.mid"])
 
@@ -326,7 +338,7 @@ def test_fit_texture_recovers_a_known_texture(monkeypatch):
         per_piece.append((pred + residual, pred, np.zeros(len(chord), np.int64)))
         prepared.chord.append(chord)
         prepared.column.append(np.zeros(len(chord), np.int64))
-    monkeypatch.setattr(V, "onset_predictions", lambda model, p: per_piece)
+    monkeypatch.setattr(TEXTURE, "onset_predictions", lambda model, p: per_piece)
     fit = V.fit_texture(None, prepared)
     assert fit["pieces"] == 8
     assert fit["sigma_note"] == pytest.approx(6.0, rel=0.05)
@@ -389,7 +401,7 @@ def test_training_several_members_gives_one_averaging_model(tmp_path):
 
 def test_bench_times_both_architectures_on_real_data(tpd_folder, monkeypatch):
     monkeypatch.setenv("MUSICSTYLE_QUICK", "0")  # the real densest held-out piece, also under make test
-    out = V.bench(tpd_folder, windows=4, batch=2)
+    out = bench_velocity(tpd_folder, windows=4, batch=2)
     assert out["windows_timed"] == 4 and out["five_minute_notes"] > 1000
     for arch in V.ARCHS:
         r = out[arch]
@@ -399,10 +411,95 @@ def test_bench_times_both_architectures_on_real_data(tpd_folder, monkeypatch):
 
 
 def test_a_member_far_behind_the_best_is_left_out(monkeypatch):
-    monkeypatch.setattr(V, "KEEP_WITHIN", 1.0)  # only the best member is within 1.0 of the best
+    monkeypatch.setattr(TRAIN, "KEEP_WITHIN", 1.0)  # only the best member is within 1.0 of the best
     model, meta, history = V.train("jazz", "improved", collection=_tiny_collection(), epochs=1, window=8, batch=2,
                                    windows_per_epoch=4, members=2, verbose=0)
     assert meta["members_trained"] == 2 and meta["members"] == 1 and len(meta["member_val_rmse"]) == 2
     best = int(np.argmin(meta["member_val_rmse"])) + 1
     assert meta["members_kept"] == [best] and meta["best_val_rmse"] == min(meta["member_val_rmse"])
     assert not any(layer.name == "mean" for layer in model.layers) and V.is_note_model(model)
+
+
+class _TrainerSpy:
+    """Stands in for :func:`musicstyle.training.trainer.train`: records each call and its result; ``stop_call``
+    interrupts that call (1-based) after its first epoch, as a Ctrl-C would."""
+
+    def __init__(self, stop_call=None):
+        from musicstyle.training import trainer
+
+        self.real, self.args, self.calls, self.results, self.stop_call = trainer.train, [], [], [], stop_call
+
+    def __call__(self, *args, **kwargs):
+        self.args.append(args)
+        self.calls.append(kwargs)
+        if len(self.calls) == self.stop_call:
+            def interrupt(epoch, row, model):
+                raise KeyboardInterrupt
+
+            kwargs = {**kwargs, "on_epoch_end": interrupt}
+        out = self.real(*args, **kwargs)
+        self.results.append(out)
+        return out
+
+
+def test_training_goes_through_the_one_trainer(monkeypatch):
+    from musicstyle.training import trainer
+
+    spy = _TrainerSpy()
+    monkeypatch.setattr(trainer, "train", spy)
+    model, meta, history = V.train("jazz", "improved", collection=_tiny_collection(), epochs=2, window=8, batch=2,
+                                   windows_per_epoch=4, members=2, patience=5, seed=7, verbose=0)
+    assert len(spy.calls) == 2 and [c["seed"] for c in spy.calls] == [7, 8]
+    schedule = spy.calls[0]["schedule"]
+    assert (schedule.halve_after, schedule.revert_on_halve, schedule.patience, schedule.batch_size) == (2, True, 5, 2)
+    rows = [r for t in spy.results for r in t.history]
+    assert history["loss"] == [r["loss"] for r in rows] and history["val_loss"] == [r["val_loss"] for r in rows]
+    assert history["member"] == [0, 0, 1, 1] and meta["epochs_run"] == 4
+    # every epoch draws fresh random windows, moved by a transposition; validation windows are fixed, not moved
+    build, draw, loss, (vx, vy) = spy.args[0][:4]
+    assert loss is V.masked_mse and V.is_note_model(build())
+    (a, _), _ = draw(0, np.random.default_rng([7, 0]))
+    (b, _), _ = draw(1, np.random.default_rng([7, 1]))
+    assert a.shape == b.shape == (4, 8, len(NOTE_FEATURES)) and not np.array_equal(a, b)
+    played = {0.0, 48.0, 60.0, 61.0, 62.0, 64.0, 72.0, 100.0}
+    assert set(np.unique(vx[0][..., 0])) <= played and not set(np.unique(a[..., 0])) <= played
+
+
+def _tiny_folder(root: Path) -> Path:
+    for g in ("classical", "jazz"):
+        (root / g).mkdir(parents=True)
+        for i in range(6):
+            (root / g / f"{g}{i}.mid").write_bytes(piece_bytes(i))
+    return root
+
+
+def test_cli_train_resumes_from_its_checkpoint_dir(tmp_path, monkeypatch, capsys):
+    from musicstyle.training import trainer
+
+    data, ckpt, out = _tiny_folder(tmp_path / "data"), tmp_path / "ckpt", tmp_path / "m.keras"
+    args = ["train", "velocity", "--genre", "jazz", "--data", str(data), "--epochs", "2", "--members", "2",
+            "--windows-per-epoch", "4", "--batch", "2", "--strategy", "default", "--checkpoint-dir", str(ckpt), "-o", str(out)]
+    first = _TrainerSpy(stop_call=2)  # member 1 finishes, member 2 is interrupted after its first epoch
+    monkeypatch.setattr(trainer, "train", first)
+    assert main(args) == 130 and not out.exists()
+    assert (ckpt / "member-1" / "done.npz").is_file() and list((ckpt / "member-2").glob("checkpoint-*.npz"))
+    again = _TrainerSpy()
+    monkeypatch.setattr(trainer, "train", again)
+    capsys.readouterr()
+    assert main(args) == 0
+    # member 1 is read back, member 2 resumes at its second epoch
+    assert len(again.calls) == 1 and again.results[0].resumed_at_epoch == 1
+    model, meta = V.load_file(out)
+    assert meta["history"]["member"] == [0, 0, 1, 1] and meta["members_trained"] == 2 and "test" in meta
+    assert meta["history"]["loss"][:2] == [round(r["loss"], 6) for r in first.results[0].history]
+    assert not list(ckpt.rglob("*.npz"))
+    assert ["model", str(out)] in [line.split() for line in capsys.readouterr().out.splitlines()]
+
+
+def test_cli_train_writes_only_on_the_chief(tmp_path, monkeypatch, capsys):
+    data, out = _tiny_folder(tmp_path / "data"), tmp_path / "m.keras"
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["localhost:1", "localhost:2"]},
+                                                "task": {"type": "worker", "index": 1}}))
+    assert main(["train", "velocity", "--genre", "jazz", "--arch", "paper", "--data", str(data), "--epochs", "1",
+                 "--windows-per-epoch", "4", "--batch", "2", "--strategy", "default", "-o", str(out)]) == 0
+    assert not out.exists() and ["model", "None"] in [line.split() for line in capsys.readouterr().out.splitlines()]

@@ -13,6 +13,7 @@ def register(groups) -> None:
     p.add_argument("file")
     p.add_argument("--layout", choices=("paper", "full88"), default="paper")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--strict", action="store_true", help="refuse a file that needs repairs (the standard to the letter)")
     p.set_defaults(func=_inspect)
 
     p = top.add_parser("fetch", help="download a dataset from its public source, verified by SHA-256")
@@ -37,7 +38,10 @@ def _inspect(args) -> int:
     from ..core.inspection import inspect_file
     from ..core.roll import FULL88, PAPER
 
-    emit(inspect_file(args.file, FULL88 if args.layout == "full88" else PAPER), args.json)
+    result = inspect_file(args.file, FULL88 if args.layout == "full88" else PAPER, strict=args.strict)
+    if not args.json:
+        result["repairs"] = ", ".join(f"{kind} x{count}" for kind, count in result["repairs"].items()) or "none"
+    emit(result, args.json)
     return 0
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from . import emit
-from ..errors import MusicstyleError
 
 
 def register(groups) -> None:
@@ -18,13 +15,16 @@ def register(groups) -> None:
     p.add_argument("--extra-models", nargs=2, action="append", metavar=("CLASSICAL.keras", "JAZZ.keras"),
                    help="another pair of velocity models whose own-genre re-predictions are added (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights and of the training crops")
-    p.add_argument("-o", "--output", required=True, help="model file to write (.keras)")
+    p.add_argument("-o", "--output", required=True, help="model file to write (.keras; written by the chief only)")
+    p.add_argument("--checkpoint-dir", help="folder of a resumable checkpoint (an interrupted run resumes from it)")
+    p.add_argument("--strategy", choices=("auto", "default", "mirrored", "multiworker"), default="auto",
+                   help="tf.distribute strategy (auto: multi-worker when TF_CONFIG names several workers)")
     p.set_defaults(func=_train)
 
     p = groups["evaluate"].add_parser("transfer", help="did the style move? discriminator verdicts before/after transfer")
     p.add_argument("--data", help="folder with classical/ and jazz/ MIDI subfolders (default: TPD)")
     p.add_argument("--split", choices=("all", "test"), default="all",
-                   help="'test': only the held-out side of the piece-level split (seed 0), as for TPD")
+                   help="'test': only the held-out side of the piece-level split (musicstyle.data.SPLIT_SEED), as for TPD")
     p.add_argument("--cnn", help="CNN discriminator file (default: the shipped one)")
     p.add_argument("--stats", help="statistics discriminator file (default: the shipped one)")
     p.add_argument("--trusted", choices=("ensemble", "cnn", "stats"), default="ensemble",
@@ -36,62 +36,23 @@ def register(groups) -> None:
 
 
 def _train(args) -> int:
-    from ..dynamics import train
-    from ..training.modelfile import save_model
+    from ..dynamics import train_command
     from ..settings import quiet_tensorflow
 
     quiet_tensorflow()
-    out = Path(args.output)
-    if out.suffix != ".keras":
-        raise MusicstyleError(out, "model files must end in .keras")
-    if args.data and not Path(args.data).is_dir():
-        raise MusicstyleError(args.data, "not a folder")
-    extra = [dict(zip(("classical", "jazz"), pair)) for pair in args.extra_models or []]
-    for pair in extra:
-        for path in pair.values():
-            if not Path(path).is_file():
-                raise MusicstyleError(path, "no such model file")
-    model, meta = train(args.kind, data=args.data, epochs=args.epochs, own_model=not args.real_only, extra_models=extra,
-                        seed=args.seed)
-    save_model(model, out, meta)
-    print(f"saved {out} (validation piece accuracy {meta['validation_piece_accuracy']:.3f})")
+    result = train_command(args.kind, args.output, data=args.data, epochs=args.epochs, real_only=args.real_only,
+                           extra_models=args.extra_models, seed=args.seed, strategy=args.strategy,
+                           checkpoint_dir=args.checkpoint_dir)
+    emit(result, False)
     return 0
 
 
 def _evaluate(args) -> int:
-    from .. import dynamics
-    from ..data import load_dataset, load_folder
+    from ..dynamics import evaluate_command
     from ..settings import quiet_tensorflow
 
     quiet_tensorflow()
-    if args.data and not Path(args.data).is_dir():
-        raise MusicstyleError(args.data, "not a folder")
-    if args.split == "test":
-        collection = dynamics.held_out(args.data)
-    elif args.data:
-        collection = load_folder(args.data, genres=dynamics.GENRES, quick=False, progress=not args.json)
-    else:
-        collection = load_dataset("tpd", quick=False, progress=not args.json)
-    for g in dynamics.GENRES:
-        if not collection.genre(g):
-            if args.split == "test":
-                reason = f"no held-out {g} pieces (the test side is 10% of each genre's files; need classical/ and jazz/ subfolders)"
-            else:
-                reason = f"no readable {g} pieces (need classical/ and jazz/ subfolders)"
-            raise MusicstyleError(collection.root, reason)
-    discriminators = {}
-    for kind in dynamics.SHIPPED:
-        path = getattr(args, kind)
-        discriminators[kind] = dynamics.load_model_file(path) if path else dynamics.load(kind)
-    for kind in dynamics.RAW:  # the raw discriminator, beside the others, where it is shipped
-        try:
-            discriminators[kind] = dynamics.load(kind)
-        except MusicstyleError:
-            pass
-    result = dynamics.evaluate_transfer(collection, discriminators, dynamics.velocity_predictors(texture=args.texture),
-                                        trusted=args.trusted, progress=not args.json)
-    result = {"data": str(collection.root), "split": args.split, "texture": args.texture, **result}
-    if collection.skipped:
-        result["skipped"] = len(collection.skipped)
+    result = evaluate_command(args.data, args.split, cnn=args.cnn, stats=args.stats, trusted=args.trusted,
+                              texture=args.texture, progress=not args.json)
     emit(result, args.json)
     return 0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from . import emit
 
 
@@ -27,6 +25,9 @@ def register(groups) -> None:
     p.add_argument("--patience", type=int, default=6, help="epochs in a row without a better validation loss before stopping")
     p.add_argument("--init", help="continue training from this model file (same genre and architecture)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoint-dir", help="folder of resumable checkpoints: run again with the same folder to resume")
+    p.add_argument("--strategy", choices=("auto", "default", "mirrored", "multiworker"), default="auto",
+                   help="tf.distribute strategy (auto: several workers when TF_CONFIG names them; only the chief writes)")
     p.add_argument("-o", "--output", required=True, help="model file to write (.keras)")
     p.set_defaults(func=_train)
 
@@ -58,26 +59,18 @@ def register(groups) -> None:
 
 
 def _train(args) -> int:
-    from ..errors import MusicstyleError
     from ..settings import quiet_tensorflow
 
     quiet_tensorflow()
-    from .. import velocity
+    from ..velocity import train_to_file
 
-    out = Path(args.output)
-    if out.suffix != ".keras":
-        raise MusicstyleError(out, "model files must end in .keras")
-    model, meta, _ = velocity.train(
-        args.genre, args.arch, data=args.data, epochs=args.epochs, batch=args.batch, seed=args.seed,
-        fixed=not args.literal, windows_per_epoch=args.windows_per_epoch, verbose=1,
+    emit(train_to_file(
+        args.output, args.genre, args.arch, data=args.data, members=args.members, epochs=args.epochs, batch=args.batch,
+        seed=args.seed, fixed=not args.literal, windows_per_epoch=args.windows_per_epoch, verbose=1,
         learning_rate=args.lr, patience=args.patience, init=args.init, channels=args.channels,
-        members=args.members or (3 if args.arch == "improved" else 1),
-        transpose=args.transpose, loudness_penalty=args.loudness_penalty,
-    )
-    velocity.add_test_metrics(model, meta, data=args.data)
-    velocity.save(model, meta, out)
-    emit({"model": str(out), "epochs_run": meta["epochs_run"], "best_val_rmse": meta["best_val_rmse"],
-          **{f"test_{k}": v for k, v in meta.get("test", {}).items() if not isinstance(v, dict)}}, False)
+        transpose=args.transpose, loudness_penalty=args.loudness_penalty, strategy=args.strategy,
+        checkpoint_dir=args.checkpoint_dir,
+    ), False)
     return 0
 
 
@@ -85,60 +78,24 @@ def _evaluate(args) -> int:
     from ..settings import quiet_tensorflow
 
     quiet_tensorflow()
-    from .. import velocity
+    from ..velocity import GENRES, evaluate
 
-    result = velocity.evaluate(args.data, args.split)
-    if not args.json:
-        for genre in velocity.GENRES:
+    result = evaluate(args.data, args.split)
+    if not args.json:  # the per-model figures only in JSON
+        for genre in GENRES:
             result[genre].pop("figures", None)
     emit(result, args.json)
     return 0
 
 
 def _transfer(args) -> int:
-    from ..errors import MusicstyleError
     from ..settings import quiet_tensorflow
 
     quiet_tensorflow()
-    from .. import velocity
-    from ..core.midi import read_midi
+    from ..figures.velocity import transfer_to_files
 
-    if args.file:
-        src = Path(args.file)
-    else:
-        from ..data.examples import default_piece
-
-        src = default_piece()
-    if not src.is_file():
-        raise MusicstyleError(src, "no such file")
-    data = src.read_bytes()
-    before = read_midi(data, name=str(src))  # bad input fails here, before any model loads
-    model, meta = velocity.load(args.genre, args.arch)
-    out = velocity.transfer_bytes(model, data, str(src), meta, texture=args.texture, seed=args.seed)
-    dest = Path(args.output)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_bytes(out)
-    lines = {"midi": str(dest), "notes": len(before.notes)}
-    if args.plot:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from ..figures import rolls as plot
-        from ..core.roll import PAPER, piano_roll
-
-        a, b = (piano_roll(p, PAPER, require_notes=False) for p in (before, read_midi(out, name=str(dest))))
-        start = int(a.onset[:, : PAPER.keys].any(axis=1).argmax())
-        fig = plot.compare_velocity(a.velocity, b.velocity, PAPER, ("original velocity", f"{args.genre} velocity ({args.arch} model)"), start=start)
-        Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(args.plot, dpi=110)
-        lines["plot"] = args.plot
-    if args.wav:
-        from ..core import audio
-
-        Path(args.wav).parent.mkdir(parents=True, exist_ok=True)
-        audio.write_wav(args.wav, audio.render(out, args.seconds))
-        lines["wav"] = f"{args.wav} ({audio.backend()})"
-    emit(lines, False)
+    emit(transfer_to_files(args.file, args.genre, args.output, args.arch, texture=args.texture, seed=args.seed,
+                           wav=args.wav, seconds=args.seconds, plot=args.plot), False)
     return 0
 
 
@@ -146,7 +103,7 @@ def _bench(args) -> int:
     from ..settings import quiet_tensorflow
 
     quiet_tensorflow()
-    from .. import velocity
+    from ..bench.velocity import bench_velocity
 
-    emit(velocity.bench(args.data), args.json)
+    emit(bench_velocity(args.data), args.json)
     return 0

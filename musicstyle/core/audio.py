@@ -40,9 +40,17 @@ def backend() -> str:
 
 
 def render(midi: str | Path | bytes, seconds: float | None = None, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Audio (float32 mono, -1..1) of a MIDI file, cut to ``seconds`` if given.
+    """Audio of a MIDI file: FluidSynth where installed, else the plain synthesizer.
 
     A fixed gain, never normalised: a piece played louder sounds louder (transfer changes loudness).
+
+    Args:
+        midi: a path, MIDI bytes or a :class:`Performance`.
+        seconds: cut to this length (None: the whole piece).
+        sample_rate: samples per second.
+
+    Returns:
+        float32 mono samples in -1..1.
     """
     if backend() == "fluidsynth":
         audio = _fluidsynth(midi.source if isinstance(midi, Performance) else midi, sample_rate)

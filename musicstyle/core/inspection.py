@@ -10,9 +10,23 @@ from .midi import read_midi
 from .roll import PAPER, Layout, pedal_presses, step_of
 
 
-def inspect_file(path: str | Path, layout: Layout = PAPER) -> dict:
-    """Counts and ranges of one file; raises :class:`MusicstyleError` on bad input."""
-    perf = read_midi(path)
+def inspect_file(path: str | Path, layout: Layout = PAPER, strict: bool = False) -> dict:
+    """Counts and ranges of one file (``musicstyle inspect``), with what the reader repaired.
+
+    Taught in ``notebooks/01_data_exploration.ipynb``.
+
+    Args:
+        path: the MIDI file.
+        layout: the matrix layout the step and column counts are for.
+        strict: refuse a file that needs repairs (see :func:`musicstyle.core.midi.read_midi`).
+
+    Returns:
+        Numbers by name; ``repairs`` maps each repair kind to its count (empty for a clean file).
+
+    Raises:
+        MusicstyleError: for a file that cannot be read.
+    """
+    perf = read_midi(path, strict=strict)
     pitch = perf.notes["pitch"]
     inside = (pitch >= layout.low) & (pitch <= layout.high)
     vel = perf.notes["velocity"]
@@ -31,5 +45,6 @@ def inspect_file(path: str | Path, layout: Layout = PAPER) -> dict:
         "velocity_mean": round(float(vel.mean()), 2),
         "velocity_distinct": int(len(np.unique(vel))),
         "unreleased_note_ons": perf.unreleased,
+        "repairs": dict(sorted(perf.repairs.items())),
         "sha256": perf.sha256,
     }

@@ -3,10 +3,10 @@
 Taught in ``notebooks/01_data_exploration.ipynb``.
 
 A file is read once into a :class:`Performance`: notes, pedal events and the tempo map, all in
-ticks. The reader is the package's own lean event scanner: symusic parses faster but pairs a
-re-struck key first-in-first-out and drops strikes (about 3,000 notes in 166 TPD files), and
-pretty_midi and mido pair correctly but are 10-100 times slower (``musicstyle bench preprocess``).
-Rules, each tested in ``tests/test_midi.py``:
+ticks. The reader is the package's own lean event scanner (:mod:`musicstyle.core.midiscan`):
+symusic parses faster but pairs a re-struck key first-in-first-out and drops strikes (about 3,000
+notes in 166 TPD files), and pretty_midi and mido pair correctly but are 10-100 times slower
+(``musicstyle bench preprocess``). Rules, each tested in ``tests/test_midi.py``:
 
 * A note-off ends every sounding note of its key (as pretty_midi does); then same-key notes never
   overlap: a key struck again before it was released ends at the new strike (a piano key cannot
@@ -14,8 +14,24 @@ Rules, each tested in ``tests/test_midi.py``:
   sounding time (the "held" matrix) does not depend on these choices.
 * A note-on never released is kept and ends where its track ends (``Performance.unreleased``
   counts them; ``musicstyle inspect`` reports it). Channel 10 (General MIDI drums) is ignored.
-* Not MIDI, empty, truncated, SMPTE timing, type 2, no notes, a tempo outside 4-1000 quarter
-  notes per minute, or a silence over :data:`MAX_GAP_S` seconds raise :class:`MusicstyleError`.
+* Files are read as mido and pretty_midi read them; each repair is counted in
+  ``Performance.repairs`` (``musicstyle inspect`` prints them, ``tests/test_bad_input.py`` builds
+  each): ``system_message`` (0xF1 xx, 0xF2 xx xx, 0xF3 xx, 0xF6, 0xF8, 0xFA-0xFC, 0xFE inside a
+  track: skipped), ``running_status_after_meta`` / ``_sysex`` / ``_system`` (running status
+  continued where the standard cancels it), ``bytes_after_end_of_track`` (junk after the
+  end-of-track inside the chunk: ignored), ``events_after_end_of_track`` (read, as mido does),
+  ``missing_end_of_track``, ``track_length_past_file`` (the last chunk's length runs past the
+  file, its events end complete), ``trailing_bytes`` (after the last track: ignored),
+  ``extra_track`` (beyond the header's count: ignored, as mido does), ``unknown_chunk`` (skipped,
+  as the format asks), ``format_2_merged`` (type 2: all tracks on one timeline, as mido and
+  pretty_midi read them) and ``unknown_format`` (a format above 2, read as format 1).
+  ``strict=True`` raises instead (unknown chunks, a missing end-of-track and events after it are
+  still accepted and counted).
+* Not MIDI, empty, cut inside the header or inside an event, an undefined status byte (0xF4,
+  0xF5, 0xF9, 0xFD: no reader knows its length), a status byte where a data byte belongs, SMPTE
+  timing, zero ticks per quarter note, fewer tracks than the header announces, no notes, a tempo
+  outside 4-1000 quarter notes per minute, a tick past 2**40 or a silence over :data:`MAX_GAP_S`
+  seconds raise :class:`MusicstyleError`, in both modes.
 """
 
 from __future__ import annotations
@@ -29,6 +45,13 @@ from typing import Callable
 import numpy as np
 
 from ..errors import MusicstyleError
+from .midiscan import MAX_TICK, REPAIRS, STRICT_TOLERATED, TEMPO_DTYPE, RawEvents, scan_events
+
+__all__ = [
+    "CC_DTYPE", "MAX_GAP_S", "MAX_TICK", "NOTE_DTYPE", "PEDAL_CCS", "REPAIRS", "STRICT_TOLERATED", "TEMPO_DTYPE",
+    "Performance", "RawEvents", "one_note_per_key", "read_midi", "rewrite_velocities", "scan_events",
+    "ticks_to_seconds", "validate", "write_events",
+]
 
 #: Controller numbers kept as pedal events: sustain, sostenuto, soft.
 PEDAL_CCS = (64, 66, 67)
@@ -40,7 +63,6 @@ DEFAULT_US_PER_QUARTER = 500_000
 
 NOTE_DTYPE = np.dtype([("start", "i8"), ("end", "i8"), ("pitch", "u1"), ("velocity", "u1")])
 CC_DTYPE = np.dtype([("tick", "i8"), ("number", "u1"), ("value", "u1")])
-TEMPO_DTYPE = np.dtype([("tick", "i8"), ("us_per_quarter", "i8")])
 
 
 @dataclass
@@ -48,7 +70,8 @@ class Performance:
     """One piece as read from MIDI: every time is in ticks of ``ticks_per_quarter``.
 
     ``notes`` (start, end, pitch, velocity) are sorted by start then pitch; ``controls`` holds
-    the pedal controller events (:data:`PEDAL_CCS`) sorted by tick; ``tempos`` the tempo map.
+    the pedal controller events (:data:`PEDAL_CCS`) sorted by tick; ``tempos`` the tempo map;
+    ``repairs`` what the reader repaired (kind -> count, see :data:`REPAIRS`; empty for a clean file).
     """
 
     name: str
@@ -59,6 +82,7 @@ class Performance:
     source: str = ""
     sha256: str = ""
     unreleased: int = 0  # note-ons never released, ended where their track ends
+    repairs: dict = field(default_factory=dict)
 
     @property
     def end_tick(self) -> int:
@@ -93,45 +117,21 @@ def ticks_to_seconds(ticks: np.ndarray, tempos: np.ndarray, tpq: int) -> np.ndar
     return starts[idx] + (ticks - t_ticks[idx]) * sec_per_tick[idx]
 
 
-def check_structure(data: bytes, source: str) -> None:
-    """Raise :class:`MusicstyleError` unless ``data`` is a complete type 0/1 SMF in ticks."""
-    if not data:
-        raise MusicstyleError(source, "empty file")
-    if not data.startswith(b"MThd"):
-        raise MusicstyleError(source, "not a MIDI file (no 'MThd' header)")
-    if len(data) < 14:
-        raise MusicstyleError(source, "truncated MIDI header")
-    fmt = int.from_bytes(data[8:10], "big")
-    ntracks = int.from_bytes(data[10:12], "big")
-    division = int.from_bytes(data[12:14], "big")
-    if fmt == 2:
-        raise MusicstyleError(source, "MIDI type 2 (independent sequences) is not supported")
-    if fmt > 2:
-        raise MusicstyleError(source, f"unknown MIDI format {fmt}")
-    if division & 0x8000:
-        raise MusicstyleError(source, "SMPTE time division is not supported (need ticks per quarter note)")
-    if division == 0:
-        raise MusicstyleError(source, "zero ticks per quarter note")
-    pos = 8 + int.from_bytes(data[4:8], "big")
-    found = 0
-    while pos < len(data):
-        if pos + 8 > len(data):
-            raise MusicstyleError(source, f"truncated: chunk header cut off at byte {pos}")
-        length = int.from_bytes(data[pos + 4 : pos + 8], "big")
-        if pos + 8 + length > len(data):
-            raise MusicstyleError(
-                source, f"truncated: chunk at byte {pos} declares {length} bytes, {len(data) - pos - 8} remain"
-            )
-        found += data[pos : pos + 4] == b"MTrk"
-        pos += 8 + length
-    if found < ntracks:
-        raise MusicstyleError(source, f"truncated: header announces {ntracks} tracks, file has {found}")
-
-
-def read_midi(source: str | Path | bytes, name: str | None = None) -> Performance:
+def read_midi(source: str | Path | bytes, name: str | None = None, strict: bool = False) -> Performance:
     """Read a MIDI file (path or bytes) into a :class:`Performance`.
 
-    Raises :class:`MusicstyleError` naming the file and the reason for any bad input.
+    Taught in ``notebooks/01_data_exploration.ipynb``.
+
+    Args:
+        source: a path, or the file's bytes.
+        name: the piece's name (default: the file's stem, or ``"<bytes>"``).
+        strict: raise on every quirk the reader would repair (see the module's rules).
+
+    Returns:
+        The :class:`Performance`; ``repairs`` lists what was repaired.
+
+    Raises:
+        MusicstyleError: naming the file and the reason, for anything that cannot be read.
     """
     if isinstance(source, (bytes, bytearray)):
         data, label = bytes(source), name or "<bytes>"
@@ -141,7 +141,7 @@ def read_midi(source: str | Path | bytes, name: str | None = None) -> Performanc
             data = Path(source).read_bytes()
         except OSError as err:
             raise MusicstyleError(label, f"cannot read file ({err.strerror or err})") from None
-    raw = scan_events(data, label)
+    raw = scan_events(data, label, strict)
     notes, unreleased = _pair_notes(raw)
     kind, number = raw.status & 0xF0, raw.data1
     is_pedal = (kind == 0xB0) & np.isin(number, PEDAL_CCS)
@@ -156,6 +156,7 @@ def read_midi(source: str | Path | bytes, name: str | None = None) -> Performanc
         source=label,
         sha256=hashlib.sha256(data).hexdigest(),
         unreleased=unreleased,
+        repairs=raw.repairs,
     )
     validate(perf)
     return perf
@@ -225,138 +226,28 @@ def validate(perf: Performance) -> None:
         )
 
 
-# --- raw events ----------------------------------------------------------------------------------
-
-
-@dataclass
-class RawEvents:
-    """Every channel event of a file in file order, plus the tempo map and where each track ends.
-
-    ``offset`` is the byte position of an event's second data byte (a note-on's velocity).
-    """
-
-    ticks_per_quarter: int
-    tick: np.ndarray
-    status: np.ndarray
-    data1: np.ndarray
-    data2: np.ndarray
-    offset: np.ndarray
-    track: np.ndarray
-    track_end: np.ndarray
-    tempos: np.ndarray
-
-
-_NO_STATUS, _KEEP, _SKIP1, _SKIP2, _META = range(5)
-#: What to do after each status byte: keep note and controller events, skip the others' data.
-_MODE = [_NO_STATUS] * 128 + [
-    {0x80: _KEEP, 0x90: _KEEP, 0xB0: _KEEP, 0xA0: _SKIP2, 0xE0: _SKIP2, 0xC0: _SKIP1, 0xD0: _SKIP1}.get(b & 0xF0, _META)
-    for b in range(128, 256)
-]
-
-
-def scan_events(data: bytes, source: str = "<bytes>") -> RawEvents:
-    """Walk every track event by event (delta times, running status, meta and sysex events).
-
-    Only note and controller events are kept, with tempo changes; a plain loop over bytes, the
-    one hot loop of the package (about 5 us per event, parallel over files in dataset loads).
-    """
-    check_structure(data, source)
-    ticks, offsets, track_sizes, track_end, tempos = [], [], [], [], []
-    changes, change_at = [], []  # running status: the status byte and the event index it starts at
-    at, ap = ticks.append, offsets.append
-    pos = 8 + int.from_bytes(data[4:8], "big")
-    while pos < len(data):
-        length = int.from_bytes(data[pos + 4 : pos + 8], "big")
-        p, end = pos + 8, pos + 8 + length
-        if data[pos : pos + 4] != b"MTrk":
-            pos = end
-            continue
-        tick, status, mode, before = 0, 0, _NO_STATUS, len(ticks)
-        try:
-            while p < end:
-                b = data[p]
-                p += 1
-                if b & 0x80:
-                    delta = b & 0x7F
-                    while b & 0x80:
-                        b = data[p]
-                        p += 1
-                        delta = (delta << 7) | (b & 0x7F)
-                    tick += delta
-                else:
-                    tick += b
-                b = data[p]
-                if b & 0x80:
-                    p += 1
-                    if b != status:
-                        status, mode = b, _MODE[b]
-                        if mode == _KEEP:
-                            changes.append(b)
-                            change_at.append(len(ticks))
-                if mode == _KEEP:
-                    at(tick)
-                    ap(p + 1)
-                    p += 2
-                elif mode == _SKIP2:
-                    p += 2
-                elif mode == _SKIP1:
-                    p += 1
-                elif mode == _NO_STATUS:
-                    raise MusicstyleError(source, f"malformed: data byte without a status at byte {p}")
-                else:  # meta (FF type len data) or sysex (F0/F7 len data); cancels running status
-                    meta = -1
-                    if status == 0xFF:
-                        meta = data[p]
-                        p += 1
-                    b = data[p]
-                    p += 1
-                    n = b & 0x7F
-                    while b & 0x80:
-                        b = data[p]
-                        p += 1
-                        n = (n << 7) | (b & 0x7F)
-                    if meta == 0x51 and n == 3:
-                        tempos.append((tick, int.from_bytes(data[p : p + 3], "big")))
-                    p += n
-                    status, mode = 0, _NO_STATUS
-            if p > end:
-                raise IndexError
-        except IndexError:
-            raise MusicstyleError(source, f"truncated: track at byte {pos} ends inside an event") from None
-        track_sizes.append(len(ticks) - before)
-        track_end.append(tick)
-        pos = end
-    change_at.append(len(ticks))
-    statuses = np.repeat(np.array(changes, np.uint8), np.diff(change_at))
-    raw = np.frombuffer(data, np.uint8)
-    offset = np.array(offsets, np.int64)
-    tempo = np.zeros(len(tempos), TEMPO_DTYPE)
-    if tempos:
-        tempo["tick"], tempo["us_per_quarter"] = np.array(tempos, np.int64).T
-    return RawEvents(
-        ticks_per_quarter=int.from_bytes(data[12:14], "big"),
-        tick=np.array(ticks, np.int64),
-        status=statuses,
-        data1=raw[offset - 1],
-        data2=raw[offset],
-        offset=offset,
-        track=np.repeat(np.arange(len(track_sizes)), track_sizes),
-        track_end=np.array(track_end, np.int64),
-        tempos=tempo,
-    )
-
-
 def rewrite_velocities(
     data: bytes,
     new_velocity: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
     source: str = "<bytes>",
+    strict: bool = False,
 ) -> bytes:
-    """Return ``data`` with only note-on velocity bytes changed.
+    """Return ``data`` with only note-on velocity bytes changed (velocity transfer, notebook 02).
 
-    ``new_velocity(ticks, pitches, old_velocities)`` returns the new velocities (rounded and
-    clipped to 1-127 here); every other byte of the file (timing, pedal, meta events) is kept.
+    Every other byte of the file (timing, pedal, meta events) is kept, also in a file that needed
+    repairs: a repair only skips or ignores bytes, so every velocity byte is found where it is.
+
+    Args:
+        data: the MIDI file's bytes.
+        new_velocity: ``(ticks, pitches, old_velocities) -> new velocities``, rounded and clipped
+            to 1-127 here.
+        source: the file's name, for error messages.
+        strict: refuse a file that needs repairs.
+
+    Returns:
+        The new file's bytes, as long as ``data``.
     """
-    raw = scan_events(data, source)
+    raw = scan_events(data, source, strict)
     on = ((raw.status & 0xF0) == 0x90) & (raw.data2 > 0)
     new = np.clip(np.rint(np.asarray(new_velocity(raw.tick[on], raw.data1[on], raw.data2[on]), float)), 1, 127)
     out = np.frombuffer(data, np.uint8).copy()

@@ -85,7 +85,14 @@ def _pedal_at(perf: Performance, number: int, ticks: np.ndarray) -> np.ndarray:
 
 
 def note_features(perf: Performance) -> np.ndarray:
-    """``(notes, len(NOTE_FEATURES))`` float32, one row per row of ``perf.notes`` (same order)."""
+    """The feature rows of a performance's notes (see the module docstring; never a velocity).
+
+    Args:
+        perf: the performance.
+
+    Returns:
+        ``(notes, len(NOTE_FEATURES))`` float32, one row per row of ``perf.notes`` (same order).
+    """
     notes = perf.notes
     n = len(notes)
     out = np.zeros((n, len(NOTE_FEATURES)), np.float32)

@@ -12,7 +12,15 @@ from .roll import pedal_presses
 
 
 def press_lengths(perf: Performance, number: int = 64) -> np.ndarray:
-    """Length in seconds of every press of a pedal (value >= 64 counts as down)."""
+    """Length in seconds of every press of a pedal (value >= 64 counts as down).
+
+    Args:
+        perf: the performance.
+        number: controller number (64 sustain).
+
+    Returns:
+        float seconds, one per press.
+    """
     presses = pedal_presses(perf, number)
     if not len(presses):
         return np.zeros(0)
@@ -47,7 +55,16 @@ def summary(lengths: np.ndarray) -> dict:
 
 
 def generated_press_lengths(matrix: np.ndarray, layout, steps_per_second: float, number: int = 64) -> np.ndarray:
-    """Press lengths (s) of pedal ``number`` in a generated (steps, columns...) matrix whose
-    pedal columns follow the keys, as written by ``musicstyle.chords`` (notebooks 04 and 05)."""
+    """Press lengths of a pedal in a generated matrix whose pedal columns follow the keys (notebooks 04, 05).
+
+    Args:
+        matrix: ``(steps, columns...)`` held matrix as the chords LSTM writes it.
+        layout: its :class:`~musicstyle.core.roll.Layout`.
+        steps_per_second: grid steps per second of the generated music.
+        number: the pedal's controller number.
+
+    Returns:
+        float seconds, one per press.
+    """
     col = layout.keys + list(layout.pedals).index(number)
     return held_lengths(np.asarray(matrix)[:, col], 1.0 / steps_per_second)

@@ -80,12 +80,29 @@ class Roll:
 
 
 def step_of(ticks, tpq: int, steps_per_beat: int) -> np.ndarray:
-    """Grid step of each tick (round half up)."""
+    """Grid step of each tick (round half up).
+
+    Args:
+        ticks: tick positions.
+        tpq: ticks per quarter note of the file.
+        steps_per_beat: grid steps per quarter note.
+
+    Returns:
+        int64 steps.
+    """
     return (np.asarray(ticks, np.int64) * steps_per_beat * 2 + tpq) // (2 * tpq)
 
 
 def pedal_presses(perf: Performance, number: int = 64) -> np.ndarray:
-    """(start_tick, end_tick) of each press of a pedal (value >= 64); one still down ends at the piece's end."""
+    """Each press of a pedal (value >= 64 is down); one still down ends at the piece's end.
+
+    Args:
+        perf: the performance.
+        number: controller number (64 sustain, 66 sostenuto, 67 soft).
+
+    Returns:
+        ``(presses, 2)`` int64 of (start_tick, end_tick).
+    """
     ev = perf.pedal(number)
     down = ev["value"] >= 64
     change = np.diff(np.concatenate([[False], down]).astype(np.int8))
@@ -99,8 +116,14 @@ def pedal_presses(perf: Performance, number: int = 64) -> np.ndarray:
 def piano_roll(perf: Performance, layout: Layout = PAPER, require_notes: bool = True) -> Roll:
     """Onset, held and velocity matrices of a performance in a given layout.
 
-    Raises :class:`MusicstyleError` when no note lies in the layout's key range (unless
-    ``require_notes`` is False) or the piece is longer than :data:`MAX_STEPS` steps.
+    Args:
+        perf: the performance.
+        layout: columns and grid (default the paper's 59 columns, 8 steps per beat).
+        require_notes: raise when no note lies in the key range (else an empty roll).
+
+    Returns:
+        A :class:`Roll`. Raises :class:`MusicstyleError` when no note is in range (with
+        ``require_notes``) or the piece is longer than :data:`MAX_STEPS` steps.
     """
     tpq, spb = perf.ticks_per_quarter, layout.steps_per_beat
     notes = perf.notes
@@ -154,7 +177,17 @@ def _span_cells(start: np.ndarray, stop: np.ndarray, cols: np.ndarray, steps: in
 
 
 def segments(matrix: np.ndarray, length: int, hop: int | None = None, pad: bool = True) -> np.ndarray:
-    """Cut (steps, columns) into windows (n, length, columns); the last one zero-padded if ``pad``."""
+    """Cut a matrix into windows.
+
+    Args:
+        matrix: ``(steps, columns)``.
+        length: window length in steps.
+        hop: steps between window starts (default ``length``).
+        pad: zero-pad so the last steps get a window (else drop what does not fit).
+
+    Returns:
+        ``(n, length, columns)``.
+    """
     hop = hop or length
     steps = matrix.shape[0]
     if pad:

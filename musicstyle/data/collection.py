@@ -1,4 +1,4 @@
-"""Pieces of a folder: every MIDI file read once, cached, with every file that could not be read.
+"""Pieces of a folder: every MIDI file read once, cached, with every file that could not be read or needed repairs.
 
 Taught in ``notebooks/01_data_exploration.ipynb``. Parsed pieces are cached as one ``.npz`` per set
 of files (keyed by their contents) through :mod:`musicstyle.data.cache`.
@@ -21,7 +21,7 @@ from .cache import cache_path, load_npz, save_npz
 from .sources import GENRES, midi_files
 from .split import SPLIT_SEED, quick_subset, split_names
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: repaired files are kept with their repairs
 
 
 @dataclass
@@ -41,12 +41,21 @@ class Skipped:
 
 
 @dataclass
+class Repaired:
+    """A file that was read with repairs (kind -> count, see :data:`musicstyle.core.midi.REPAIRS`)."""
+
+    path: str
+    repairs: dict
+
+
+@dataclass
 class Collection:
-    """Pieces of one folder, with every file that could not be read and why."""
+    """Pieces of one folder, with every file that could not be read and why, and every file repaired."""
 
     root: str
     pieces: list[Piece]
     skipped: list[Skipped] = field(default_factory=list)
+    repaired: list[Repaired] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.pieces)
@@ -61,8 +70,14 @@ class Collection:
         return {k: [p for p in self.pieces if side[p.path] == k] for k in parts}
 
     def report(self) -> str:
-        """One line per skipped file, for the user to read."""
-        return "\n".join(f"skipped {s.path}: {s.reason}" for s in self.skipped)
+        """One line per skipped file and per repaired file, for the user to read (notebook 01)."""
+        lines = [f"skipped {s.path}: {s.reason}" for s in self.skipped]
+        lines += [f"repaired {r.path}: {_repairs_text(r.repairs)}" for r in self.repaired]
+        return "\n".join(lines)
+
+
+def _repairs_text(repairs: dict) -> str:
+    return ", ".join(f"{kind} x{count}" for kind, count in sorted(repairs.items()))
 
 
 def pieces_checksum(pieces) -> str:
@@ -85,7 +100,7 @@ def load_folder(folder: str | Path, genres: Iterable[str] = GENRES, subset: list
 
     Returns:
         A :class:`Collection`; files that cannot be read are in ``skipped`` with the reason (the
-        load itself never stops on one).
+        load itself never stops on one), files read with repairs are in ``repaired``.
     """
     from tqdm.auto import tqdm
 
@@ -116,7 +131,8 @@ def load_folder(folder: str | Path, genres: Iterable[str] = GENRES, subset: list
             continue
         perf.source = str(p)
         pieces.append(Piece(p.stem, g, rel, perf))
-    collection = Collection(str(folder), pieces, skipped)
+    repaired = [Repaired(piece.path, piece.performance.repairs) for piece in pieces if piece.performance.repairs]
+    collection = Collection(str(folder), pieces, skipped, repaired)
     if cache:
         save_npz(cache_file, _to_arrays(collection))
     return collection
@@ -159,6 +175,7 @@ def _to_arrays(c: Collection) -> dict:
         "tpq": np.array([q.ticks_per_quarter for q in perfs], dtype=np.int64),
         "skipped_paths": np.array([s.path for s in c.skipped], dtype=str),
         "skipped_reasons": np.array([s.reason for s in c.skipped], dtype=str),
+        "repairs": np.array([",".join(f"{k}={v}" for k, v in sorted(q.repairs.items())) for q in perfs], dtype=str),
     }
     for key, dtype in (("notes", NOTE_DTYPE), ("controls", CC_DTYPE), ("tempos", TEMPO_DTYPE)):
         parts = [getattr(q, key) for q in perfs]
@@ -174,9 +191,11 @@ def _from_arrays(a: dict, folder: Path) -> Collection:
     pieces = []
     for i, name in enumerate(a["names"]):
         rel = str(a["paths"][i])
+        repairs = {k: int(v) for k, v in (kv.split("=") for kv in str(a["repairs"][i]).split(",") if kv)}
         perf = Performance(name=str(name), ticks_per_quarter=int(a["tpq"][i]), notes=split["notes"][i],
                            controls=split["controls"][i], tempos=split["tempos"][i], source=str(folder / rel),
-                           sha256=str(a["sha256"][i]))
+                           sha256=str(a["sha256"][i]), repairs=repairs)
         pieces.append(Piece(str(name), str(a["genres"][i]) or None, rel, perf))
     skipped = [Skipped(str(p), str(r)) for p, r in zip(a["skipped_paths"], a["skipped_reasons"])]
-    return Collection(str(folder), pieces, skipped)
+    repaired = [Repaired(p.path, p.performance.repairs) for p in pieces if p.performance.repairs]
+    return Collection(str(folder), pieces, skipped, repaired)

@@ -1,0 +1,188 @@
+"""Using a classifier: window probabilities, the verdict on a piece, accuracy by vote, the style vector.
+
+Taught in ``notebooks/03_genre_classifier.ipynb``. A piece's verdict is the mean probability of
+jazz over its windows; accuracy is measured per window (segment) and per piece against the
+majority baseline.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..core.midi import Performance, read_midi
+from ..core.roll import Layout
+from ..errors import MusicstyleError
+from .data import CLASSES, features, tpd_pieces, windows
+from .model import load, style_model
+
+#: The paper's segment-level test accuracy (on a split that leaked pieces).
+PAPER_ACCURACY = 0.93
+
+
+def as_performance(data) -> Performance:
+    """A piece from what a caller holds. Taught in ``notebooks/03_genre_classifier.ipynb``.
+
+    Args:
+        data: a Performance, MIDI bytes or a path.
+
+    Returns:
+        The Performance.
+    """
+    if isinstance(data, Performance):
+        return data
+    if isinstance(data, (bytes, bytearray)):
+        return read_midi(bytes(data), name="<bytes>")
+    return read_midi(data)
+
+
+def _predict(model, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    out = [np.asarray(model(x[i : i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+    return np.concatenate(out)
+
+
+def _windows_of(perf: Performance, meta: dict) -> np.ndarray:
+    return windows(features(perf, Layout.from_dict(meta["layout"])), meta["length"])
+
+
+def window_probabilities(model, meta: dict, perf: Performance) -> np.ndarray:
+    """P(jazz) of each window of a piece. Taught in ``notebooks/03_genre_classifier.ipynb``.
+
+    Args:
+        model: a classifier.
+        meta: its metadata (``layout``, ``length``).
+        perf: the piece.
+
+    Returns:
+        (windows,) probabilities of jazz.
+    """
+    return _predict(model, _windows_of(perf, meta))[:, 0]
+
+
+def evaluate(model, meta: dict, pieces) -> dict:
+    """Accuracy by window and by vote. Taught in ``notebooks/03_genre_classifier.ipynb``.
+
+    Args:
+        model: a classifier.
+        meta: its metadata.
+        pieces: pieces with ``.performance`` and ``.genre``.
+
+    Returns:
+        ``segments``, ``segment_accuracy``, ``pieces``, ``piece_accuracy`` (vote = mean probability),
+        ``majority_baseline``, ``confusion`` and ``paper_accuracy_leaky_split``.
+    """
+    seg_correct = seg_total = 0
+    truth, guess = [], []
+    for p in pieces:
+        probs = window_probabilities(model, meta, p.performance)
+        label = CLASSES.index(p.genre)
+        seg_correct += int(((probs > 0.5) == bool(label)).sum())
+        seg_total += len(probs)
+        truth.append(label)
+        guess.append(int(probs.mean() > 0.5))
+    truth, guess = np.array(truth), np.array(guess)
+    confusion = [[int(((truth == i) & (guess == j)).sum()) for j in range(2)] for i in range(2)]
+    counts = np.bincount(truth, minlength=2)
+    return {
+        "segments": int(seg_total),
+        "segment_accuracy": seg_correct / max(seg_total, 1),
+        "pieces": int(len(truth)),
+        "piece_accuracy": float((truth == guess).mean()) if len(truth) else float("nan"),
+        "majority_baseline": float(counts.max() / max(counts.sum(), 1)),
+        "confusion": {"rows_true": list(CLASSES), "cols_predicted": list(CLASSES), "counts": confusion},
+        "paper_accuracy_leaky_split": PAPER_ACCURACY,
+    }
+
+
+def verdict(data, model=None, meta: dict | None = None) -> dict:
+    """Classical or jazz? Taught in ``notebooks/03_genre_classifier.ipynb``.
+
+    Args:
+        data: MIDI bytes, a path or a Performance.
+        model, meta: a classifier and its metadata (default: the shipped one).
+
+    Returns:
+        ``{"classical": 1 - p, "jazz": p}``, ``p`` the mean P(jazz) over the windows.
+    """
+    if model is None:
+        model, meta = load()
+    q = float(window_probabilities(model, meta, as_performance(data)).mean())
+    return {"classical": 1.0 - q, "jazz": q}
+
+
+def style_vector(perf, model=None, meta: dict | None = None) -> np.ndarray:
+    """The piece's style vector. Taught in ``notebooks/03_genre_classifier.ipynb``.
+
+    The style sub-model shares the classifier's weights and costs about a millisecond to make, so
+    it is made on each call; the classifier itself is loaded once.
+
+    Args:
+        perf: a Performance, MIDI bytes or a path.
+        model, meta: a classifier and its metadata (default: the shipped one).
+
+    Returns:
+        (50,) float32: the ``style`` layer averaged over the windows of the piece.
+    """
+    if model is None:
+        model, meta = load()
+    x = _windows_of(as_performance(perf), meta)
+    return _predict(style_model(model), x).mean(axis=0).astype(np.float32)
+
+
+def project_2d(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """PCA in numpy. Taught in ``notebooks/03_genre_classifier.ipynb``.
+
+    Args:
+        vectors: (n, d) style vectors.
+
+    Returns:
+        (n, 2) coordinates (signs fixed) and the share of variance of each axis.
+    """
+    v = np.asarray(vectors, np.float64)
+    centred = v - v.mean(axis=0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    explained = s**2 / max((s**2).sum(), 1e-12)
+    coords = centred @ vt[:2].T
+    coords *= np.where(np.abs(coords).max(0) > 0, np.sign(coords[np.abs(coords).argmax(0), [0, 1]]), 1)  # fixed sign
+    return coords, explained[:2]
+
+
+def classify(file, model_file=None) -> dict:
+    """``musicstyle classify``. Taught in ``notebooks/03_genre_classifier.ipynb``.
+
+    Args:
+        file: a MIDI file (read before any model loads, so bad input fails first).
+        model_file: a classifier .keras file (default: the shipped one).
+
+    Returns:
+        The :func:`verdict` with ``windows``, ``genre`` and ``model`` (the architecture).
+    """
+    path = Path(file)
+    if not path.is_file():
+        raise MusicstyleError(path, "no such file")
+    perf = read_midi(path)
+    model, meta = load(model_file) if model_file else load()
+    probs = window_probabilities(model, meta, perf)
+    q = float(probs.mean())
+    result = {"classical": 1.0 - q, "jazz": q}
+    return {**result, "windows": int(len(probs)), "genre": max(CLASSES, key=result.get), "model": meta.get("arch")}
+
+
+def evaluate_command(data=None, split: str = "all", model_file=None) -> dict:
+    """``musicstyle evaluate classifier``. Taught in ``notebooks/03_genre_classifier.ipynb``.
+
+    Args:
+        data: a folder with ``classical/`` and ``jazz/`` (default: TPD).
+        split: ``all``, ``train``, ``validation`` or ``test``.
+        model_file: a classifier .keras file (default: the shipped one).
+
+    Returns:
+        The :func:`evaluate` figures with ``split``, ``skipped``, ``model`` and ``layout_columns``.
+    """
+    model, meta = load(model_file) if model_file else load()
+    pieces, collection = tpd_pieces(data, split)
+    result = evaluate(model, meta, pieces)
+    result.update(split=split, skipped=len(collection.skipped), model=meta.get("arch"),
+                  layout_columns=Layout.from_dict(meta["layout"]).columns)
+    return result

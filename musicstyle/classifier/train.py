@@ -1,0 +1,107 @@
+"""Training the classifier through the one trainer, and the ``train classifier`` command.
+
+Taught in ``notebooks/03_genre_classifier.ipynb``. Each epoch draws every window of every training
+piece from a fresh random offset (and, for ``improved``, a random transposition); the loss is
+binary cross-entropy; the weights of the epoch with the best validation piece accuracy (then segment
+accuracy) are kept.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..core.roll import KEYS_ONLY, Layout
+from ..data import SPLIT_SEED, select
+from ..errors import MusicstyleError
+from .data import CLASSES, epoch_windows, features, layout_of, tpd_pieces
+from .evaluate import evaluate
+from .model import build, metadata
+
+
+def train(pieces, validation=(), arch: str = "improved", layout: Layout = KEYS_ONLY, length: int = 512,
+          epochs: int = 20, batch_size: int = 32, augment: bool | None = None, learning_rate: float = 1e-3,
+          seed: int = 0, verbose: int = 1, strategy=None, checkpoint_dir=None) -> tuple:
+    """Train a classifier. Taught in ``notebooks/03_genre_classifier.ipynb``.
+
+    Args:
+        pieces: training pieces (``.performance``, ``.genre``).
+        validation: validation pieces; their piece accuracy (by vote), then segment accuracy, picks the
+            epoch kept.
+        arch: ``improved`` or ``paper``.
+        layout: the input columns.
+        length: steps per window.
+        epochs, batch_size, learning_rate: the :class:`~musicstyle.training.trainer.Schedule`.
+        augment: random transposition (default: for ``improved`` only).
+        seed: seeds the weights and every epoch's windows.
+        verbose: 0 silent, 1 progress.
+        strategy, checkpoint_dir: passed to :func:`musicstyle.training.trainer.train`.
+
+    Returns:
+        ``(model, metadata)``; the metadata holds ``history`` and ``train_pieces``.
+    """
+    import keras
+
+    from ..training.trainer import Schedule
+    from ..training.trainer import train as run
+
+    augment = arch == "improved" if augment is None else augment
+    feats = [features(p.performance, layout) for p in pieces]
+    labels = np.array([CLASSES.index(p.genre) for p in pieces], np.float32)
+    meta = metadata(arch, layout, length)
+
+    def score(model) -> dict:
+        r = evaluate(model, meta, validation)
+        piece, segment = r["piece_accuracy"], r["segment_accuracy"]
+        # piece accuracy moves in steps of 1/pieces: segment accuracy breaks its ties
+        return {"val_piece_accuracy": piece, "val_segment_accuracy": segment, "val_selection": piece + segment / 1000}
+
+    trained = run(
+        lambda: build(arch, length, layout.columns),
+        lambda epoch, rng: epoch_windows(feats, labels, length, rng, layout, augment),
+        keras.losses.binary_crossentropy,
+        score=score if len(validation) else None,
+        schedule=Schedule(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, halve_after=None,
+                          patience=None, monitor="val_selection", mode="max"),
+        strategy=strategy, checkpoint_dir=checkpoint_dir, seed=seed, label=f"classifier {arch}", verbose=verbose,
+    )
+    meta["history"] = trained.history
+    meta["train_pieces"] = len(pieces)
+    return trained.model, meta
+
+
+def train_command(data=None, arch: str = "improved", layout: str = "keys", epochs: int = 14, length: int = 512,
+                  seed: int = 0, out="classifier.keras", strategy: str = "auto", checkpoint_dir=None) -> dict:
+    """``musicstyle train classifier``: train on the split, measure on its test side, save on the chief.
+
+    Taught in ``notebooks/03_genre_classifier.ipynb``.
+
+    Args:
+        data: a folder with ``classical/`` and ``jazz/`` (default: TPD).
+        arch: ``improved`` or ``paper``.
+        layout: ``keys`` or ``paper`` (:func:`~musicstyle.classifier.data.layout_of`).
+        epochs, length, seed, checkpoint_dir: as for :func:`train`.
+        out: the .keras file to write.
+        strategy: ``auto``, ``default``, ``mirrored`` or ``multiworker``
+            (:func:`musicstyle.training.device.strategy`).
+
+    Returns:
+        ``saved`` (the file, None on a worker that is not the chief) and the test figures.
+    """
+    from ..training import device
+    from ..training.modelfile import save_model
+
+    if Path(out).suffix != ".keras":
+        raise MusicstyleError(out, "model files must end in .keras")
+    distribute = device.strategy(strategy)  # before any other TensorFlow work
+    _, collection = tpd_pieces(data)
+    train_pieces, validation, test = (select(collection, side) for side in ("train", "validation", "test"))
+    model, meta = train(train_pieces, validation, arch=arch, layout=layout_of(layout), epochs=epochs, length=length,
+                        seed=seed, strategy=distribute, checkpoint_dir=checkpoint_dir)
+    meta["test"] = evaluate(model, meta, test)
+    meta["split"] = f"TPD piece-level, seed {SPLIT_SEED}"
+    saved = device.is_chief()
+    if saved:
+        save_model(model, out, meta)
+    return {"saved": str(out) if saved else None, **{k: v for k, v in meta["test"].items() if k != "confusion"}}

@@ -1,0 +1,74 @@
+"""Genre-classifier commands: ``classify``, ``train classifier`` and ``evaluate classifier`` (notebook 03)."""
+
+from __future__ import annotations
+
+from . import emit
+
+
+def add_run_options(p) -> None:
+    """Add ``--checkpoint-dir`` and ``--strategy`` to a ``train`` command (also ``train chords``).
+
+    Args:
+        p: the command's parser.
+    """
+    p.add_argument("--checkpoint-dir", help="folder of a resumable checkpoint (an interrupted run resumes from it)")
+    p.add_argument("--strategy", choices=("auto", "default", "mirrored", "multiworker"), default="auto",
+                   help="tf.distribute strategy (auto: multi-worker when TF_CONFIG names several workers)")
+
+
+def add_data_options(p) -> None:
+    """Add ``--data`` and ``--split`` to an ``evaluate`` command (also ``evaluate chords``).
+
+    Args:
+        p: the command's parser.
+    """
+    p.add_argument("--data", help="folder with classical/ and jazz/ (default: TPD)")
+    p.add_argument("--split", choices=("all", "train", "validation", "test"), default="all",
+                   help="TPD piece-level split (musicstyle.data.SPLIT_SEED) to use")
+
+
+def register(groups) -> None:
+    p = groups["top"].add_parser("classify", help="classical or jazz? the shipped keys-only classifier's verdict")
+    p.add_argument("file")
+    p.add_argument("--model", help="a classifier .keras file (default: the shipped one)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_classify)
+
+    p = groups["train"].add_parser("classifier", help="train the genre classifier on TPD (piece-level split)")
+    p.add_argument("--data", help="TPD folder (default: found as for tpd)")
+    p.add_argument("--arch", choices=("improved", "paper"), default="improved")
+    p.add_argument("--layout", choices=("keys", "paper"), default="keys", help="keys only (shipped) or the paper's 59 columns")
+    p.add_argument("--epochs", type=int, default=14)
+    p.add_argument("--length", type=int, default=512)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--out", default="classifier.keras", help="the .keras file (written by the chief only)")
+    add_run_options(p)
+    p.set_defaults(func=_train)
+
+    p = groups["evaluate"].add_parser("classifier", help="segment and piece accuracy against the majority baseline")
+    add_data_options(p)
+    p.add_argument("--model", help="a classifier .keras file (default: the shipped one)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_evaluate)
+
+
+def _classify(args) -> int:
+    from ..classifier import classify
+
+    emit(classify(args.file, args.model), args.json)
+    return 0
+
+
+def _train(args) -> int:
+    from ..classifier import train_command
+
+    emit(train_command(args.data, arch=args.arch, layout=args.layout, epochs=args.epochs, length=args.length,
+                       seed=args.seed, out=args.out, strategy=args.strategy, checkpoint_dir=args.checkpoint_dir), False)
+    return 0
+
+
+def _evaluate(args) -> int:
+    from ..classifier import evaluate_command
+
+    emit(evaluate_command(args.data, args.split, args.model), args.json)
+    return 0

@@ -1,0 +1,62 @@
+"""Did the style move? A dynamics discriminator (jazz vs classical from velocities alone) and the
+paper's observations as numbers.
+
+Taught in ``notebooks/02b_did_the_style_move.ipynb``.
+
+Velocity transfer keeps every note, so a judge of the transfer may look at velocities only. It must
+also be blind to a piece's overall loudness and spread (a model may play everything softer), so each
+piece's onset velocities are standardised: ``z = (v - mean) / std`` over the whole piece (a piece
+with a spread under :data:`MIN_STD` velocity units is divided by :data:`MIN_STD`). Model predictions
+are smoother than real playing, and a discriminator trained on real pieces alone calls anything
+smooth "classical"; the shipped discriminators are therefore trained on real pieces *and* on each
+genre's own velocity model re-predicting pieces of its own genre as transfer writes them (the mean
+prediction plus a draw of the genre's texture, :func:`musicstyle.velocity.transferred_velocities`),
+labelled with that genre, so a model's smoothness is no cue. They never see a transfer (one genre's
+model on the other genre's pieces).
+
+Two kinds are shipped:
+
+* ``cnn``: a small dilated 1-D CNN over the sequence of standardised onset velocities (in onset
+  order, chord notes low to high), global average pooling, one logit; trained on crops, applied to
+  a whole piece at once.
+* ``stats``: a small MLP (one hidden layer, :data:`STATS_HIDDEN` units) on :data:`FEATURES`,
+  statistics of 512-onset segments (the paper's observations among them); a piece's log-odds is
+  the mean over its segments.
+
+The judge of :func:`verdict` and of ``evaluate transfer`` (:data:`TRUSTED`) is the ``ensemble``: the
+mean of the two kinds' log-odds. Either kind alone passes its controls, yet its verdict on transfers
+moved by tens of points when it was retrained with the same command; two views averaged are steadier.
+Each kind is reported beside it.
+
+Simultaneous onsets ("chords") are grouped by :func:`musicstyle.core.notes.chord_ids` (onsets within
+:data:`musicstyle.core.notes.CHORD_WINDOW_S` seconds of the previous one).
+
+Modules: :mod:`.data` (a piece's :class:`Dynamics`, the pieces, cached velocity-model predictions),
+:mod:`.observations` (the paper's observations, segment statistics), :mod:`.model` (the
+discriminators, the ensemble, :func:`verdict`), :mod:`.train`, :mod:`.evaluate` (did the style move?).
+Figures and tables: :mod:`musicstyle.figures.dynamics`.
+"""
+
+from .data import (
+    GENRES, MIN_STD, Dynamics, Item, Predictions, as_dynamics, dynamics_of, held_out, load_pieces, real_and_own,
+    shuffled, standardise, texture_alone, velocity_predictors,
+)
+from .evaluate import evaluate_command, evaluate_transfer, summarise
+from .model import (
+    ENSEMBLE, KIND, RAW, SHIPPED, STATS_HIDDEN, TRUSTED, build_cnn, build_stats, ensemble, jazz_logit, load,
+    load_model_file, p_jazz, verdict,
+)
+from .observations import (
+    FEATURES, HOP, SEGMENT, observations, onset_jump, segment_features, segment_slices, segment_table,
+    top_note_emphasis,
+)
+from .train import CROP, augmenting_predictors, piece_accuracy, train, train_cnn, train_command, train_stats
+
+__all__ = [
+    "CROP", "ENSEMBLE", "FEATURES", "GENRES", "HOP", "KIND", "MIN_STD", "RAW", "SEGMENT", "SHIPPED", "STATS_HIDDEN",
+    "TRUSTED", "Dynamics", "Item", "Predictions", "as_dynamics", "augmenting_predictors", "build_cnn", "build_stats",
+    "dynamics_of", "ensemble", "evaluate_command", "evaluate_transfer", "held_out", "jazz_logit", "load",
+    "load_model_file", "load_pieces", "observations", "onset_jump", "p_jazz", "piece_accuracy", "real_and_own",
+    "segment_features", "segment_slices", "segment_table", "shuffled", "standardise", "summarise", "texture_alone",
+    "top_note_emphasis", "train", "train_cnn", "train_command", "train_stats", "velocity_predictors", "verdict",
+]

@@ -1,0 +1,283 @@
+"""Training a discriminator through the one trainer (:func:`musicstyle.training.trainer.train`).
+
+Taught in ``notebooks/02b_did_the_style_move.ipynb``. The CNN learns from fresh random crops every
+epoch and keeps the epoch with the best validation piece accuracy; the statistics MLP learns from
+its fixed table of segment statistics (every epoch the same table, reshuffled).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..core.notes import CHORD_WINDOW_S
+from ..errors import MusicstyleError
+from .data import GENRES, MIN_STD, Item, load_pieces, real_and_own, velocity_predictors
+from .model import KIND, SHIPPED, STATS_HIDDEN, build_cnn, build_stats, jazz_logit
+from .observations import FEATURES, SEGMENT, segment_table
+
+#: Crop length (onsets) the CNN is trained on.
+CROP = 256
+
+
+def _loss():
+    import functools
+
+    import keras
+
+    return functools.partial(keras.losses.binary_crossentropy, from_logits=True)
+
+
+def _crops(items: list[Item], per_item: int, rng: np.random.Generator, length: int = CROP):
+    """``per_item`` random crops of ``length`` onsets of each item's z (zero-padded when shorter)."""
+    x = np.zeros((len(items) * per_item, length, 1), np.float32)
+    y = np.zeros((len(items) * per_item, 1), np.float32)
+    for i, it in enumerate(items):
+        z = it.dynamics.z.astype(np.float32)
+        for j in range(per_item):
+            k = i * per_item + j
+            if len(z) <= length:
+                x[k, : len(z), 0] = z
+            else:
+                s = int(rng.integers(0, len(z) - length + 1))
+                x[k, :, 0] = z[s : s + length]
+            y[k] = it.label
+    return x, y
+
+
+def piece_accuracy(model, meta: dict, items: list[Item]) -> float:
+    """Share of items judged as their genre. Taught in ``notebooks/02b_did_the_style_move.ipynb``.
+
+    Args:
+        model, meta: the discriminator (see :func:`musicstyle.dynamics.jazz_logit`).
+        items: the pieces.
+
+    Returns:
+        The share, 0-1 (NaN without items).
+    """
+    if not items:
+        return float("nan")
+    ok = [(jazz_logit(model, meta, it.dynamics) > 0) == (it.genre == "jazz") for it in items]
+    return float(np.mean(ok))
+
+
+def train_cnn(train: list[Item], validation: list[Item], epochs: int = 12, crops: int = 8, seed: int = 0,
+              verbose: int = 1, strategy=None, checkpoint_dir=None):
+    """Train the sequence discriminator on crops. Taught in ``notebooks/02b_did_the_style_move.ipynb``.
+
+    Args:
+        train: training items; each epoch draws ``crops`` fresh crops of each.
+        validation: items whose piece accuracy picks the epoch kept.
+        epochs, seed, verbose: as for :func:`musicstyle.training.trainer.train`.
+        crops: crops per item per epoch.
+        strategy, checkpoint_dir: passed to the trainer.
+
+    Returns:
+        ``(model, history)``: the model of the best epoch and the per-epoch rows.
+    """
+    from ..training.trainer import Schedule
+    from ..training.trainer import train as run
+
+    meta = {"arch": "cnn"}
+    trained = run(
+        build_cnn, lambda epoch, rng: _crops(train, crops, rng), _loss(),
+        score=lambda model: {"val_piece_accuracy": piece_accuracy(model, meta, validation)},
+        schedule=Schedule(epochs=epochs, batch_size=32, learning_rate=2e-3, halve_after=None, patience=None,
+                          monitor="val_piece_accuracy", mode="max"),
+        strategy=strategy, checkpoint_dir=checkpoint_dir, seed=seed, label="dynamics cnn", verbose=verbose)
+    return trained.model, trained.history
+
+
+def _segment_rows(items: list[Item]):
+    """Every item's segment statistics, one row per segment, labelled with the item's genre."""
+    tables = [segment_table(it.dynamics) for it in items]
+    y = np.concatenate([np.full((len(t), 1), it.label, np.float32) for t, it in zip(tables, items)])
+    return np.concatenate(tables), y
+
+
+def train_stats(train: list[Item], validation: list[Item], epochs: int = 60, seed: int = 0, verbose: int = 1,
+                hidden: int = 0, strategy=None, checkpoint_dir=None):
+    """Train the statistics discriminator on segment statistics.
+
+    Taught in ``notebooks/02b_did_the_style_move.ipynb``.
+
+    Args:
+        train: training items (every segment one row).
+        validation: items whose piece accuracy is reported after training.
+        epochs, seed, verbose: as for :func:`musicstyle.training.trainer.train`.
+        hidden: hidden ReLU units (see :func:`musicstyle.dynamics.build_stats`).
+        strategy, checkpoint_dir: passed to the trainer.
+
+    Returns:
+        ``(model, history)``; the row of the epoch kept holds ``val_piece_accuracy``.
+    """
+    from ..training.trainer import Schedule
+    from ..training.trainer import train as run
+
+    x, y = _segment_rows(train)
+    trained = run(
+        lambda: build_stats(x.mean(0), x.var(0), hidden=hidden), lambda epoch, rng: (x, y), _loss(),
+        schedule=Schedule(epochs=epochs, batch_size=256, learning_rate=2e-2, halve_after=None, patience=None,
+                          monitor="loss"),
+        strategy=strategy, checkpoint_dir=checkpoint_dir, seed=seed, label="dynamics stats", verbose=verbose)
+    acc = piece_accuracy(trained.model, {"arch": "stats"}, validation)
+    kept = trained.best_epoch or len(trained.history)
+    for row in trained.history:
+        if row["epoch"] == kept:
+            row["val_piece_accuracy"] = acc
+    if verbose:
+        print(f"stats: validation piece accuracy {acc:.3f}", flush=True)
+    return trained.model, trained.history
+
+
+def augmenting_predictors(extra: list[dict] | None = None) -> list[dict]:
+    """Velocity-model sets whose own-genre re-predictions train a discriminator.
+
+    Taught in ``notebooks/02b_did_the_style_move.ipynb``.
+
+    Args:
+        extra: more {genre: file.keras} pairs.
+
+    Returns:
+        Every shipped architecture's set (improved first, then the paper's where shipped), then
+        ``extra``'s; each genre -> :class:`musicstyle.dynamics.Predictions`.
+    """
+    from ..velocity import ARCHS
+
+    sets = []
+    for arch in ARCHS:
+        try:
+            sets.append(velocity_predictors(arch))
+        except MusicstyleError:
+            if arch == ARCHS[0]:
+                raise
+    for files in extra or []:
+        sets.append(velocity_predictors(files=files))
+    return sets
+
+
+def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool | None = None,
+          own_model: bool = True, seed: int = 0, verbose: int = 1, extra_models: list[dict] | None = None,
+          strategy=None, checkpoint_dir=None) -> tuple:
+    """Train a discriminator on the piece-level split of a folder with classical/ and jazz/.
+
+    Taught in ``notebooks/02b_did_the_style_move.ipynb``; reproduced by ``musicstyle train dynamics``.
+    The train side trains, the validation side picks the epoch. With ``own_model`` each genre's
+    velocity models (:func:`augmenting_predictors`) re-predicting that genre's own pieces are added,
+    labelled with the genre, to both sides (so smoothness is no cue); the controls stored in the
+    metadata use the first set (the shipped improved models).
+
+    Args:
+        kind: ``cnn`` or ``stats``.
+        data: the folder (default: TPD).
+        epochs: most epochs (default: 12 for cnn, 60 for stats; 2 and 10 in quick mode).
+        quick: quick mode (default: ``MUSICSTYLE_QUICK``).
+        own_model: add the velocity models' own-genre re-predictions (False: the raw discriminator).
+        seed: seeds the weights and the crops.
+        verbose: 0 silent, 1 progress.
+        extra_models: more {genre: file.keras} velocity-model pairs.
+        strategy: a ``tf.distribute`` strategy (default: :func:`musicstyle.training.device.strategy`).
+        checkpoint_dir: folder of the trainer's resumable checkpoint.
+
+    Returns:
+        ``(model, meta)``.
+    """
+    from ..data import SPLIT_SEED, pieces_checksum, select
+    from ..settings import quick_mode
+
+    if kind not in SHIPPED:
+        raise MusicstyleError(kind, f"unknown discriminator kind (choose from {', '.join(SHIPPED)})")
+    quick = quick_mode() if quick is None else quick
+    collection = load_pieces(data, quick=quick, progress=verbose > 0)
+    train_pieces, val_side = select(collection, "train"), select(collection, "validation")
+    try:
+        sets = augmenting_predictors(extra_models)
+    except MusicstyleError:
+        if own_model:
+            raise
+        sets = []  # a raw discriminator needs no velocity model; its controls are then unknown
+    val_pieces = val_side or train_pieces
+    tr = real_and_own(train_pieces, None)
+    va_all = real_and_own(val_pieces, sets[0] if sets else None)
+    va = [it for it in va_all if it.source == "real"]
+    if own_model:
+        for i, predictors in enumerate(sets):
+            tr += [it for it in real_and_own(train_pieces, predictors) if it.source != "real"]
+            va += [it for it in (va_all if i == 0 else real_and_own(val_pieces, predictors)) if it.source != "real"]
+    for predictors in sets:
+        for p in predictors.values():
+            p.save()
+    common = {"seed": seed, "verbose": verbose, "strategy": strategy, "checkpoint_dir": checkpoint_dir}
+    if kind == "cnn":
+        model, history = train_cnn(tr, va, epochs=epochs or (2 if quick else 12), **common)
+    else:
+        model, history = train_stats(tr, va, epochs=epochs or (10 if quick else 60), hidden=STATS_HIDDEN, **common)
+    va_real = [it for it in va_all if it.source == "real"]
+    va_own = {g: [it for it in va_all if it.source == "own model" and it.genre == g] for g in GENRES}
+    scored = [h["val_piece_accuracy"] for h in history if "val_piece_accuracy" in h]
+    meta = {
+        "kind": KIND,
+        "arch": kind,
+        "genres": list(GENRES),
+        "labels": {"0": "classical", "1": "jazz"},
+        "input": "per-piece standardised onset velocities" + (" -> segment statistics" if kind == "stats" else ""),
+        "features": list(FEATURES) if kind == "stats" else None,
+        "segment": SEGMENT if kind == "stats" else CROP,
+        "chord_window_s": CHORD_WINDOW_S,
+        "min_std": MIN_STD,
+        "trained_on": "real + own-genre velocity model predictions" if own_model else "real",
+        "velocity_models": [{g: p.tag for g, p in predictors.items()} for predictors in (sets if own_model else sets[:1])],
+        "velocity_models_role": "training data (all) and validation controls (first)" if own_model
+        else "validation controls only",
+        "split": {"seed": SPLIT_SEED, "train": len(train_pieces), "validation": len(val_side)},
+        "seed": seed,
+        "data_sha256": pieces_checksum(collection.pieces),
+        "quick": bool(quick),
+        "history": history,
+        "validation_piece_accuracy": max(scored) if scored else None,
+        "validation_real_accuracy": piece_accuracy(model, {"arch": kind}, va_real),
+        "validation_own_model_accuracy": {g: piece_accuracy(model, {"arch": kind}, v) for g, v in va_own.items() if v}
+        or None,
+    }
+    return model, meta
+
+
+def train_command(kind: str, output, data=None, epochs: int | None = None, real_only: bool = False,
+                  extra_models: list[tuple] | None = None, seed: int = 0, strategy: str = "auto",
+                  checkpoint_dir=None) -> dict:
+    """``musicstyle train dynamics``: train (:func:`train`) and save (on the chief only).
+
+    Taught in ``notebooks/02b_did_the_style_move.ipynb``.
+
+    Args:
+        kind: ``cnn`` or ``stats``.
+        output: the ``.keras`` file to write.
+        data, epochs, seed, checkpoint_dir: as for :func:`train`.
+        real_only: the raw discriminator (no velocity-model re-predictions).
+        extra_models: more (classical.keras, jazz.keras) pairs.
+        strategy: ``auto``, ``default``, ``mirrored`` or ``multiworker``
+            (:func:`musicstyle.training.device.strategy`).
+
+    Returns:
+        ``saved`` (the file, None on a worker that is not the chief) and ``validation_piece_accuracy``.
+    """
+    from ..training import device
+    from ..training.modelfile import save_model
+
+    out = Path(output)
+    if out.suffix != ".keras":
+        raise MusicstyleError(out, "model files must end in .keras")
+    if data and not Path(data).is_dir():
+        raise MusicstyleError(data, "not a folder")
+    extra = [dict(zip(GENRES, pair)) for pair in extra_models or []]
+    for pair in extra:
+        for path in pair.values():
+            if not Path(path).is_file():
+                raise MusicstyleError(path, "no such model file")
+    model, meta = train(kind, data=data, epochs=epochs, own_model=not real_only, extra_models=extra, seed=seed,
+                        strategy=device.strategy(strategy), checkpoint_dir=checkpoint_dir)
+    saved = device.is_chief()
+    if saved:
+        save_model(model, out, meta)
+    return {"saved": str(out) if saved else None, "validation_piece_accuracy": meta["validation_piece_accuracy"]}

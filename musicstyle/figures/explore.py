@@ -1,0 +1,48 @@
+"""``musicstyle explore``: a piece's heat maps (the paper's Figure III.1) and an audio excerpt, as files.
+
+Taught in ``notebooks/01_data_exploration.ipynb``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core import audio
+from ..core.midi import read_midi
+from ..core.roll import PAPER, piano_roll
+from .rolls import roll_figure
+
+
+def first_onset_step(roll) -> int:
+    """The first grid step where a key is struck (where a readable excerpt starts)."""
+    return int(roll.onset[:, : roll.layout.keys].any(axis=1).argmax())
+
+
+def explore(path: str | Path | None, out: str | Path = "out", seconds: float = 30.0) -> dict:
+    """Write ``NAME_roll.png`` (chords, velocity and onsets of 512 steps) and ``NAME.wav`` into ``out``.
+
+    Args:
+        path: a MIDI file (None: the bundled default piece).
+        out: output folder (created).
+        seconds: length of the audio excerpt.
+
+    Returns:
+        ``{"figure": png path, "audio": wav path, "audio_backend": "fluidsynth" or "plain"}``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    if path is None:
+        from ..data.examples import default_piece
+
+        path = default_piece()
+    perf = read_midi(path)
+    roll = piano_roll(perf, PAPER)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = first_onset_step(roll)
+    fig = roll_figure(roll, f"{perf.name}: steps {start}-{start + 512}", start=start)
+    png = out / f"{perf.name}_roll.png"
+    fig.savefig(png, dpi=110)
+    wav = audio.write_wav(out / f"{perf.name}.wav", audio.render(path, seconds))
+    return {"figure": str(png), "audio": str(wav), "audio_backend": audio.backend()}

@@ -1,0 +1,126 @@
+"""Figures of the velocity models, and the ``transfer`` command's files (MIDI, heat map, audio).
+
+Taught in ``notebooks/02_velocity_cnn.ipynb``. The command lives here, above the velocity package,
+because it draws: :mod:`musicstyle.velocity` itself never imports a figure.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core.midi import Performance, read_midi
+from ..core.roll import PAPER, piano_roll
+from ..errors import MusicstyleError
+from .rolls import compare_velocity
+
+
+def draw_dilations(dilations=(1, 2, 4), kernel: int = 2, causal: bool = True, ax=None, width: int = 16):
+    """The paper's Figure IV.1: stacked dilated convolutions and the inputs one output step sees.
+
+    Every layer's nodes are drawn as dots; the lines trace what the last output node depends on.
+    Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        dilations: dilation of each layer, bottom up.
+        kernel: kernel size of every layer.
+        causal: outputs see the past only (else both sides).
+        ax: matplotlib axes (None: a new figure).
+        width: time steps drawn.
+
+    Returns:
+        The axes.
+    """
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(8, 3))
+    layers = len(dilations) + 1
+    for level in range(layers):
+        ax.scatter(range(width), [level] * width, s=18, c="lightgray" if level else "gold", zorder=2)
+    target = {width - 1 if causal else width // 2}
+    for level in range(layers - 1, 0, -1):
+        d = dilations[level - 1]
+        offsets = [-(kernel - 1 - i) * d for i in range(kernel)] if causal else [(i - (kernel - 1) // 2) * d for i in range(kernel)]
+        below = set()
+        for t in target:
+            for o in offsets:
+                if 0 <= t + o < width:
+                    ax.plot([t, t + o], [level, level - 1], color="tab:blue", lw=1, zorder=1)
+                    below.add(t + o)
+        ax.scatter(sorted(target), [level] * len(target), s=30, c="tab:blue", zorder=3)
+        target = below
+    ax.scatter(sorted(target), [0] * len(target), s=30, c="tab:orange", zorder=3)
+    ax.set_yticks(range(layers))
+    ax.set_yticklabels(["input"] + [f"dilation {d}" for d in dilations])
+    ax.set_xlabel("time step")
+    ax.set_title(f"kernel {kernel}, dilations {', '.join(map(str, dilations))}: receptive field {len(target)} steps")
+    return ax
+
+
+def transfer_figure(before: Performance, after: Performance, titles=("original velocity", "transferred velocity")):
+    """Velocity heat maps of a piece before and after transfer, from its first key onset.
+
+    Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        before: the original performance.
+        after: the transferred one.
+        titles: titles of the two panels.
+
+    Returns:
+        The matplotlib figure.
+    """
+    a, b = (piano_roll(p, PAPER, require_notes=False) for p in (before, after))
+    start = int(a.onset[:, : PAPER.keys].any(axis=1).argmax())
+    return compare_velocity(a.velocity, b.velocity, PAPER, titles, start=start)
+
+
+def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: bool = True, seed: int = 0,
+                      wav=None, seconds: float | None = None, plot=None) -> dict:
+    """``musicstyle transfer``: a piece with a genre's velocities, and optionally its heat map and audio.
+
+    Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        src: the MIDI file (None: the bundled default piece, Maple Leaf Rag).
+        genre: the target genre.
+        output: the MIDI file to write.
+        arch: the shipped model's architecture.
+        texture: add a draw of the genre's texture (see :func:`musicstyle.velocity.transfer_bytes`).
+        seed: the draw's seed.
+        wav: also write audio of the result here.
+        seconds: length of the audio (None: the whole piece).
+        plot: also write original vs transferred velocity heat maps here (PNG).
+
+    Returns:
+        What was written: ``midi``, ``notes`` (count), and ``plot`` / ``wav`` when asked for.
+    """
+    from .. import velocity
+    from ..data.examples import default_piece
+
+    src = Path(src) if src else default_piece()
+    if not src.is_file():
+        raise MusicstyleError(src, "no such file")
+    data = src.read_bytes()
+    before = read_midi(data, name=str(src))  # bad input fails here, before any model loads
+    model, meta = velocity.load(genre, arch)
+    out = velocity.transfer_bytes(model, data, str(src), meta, texture=texture, seed=seed)
+    dest = Path(output)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(out)
+    written = {"midi": str(dest), "notes": len(before.notes)}
+    if plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        fig = transfer_figure(before, read_midi(out, name=str(dest)), ("original velocity", f"{genre} velocity ({arch} model)"))
+        Path(plot).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(plot, dpi=110)
+        written["plot"] = str(plot)
+    if wav:
+        from ..core import audio
+
+        Path(wav).parent.mkdir(parents=True, exist_ok=True)
+        audio.write_wav(wav, audio.render(out, seconds))
+        written["wav"] = f"{wav} ({audio.backend()})"
+    return written

@@ -1,0 +1,144 @@
+"""How good a token model is: next-token accuracy, top-5 accuracy and nats per token against n-gram baselines.
+
+Taught in ``notebooks/06_note_lstm.ipynb``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import MusicstyleError
+from .data import folder_tokens, held_out_tokens
+from .model import load
+from .vocabulary import Vocabulary, baselines
+
+
+def next_token_probs(model, ids: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """The model's prediction of every token of a piece from up to ``window`` preceding tokens.
+
+    Taught in ``notebooks/06_note_lstm.ipynb``. Windows overlap by half: every target is scored
+    once, with at least ``window // 2`` tokens of context after the first window.
+
+    Args:
+        model: a token model.
+        ids: an encoded piece.
+        window: the model's window.
+
+    Returns:
+        ``(probability of ids[t], rank of ids[t])`` for each position ``t >= 1``; the rank counts
+        the tokens the model finds more likely (0: its first choice).
+    """
+    n = len(ids)
+    p_true = np.zeros(n - 1, np.float64)
+    rank = np.zeros(n - 1, np.int32)
+    hop = window // 2
+    spans, done, s = [], 0, 0
+    while done < n - 1:
+        e = min(s + window, n - 1)
+        spans.append((s, e, done))
+        done, s = e, e - hop
+    x = np.zeros((len(spans), window), np.int32)
+    for k, (s, e, _) in enumerate(spans):
+        x[k, : e - s] = ids[s:e]
+    probs = np.asarray(model(x, training=False))  # one call; padding after a window cannot change it
+    for k, (s, e, first) in enumerate(spans):
+        t = np.arange(first, e)  # predictions of ids[t + 1], made at position t - s
+        row = probs[k, t - s]
+        p_true[t] = row[np.arange(len(t)), ids[t + 1]]
+        rank[t] = (row > p_true[t, None]).sum(-1)
+    return p_true, rank
+
+
+def evaluate(model, meta: dict, sequences: list[list[str]]) -> dict:
+    """Next-token accuracy, top-5 accuracy and nats per token beside the n-gram baselines.
+
+    Taught in ``notebooks/06_note_lstm.ipynb``. The baselines' tables (counted on the model's
+    training pieces) are in its metadata. Targets outside the vocabulary count as errors for every
+    predictor (their share: ``oov_share``); nats per token (the mean negative log-probability of
+    the true next token, ``perplexity`` its exponential) are over in-vocabulary targets.
+
+    Args:
+        model: a token model.
+        meta: its metadata.
+        sequences: token lists (pieces shorter than two tokens are left out).
+
+    Returns:
+        ``genre``, ``pieces``, ``tokens``, ``vocabulary``, ``accuracy``, ``top5_accuracy``, the
+        baselines' figures (``unigram_accuracy``, ``bigram_accuracy``, ``trigram_accuracy`` when
+        the model stores its table, ``unigram_perplexity``), ``accuracy_over_bigram``,
+        ``nats_per_token``, ``perplexity`` and ``oov_share``.
+    """
+    vocab = Vocabulary(meta["vocabulary"])
+    window = meta["settings"]["window"]
+    ids = [vocab.encode(s) for s in sequences if len(s) >= 2]
+    if not ids:
+        raise MusicstyleError("evaluate", "no sequence with at least two tokens")
+    probs, ranks = [], []
+    for s in ids:
+        p, rank = next_token_probs(model, s, window)
+        probs.append(p[s[1:] != 0])
+        ranks.append(np.where(s[1:] != 0, rank, len(vocab)))
+    tgt_all = np.concatenate([s[1:] for s in ids])
+    rank = np.concatenate(ranks)
+    result = {
+        "genre": meta["genre"],
+        "pieces": len(ids),
+        "tokens": int(len(tgt_all)),
+        "vocabulary": len(vocab),
+        "accuracy": float(np.mean(rank == 0)),
+        "top5_accuracy": float(np.mean(rank < 5)),
+    }
+    trigram = (meta["trigram_contexts"], meta["trigram_next"]) if "trigram_contexts" in meta else None
+    result.update(baselines(meta["unigram_counts"], meta["bigram_next"], ids, trigram))
+    result["accuracy_over_bigram"] = result["accuracy"] / max(result["bigram_accuracy"], 1e-12)
+    p = np.concatenate(probs)
+    nats = float(-np.mean(np.log(np.maximum(p, 1e-12)))) if len(p) else float("nan")
+    result["nats_per_token"] = nats
+    result["perplexity"] = float(np.exp(nats))
+    result["oov_share"] = float(np.mean(tgt_all == 0))
+    return result
+
+
+def evaluate_command(genre: str, data: str | Path, split: str | None = None, model: str | Path | None = None,
+                     progress: bool = True) -> dict:
+    """``musicstyle evaluate tokens``: a model on held-out pieces or on every file of a folder.
+
+    Taught in ``notebooks/06_note_lstm.ipynb``.
+
+    Args:
+        genre: the genre whose shipped model (and, with ``split``, whose held-out pieces) to use.
+        data: a folder (or file) of MIDI files; with ``split``, the dataset folder.
+        split: ``test`` or ``validation``: only those held-out pieces of the genre.
+        model: a ``.keras`` token model instead of the shipped one.
+        progress: show music21's progress bar.
+
+    Returns:
+        The figures of :func:`evaluate` and ``skipped`` (files music21 could not read).
+    """
+    net, meta, _ = load(model or genre)
+    rich = meta.get("rich", False)
+    if split:
+        seqs, skipped = held_out_tokens(genre, data, split, rich, progress)
+    else:
+        seqs, skipped = folder_tokens(data, rich, progress)
+    return {**evaluate(net, meta, seqs), "skipped": len(skipped)}
+
+
+def run_stats(tokens: list[str]) -> dict:
+    """How repetitive a generated sequence is.
+
+    Taught in ``notebooks/06_note_lstm.ipynb``.
+
+    Args:
+        tokens: a token list.
+
+    Returns:
+        ``longest_run`` (of one token) and ``distinct_share`` (distinct tokens / tokens).
+    """
+    longest, cur = (1 if tokens else 0), 1
+    for a, b in zip(tokens, tokens[1:]):
+        cur = cur + 1 if a == b else 1
+        longest = max(longest, cur)
+    return {"longest_run": longest, "distinct_share": len(set(tokens)) / max(1, len(tokens))}

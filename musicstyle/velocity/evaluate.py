@@ -1,0 +1,179 @@
+"""RMSE, MAE and Pearson r of the velocity models on held-out pieces, beside trivial baselines.
+
+Taught in ``notebooks/02_velocity_cnn.ipynb``. Both architectures are measured on the same strikes:
+every note of the paper's key range (MIDI 32-88). The baselines predict the training mean velocity,
+or each key's training mean.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data import SPLIT_SEED, select
+from ..errors import MusicstyleError
+from .data import Prepared, pieces_of
+from .model import GENRES, is_note_model, predict_whole
+from .shipped import load
+
+
+def baselines(train: Prepared) -> dict:
+    """The trivial predictions, from the training notes in the key range.
+
+    Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        train: the training pieces.
+
+    Returns:
+        ``train_mean`` (mean velocity), ``pitch_means`` (per key; keys never struck get the mean)
+        and ``train_onsets``.
+    """
+    v = train.onset_velocities()
+    mean = float(v[:, 0].mean()) if len(v) else 64.0
+    k = train.layout.keys
+    sums = np.bincount(v[:, 1], weights=v[:, 0], minlength=k)
+    counts = np.bincount(v[:, 1], minlength=k)
+    per = np.where(counts > 0, sums / np.maximum(counts, 1), mean)
+    return {"train_mean": round(mean, 4), "pitch_means": [round(float(a), 4) for a in per], "train_onsets": int(len(v))}
+
+
+def onset_predictions(model, prepared: Prepared) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The model's velocity of every note in the key range, piece by piece.
+
+    Args:
+        model: a velocity model.
+        prepared: the pieces.
+
+    Returns:
+        Per piece: (true velocity, predicted velocity, key column), float64, float64, int64.
+    """
+    out = []
+    for i, (v, c) in enumerate(zip(prepared.velocity, prepared.column)):
+        inside = c >= 0
+        if is_note_model(model):
+            pred = predict_whole(model, prepared.notes[i], prepared.piece[i])[inside]
+        else:
+            pred = predict_whole(model, prepared.x[i])[prepared.step[i][inside], c[inside]]
+        out.append((v[inside].astype(np.float64), pred.astype(np.float64), c[inside]))
+    return out
+
+
+def metrics(per_piece: list[tuple[np.ndarray, np.ndarray]]) -> dict:
+    """Figures of predictions over onsets.
+
+    Args:
+        per_piece: (true, predicted) velocities of each piece.
+
+    Returns:
+        ``rmse``, ``mae``, ``pearson_r`` and ``within_piece_rmse`` (each piece's mean error removed).
+    """
+    true = np.concatenate([t for t, _ in per_piece]) if per_piece else np.zeros(0)
+    pred = np.concatenate([p for _, p in per_piece]) if per_piece else np.zeros(0)
+    err = pred - true
+    within = np.concatenate([(p - t) - (p - t).mean() for t, p in per_piece if len(t)]) if per_piece else err
+    r = float(np.corrcoef(true, pred)[0, 1]) if len(true) > 1 and np.ptp(pred) > 0 and np.ptp(true) > 0 else 0.0
+    return {
+        "rmse": round(float(np.sqrt(np.mean(err ** 2))), 3) if len(err) else None,
+        "mae": round(float(np.mean(np.abs(err))), 3) if len(err) else None,
+        "pearson_r": round(r, 4),
+        "within_piece_rmse": round(float(np.sqrt(np.mean(within ** 2))), 3) if len(within) else None,
+    }
+
+
+def evaluate_pieces(pieces, genre: str, models: dict) -> dict:
+    """Figures of each model and of the baselines on ``pieces``.
+
+    Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        pieces: the pieces (of one genre).
+        genre: their genre (reported).
+        models: name -> ``(model, meta)``; the first is the one reported as ``rmse``/``pearson_r``/...,
+            and the baselines use its metadata's training means.
+
+    Returns:
+        The first model's figures, ``rmse_ratio`` (over the mean baseline), ``rmse_<name>`` of the
+        others, and every model's and baseline's figures under ``figures``.
+    """
+    prepared = Prepared(pieces)
+    names = list(models)
+    main_meta = models[names[0]][1]
+    mean = float(main_meta["train_mean"])
+    pitch = np.asarray(main_meta["pitch_means"], np.float64)
+    result = {"genre": genre, "pieces": len(prepared.x), "onsets": len(prepared.onset_velocities())}
+    if not prepared.x:
+        return result
+    figures = {}
+    truth = None
+    for name in names:
+        per = onset_predictions(models[name][0], prepared)
+        truth = per
+        figures[name] = metrics([(t, p) for t, p, _ in per])
+    figures["mean_baseline"] = metrics([(t, np.full_like(t, mean)) for t, _, _ in truth])
+    figures["pitch_mean_baseline"] = metrics([(t, pitch[c]) for t, _, c in truth])
+    main = figures[names[0]]
+    result.update(main)
+    result["rmse_mean_baseline"] = figures["mean_baseline"]["rmse"]
+    result["rmse_pitch_mean_baseline"] = figures["pitch_mean_baseline"]["rmse"]
+    result["rmse_ratio"] = round(main["rmse"] / figures["mean_baseline"]["rmse"], 4)
+    for name in names[1:]:
+        result[f"rmse_{name}"] = figures[name]["rmse"]
+        result[f"rmse_ratio_{name}"] = round(figures[name]["rmse"] / figures["mean_baseline"]["rmse"], 4)
+    result["figures"] = figures
+    return result
+
+
+def _shipped(genre: str) -> dict:
+    out = {"improved": load(genre, "improved")}
+    try:
+        out["paper"] = load(genre, "paper")
+    except MusicstyleError:
+        pass
+    return out
+
+
+def evaluate(data=None, split: str = "all", models: dict | None = None, collection=None) -> dict:
+    """Each genre's shipped model (and the paper model, where shipped) on its own genre's pieces.
+
+    Reproduced by ``musicstyle evaluate velocity``; taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        data: any folder with ``classical/`` and ``jazz/`` subfolders (default TPD as found).
+        split: ``all`` every file (for foreign data), or ``test``/``validation``/``train`` of the
+            piece-level split (use ``test`` on TPD: the other pieces trained the models).
+        models: genre -> {name: (model, meta)}; default the shipped improved and paper models.
+        collection: already loaded pieces (instead of ``data``).
+
+    Returns:
+        ``split``, ``data`` and each genre's :func:`evaluate_pieces`.
+    """
+    collection = pieces_of(data, collection)
+    pieces = select(collection, split, seed=SPLIT_SEED)
+    result = {"split": split, "data": str(collection.root)}
+    for genre in GENRES:
+        these = [p for p in pieces if p.genre == genre]
+        chosen = (models or {}).get(genre) or _shipped(genre)
+        result[genre] = evaluate_pieces(these, genre, chosen)
+    return result
+
+
+def add_test_metrics(model, meta: dict, data=None, collection=None) -> dict:
+    """Store the model's figures on its genre's held-out test pieces in ``meta['test']``.
+
+    Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        model: a velocity model.
+        meta: its metadata (``genre``, ``arch``, baselines); updated in place.
+        data: the dataset folder (default TPD as found).
+        collection: already loaded pieces (instead of ``data``).
+
+    Returns:
+        The figures (without the per-model ``figures``).
+    """
+    collection = pieces_of(data, collection)
+    test = select(collection, "test", meta["genre"], seed=SPLIT_SEED)
+    result = evaluate_pieces(test, meta["genre"], {meta["arch"]: (model, meta)})
+    result.pop("figures", None)
+    meta["test"] = result
+    return result

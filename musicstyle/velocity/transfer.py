@@ -1,0 +1,139 @@
+"""Velocity transfer: a piece played with another genre's dynamics; only the note-on velocity bytes change.
+
+Taught in ``notebooks/02_velocity_cnn.ipynb``. Transfer writes the model's mean prediction plus one
+seeded draw of its genre's texture (:mod:`musicstyle.velocity.texture`); ``texture=False`` writes
+the mean alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import MusicstyleError
+from ..core.midi import Performance, read_midi, rewrite_velocities
+from ..core.notes import chord_ids, note_features
+from ..core.roll import Layout, piano_roll, step_of
+from .data import features, piece_input
+from .model import is_note_model, predict_whole
+from .texture import piece_seed, sample_texture
+
+
+def predict_notes(model, meta: dict, perf: Performance) -> np.ndarray:
+    """Predicted velocity (float) of every row of ``perf.notes``, same order, in one pass.
+
+    The improved model predicts every note; the paper model the notes in its key range (the others
+    keep their own velocity; several strikes of one key at one step share a prediction).
+    Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        model: a velocity model.
+        meta: its metadata (the paper model's ``layout``).
+        perf: the performance.
+
+    Returns:
+        float32, one velocity per note.
+    """
+    if is_note_model(model):
+        nf = note_features(perf)
+        return predict_whole(model, nf, piece_input(perf, nf))
+    layout = Layout.from_dict(meta["layout"])
+    pred = predict_whole(model, features(piano_roll(perf, layout)))
+    notes = perf.notes
+    out = notes["velocity"].astype(np.float32)
+    inside = (notes["pitch"] >= layout.low) & (notes["pitch"] <= layout.high)
+    steps = np.minimum(step_of(notes["start"][inside], perf.ticks_per_quarter, layout.steps_per_beat), len(pred) - 1)
+    out[inside] = pred[steps, notes["pitch"][inside].astype(np.int64) - layout.low]
+    return out
+
+
+def transferred_velocities(model, meta: dict, perf: Performance, texture: bool = True, seed: int = 0) -> np.ndarray:
+    """The velocities transfer writes for ``perf.notes``.
+
+    The model's mean prediction plus, with ``texture`` and where the model has one, a draw of its
+    genre's texture (seeded by ``seed`` and the file's SHA-256, so each piece gets its own draw and
+    the same file the same), rounded and clipped to 1-127. Notes the model does not predict keep
+    their velocity. Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        model: a velocity model.
+        meta: its metadata (``layout``, ``texture``).
+        perf: the performance.
+        texture: add the texture draw.
+        seed: the draw's seed.
+
+    Returns:
+        float64 whole numbers 1-127, one per note.
+    """
+    pred = predict_notes(model, meta, perf).astype(np.float64)
+    if texture and meta.get("texture"):
+        pitch = perf.notes["pitch"]
+        if is_note_model(model):
+            predicted = np.ones(len(pitch), bool)
+        else:
+            layout = Layout.from_dict(meta["layout"])
+            predicted = (pitch >= layout.low) & (pitch <= layout.high)
+        noise = sample_texture(meta["texture"], chord_ids(perf.seconds(perf.notes["start"])), piece_seed(perf, seed))
+        pred[predicted] += noise[predicted]
+    return np.clip(np.rint(pred), 1, 127)
+
+
+def transfer_bytes(model, data: bytes, name: str, meta: dict, texture: bool = True, seed: int = 0) -> bytes:
+    """MIDI bytes with only the note-on velocity bytes replaced by :func:`transferred_velocities`.
+
+    Every other byte (times, pedal, meta events) is kept; a note-on gets the velocity of the note
+    that starts at its tick on its key. Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        model: a velocity model.
+        data: a MIDI file's bytes.
+        name: the file's name (in errors, and its performance's source).
+        meta: the model's metadata.
+        texture: add the texture draw.
+        seed: the draw's seed.
+
+    Returns:
+        The new MIDI bytes (same length). Bad input raises :class:`MusicstyleError` naming ``name``.
+    """
+    perf = read_midi(data, name=name)
+    perf.source = perf.source or name
+    pred = transferred_velocities(model, meta, perf, texture, seed)  # the paper model: a clear error without notes in range
+    keys = perf.notes["start"].astype(np.int64) * 128 + perf.notes["pitch"]
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+
+    def new_velocity(ticks, pitches, old):
+        k = np.asarray(ticks, np.int64) * 128 + np.asarray(pitches, np.int64)
+        i = np.minimum(np.searchsorted(sorted_keys, k), len(sorted_keys) - 1)
+        found = sorted_keys[i] == k  # drum notes (channel 10) are not notes of the performance
+        out = np.asarray(old, np.float32).copy()
+        out[found] = pred[order[i[found]]]
+        return np.clip(out, 1, 127)
+
+    return rewrite_velocities(data, new_velocity, name)
+
+
+def transfer_file(model, src, dest, meta: dict, texture: bool = True, seed: int = 0) -> Path:
+    """Read ``src``, write the transferred MIDI to ``dest``.
+
+    Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        model: a velocity model.
+        src: the MIDI file to read.
+        dest: the MIDI file to write (folders made as needed).
+        meta: the model's metadata.
+        texture: add the texture draw.
+        seed: the draw's seed.
+
+    Returns:
+        ``dest`` as a Path.
+    """
+    src, dest = Path(src), Path(dest)
+    if not src.is_file():
+        raise MusicstyleError(src, "no such file")
+    out = transfer_bytes(model, src.read_bytes(), str(src), meta, texture, seed)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(out)
+    return dest

@@ -1,0 +1,125 @@
+"""The one trainer: fresh draws per epoch, best weights kept, halving, stopping, budget, resume, strategies."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musicstyle.training.trainer import Schedule, train
+
+HERE = Path(__file__).parent
+
+
+def _build():
+    import keras
+
+    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(1)])
+
+
+def _mse(y, p):
+    from keras import ops
+
+    return ops.mean(ops.square(p - ops.cast(y, p.dtype)), axis=-1)
+
+
+def _draw(epoch, rng):
+    x = rng.normal(size=(64, 4)).astype(np.float32)
+    return x, x.sum(1, keepdims=True)
+
+
+VALIDATION = (np.eye(4, dtype=np.float32), np.ones((4, 1), np.float32))
+
+
+def test_trains_and_keeps_the_best_epoch():
+    draws = []
+    out = train(_build, lambda e, r: draws.append(e) or _draw(e, r), _mse, VALIDATION,
+                schedule=Schedule(epochs=6, batch_size=16, learning_rate=1e-2, patience=None), verbose=0)
+    assert draws == list(range(6))  # a fresh draw every epoch
+    assert [r["epoch"] for r in out.history] == list(range(1, 7))
+    vals = [r["val_loss"] for r in out.history]
+    assert out.best == min(vals) and out.best_epoch == 1 + int(np.argmin(vals))
+    assert out.history[-1]["loss"] < out.history[0]["loss"]
+    x, y = VALIDATION
+    assert np.mean((np.asarray(out.model(x)) - y) ** 2) == pytest.approx(out.best, rel=1e-4)
+
+
+def test_halves_the_learning_rate_and_stops_on_a_plateau():
+    calls = iter([3.0, 2.0, 2.5, 2.5, 2.5, 2.5, 2.5, 2.5])
+    out = train(_build, _draw, _mse, score=lambda m: {"score": next(calls)},
+                schedule=Schedule(epochs=8, batch_size=16, learning_rate=1e-2, monitor="score", halve_after=2, patience=4),
+                verbose=0)
+    lrs = [r["learning_rate"] for r in out.history]
+    assert lrs[:4] == pytest.approx([1e-2, 1e-2, 1e-2, 1e-2]) and lrs[4] == pytest.approx(5e-3)
+    assert len(out.history) == 6 and out.stopped_by == "patience" and out.best_epoch == 2
+
+
+def test_time_budget_stops_after_the_epoch_that_passes_it():
+    out = train(_build, _draw, _mse, schedule=Schedule(epochs=50, batch_size=16, minutes=1e-9), verbose=0)
+    assert len(out.history) == 1 and out.stopped_by == "budget"
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path):
+    schedule = Schedule(epochs=5, batch_size=16, learning_rate=1e-2, patience=None, halve_after=None)
+
+    def interrupt(epoch, row, model):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(_build, _draw, _mse, VALIDATION, schedule=schedule, checkpoint_dir=tmp_path, verbose=0, on_epoch_end=interrupt)
+    assert list(tmp_path.glob("checkpoint-*.npz"))
+    resumed = train(_build, _draw, _mse, VALIDATION, schedule=schedule, checkpoint_dir=tmp_path, verbose=0)
+    assert resumed.resumed_at_epoch == 3
+    assert [r["epoch"] for r in resumed.history] == [1, 2, 3, 4, 5]
+    assert not list(tmp_path.glob("checkpoint-*.npz"))  # removed once training ended
+    whole = train(_build, _draw, _mse, VALIDATION, schedule=schedule, verbose=0)
+    assert [r["loss"] for r in resumed.history] == pytest.approx([r["loss"] for r in whole.history], rel=1e-3)
+
+
+def _run(script: str, env: dict, timeout: float = 240) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(HERE / "helpers" / script)], env={**os.environ, **env},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_mirrored_over_two_logical_cpus():
+    proc = _run("train_toy.py", {"TOY_STRATEGY": "mirrored"})
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err[-2000:]
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["replicas"] == 2 and result["last_loss"] < result["first_loss"]
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def test_two_workers_train_one_model_together():
+    ports = _free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    procs = [_run("train_toy.py", {"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
+                                    "TOY_STRATEGY": "auto"}) for i in range(2)]
+    results = []
+    try:
+        for proc in procs:
+            out, err = proc.communicate(timeout=240)
+            assert proc.returncode == 0, err[-2000:]
+            results.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for proc in procs:
+            proc.kill()
+    assert [r["replicas"] for r in results] == [2, 2]
+    assert results[0]["weights_sum"] == pytest.approx(results[1]["weights_sum"], rel=1e-6)  # one model, kept in sync
+    assert results[0]["last_loss"] < results[0]["first_loss"]
