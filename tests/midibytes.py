@@ -1,6 +1,8 @@
-"""Build Standard MIDI File bytes in code, for fixtures (valid and deliberately broken)."""
+"""Build Standard MIDI File bytes in code, for fixtures (valid, quirky and deliberately broken)."""
 
 import struct
+
+END_OF_TRACK = b"\x00\xff\x2f\x00"
 
 
 def varlen(value: int) -> bytes:
@@ -13,12 +15,9 @@ def varlen(value: int) -> bytes:
     return bytes(reversed(out))
 
 
-def track(events, end_of_track=True) -> bytes:
+def track(pairs, end_of_track=True) -> bytes:
     """A track chunk from (delta_ticks, raw_event_bytes) pairs."""
-    body = b"".join(varlen(delta) + bytes(data) for delta, data in events)
-    if end_of_track:
-        body += b"\x00\xff\x2f\x00"
-    return b"MTrk" + struct.pack(">I", len(body)) + body
+    return chunk(events(pairs) + (END_OF_TRACK if end_of_track else b""))
 
 
 def header(fmt=0, ntracks=1, division=480) -> bytes:
@@ -58,7 +57,6 @@ def events(pairs) -> bytes:
     return b"".join(varlen(delta) + bytes(data) for delta, data in pairs)
 
 
-END_OF_TRACK = b"\x00\xff\x2f\x00"
 #: C major scale, one quarter note (480 ticks) per key, as (delta, event) pairs.
 SCALE_PITCHES = (60, 62, 64, 65, 67, 69, 71, 72)
 SCALE = [pair for i, p in enumerate(SCALE_PITCHES) for pair in ((0, on(p, 100 + i)), (480, off(p)))]
@@ -82,7 +80,7 @@ def running(pitch, velocity) -> bytes:
 
 
 def quirks() -> dict:
-    """Files with one quirk each that mido and pretty_midi read: name -> (bytes, notes, repairs).
+    """Files with quirks found in the wild, one each (and several at once): name -> (bytes, notes, repairs).
 
     ``notes`` are the exact (start, end, pitch, velocity) the reader gives, ``repairs`` the
     repair counts it reports (see ``musicstyle.core.midi.REPAIRS``).
@@ -90,11 +88,15 @@ def quirks() -> dict:
     body = events(SCALE)
     scale = track(SCALE)
     first, rest = SCALE[:2], SCALE[2:]
-    # the scale with running status for every note-off (note-on, velocity 0) after a break
-    ons = [(0, on(p, 100 + i)) for i, p in enumerate(SCALE_PITCHES)]
-    offs = [(480, running(p, 0)) for p in SCALE_PITCHES]
-    after = lambda brk: events([ons[0], (480, on(60, 0)), (0, brk), ons[1][:1] + (running(62, 101),)]
-                               + [x for pair in zip(offs[1:], ons[2:]) for x in pair] + [offs[-1]]) + END_OF_TRACK
+
+    def after(brk: bytes) -> bytes:
+        """The scale, every note-off a note-on of velocity 0; after ``brk``, running status goes on."""
+        ons = [(0, on(p, 100 + i)) for i, p in enumerate(SCALE_PITCHES)]
+        offs = [(480, running(p, 0)) for p in SCALE_PITCHES]
+        ons[1] = (0, running(62, 101))  # the event right after the break has no status byte
+        pairs = [ons[0], (480, on(60, 0)), (0, brk), ons[1]] + [x for pair in zip(offs[1:], ons[2:]) for x in pair]
+        return events(pairs + [offs[-1]]) + END_OF_TRACK
+
     cases = {
         **{f"system message 0x{s[0]:02X}": (track([*first, (0, s), *rest]), SCALE_NOTES, {"system_message": 1})
            for s in (b"\xf1\x7f", b"\xf2\x7f\x7f", b"\xf3\x01", b"\xf6", b"\xf8", b"\xfa", b"\xfb", b"\xfc", b"\xfe")},

@@ -154,3 +154,39 @@ def test_no_notes_in_the_key_range(tmp_path):
 def test_varlen_helper_round_trips():
     assert varlen(0) == b"\x00" and varlen(0x80) == b"\x81\x00" and varlen(0x0FFFFFFF) == b"\xff\xff\xff\x7f"
     assert END_OF_TRACK == track([])[8:]
+
+
+def test_inspect_reports_repairs_and_strict_refuses(tmp_path, capsys):
+    import json
+
+    from musicstyle.cli import main
+
+    path = tmp_path / "quirky.mid"
+    path.write_bytes(QUIRKS["several at once"][0])
+    assert main(["inspect", str(path), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["notes"] == 9 and result["repairs"] == QUIRKS["several at once"][2]
+    assert main(["inspect", str(path)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("repairs"))
+    assert "format_2_merged x1" in line and "running_status_after_meta x1" in line
+    assert main(["inspect", str(path), "--strict"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == f"error: {path}: MIDI type 2 (independent sequences) is not supported\n"
+    clean = tmp_path / "clean.mid"
+    clean.write_bytes(smf(track(SCALE)))
+    assert main(["inspect", str(clean), "--json", "--strict"]) == 0
+    assert json.loads(capsys.readouterr().out)["repairs"] == {}
+    assert main(["inspect", str(clean)]) == 0
+    assert "repairs              none" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("case", ["undefined status 0xF4", "end of track cut", "header cut"])
+def test_inspect_unreadable_file_exits_2_with_one_line(case, tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "bad.mid"
+    path.write_bytes(BAD[case][0])
+    proc = subprocess.run([sys.executable, "-m", "musicstyle", "inspect", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith(f"error: {path}: ") and proc.stderr.count("\n") == 1 and BAD[case][1] in proc.stderr

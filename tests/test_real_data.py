@@ -1,5 +1,6 @@
 """Checks on the real datasets (skipped where MUSICSTYLE_DATA is not set; CI sets it)."""
 
+import hashlib
 import io
 
 import numpy as np
@@ -9,9 +10,35 @@ from musicstyle.data import load_folder
 from musicstyle.core.midi import NOTE_DTYPE, one_note_per_key, read_midi, rewrite_velocities
 
 
+#: SHA-256 over every file's notes, pedal and tempo arrays as read before the lenient reader (issue 13):
+#: one line "path, sha256 of notes, of controls, of tempos, ticks per quarter, unreleased" per file, sorted.
+READ_BEFORE_REPAIRS = {
+    "tpd": (698, "ff8e6667baa1ec4b8da33a806d5e63b0e8e12b8fdacd8bc8e1d667f213bfbbf7"),
+    "pop909": (909, "130011d290dd5f1cef335b1eebe43d1396c10c739a66b76821165efc7a7a3889"),
+}
+
+
+def _digest(pieces) -> str:
+    sha = lambda a: hashlib.sha256(a.tobytes()).hexdigest()
+    lines = sorted(f"{p.path}\t{sha(p.performance.notes)}\t{sha(p.performance.controls)}\t{sha(p.performance.tempos)}"
+                   f"\t{p.performance.ticks_per_quarter}\t{p.performance.unreleased}" for p in pieces)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+@pytest.mark.parametrize("dataset", sorted(READ_BEFORE_REPAIRS))
+def test_every_real_file_reads_with_no_repair_and_the_same_arrays_as_before(dataset, request):
+    folder = request.getfixturevalue(f"{dataset}_folder")
+    c = load_folder(folder, genres=("classical", "jazz") if dataset == "tpd" else (), quick=False, cache=False,
+                    progress=False)
+    count, digest = READ_BEFORE_REPAIRS[dataset]
+    assert len(c) == count and c.skipped == [] and c.repaired == []
+    assert all(p.performance.repairs == {} for p in c.pieces)
+    assert _digest(c.pieces) == digest
+
+
 def test_all_tpd_files_load(tpd_folder):
     c = load_folder(tpd_folder, quick=False, progress=False)
-    assert len(c) == 698 and c.skipped == []
+    assert len(c) == 698 and c.skipped == [] and c.repaired == []
     assert len(c.genre("classical")) == 349 and len(c.genre("jazz")) == 349
     assert "A Sleepin' Bee" in {p.name for p in c.genre("jazz")}
 

@@ -393,3 +393,65 @@ def test_figures_draw(melody):
     ax = F.plot_decoding({"greedy": {"longest_run": 500, "distinct_share": 0.002}, "default": T.run_stats(["a", "b"])})
     assert [t.get_text() for t in ax.get_xticklabels()] == ["greedy", "default"]
     assert [r["genre"] for r in F.data_table()] == ["classical", "pop", "jazz"]
+
+
+# ---------------------------------------------------------------- transposition, tutorial baseline, playing
+
+
+def test_transposed_tokens_match_music21():
+    from music21 import chord
+
+    for pcs, shift in [([0, 4, 7], 2), ([11, 4], 1), ([0, 4, 8], 4), ([0, 3, 6, 9], 5), ([2, 9], -3), ([0, 6], 6)]:
+        tok = ".".join(str(p) for p in chord.Chord(pcs).normalOrder)
+        want = ".".join(str(p) for p in chord.Chord([(p + shift) % 12 for p in pcs]).normalOrder)
+        assert T.transpose_token(tok, shift) == want
+    assert T.transpose_token("E-5", 1) == "E5" and T.transpose_token("B4", 1) == "C5"
+    assert T.transpose_token("C3.E4:1/2", -1) == "B2.E-4:1/2" and T.transpose_token("R:1", 3) == "R:1"
+    v = T.Vocabulary(["<unk>", "C4", "D4", "0.4.7", "2.6.9"])
+    table = T.transposition_table(v, [0, 2])
+    assert table[0].tolist() == [0, 1, 2, 3, 4] and table[1].tolist() == [0, 2, 0, 4, 0]
+
+
+def test_epoch_windows_move_pieces_and_weigh_unknown_targets_zero():
+    rng = np.random.default_rng(0)
+    piece = np.asarray([1, 2, 0, 1, 2, 1, 2, 1, 2], np.int32)
+    x, y, w = T.epoch_windows([piece], 4, rng)
+    assert (w[y == 0] == 0).all() and (w[y > 0] == 1).all()
+    table = np.asarray([[0, 2, 1]], np.int32)  # one shift that swaps tokens 1 and 2
+    x2, y2, _ = T.epoch_windows([piece], 20, rng, table)
+    assert x2[0, :8].tolist() == [2, 1, 0, 2, 1, 2, 1, 2]
+    x3, y3, w3 = T.epoch_windows([piece], 4, rng, last_only=5)
+    assert x3.shape == (5, 4) and (w3[:, :-1] == 0).all() and (y3[:, :-1] == x3[:, 1:]).all()
+
+
+def test_tutorial_baseline_trains_evaluates_and_loads(jazz_folder, tmp_path):
+    out = tmp_path / "tutorial.keras"
+    model, meta = T.train("jazz", jazz_folder, arch="tutorial", quick=True, epochs=2, verbose=0, out=out, units=8, layers=2,
+                          window=16, batch=8, min_count=1)
+    assert meta["settings"]["arch"] == "tutorial" and model.get_layer("scaled") is not None
+    _, meta2, vocab = T.load(out)
+    r = T.evaluate(model, meta2, [vocab.decode(np.arange(1, len(vocab)).tolist() * 3)])
+    assert 0 <= r["accuracy"] <= r["top5_accuracy"] <= 1 and "trigram_accuracy" in r and r["nats_per_token"] > 0
+
+
+def test_playing_voices_chords_like_the_genre_and_draws_reproducibly(melody):
+    from musicstyle.core.midi import read_midi
+
+    e = T.elements(melody)
+    play = T.playing([read_midi(melody)], [e])
+    assert play["voicing"] == {"0.4.7": [64, 67, 72]}  # the real pitches of the chord token
+    assert sorted(play["onsets"]) == ["1", "3"] and all(len(r) == 3 for r in play["onsets"]["1"])
+    a = T.to_midi(["C4", "0.4.7", "E5"], playing=play, seed=3)
+    assert a == T.to_midi(["C4", "0.4.7", "E5"], playing=play, seed=3)
+    perf = read_midi(a)
+    assert sorted(perf.notes["pitch"].tolist()) == [60, 64, 67, 72, 76]
+    assert set(perf.notes["velocity"].tolist()) <= {80, 70, 90}  # velocities of real onsets of that size
+
+
+def test_histograms_of_a_piece(melody):
+    from musicstyle.core.midi import read_midi
+
+    pcs, ivs = T.histograms(read_midi(melody))
+    assert pcs.sum() == 5 and pcs[0] == 2 and pcs[4] == 2 and pcs[7] == 1
+    # top line C4, C5, E5: +12 and +4 semitones
+    assert ivs.sum() == 2 and ivs[12 + 12] == 1 and ivs[12 + 4] == 1

@@ -16,7 +16,7 @@ from ..data import SPLIT_SEED, load_dataset, select
 
 
 def bench_velocity(data=None, windows: int = 128, batch: int = 8) -> dict:
-    """Time training and inference of both architectures in one run.
+    """Time training and inference of both architectures in one run (``notebooks/02_velocity_cnn.ipynb``).
 
     Training: one epoch through the trainer (:mod:`musicstyle.training.trainer`) on ``windows``
     random windows of a fresh network, after a one-batch epoch that builds and traces it, scaled to

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import emit
-from .classifier import add_data_options, add_run_options
+from .classifier import add_evaluate, add_run_options
 
 GENRES = ("classical", "jazz")
 
@@ -35,11 +35,8 @@ def register(groups) -> None:
     add_run_options(p)
     p.set_defaults(func=_train)
 
-    p = groups["evaluate"].add_parser("chords", help="per-step BCE of each genre's LSTM against three baselines")
-    add_data_options(p)
-    p.add_argument("--model", help="a chords .keras file, measured on the pieces of its genre (default: both shipped ones)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_evaluate)
+    add_evaluate(groups, "chords", "per-step BCE of each genre's LSTM against three baselines",
+                 "a chords .keras file, measured on the pieces of its genre (default: both shipped ones)", _evaluate)
 
     p = groups["bench"].add_parser("generate", help="compiled generation loop against one model.predict per step")
     p.add_argument("--genre", choices=GENRES, default="classical")

@@ -16,15 +16,22 @@ def add_run_options(p) -> None:
                    help="tf.distribute strategy (auto: multi-worker when TF_CONFIG names several workers)")
 
 
-def add_data_options(p) -> None:
-    """Add ``--data`` and ``--split`` to an ``evaluate`` command (also ``evaluate chords``).
+def add_evaluate(groups, what: str, help_text: str, model_help: str, func) -> None:
+    """Add ``evaluate WHAT [--data DIR] [--split S] [--model FILE] [--json]`` (also ``evaluate chords``).
 
     Args:
-        p: the command's parser.
+        groups: the command groups (``groups["evaluate"]``).
+        what: the sub-command's name.
+        help_text, model_help: help of the command and of its ``--model``.
+        func: its handler.
     """
+    p = groups["evaluate"].add_parser(what, help=help_text)
     p.add_argument("--data", help="folder with classical/ and jazz/ (default: TPD)")
     p.add_argument("--split", choices=("all", "train", "validation", "test"), default="all",
                    help="TPD piece-level split (musicstyle.data.SPLIT_SEED) to use")
+    p.add_argument("--model", help=model_help)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=func)
 
 
 def register(groups) -> None:
@@ -45,11 +52,8 @@ def register(groups) -> None:
     add_run_options(p)
     p.set_defaults(func=_train)
 
-    p = groups["evaluate"].add_parser("classifier", help="segment and piece accuracy against the majority baseline")
-    add_data_options(p)
-    p.add_argument("--model", help="a classifier .keras file (default: the shipped one)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_evaluate)
+    add_evaluate(groups, "classifier", "segment and piece accuracy against the majority baseline",
+                 "a classifier .keras file (default: the shipped one)", _evaluate)
 
 
 def _classify(args) -> int:

@@ -53,26 +53,9 @@ def _fetch(args) -> int:
 
 
 def _explore(args) -> int:
-    import matplotlib
+    from ..figures.explore import explore
 
-    matplotlib.use("Agg")
-    from ..core import audio
-    from ..figures import rolls as plot
-    from ..data.examples import default_piece
-    from ..core.midi import read_midi
-    from ..core.roll import PAPER, piano_roll
-
-    path = Path(args.file) if args.file else default_piece()
-    perf = read_midi(path)
-    roll = piano_roll(perf, PAPER)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    start = int(roll.onset[:, : PAPER.keys].any(axis=1).argmax())
-    fig = plot.roll_figure(roll, f"{perf.name}: steps {start}-{start + 512}", start=start)
-    png = out / f"{perf.name}_roll.png"
-    fig.savefig(png, dpi=110)
-    wav = audio.write_wav(out / f"{perf.name}.wav", audio.render(path, args.seconds))
-    print(f"figure: {png}\naudio ({audio.backend()}): {wav}")
+    emit(explore(args.file, args.out, args.seconds), False)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Note-token LSTM commands: ``compose``, ``train tokens``, ``evaluate tokens``, ``bench tokens``."""
+"""Note-token LSTM commands: ``compose``, ``train tokens``, ``evaluate tokens``, ``evaluate composed``, ``bench tokens``."""
 
 from __future__ import annotations
 
@@ -52,6 +52,7 @@ def register(groups) -> None:
     p.add_argument("--quick", action="store_true", help="tiny subset (same as MUSICSTYLE_QUICK=1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-dir", help="folder of a resumable checkpoint (an interrupted run resumes from it)")
+    p.add_argument("--init", help="a .keras token model (same data and settings) to train on from")
     p.add_argument("--strategy", choices=STRATEGIES, default="auto",
                    help="tf.distribute strategy (auto: multi-worker when TF_CONFIG names several workers)")
     p.set_defaults(func=_train)
@@ -63,6 +64,14 @@ def register(groups) -> None:
     p.add_argument("--model", help="a .keras token model (default: the shipped model of --genre)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_evaluate)
+
+    p = groups["evaluate"].add_parser("composed", help="composed pieces per genre: classifier verdict, histograms, repetition")
+    p.add_argument("--genre", choices=GENRES, action="append", help="a genre (repeatable; default classical and jazz)")
+    p.add_argument("--pieces", type=int, default=20, help="pieces per genre (seeds 1..N, default 20)")
+    p.add_argument("--tokens", type=int, default=500, help="tokens per piece (default 500)")
+    p.add_argument("--data", help="folder holding tpd/ and pop909/ (default: MUSICSTYLE_DATA)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_composed)
 
 
 def _compose(args) -> int:
@@ -90,7 +99,7 @@ def _train(args) -> int:
         raise MusicstyleError(out, "model files must end in .keras")
     _, meta = T.train(
         args.genre, args.data, rich=args.rich, arch=args.arch, epochs=args.epochs, minutes=args.minutes, quick=True if args.quick else None,
-        out=out, seed=args.seed, strategy=args.strategy, checkpoint_dir=args.checkpoint_dir, units=args.units,
+        out=out, seed=args.seed, strategy=args.strategy, checkpoint_dir=args.checkpoint_dir, init=args.init, units=args.units,
         layers=args.layers, embedding=args.embedding, window=args.window, batch=args.batch, min_count=args.min_count,
         transpose=args.transpose,
     )
@@ -105,6 +114,15 @@ def _evaluate(args) -> int:
     from .. import tokens as T
 
     emit(T.evaluate_command(args.genre, args.data, args.split, args.model, progress=not args.json), args.json)
+    return 0
+
+
+def _composed(args) -> int:
+    from .. import tokens as T
+
+    if args.pieces < 1 or args.tokens < 1:
+        raise MusicstyleError("--pieces/--tokens", "must be at least 1")
+    emit({"rows": T.genre_table(tuple(args.genre or ("classical", "jazz")), args.pieces, args.tokens, args.data)}, args.json)
     return 0
 
 

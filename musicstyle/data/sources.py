@@ -98,16 +98,15 @@ def find(name: str, path: str | Path | None = None) -> Path | None:
         path: a folder holding the dataset, or holding a ``name`` subfolder.
 
     Returns:
-        The folder, or None when no candidate holds it (an explicit ``path`` that does not raises
-        :class:`MusicstyleError`).
+        The folder, or None when no candidate holds it. An explicit ``path`` is the only place
+        looked in: one that does not hold the dataset raises :class:`MusicstyleError`.
     """
     genres = SOURCES[name].genres if name in SOURCES else ()
-    candidates = []
-    if path is not None:
-        candidates += [Path(path) / name, Path(path)]
-    if os.environ.get("MUSICSTYLE_DATA"):
-        candidates.append(Path(os.environ["MUSICSTYLE_DATA"]).expanduser() / name)
-    candidates.append(cache_home() / "data" / name)
+    if path is not None:  # an explicit folder is the only place looked in
+        candidates = [Path(path) / name, Path(path)]
+    else:
+        candidates = [Path(os.environ["MUSICSTYLE_DATA"]).expanduser() / name] if os.environ.get("MUSICSTYLE_DATA") else []
+        candidates.append(cache_home() / "data" / name)
     for folder in candidates:
         if folder.is_dir() and any(midi_files(folder, genres)):
             return folder

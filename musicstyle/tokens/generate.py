@@ -58,6 +58,8 @@ class Generator:
     def __init__(self, model, meta: dict):
         import tensorflow as tf
 
+        if meta["settings"].get("arch", "lstm") == "tutorial":
+            raise MusicstyleError("tutorial", "the tutorial baseline is measured, not composed with (use an lstm model)")
         self.model, self.meta = model, meta
         self.vocab = Vocabulary(meta["vocabulary"])
         self.emb = model.get_layer("embedding")
@@ -197,8 +199,9 @@ def to_midi(sequence: list[str], step: float = 0.5, bpm: float = 120.0, velocity
     and are played back exactly. Simple tokens (the tutorial's) have none: each starts ``step``
     quarters after the previous one and lasts ``step`` (or, with ``playing``, is timed and struck
     like a random real onset of as many notes of the genre: :func:`musicstyle.tokens.draw_playing`);
-    a chord's pitch classes are voiced upwards from the octave below the last single note (not all
-    in octave 4, the tutorial's fault).
+    a chord's pitch classes get the genre's voicing of that chord (``playing["voicing"]``) or are
+    voiced upwards from the octave below the last single note (not all in octave 4, the tutorial's
+    fault).
 
     Args:
         sequence: simple or rich tokens (``<unk>`` is skipped).
@@ -216,7 +219,7 @@ def to_midi(sequence: list[str], step: float = 0.5, bpm: float = 120.0, velocity
     tpq = 480
     sequence = [tok for tok in sequence if tok != UNK]
     parsed = [parse_token(tok) for tok in sequence]
-    drawn = draw_playing(playing, [len(p) for p, _, _ in parsed], seed) if playing else None
+    drawn = draw_playing(playing, [len(p) for p, _, _ in parsed], seed) if playing and playing.get("onsets") else None
     events = []  # (tick, order, bytes)
     t = Fraction(0)
     anchor = 60  # pitch of the last single note
@@ -226,7 +229,9 @@ def to_midi(sequence: list[str], step: float = 0.5, bpm: float = 120.0, velocity
             dur = hold = Fraction(step).limit_denominator(96)
             if drawn is not None:
                 dur, hold = (Fraction(float(x) * bpm / 60).limit_denominator(960) for x in drawn[i, :2])
-            if pitches and all(p < 12 for p in pitches) and (len(pitches) > 1 or not tok[0].isalpha()):
+            if playing and tok in playing.get("voicing", {}):
+                pitches = playing["voicing"][tok]
+            elif pitches and all(p < 12 for p in pitches) and (len(pitches) > 1 or not tok[0].isalpha()):
                 pitches = _voiced(pitches, anchor)
             elif len(pitches) == 1:
                 anchor = pitches[0]
@@ -246,7 +251,8 @@ def compose(genre: str, out: str | Path, n: int = 500, seed: int = 0, greedy: bo
             seed_file: str | Path | None = None, model: str | Path | None = None, **decoding_overrides) -> dict:
     """``musicstyle compose``: a new piece of a genre written to a MIDI file.
 
-    Taught in ``notebooks/06_note_lstm.ipynb``.
+    Taught in ``notebooks/06_note_lstm.ipynb``. The tokens are played with the model's genre
+    playing when it stores one (:mod:`musicstyle.tokens.render`; drawn with the same seed).
 
     Args:
         genre: the genre whose shipped model (and held-out seed) to use.
@@ -261,7 +267,8 @@ def compose(genre: str, out: str | Path, n: int = 500, seed: int = 0, greedy: bo
 
     Returns:
         ``out``, ``genre``, ``tokens``, the :func:`musicstyle.tokens.run_stats` figures, ``decoding``,
-        ``seconds_with_tracing`` and ``first_tokens``.
+        ``seconds_with_tracing``, ``first_tokens`` and ``played`` (``genre`` or ``tutorial``: eighth
+        notes at one velocity).
     """
     net, meta, _ = load(model or genre)
     if seed_file:
@@ -276,6 +283,7 @@ def compose(genre: str, out: str | Path, n: int = 500, seed: int = 0, greedy: bo
     seconds = time.perf_counter() - t0
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(to_midi(toks))
+    out.write_bytes(to_midi(toks, playing=meta.get("playing"), seed=seed))
     return {"out": str(out), "genre": genre, "tokens": len(toks), **run_stats(toks), "decoding": "greedy" if greedy else dec,
-            "seconds_with_tracing": round(seconds, 2), "first_tokens": toks[:12]}
+            "seconds_with_tracing": round(seconds, 2), "first_tokens": toks[:12],
+            "played": "genre" if meta.get("playing") else "tutorial"}

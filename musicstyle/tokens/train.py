@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MusicstyleError
-from .data import epoch_windows, genre_tokens, windows
+from .data import QUICK_FILES, epoch_windows, genre_tokens, split_files, windows
 from .evaluate import evaluate
 from .generate import GENRE_DECODING
 from .model import DEFAULTS, TUTORIAL, build
+from .render import files_playing
 from .transpose import transposition_table
 from .vocabulary import Vocabulary, ngram_tables, trigram_table
 
@@ -35,6 +36,7 @@ def train(
     verbose: int = 1,
     strategy=None,
     checkpoint_dir: str | Path | None = None,
+    init: str | Path | None = None,
     **settings,
 ) -> tuple:
     """Train the note LSTM of a genre on every training file of the piece-level split.
@@ -62,6 +64,8 @@ def train(
         strategy: a ``tf.distribute`` strategy or its kind (``auto``, ``default``, ``mirrored``,
             ``multiworker``; default: auto).
         checkpoint_dir: folder of a resumable checkpoint (an interrupted run resumes from it).
+        init: a ``.keras`` token model of the same vocabulary and settings to start from (training
+            on: its ``train_seconds`` are added to this run's).
         **settings: overrides of the arch's settings (None: the default).
 
     Returns:
@@ -94,9 +98,24 @@ def train(
     from ..training.trainer import Schedule
     from ..training.trainer import train as run_trainer
 
+    start, before = None, 0.0
+    if init is not None:
+        from .model import load
+
+        start, init_meta, _ = load(init)
+        if init_meta["vocabulary"] != vocab.tokens or init_meta["settings"] != cfg:
+            raise MusicstyleError(init, "another vocabulary or other settings than this run's: cannot start from it")
+        before = float(init_meta.get("train_seconds", 0.0))
+
+    def make():
+        model = build(cfg, len(vocab))
+        if start is not None:
+            model.set_weights(start.get_weights())
+        return model
+
     t0 = time.time()
     trained = run_trainer(
-        lambda: build(cfg, len(vocab)),
+        make,
         lambda epoch, rng: epoch_windows(enc["train"], cfg["window"], rng, table, last_only),
         keras.losses.sparse_categorical_crossentropy,
         validation=validation,
@@ -119,7 +138,7 @@ def train(
         "input_tokens": int(sum(len(s) for s in seqs["train"])),
         "epochs": len(trained.history),
         "stopped_by": trained.stopped_by,
-        "train_seconds": round(time.time() - t0, 1),
+        "train_seconds": round(before + time.time() - t0, 1),
         "val_loss": float(trained.best),
         "history": trained.history,
         "seed": seed,
@@ -132,6 +151,8 @@ def train(
     meta["bigram_next"] = follow.tolist()
     contexts, nexts = trigram_table(enc["train"], len(vocab))
     meta["trigram_contexts"], meta["trigram_next"] = contexts.tolist(), nexts.tolist()
+    train_files = split_files(genre, data, QUICK_FILES if quick else None)["train"]
+    meta["playing"] = files_playing(train_files, vocab.tokens, seed)  # how compose plays its tokens
     if genre in GENRE_DECODING:
         meta["decoding"] = dict(GENRE_DECODING[genre])
     if seqs["test"]:

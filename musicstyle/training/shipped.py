@@ -13,11 +13,12 @@ from ..errors import MusicstyleError
 from .modelfile import load_model
 
 _LOADED: dict[tuple[str, str | None], tuple] = {}
+_SHIPPED = Path(str(resources.files("musicstyle").joinpath("pretrained")))
 
 
 def pretrained_path(name: str) -> Path:
     """Path of a model file shipped inside the package (``musicstyle/pretrained/NAME``)."""
-    path = Path(str(resources.files("musicstyle").joinpath("pretrained", name)))
+    path = _SHIPPED / name
     if not path.is_file():
         raise MusicstyleError(path, "pretrained model not shipped with this installation")
     return path
@@ -27,13 +28,19 @@ def load_shipped(name: str, kind: str | None = None) -> tuple:
     """A shipped model file (or any ``.keras`` path) as ``(model, metadata)``, loaded once and kept.
 
     Args:
-        name: a file name in ``musicstyle/pretrained/`` or a path to a ``.keras`` file.
+        name: the name of a file in ``musicstyle/pretrained/`` (that file, even if the working folder
+            has one of the same name), or a path to a ``.keras`` file.
         kind: the metadata ``kind`` it must hold (``velocity``, ``dynamics``, ...).
 
     Returns:
         ``(model, metadata)``; the same objects on every call until :func:`clear`.
     """
-    path = Path(name) if Path(name).suffix == ".keras" and Path(name).is_file() else pretrained_path(name)
+    path = Path(name)
+    bare = path.name == str(name)
+    if bare and (_SHIPPED / path.name).is_file() or bare and not path.is_file():
+        path = pretrained_path(str(name))  # a shipped file's name means the shipped file
+    elif not path.is_file():
+        raise MusicstyleError(path, "no such model file")
     key = (str(path.resolve()), kind)
     if key not in _LOADED:
         from . import layers  # noqa: F401  (registers the custom layers before any load)

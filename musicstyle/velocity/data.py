@@ -26,6 +26,8 @@ RECORDING_FEATURES = ("on_grid", "log_qpm", "tempo_changes_per_min", "has_sustai
 def pieces_of(data=None, collection: Collection | None = None, progress: bool = False) -> Collection:
     """``collection``, else TPD or any folder with ``classical/`` and ``jazz/`` through the one resolver.
 
+    Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
     Args:
         data: the dataset folder (None: TPD found as usual); a folder that does not exist raises
             :class:`MusicstyleError` rather than falling back to ``$MUSICSTYLE_DATA``.
@@ -198,6 +200,8 @@ class Prepared:
     def windows(self, length: int, rng: np.random.Generator | None = None, count: int | None = None):
         """Grid windows of ``length`` steps inside pieces (never across two), zero-padded.
 
+        Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
         Args:
             length: steps per window.
             rng: draw windows at random pieces (by length) and offsets; None: consecutive windows
@@ -218,6 +222,8 @@ class Prepared:
 
     def note_windows(self, length: int, rng: np.random.Generator | None = None, count: int | None = None):
         """Windows of ``length`` notes, picked as :meth:`windows` picks them.
+
+        Taught in ``notebooks/02_velocity_cnn.ipynb``.
 
         Args:
             length: notes per window.

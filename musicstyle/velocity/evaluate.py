@@ -40,6 +40,8 @@ def baselines(train: Prepared) -> dict:
 def onset_predictions(model, prepared: Prepared) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The model's velocity of every note in the key range, piece by piece.
 
+    Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
     Args:
         model: a velocity model.
         prepared: the pieces.
@@ -59,7 +61,7 @@ def onset_predictions(model, prepared: Prepared) -> list[tuple[np.ndarray, np.nd
 
 
 def metrics(per_piece: list[tuple[np.ndarray, np.ndarray]]) -> dict:
-    """Figures of predictions over onsets.
+    """Figures of predictions over onsets. Taught in ``notebooks/02_velocity_cnn.ipynb``.
 
     Args:
         per_piece: (true, predicted) velocities of each piece.

@@ -25,7 +25,15 @@ LOUDNESS_RANGE = 30.0
 
 
 def check_genre_arch(genre: str, arch: str) -> None:
-    """Raise :class:`MusicstyleError` unless ``genre`` is in :data:`GENRES` and ``arch`` in :data:`ARCHS`."""
+    """Check a genre and an architecture. Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        genre: must be in :data:`GENRES`.
+        arch: must be in :data:`ARCHS`.
+
+    Returns:
+        None; anything else raises :class:`MusicstyleError`.
+    """
     if genre not in GENRES:
         raise MusicstyleError(genre, f"unknown genre (choose from {', '.join(GENRES)})")
     if arch not in ARCHS:
@@ -219,7 +227,14 @@ def receptive_field(arch: str) -> int:
 
 
 def to_numpy(tensor) -> np.ndarray:
-    """A Keras tensor as a numpy array."""
+    """A Keras tensor as numpy. Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        tensor: a Keras (backend) tensor.
+
+    Returns:
+        The numpy array.
+    """
     from keras import ops
 
     return np.asarray(ops.convert_to_numpy(tensor))

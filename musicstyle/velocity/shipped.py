@@ -75,8 +75,8 @@ def load(genre: str, arch: str = "improved") -> tuple:
     Taught in ``notebooks/02_velocity_cnn.ipynb``.
 
     Args:
-        genre: ``classical`` or ``jazz``.
-        arch: ``improved`` or ``paper``.
+        genre: the genre it plays (see :func:`pretrained_name`).
+        arch: its architecture.
 
     Returns:
         ``(model, meta)``, the same objects on every call.

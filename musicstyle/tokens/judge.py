@@ -1,0 +1,120 @@
+"""Does the composed music sound like its genre? The genre classifier's verdict and note histograms.
+
+Taught in ``notebooks/06_note_lstm.ipynb``. Pieces are composed with each model's default
+decoding and played three ways, so the table shows what each step buys: ``tutorial`` (one token
+every eighth note at velocity 80, chords voiced below the melody), ``voiced`` (the genre's chord
+voicings, tutorial timing) and ``genre`` (voicings, timing and loudness of the genre: what
+``musicstyle compose`` writes). The genre classifier (:func:`musicstyle.classifier.verdict`)
+judges each; ``real`` rows play the genre's own held-out token lists the ``genre`` way (the most
+the tokens allow) and the held-out MIDI files themselves. Pitch-class and interval histograms are
+compared with those of the genre's held-out (test) performances by total variation distance (0:
+identical, 1: disjoint), beside the distance of the validation performances (real against real).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.midi import read_midi
+from ..errors import MusicstyleError
+from .data import held_out_tokens, split_files
+from .evaluate import run_stats
+from .generate import Generator, decoding, to_midi
+from .model import load
+
+#: Intervals between successive onsets' highest notes are binned in -12..12 semitones.
+MAX_INTERVAL = 12
+
+
+def histograms(perf) -> tuple[np.ndarray, np.ndarray]:
+    """Pitch-class histogram of the notes and interval histogram of the top line of one piece.
+
+    Taught in ``notebooks/06_note_lstm.ipynb``.
+
+    Args:
+        perf: a :class:`musicstyle.core.midi.Performance`.
+
+    Returns:
+        ``(12 pitch-class counts, 25 interval counts for -12..12)``; the top line is the highest
+        note of each onset tick, intervals beyond an octave are clipped to it.
+    """
+    notes = perf.notes
+    pcs = np.bincount(notes["pitch"] % 12, minlength=12).astype(np.float64)
+    starts, first = np.unique(notes["start"], return_index=True)
+    top = np.maximum.reduceat(notes["pitch"].astype(np.int64), first) if len(first) else np.zeros(0, np.int64)
+    steps = np.clip(np.diff(top), -MAX_INTERVAL, MAX_INTERVAL) + MAX_INTERVAL
+    return pcs, np.bincount(steps, minlength=2 * MAX_INTERVAL + 1).astype(np.float64)
+
+
+def _distance(a: np.ndarray, b: np.ndarray) -> float:
+    return float(0.5 * np.abs(a / max(a.sum(), 1) - b / max(b.sum(), 1)).sum())
+
+
+def _pooled(perfs) -> tuple[np.ndarray, np.ndarray]:
+    pcs, ivs = zip(*(histograms(p) for p in perfs))
+    return np.sum(pcs, axis=0), np.sum(ivs, axis=0)
+
+
+def _row(label: str, genre: str, midis: list[bytes], reference, judge, runs: list[dict] | None = None) -> dict:
+    perfs = [read_midi(m, name=label) for m in midis]
+    pcs, ivs = _pooled(perfs)
+    row = {"genre": genre, "played": label, "pieces": len(perfs),
+           "pitch_class_distance": _distance(pcs, reference[0]), "interval_distance": _distance(ivs, reference[1])}
+    if judge is not None:
+        share = [judge(p)[genre] for p in perfs]
+        row["judged_own_genre"] = float(np.mean(np.asarray(share) > 0.5))
+        row["mean_probability"] = float(np.mean(share))
+    if runs is not None:
+        row["longest_run"] = max(r["longest_run"] for r in runs)
+        row["distinct_share_min"] = min(r["distinct_share"] for r in runs)
+    return row
+
+
+def genre_table(genres=("classical", "jazz"), pieces: int = 20, tokens: int = 500, data=None, models: dict | None = None,
+                classify: bool = True) -> list[dict]:
+    """Compose pieces per genre and judge them: classifier verdict, histogram distances, repetition.
+
+    Taught in ``notebooks/06_note_lstm.ipynb`` (``musicstyle evaluate composed --json``).
+
+    Args:
+        genres: genres to compose (the classifier knows classical and jazz; others get no verdict).
+        pieces: pieces per genre (seeds 1 to ``pieces``, each from the model's stored seed tokens).
+        tokens: tokens per piece.
+        data: the folder holding the datasets (default: found as usual).
+        models: ``{genre: .keras path}`` instead of the shipped models.
+        classify: ask the genre classifier (False: histograms and repetition only).
+
+    Returns:
+        One row per genre and way of playing: ``genre``, ``played``, ``pieces``,
+        ``judged_own_genre`` (share of pieces the classifier gives their own genre, p > 0.5),
+        ``mean_probability``, ``pitch_class_distance``, ``interval_distance`` and, for composed
+        rows, ``longest_run`` and ``distinct_share_min``.
+    """
+    judge = None
+    if classify:
+        from .. import classifier
+
+        judge = classifier.verdict
+    rows = []
+    for g in genres:
+        net, meta, _ = load((models or {}).get(g, g))
+        play = meta.get("playing")
+        if not play:
+            raise MusicstyleError(g, "this token model stores no genre playing (retrain it)")
+        parts = split_files(g, data)
+        reference = _pooled([read_midi(p) for p in parts["test"]])
+        verdict = judge if g in ("classical", "jazz") else None
+        gen = Generator(net, meta)
+        composed = [gen.generate(meta["seed_tokens"], tokens, seed=s, **decoding(meta)) for s in range(1, pieces + 1)]
+        runs = [run_stats(t) for t in composed]
+        voiced_only = {"voicing": play["voicing"]}
+        rows.append(_row("tutorial", g, [to_midi(t) for t in composed], reference, verdict, runs))
+        rows.append(_row("voiced", g, [to_midi(t, playing=voiced_only) for t in composed], reference, verdict, runs))
+        rows.append(_row("genre", g, [to_midi(t, playing=play, seed=s) for s, t in enumerate(composed, 1)], reference,
+                         verdict, runs))
+        real, _ = held_out_tokens(g, data, "validation", progress=False)
+        real = real[:pieces]
+        rows.append(_row("real tokens, genre", g, [to_midi(t[:tokens], playing=play, seed=s) for s, t in enumerate(real, 1)],
+                         reference, verdict))
+        rows.append(_row("real files", g, [p.read_bytes() for p in parts["validation"][:pieces]], reference, verdict))
+    return rows
