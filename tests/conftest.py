@@ -22,18 +22,20 @@ def _data_root() -> Path | None:
     return Path(root) if root and Path(root).is_dir() else None
 
 
+def _dataset(name: str) -> Path:
+    root = _data_root()
+    if root is None or not (root / name).is_dir():
+        pytest.skip(f"MUSICSTYLE_DATA with {name}/ not set")
+    return root / name
+
+
 @pytest.fixture
 def tpd_folder() -> Path:
     """The Piano Dataset folder (with classical/ and jazz/); skips the test where it is absent."""
-    root = _data_root()
-    if root is None or not (root / "tpd").is_dir():
-        pytest.skip("MUSICSTYLE_DATA with tpd/ not set")
-    return root / "tpd"
+    return _dataset("tpd")
 
 
 @pytest.fixture
 def pop909_folder() -> Path:
-    root = _data_root()
-    if root is None or not (root / "pop909").is_dir():
-        pytest.skip("MUSICSTYLE_DATA with pop909/ not set")
-    return root / "pop909"
+    """The POP909 folder; skips the test where it is absent."""
+    return _dataset("pop909")

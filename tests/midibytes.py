@@ -2,17 +2,9 @@
 
 import struct
 
+from musicstyle.core.midi import varlen  # noqa: F401  (the writer's encoder; round trip in test_bad_input.py)
+
 END_OF_TRACK = b"\x00\xff\x2f\x00"
-
-
-def varlen(value: int) -> bytes:
-    """Encode a MIDI variable-length quantity."""
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))
 
 
 def track(pairs, end_of_track=True) -> bytes:

@@ -34,6 +34,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_run_options(p) -> None:
+    """Add ``--checkpoint-dir`` and ``--strategy`` to a ``train`` command (every model's).
+
+    Args:
+        p: the command's parser.
+    """
+    p.add_argument("--checkpoint-dir", help="folder of a resumable checkpoint (run again with it to resume)")
+    p.add_argument("--strategy", choices=("auto", "default", "mirrored", "multiworker"), default="auto",
+                   help="tf.distribute strategy (auto: multi-worker when TF_CONFIG names several workers; "
+                        "only the chief writes the model)")
+
+
 def emit(result: dict, as_json: bool) -> None:
     """Print a result: one JSON object with ``--json``, else aligned ``key: value`` lines."""
     if as_json:

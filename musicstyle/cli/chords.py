@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import emit
-from .classifier import add_evaluate, add_run_options
+from . import add_run_options, emit
+from .classifier import add_evaluate
 
 GENRES = ("classical", "jazz")
 

@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-from . import emit
-
-
-def add_run_options(p) -> None:
-    """Add ``--checkpoint-dir`` and ``--strategy`` to a ``train`` command (also ``train chords``).
-
-    Args:
-        p: the command's parser.
-    """
-    p.add_argument("--checkpoint-dir", help="folder of a resumable checkpoint (an interrupted run resumes from it)")
-    p.add_argument("--strategy", choices=("auto", "default", "mirrored", "multiworker"), default="auto",
-                   help="tf.distribute strategy (auto: multi-worker when TF_CONFIG names several workers)")
+from . import add_run_options, emit
 
 
 def add_evaluate(groups, what: str, help_text: str, model_help: str, func) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import emit
+from . import add_run_options, emit
 
 
 def register(groups) -> None:
@@ -16,9 +16,7 @@ def register(groups) -> None:
                    help="another pair of velocity models whose own-genre re-predictions are added (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights and of the training crops")
     p.add_argument("-o", "--output", required=True, help="model file to write (.keras; written by the chief only)")
-    p.add_argument("--checkpoint-dir", help="folder of a resumable checkpoint (an interrupted run resumes from it)")
-    p.add_argument("--strategy", choices=("auto", "default", "mirrored", "multiworker"), default="auto",
-                   help="tf.distribute strategy (auto: multi-worker when TF_CONFIG names several workers)")
+    add_run_options(p)
     p.set_defaults(func=_train)
 
     p = groups["evaluate"].add_parser("transfer", help="did the style move? discriminator verdicts before/after transfer")

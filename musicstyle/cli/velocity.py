@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import emit
+from . import add_run_options, emit
 
 
 def register(groups) -> None:
@@ -25,9 +25,7 @@ def register(groups) -> None:
     p.add_argument("--patience", type=int, default=6, help="epochs in a row without a better validation loss before stopping")
     p.add_argument("--init", help="continue training from this model file (same genre and architecture)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--checkpoint-dir", help="folder of resumable checkpoints: run again with the same folder to resume")
-    p.add_argument("--strategy", choices=("auto", "default", "mirrored", "multiworker"), default="auto",
-                   help="tf.distribute strategy (auto: several workers when TF_CONFIG names them; only the chief writes)")
+    add_run_options(p)
     p.add_argument("-o", "--output", required=True, help="model file to write (.keras)")
     p.set_defaults(func=_train)
 

@@ -1,10 +1,15 @@
 """Listening to performances: FluidSynth with a piano soundfont where installed, a plain synthesizer otherwise.
 
-Taught in ``notebooks/01_data_exploration.ipynb``.
+Players stored in notebooks are Ogg/Opus (small) in an ``<audio src="data:...">`` element: JupyterLab's
+sanitizer keeps that element and attribute in an untrusted notebook (it strips ``<source>``), so a
+saved notebook plays without "Trust Notebook". Taught in ``notebooks/01_data_exploration.ipynb``.
 """
 
 from __future__ import annotations
 
+import base64
+import html
+import io
 import os
 import shutil
 import subprocess
@@ -14,13 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .midi import Performance, read_midi
+from .midi import Performance, read_midi, write_events
 
 SAMPLE_RATE = 22050
-#: Soundfonts looked for, in order, after ``$MUSICSTYLE_SOUNDFONT`` (Debian package paths).
+#: Sample rate of compressed players (Opus takes 8, 12, 16, 24 or 48 kHz).
+PLAYER_RATE = 24000
+#: Soundfonts looked for, in order, after ``$MUSICSTYLE_SOUNDFONT`` (Debian package paths): the small
+#: TimGM6mb piano (package timgm6mb-soundfont, installed by CI and Binder) first, so renders are the same everywhere.
 SOUNDFONTS = (
-    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
     "/usr/share/sounds/sf2/TimGM6mb.sf2",
+    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
     "/usr/share/sounds/sf3/MuseScore_General.sf3",
     "/usr/share/soundfonts/default.sf2",
 )
@@ -53,6 +61,8 @@ def render(midi: str | Path | bytes, seconds: float | None = None, sample_rate: 
         float32 mono samples in -1..1.
     """
     if backend() == "fluidsynth":
+        if seconds is not None:  # render only the excerpt: a long piece takes FluidSynth many seconds
+            midi = excerpt(midi if isinstance(midi, Performance) else read_midi(midi), seconds)
         audio = _fluidsynth(midi.source if isinstance(midi, Performance) else midi, sample_rate)
     else:
         perf = midi if isinstance(midi, Performance) else read_midi(midi)
@@ -60,6 +70,30 @@ def render(midi: str | Path | bytes, seconds: float | None = None, sample_rate: 
     if seconds is not None:
         audio = audio[: int(seconds * sample_rate)]
     return np.clip(audio, -1.0, 1.0)
+
+
+def excerpt(perf: Performance, seconds: float) -> bytes:
+    """The first ``seconds`` of a performance as a MIDI file on a plain clock (1 ms ticks, piano program).
+
+    Notes that sound past the cut are released just after it; the pedals are kept.
+
+    Args:
+        perf: the performance.
+        seconds: length of the excerpt.
+
+    Returns:
+        MIDI bytes.
+    """
+    def tick(ticks):  # 120 qpm at 500 ticks per quarter: one tick is a millisecond
+        return np.rint(np.minimum(perf.seconds(ticks), seconds + 0.5) * 1000).astype(int)
+
+    keep = perf.seconds(perf.notes["start"]) < seconds
+    notes = perf.notes[keep]
+    events = [(s, 2, (0x90, p, max(1, v))) for s, p, v in zip(tick(notes["start"]), notes["pitch"], notes["velocity"])]
+    events += [(e, 1, (0x80, p, 0)) for e, p in zip(tick(notes["end"]), notes["pitch"])]
+    controls = perf.controls[perf.seconds(perf.controls["tick"]) < seconds] if len(perf.controls) else perf.controls
+    events += [(t, 0, (0xB0, n, v)) for t, n, v in zip(tick(controls["tick"]), controls["number"], controls["value"])]
+    return write_events([(int(t), o, bytes(int(b) for b in data)) for t, o, data in events], 500)
 
 
 def _fluidsynth(midi, sample_rate: int) -> np.ndarray:
@@ -114,8 +148,53 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
     return pcm.reshape(-1, channels).mean(axis=1), rate
 
 
-def player(midi, seconds: float | None = 30.0):
-    """An IPython audio player for a MIDI file (path, bytes or Performance)."""
-    from IPython.display import Audio
+def ogg_bytes(audio: np.ndarray, sample_rate: int = PLAYER_RATE) -> bytes:
+    """Mono float audio as Ogg/Opus bytes (about 5 kB a second), through libsndfile (``soundfile``).
 
-    return Audio(render(midi, seconds), rate=SAMPLE_RATE)
+    Args:
+        audio: float samples in -1..1.
+        sample_rate: 8000, 12000, 16000, 24000 or 48000.
+
+    Returns:
+        The Ogg file's bytes.
+    """
+    import soundfile
+
+    buffer = io.BytesIO()
+    soundfile.write(buffer, np.clip(audio, -1, 1).astype(np.float32), sample_rate, format="OGG", subtype="OPUS")
+    return buffer.getvalue()
+
+
+class Player:
+    """An audio player that plays in a notebook, also a saved notebook opened untrusted.
+
+    Displays as ``<audio controls src="data:audio/ogg;base64,...">``; ``data`` holds the Ogg/Opus bytes.
+    """
+
+    def __init__(self, data: bytes, seconds: float, label: str = ""):
+        self.data, self.seconds, self.label = data, seconds, label
+
+    def _repr_html_(self) -> str:
+        encoded = base64.b64encode(self.data).decode("ascii")
+        title = f' title="{html.escape(self.label, quote=True)}"' if self.label else ""
+        return f'<audio controls preload="auto"{title} src="data:audio/ogg;base64,{encoded}"></audio>'
+
+    def __repr__(self) -> str:
+        return f"<audio player: {self.seconds:.1f} s, {len(self.data) // 1024} kB Ogg/Opus{', ' + self.label if self.label else ''}>"
+
+
+def player(midi, seconds: float | None = 30.0, label: str = "") -> Player:
+    """A notebook audio player for a MIDI file (path, bytes or Performance), compressed (Ogg/Opus).
+
+    Taught in ``notebooks/01_data_exploration.ipynb``.
+
+    Args:
+        midi: a path, MIDI bytes or a :class:`Performance`.
+        seconds: length of the excerpt from the start (None: the whole piece).
+        label: shown as the player's tooltip.
+
+    Returns:
+        A :class:`Player` (a notebook cell displays it).
+    """
+    audio = render(midi, seconds, sample_rate=PLAYER_RATE)
+    return Player(ogg_bytes(audio), len(audio) / PLAYER_RATE, label)

@@ -265,13 +265,14 @@ def write_events(events, ticks_per_quarter: int, us_per_quarter: int = DEFAULT_U
     body = bytearray(b"\x00\xff\x51\x03" + int(us_per_quarter).to_bytes(3, "big") + b"\x00\xc0\x00")
     now = 0
     for tick, _, data in sorted(events, key=lambda e: (e[0], e[1])):
-        body += _varlen(tick - now) + bytes(data)
+        body += varlen(tick - now) + bytes(data)
         now = tick
     body += b"\x00\xff\x2f\x00"
     return b"MThd" + struct.pack(">IHHH", 6, 0, 1, ticks_per_quarter) + b"MTrk" + struct.pack(">I", len(body)) + bytes(body)
 
 
-def _varlen(value: int) -> bytes:
+def varlen(value: int) -> bytes:
+    """A MIDI variable-length quantity (7 bits a byte, high bit set on all but the last)."""
     out = [value & 0x7F]
     value >>= 7
     while value:
