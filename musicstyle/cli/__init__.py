@@ -47,7 +47,12 @@ def add_run_options(p) -> None:
 
 
 def emit(result: dict, as_json: bool) -> None:
-    """Print a result: one JSON object with ``--json``, else aligned ``key: value`` lines."""
+    """Print a command's result.
+
+    Args:
+        result: the figures.
+        as_json: one JSON object on one line (else aligned ``key  value`` lines).
+    """
     if as_json:
         print(json.dumps(result, indent=None, default=_plain))
         return

@@ -112,7 +112,16 @@ def _fluidsynth(midi, sample_rate: int) -> np.ndarray:
 
 
 def synthesize(perf: Performance, sample_rate: int = SAMPLE_RATE, seconds: float | None = None) -> np.ndarray:
-    """A plain piano-like synthesizer: a few decaying harmonics per note, loudness from velocity."""
+    """A plain piano-like synthesizer: a few decaying harmonics per note, loudness from velocity.
+
+    Args:
+        perf: the performance.
+        sample_rate: samples per second.
+        seconds: render only the notes that start before this time (None: all).
+
+    Returns:
+        float32 mono samples (not clipped).
+    """
     starts = perf.seconds(perf.notes["start"])
     ends = perf.seconds(perf.notes["end"])
     keep = starts < seconds if seconds is not None else np.ones(len(starts), bool)
@@ -130,7 +139,16 @@ def synthesize(perf: Performance, sample_rate: int = SAMPLE_RATE, seconds: float
 
 
 def write_wav(path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE):
-    """Write mono float audio as 16-bit PCM WAV to a path or a binary file object; returns ``path``."""
+    """Write mono float audio as 16-bit PCM WAV.
+
+    Args:
+        path: a file path or a binary file object.
+        audio: float samples in -1..1 (clipped).
+        sample_rate: samples per second.
+
+    Returns:
+        ``path``.
+    """
     pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2")
     with wave.open(path if hasattr(path, "write") else str(path), "wb") as w:
         w.setnchannels(1)

@@ -107,7 +107,16 @@ class Performance:
 
 
 def ticks_to_seconds(ticks: np.ndarray, tempos: np.ndarray, tpq: int) -> np.ndarray:
-    """Convert ticks to seconds honouring every tempo change (120 qpm before the first)."""
+    """Convert ticks to seconds honouring every tempo change (120 qpm before the first).
+
+    Args:
+        ticks: tick positions.
+        tempos: the tempo map (``TEMPO_DTYPE``: tick, us_per_quarter), sorted by tick.
+        tpq: ticks per quarter note.
+
+    Returns:
+        float64 seconds.
+    """
     t_ticks = np.concatenate([[0], tempos["tick"]]).astype(np.float64)
     t_us = np.concatenate([[DEFAULT_US_PER_QUARTER], tempos["us_per_quarter"]]).astype(np.float64)
     # seconds at each tempo change

@@ -28,13 +28,29 @@ def press_lengths(perf: Performance, number: int = 64) -> np.ndarray:
 
 
 def press_lengths_of(perfs, number: int = 64) -> np.ndarray:
-    """All press lengths of several performances, concatenated."""
+    """All press lengths of several performances, concatenated.
+
+    Args:
+        perfs: performances.
+        number: the pedal's controller number.
+
+    Returns:
+        float seconds.
+    """
     parts = [press_lengths(p, number) for p in perfs]
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def held_lengths(held_column: np.ndarray, seconds_per_step: float) -> np.ndarray:
-    """Lengths in seconds of the runs of 1s in one held column (for generated matrices)."""
+    """Lengths in seconds of the runs of 1s in one held column (for generated matrices).
+
+    Args:
+        held_column: one column of a held matrix.
+        seconds_per_step: length of a grid step.
+
+    Returns:
+        float seconds, one per run.
+    """
     x = np.concatenate([[0], (np.asarray(held_column) > 0).astype(np.int8), [0]])
     change = np.diff(x)
     return (np.flatnonzero(change == -1) - np.flatnonzero(change == 1)) * seconds_per_step

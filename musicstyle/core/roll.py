@@ -201,7 +201,16 @@ def segments(matrix: np.ndarray, length: int, hop: int | None = None, pad: bool 
 
 
 def piano_rolls(perfs, layout: Layout = PAPER, workers: int | None = None) -> list[Roll]:
-    """:func:`piano_roll` of many performances, on all cores (numpy releases the GIL here)."""
+    """:func:`piano_roll` of many performances, on all cores (numpy releases the GIL here).
+
+    Args:
+        perfs: performances.
+        layout: columns and grid.
+        workers: threads (default: one per core).
+
+    Returns:
+        One :class:`Roll` per performance, in order.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:

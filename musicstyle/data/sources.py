@@ -75,7 +75,15 @@ def sha256_file(path: str | Path) -> str:
 
 
 def midi_files(folder: str | Path, genres: Iterable[str] = ()) -> Iterable[tuple[str | None, Path]]:
-    """``(genre, path)`` of every MIDI file under ``folder`` (under each genre's subfolder, if given), sorted."""
+    """Every MIDI file under a folder.
+
+    Args:
+        folder: the dataset's root.
+        genres: subfolders to look in, one per genre (empty: the whole folder, genre None).
+
+    Returns:
+        An iterator of ``(genre, path)``, sorted by path within each genre.
+    """
     folder = Path(folder)
 
     def midis(d: Path):
@@ -173,7 +181,16 @@ def _short_reason(err: Exception) -> str:
 
 
 def locate(name: str, path: str | Path | None = None, download: bool = True) -> Path:
-    """Find dataset ``name`` (see :func:`find`), downloading it into the user cache if needed."""
+    """Find a dataset (see :func:`find`), downloading it into the user cache if needed.
+
+    Args:
+        name: a key of :data:`SOURCES`.
+        path: an explicit folder (the only place looked in).
+        download: fetch it when it is nowhere (else raise :class:`MusicstyleError`).
+
+    Returns:
+        The dataset's folder.
+    """
     found = find(name, path)
     if found is not None:
         return found

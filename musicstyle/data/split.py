@@ -16,7 +16,15 @@ SIDES = ("train", "validation", "test")
 
 
 def rank(name: str, seed: int = SPLIT_SEED) -> str:
-    """Sort key of a piece name under ``seed`` (its hex SHA-256)."""
+    """Sort key of a piece name under a seed.
+
+    Args:
+        name: the piece's name (relative path).
+        seed: the split's seed.
+
+    Returns:
+        The hex SHA-256 of ``"{seed}/{name}"``.
+    """
     return hashlib.sha256(f"{seed}/{name}".encode()).hexdigest()
 
 
@@ -44,7 +52,16 @@ def split_names(names: list[str], genres: list[str | None], seed: int = SPLIT_SE
 
 
 def quick_subset(paths: list[str], genres: list[str | None], per_genre: int = 12) -> list[str]:
-    """A small fixed subset (the same for everyone): the first ``per_genre`` pieces per genre by rank."""
+    """A small fixed subset, the same for everyone (quick mode).
+
+    Args:
+        paths: relative paths of the pieces.
+        genres: the genre of each path.
+        per_genre: pieces kept per genre (the first by :func:`rank`).
+
+    Returns:
+        The kept paths, sorted.
+    """
     keep = []
     for g in dict.fromkeys(genres):
         keep += sorted((p for p, gg in zip(paths, genres) if gg == g), key=rank)[:per_genre]

@@ -1,7 +1,8 @@
 """Figures of the course; every function takes ``ax=None`` and returns the axes it drew on.
 
-Heat maps are taught in ``notebooks/01_data_exploration.ipynb`` (the paper's Figure III.1),
-pedal histograms in ``notebooks/05_pedal_analysis.ipynb`` (Figure V.3).
+Heat maps are taught in ``notebooks/01_data_exploration.ipynb`` (the paper's Figure III.1), the
+before/after views of a transfer in ``notebooks/02_velocity_cnn.ipynb``, pedal histograms in
+``notebooks/05_pedal_analysis.ipynb`` (Figure V.3).
 """
 
 from __future__ import annotations
@@ -19,50 +20,219 @@ def _axes(ax):
     return ax
 
 
-def heatmap(matrix: np.ndarray, layout: Layout, title: str = "", ax=None, start: int = 0, steps: int | None = None, cmap="viridis", vmax=None):
-    """One matrix as an image: time steps down the vertical axis, columns (keys, pedals) across."""
+#: Colour scale of every velocity map; time steps without a strike stay white.
+VELOCITY_CMAP = "viridis"
+
+
+def heatmap(matrix: np.ndarray, layout: Layout, title: str = "", ax=None, start: int = 0, steps: int | None = None, cmap="viridis", vmax=None,
+            colorbar: str | None = None):
+    """One matrix as an image: time steps down the vertical axis, columns (keys, pedals) across.
+
+    Taught in ``notebooks/01_data_exploration.ipynb``.
+
+    Args:
+        matrix: (steps, columns) values, 0 where nothing happens (drawn white).
+        layout: the columns' layout (keys, then pedals).
+        title: the panel's title.
+        ax: matplotlib axes (None: a new figure).
+        start: first time step drawn.
+        steps: time steps drawn (None: to the end).
+        cmap: colour map.
+        vmax: top of the colour scale (None: the largest value).
+        colorbar: label of a colour bar beside the panel (None: no colour bar).
+
+    Returns:
+        The axes.
+    """
+    import matplotlib
+
     ax = _axes(ax)
     stop = matrix.shape[0] if steps is None else min(matrix.shape[0], start + steps)
-    ax.imshow(matrix[start:stop], aspect="auto", interpolation="nearest", cmap=cmap, vmin=0, vmax=vmax, origin="upper",
-              extent=(-0.5, matrix.shape[1] - 0.5, stop - 0.5, start - 0.5))
-    # a tick at every C; the pedal columns (a few pixels wide) share one tick, "ped"
+    colours = matplotlib.colormaps[cmap].copy()
+    colours.set_bad("white")
+    image = ax.imshow(np.ma.masked_equal(matrix[start:stop], 0), aspect="auto", interpolation="nearest", cmap=colours, vmin=0, vmax=vmax,
+                      origin="upper", extent=(-0.5, matrix.shape[1] - 0.5, stop - 0.5, start - 0.5))
+    # a tick at every C; the pedal columns (a few pixels wide, right of a line) share one tick, "pedals"
     ticks = [i for i, p in enumerate(range(layout.low, layout.high + 1)) if p % 12 == 0]
     labels = [f"C{(layout.low + i) // 12 - 1}" for i in ticks]
     if layout.pedals:
+        ax.axvline(layout.keys - 0.5, color="0.6", lw=0.8)
         ticks.append(layout.keys + (len(layout.pedals) - 1) / 2)
-        labels.append("ped")
+        labels.append("ped.")
     ax.set_xticks(ticks)
     ax.set_xticklabels(labels, fontsize=7)
-    ax.set_xlabel("key (MIDI pitch) and pedal columns")
-    ax.set_ylabel("time step")
+    ax.set_xlabel("key (MIDI pitch), then pedals")
+    ax.set_ylabel("time step (8 per beat)")
     ax.set_title(title)
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, label=colorbar, fraction=0.08, pad=0.02)
     return ax
 
 
 def roll_figure(roll: Roll, title: str = "", start: int = 0, steps: int = 512):
-    """The paper's Figure III.1: chords (held), velocity and onsets side by side."""
+    """The paper's Figure III.1: chords (held), velocity (with its colour bar) and onsets side by side.
+
+    Taught in ``notebooks/01_data_exploration.ipynb``.
+
+    Args:
+        roll: the piano roll.
+        title: the figure's title.
+        start: first time step drawn.
+        steps: time steps drawn.
+
+    Returns:
+        The matplotlib figure.
+    """
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4.5), sharey=True)
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.8), sharey=True, layout="constrained")
     heatmap(roll.held, roll.layout, "chords (held)", axes[0], start, steps, cmap="gray_r", vmax=1)
-    heatmap(roll.velocity, roll.layout, "velocity", axes[1], start, steps, vmax=127)
+    heatmap(roll.velocity, roll.layout, "velocity (at each strike)", axes[1], start, steps, cmap=VELOCITY_CMAP, vmax=127, colorbar="velocity")
     heatmap(roll.onset, roll.layout, "onsets", axes[2], start, steps, cmap="gray_r", vmax=1)
     for ax in axes[1:]:
         ax.set_ylabel("")
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
-def compare_velocity(true: np.ndarray, other: np.ndarray, layout: Layout, titles=("true velocity", "transferred velocity"), start: int = 0, steps: int = 512):
-    """Two velocity matrices side by side with one colour scale (the paper's Figure V.1)."""
+def compare_velocity(true: np.ndarray, other: np.ndarray, layout: Layout, titles=("true velocity", "transferred velocity"), start: int = 0,
+                     steps: int = 512, axes=None):
+    """Two velocity matrices side by side with one colour scale and its colour bar (the paper's Figure V.1).
+
+    Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        true: the first (steps, columns) velocity matrix.
+        other: the second.
+        layout: the columns' layout.
+        titles: the two panels' titles.
+        start: first time step drawn.
+        steps: time steps drawn.
+        axes: two matplotlib axes (None: a new figure).
+
+    Returns:
+        The matplotlib figure.
+    """
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5), sharey=True)
-    heatmap(true, layout, titles[0], axes[0], start, steps, vmax=127)
-    heatmap(other, layout, titles[1], axes[1], start, steps, vmax=127)
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True, layout="constrained")
+    heatmap(true, layout, titles[0], axes[0], start, steps, cmap=VELOCITY_CMAP, vmax=127)
+    heatmap(other, layout, titles[1], axes[1], start, steps, cmap=VELOCITY_CMAP, vmax=127)
     axes[1].set_ylabel("")
-    fig.tight_layout()
+    fig = axes[0].figure
+    fig.colorbar(axes[1].images[0], ax=list(axes), label="velocity", fraction=0.05, pad=0.02)
+    return fig
+
+
+def velocity_over_time(performances: dict, ax=None, start_s: float = 0.0, seconds: float = 12.0, pair: bool = False):
+    """Velocity against time, one mark per note, of one or more performances overlaid.
+
+    With ``pair`` (two performances of the same notes, before and after transfer) a thin line joins
+    each note's two velocities, so the change is read note by note. Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        performances: label -> :class:`~musicstyle.core.midi.Performance`, drawn in order (first grey).
+        ax: matplotlib axes (None: a new figure).
+        start_s: start of the window, in seconds.
+        seconds: length of the window.
+        pair: join note i of the first performance to note i of the second.
+
+    Returns:
+        The axes.
+    """
+    ax = _axes(ax)
+    styles = [dict(marker="o", s=22, facecolors="none", edgecolors="0.45", linewidths=1.0),
+              dict(marker="o", s=18, color="tab:red"), dict(marker="^", s=18, color="tab:blue")]
+    shown = []
+    for (label, perf), style in zip(performances.items(), styles):
+        t = perf.seconds(perf.notes["start"])
+        keep = (t >= start_s) & (t < start_s + seconds)
+        shown.append((t, keep, perf.notes["velocity"].astype(float)))
+        ax.scatter(t[keep], shown[-1][2][keep], label=f"{label} ({int(keep.sum())} notes)", zorder=3, **style)
+    if pair and len(shown) == 2 and len(shown[0][0]) == len(shown[1][0]):
+        (t, keep, v0), (_, _, v1) = shown
+        ax.vlines(t[keep], v0[keep], v1[keep], color="tab:red", alpha=0.35, lw=0.8, zorder=2)
+    ax.set_xlim(start_s, start_s + seconds)
+    ax.set_ylim(0, 128)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("velocity (1-127)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right", fontsize=8, ncols=len(shown))
+    return ax
+
+
+def velocity_difference(before, after, ax=None, start_s: float = 0.0, seconds: float = 12.0):
+    """After minus before velocity of every note (same notes), as stems: red louder, blue softer.
+
+    Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        before: the original :class:`~musicstyle.core.midi.Performance`.
+        after: the same notes with new velocities.
+        ax: matplotlib axes (None: a new figure).
+        start_s: start of the window, in seconds.
+        seconds: length of the window.
+
+    Returns:
+        The axes.
+    """
+    ax = _axes(ax)
+    t = before.seconds(before.notes["start"])
+    diff = after.notes["velocity"].astype(float) - before.notes["velocity"].astype(float)
+    keep = (t >= start_s) & (t < start_s + seconds)
+    ax.vlines(t[keep], 0, diff[keep], colors=np.where(diff[keep] > 0, "tab:red", "tab:blue"), lw=1.2)
+    ax.axhline(0, color="0.3", lw=0.8)
+    ax.set_xlim(start_s, start_s + seconds)
+    top = max(10.0, float(np.abs(diff[keep]).max()) if keep.any() else 10.0)
+    ax.set_ylim(-top * 1.1, top * 1.1)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("change")
+    ax.set_title(f"change per note (after - before): mean {diff.mean():+.1f}, "
+                 f"spread (sd) {before.notes['velocity'].std():.1f} -> {after.notes['velocity'].std():.1f} over the piece", fontsize=9)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def before_after(before, after, titles=("original", "after"), same_notes: bool = True, seconds: float = 12.0):
+    """What changed, at a glance: velocity heat maps with a colour bar, velocity against time of both, the difference.
+
+    Starts at the first key strike. ``same_notes`` (velocity transfer) pairs the notes and adds the
+    difference panel; without it (new music) the two performances are overlaid only.
+    Taught in ``notebooks/02_velocity_cnn.ipynb`` and used by the widget (notebook 07).
+
+    Args:
+        before: the original :class:`~musicstyle.core.midi.Performance`.
+        after: the result.
+        titles: labels of before and after.
+        same_notes: the two share their notes (only velocities differ).
+        seconds: length of the time window of the lower panels.
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    from ..core.roll import PAPER, piano_roll
+
+    a, b = (piano_roll(p, PAPER, require_notes=False) for p in (before, after))
+    start = int(a.onset[:, : PAPER.keys].any(axis=1).argmax())
+    first_s = float(before.seconds(before.notes["start"]).min()) if len(before.notes) else 0.0
+    rows = [3, 2.2, 1.5] if same_notes else [3, 2.2]
+    fig = plt.figure(figsize=(12, 3.2 * sum(rows) / 2.6), layout="constrained")
+    grid = fig.add_gridspec(len(rows), 2, height_ratios=rows)
+    maps = [fig.add_subplot(grid[0, 0])]
+    maps.append(fig.add_subplot(grid[0, 1], sharey=maps[0]))
+    second = start if same_notes else int(b.onset[:, : PAPER.keys].any(axis=1).argmax())
+    heatmap(a.velocity, PAPER, f"{titles[0]}: velocity", maps[0], start, 512, cmap=VELOCITY_CMAP, vmax=127)
+    heatmap(b.velocity, PAPER, f"{titles[1]}: velocity", maps[1], second, 512, cmap=VELOCITY_CMAP, vmax=127)
+    maps[1].set_ylabel("")
+    fig.colorbar(maps[1].images[0], ax=maps, label="velocity", fraction=0.05, pad=0.02)
+    line = fig.add_subplot(grid[1, :])
+    velocity_over_time({titles[0]: before, titles[1]: after}, line, first_s, seconds, pair=same_notes)
+    line.set_title(f"velocity of each note, first {seconds:.0f} s" + (" (lines join a note's two velocities)" if same_notes else ""), fontsize=9)
+    if same_notes:
+        velocity_difference(before, after, fig.add_subplot(grid[2, :], sharex=line), first_s, seconds)
     return fig
 
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.midi import Performance, read_midi
-from ..core.roll import PAPER, piano_roll
 from ..errors import MusicstyleError
-from .rolls import compare_velocity
+from .rolls import before_after
 
 
 def draw_dilations(dilations=(1, 2, 4), kernel: int = 2, causal: bool = True, ax=None, width: int = 16):
@@ -57,22 +56,20 @@ def draw_dilations(dilations=(1, 2, 4), kernel: int = 2, causal: bool = True, ax
     return ax
 
 
-def transfer_figure(before: Performance, after: Performance, titles=("original velocity", "transferred velocity")):
-    """Velocity heat maps of a piece before and after transfer, from its first key onset.
+def transfer_figure(before: Performance, after: Performance, titles=("original", "transferred")):
+    """What a velocity transfer changed: heat maps with a colour bar, each note's velocity before and after, the difference.
 
     Taught in ``notebooks/02_velocity_cnn.ipynb``.
 
     Args:
         before: the original performance.
-        after: the transferred one.
-        titles: titles of the two panels.
+        after: the transferred one (the same notes).
+        titles: labels of before and after.
 
     Returns:
         The matplotlib figure.
     """
-    a, b = (piano_roll(p, PAPER, require_notes=False) for p in (before, after))
-    start = int(a.onset[:, : PAPER.keys].any(axis=1).argmax())
-    return compare_velocity(a.velocity, b.velocity, PAPER, titles, start=start)
+    return before_after(before, after, titles, same_notes=True)
 
 
 def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: bool = True, seed: int = 0,
@@ -90,7 +87,7 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
         seed: the draw's seed.
         wav: also write audio of the result here.
         seconds: length of the audio (None: the whole piece).
-        plot: also write original vs transferred velocity heat maps here (PNG).
+        plot: also write the before/after figure here (PNG, see :func:`transfer_figure`).
 
     Returns:
         What was written: ``midi``, ``notes`` (count), and ``plot`` / ``wav`` when asked for.
@@ -113,7 +110,7 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
         import matplotlib
 
         matplotlib.use("Agg")
-        fig = transfer_figure(before, read_midi(out, name=str(dest)), ("original velocity", f"{genre} velocity ({arch} model)"))
+        fig = transfer_figure(before, read_midi(out, name=str(dest)), ("original", f"to {genre} ({arch} model)"))
         Path(plot).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(plot, dpi=110)
         written["plot"] = str(plot)

@@ -18,7 +18,16 @@ METADATA_NAME = "musicstyle.json"
 
 
 def save_model(model, path: str | Path, metadata: dict) -> Path:
-    """Save ``model`` to ``path`` (.keras) with ``metadata`` (must hold a ``kind``)."""
+    """Save a model as ``.keras`` with its metadata inside (no optimizer state).
+
+    Args:
+        model: the Keras model.
+        path: the ``.keras`` file to write.
+        metadata: JSON-able dict; must hold a ``kind`` (``velocity``, ``tokens``, ...).
+
+    Returns:
+        ``path``.
+    """
     from .. import __version__
 
     if "kind" not in metadata:
@@ -56,9 +65,15 @@ def read_metadata(path: str | Path) -> dict:
 
 
 def load_model(path: str | Path, kind: str | None = None):
-    """Load a model saved by :func:`save_model` in safe mode; returns ``(model, metadata)``.
+    """Load a model saved by :func:`save_model`, in safe mode (no arbitrary code).
 
-    Raises :class:`MusicstyleError` when the file is missing, corrupt, or of another ``kind``.
+    Args:
+        path: the ``.keras`` file.
+        kind: the metadata ``kind`` it must hold (None: any).
+
+    Returns:
+        ``(model, metadata)``. Raises :class:`MusicstyleError` when the file is missing, corrupt,
+        or of another ``kind``.
     """
     import keras
 
