@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 MUSICSTYLE_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 export MUSICSTYLE_DATA
 
-.PHONY: demo test lab bench clean
+.PHONY: demo test lab bench course clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -34,6 +34,11 @@ bench: $(STAMP)
 	$(VENV)/bin/musicstyle bench velocity --json
 	$(VENV)/bin/musicstyle bench generate --json
 	$(VENV)/bin/musicstyle bench tokens --json
+
+# The whole course in full mode, one kernel at a time (a benchmark, tens of minutes on a CPU): the last
+# line is JSON with each notebook's seconds and peak kernel memory. STORE=1 keeps the outputs.
+course: $(STAMP)
+	$(PY) tools/run_course.py $(if $(STORE),--store,)
 
 clean:
 	rm -rf out $(VENV)
