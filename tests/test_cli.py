@@ -48,3 +48,46 @@ def test_explore_writes_figure_and_audio(tmp_path, capsys):
 
     audio, rate = read_wav(wav)
     assert rate == 22050 and 1.0 < len(audio) / rate <= 2.0 and abs(audio).max() > 0.05
+
+
+def test_player_is_small_ogg_in_an_audio_src_that_untrusted_notebooks_keep(tmp_path):
+    import base64
+
+    from musicstyle.core import audio
+
+    path = write(tmp_path, "p.mid", smf(track([(0, on(60, 100)), (480, off(60)), (0, on(64, 60)), (480, off(64))])))
+    player = audio.player(path, seconds=2.0, label="a <test>")
+    page = player._repr_html_()
+    assert page.startswith('<audio controls preload="auto" title="a &lt;test&gt;" src="data:audio/ogg;base64,') and "<source" not in page
+    data = base64.b64decode(page.split("base64,")[1].split('"')[0])
+    assert data == player.data and data[:4] == b"OggS" and len(data) < 40_000  # about 5 kB a second
+    assert abs(player.seconds - 2.0) < 0.01 and "Ogg/Opus" in repr(player)
+
+
+def test_excerpt_keeps_the_first_seconds_on_a_millisecond_clock():
+    from musicstyle.core.audio import excerpt
+    from musicstyle.core.midi import read_midi
+
+    perf = read_midi(smf(track([(0, cc(64, 127)), (0, on(60, 100)), (960, off(60)), (0, on(64, 60)), (960, off(64)), (0, cc(64, 0))])))
+    cut = read_midi(excerpt(perf, 1.5))  # 120 qpm: notes at 0-1 s and 1-2 s
+    assert cut.notes["pitch"].tolist() == [60, 64] and cut.notes["velocity"].tolist() == [100, 60]
+    assert cut.seconds(cut.notes["end"]).tolist() == [1.0, 2.0] and cut.controls["value"].tolist() == [127]
+
+
+def test_before_after_figure_has_a_colour_bar_and_the_change(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from musicstyle.core.midi import read_midi, rewrite_velocities
+    from musicstyle.figures.velocity import transfer_figure
+
+    data = smf(track([(0, on(60, 100)), (480, off(60)), (0, on(64, 50)), (480, off(64))]))
+    before, after = read_midi(data), read_midi(rewrite_velocities(data, lambda t, p, v: v / 2))
+    fig = transfer_figure(before, after, ("original", "to classical"))
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "original: velocity" in titles and "to classical: velocity" in titles
+    assert any(ax.get_label() == "<colorbar>" for ax in fig.axes)
+    line = next(ax for ax in fig.axes if ax.get_ylabel() == "velocity (1-127)")
+    assert [len(c.get_offsets()) for c in line.collections if hasattr(c, "get_sizes") and len(c.get_sizes())] == [2, 2]
+    assert any("change per note" in t and "mean -37.5" in t for t in titles)
+    fig.savefig(tmp_path / "f.png")

@@ -251,6 +251,8 @@ def test_evaluate_counts_unknown_targets_as_errors():
         (["compose", "--genre", "jazz", "-o", "x.txt"], "output must end in .mid"),
         (["compose", "--genre", "jazz", "-o", "x.mid", "--temperature", "0"], "--temperature: must be > 0"),
         (["evaluate", "tokens", "--genre", "jazz", "--data", "NOWHERE", "--model", "NOWHERE.keras"], "no such model file"),
+        (["evaluate", "composed", "--pieces", "0"], "must be at least 1"),
+        (["train", "tokens", "--genre", "jazz", "--init", "NOWHERE.keras", "--quick", "--data", "NOWHERE"], "NOWHERE"),
     ],
 )
 def test_cli_bad_input_exits_2(argv, message, capsys, tmp_path, monkeypatch):

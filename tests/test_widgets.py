@@ -38,11 +38,13 @@ def test_click_shows_audio_figure_verdict_and_download(widget):
     assert widget.progress.value == widget.progress.max
     assert widget.audio_before.value[:4] == b"RIFF" and widget.audio_after.value[:4] == b"RIFF"
     assert widget.audio_before.value != widget.audio_after.value  # quieter after halving
-    assert widget.players.layout.display == "flex"
-    axes = widget.last_figure.axes
-    assert len(axes) == 2 and all(len(ax.images) == 1 for ax in axes)
+    maps = [ax for ax in widget.last_figure.axes if ax.images]
+    assert len(maps) == 2 and any(ax.get_label() == "<colorbar>" for ax in widget.last_figure.axes)
     assert base64.b64decode(widget.figure.outputs[0]["data"]["image/png"])[:4] == b"\x89PNG"
-    assert axes[1].get_title() == "classical velocity"
+    assert maps[1].get_title() == "to classical (halve): velocity"
+    assert widget.results.children == (widget.caption, widget.verdicts, widget.players, widget.download, widget.figure)
+    assert "result of:</b> jazz/jazz piece → classical (halve)" in widget.caption.value
+    assert "picked: jazz/jazz piece" in widget.source.value
     assert 'download="jazz piece_halve_classical.mid"' in widget.download.value
     new = read_midi(widget.result.midi)
     assert new.notes["velocity"].tolist() == [50, 25]
@@ -52,18 +54,52 @@ def test_click_shows_audio_figure_verdict_and_download(widget):
 def test_bad_upload_shows_a_message_and_the_widget_stays_usable(widget):
     widget.upload.value = ({"name": "notes.txt", "type": "text/plain", "size": 5, "content": memoryview(b"hello"), "last_modified": datetime.datetime(2026, 1, 1)},)
     widget.button.click()
-    assert "error: notes.txt: not a MIDI file" in widget.message.value
+    assert "uploaded: notes.txt" not in widget.source.value  # a failed upload is dropped
+    assert "error: notes.txt: not a MIDI file" in widget.message.value and "upload cleared" in widget.message.value
     assert widget.result is None and not widget.button.disabled
+    assert widget.results.children == (widget.message,)  # the error replaces the whole result area
     widget.button.click()  # the upload is cleared: the picked piece runs
     assert widget.message.value == "" and widget.result is not None
+
+
+def test_an_error_after_a_run_leaves_no_stale_result(widget):
+    widget.button.click()
+    assert widget.result is not None and widget.figure in widget.results.children
+    widget.upload.value = ({"name": "bad.mid", "type": "audio/midi", "size": 4, "content": memoryview(b"MThd"), "last_modified": datetime.datetime(2026, 1, 1)},)
+    widget.button.click()
+    assert widget.result is None and widget.results.children == (widget.message,)
+    assert "error: bad.mid" in widget.message.value
 
 
 def test_upload_is_used_before_the_picker(widget):
     data = smf(track([(0, on(70, 90)), (480, off(70))]))
     widget.upload.value = ({"name": "mine.mid", "type": "audio/midi", "size": len(data), "content": memoryview(data), "last_modified": datetime.datetime(2026, 1, 1)},)
+    assert "uploaded: mine.mid" in widget.source.value and widget.picker.value is None  # the list no longer highlights a piece
+    assert widget.clear_upload.layout.display != "none"
+    widget.search.value = "other"  # filtering the list keeps the upload
+    assert widget.upload.value and "uploaded: mine.mid" in widget.source.value
+    widget.search.value = ""
     widget.button.click()
     assert widget.result.name == "mine.mid"
     assert read_midi(widget.result.midi).notes["pitch"].tolist() == [70]
+    assert "uploaded: mine.mid" in widget.source.value  # kept for the next run
+    widget.clear_upload.click()
+    assert not widget.upload.value and "picked: jazz/jazz piece" in widget.source.value and widget.picker.value == "jazz/jazz piece"
+
+
+def test_hint_when_the_target_is_the_sources_genre(widget):
+    widget.picker.value = "jazz/jazz piece"
+    widget.target.value = "jazz"
+    assert "already jazz" in widget.hint.value
+    widget.target.value = "classical"
+    assert widget.hint.value == ""
+
+
+def test_genre_filter(widget):
+    widget.genre.value = "classical"
+    assert widget.picker.options == ("classical/other",)
+    widget.genre.value = "all"
+    assert len(widget.picker.options) == 2 and "2 of 2" in widget.count.value
 
 
 def test_search_filters_the_picker(widget):
@@ -99,4 +135,38 @@ def test_each_mode_is_judged_by_its_own_judge(tmp_path, monkeypatch):
     w.button.click()
     assert w.message.value == ""
     assert "verdict</b> of the loudness judge: before: classical 59%" in w.verdicts.value
+    assert "P(classical) fell by 30%" in w.verdicts.value
+
+
+def test_verdict_says_what_the_judge_hears_and_links_its_notebook():
+    line = widgets.verdict_html({"classical": 0.01, "jazz": 0.99}, {"classical": 0.19, "jazz": 0.81}, "jazz", "dynamics discriminator")
+    assert "P(jazz) fell by 18%" in line and "less like its target" in line
+    assert "how hard each note is struck" in line and 'href="02b_did_the_style_move.ipynb"' in line
+
+
+def test_readable_names(tmp_path):
+    name = b"Sonata in C     Tanya Karyagina"
+    named = tmp_path / "KARYAG06.mid"
+    named.write_bytes(smf(track([(0, b"\xff\x03" + bytes([len(name)]) + name), (0, on(60, 90)), (480, off(60))])))
+    plain = tmp_path / "chpn_op10_e01_format0.mid"
+    plain.write_bytes(PIECE)
+    assert widgets.readable_name(named) == "Sonata in C (Tanya Karyagina) · KARYAG06"
+    assert widgets.readable_name(plain) == "chpn op10 e01"
     assert set(widgets.MODES) >= {"velocity transfer", "inspired generation"} and set(widgets.MODES) == set(widgets.VERDICTS)
+
+
+def test_first_run_of_a_mode_says_models_are_loading(tmp_path, monkeypatch):
+    seen = []
+
+    def watch(data, name, target):
+        seen.append(w.status.value)
+        return data
+
+    monkeypatch.setitem(widgets.MODES, "watch", watch)
+    monkeypatch.setitem(widgets.VERDICTS, "watch", ("loudness judge", fake_verdict))
+    (tmp_path / "p.mid").write_bytes(PIECE)
+    w = widgets.StyleTransferWidget({"p": tmp_path / "p.mid"})
+    w.mode.value = "watch"
+    w.button.click()
+    w.button.click()
+    assert seen[0].startswith("loading models (first time only)") and seen[1] == "running…" and w.status.value == ""

@@ -75,6 +75,8 @@ def render(midi: str | Path | bytes, seconds: float | None = None, sample_rate: 
 def excerpt(perf: Performance, seconds: float) -> bytes:
     """The first ``seconds`` of a performance as a MIDI file on a plain clock (1 ms ticks, piano program).
 
+    What the FluidSynth renderer plays (notebook 01): the whole of a long piece takes it many seconds.
+
     Notes that sound past the cut are released just after it; the pedals are kept.
 
     Args:
@@ -168,6 +170,8 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
 
 def ogg_bytes(audio: np.ndarray, sample_rate: int = PLAYER_RATE) -> bytes:
     """Mono float audio as Ogg/Opus bytes (about 5 kB a second), through libsndfile (``soundfile``).
+
+    Taught in ``notebooks/01_data_exploration.ipynb``.
 
     Args:
         audio: float samples in -1..1.

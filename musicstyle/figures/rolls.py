@@ -48,8 +48,7 @@ def heatmap(matrix: np.ndarray, layout: Layout, title: str = "", ax=None, start:
 
     ax = _axes(ax)
     stop = matrix.shape[0] if steps is None else min(matrix.shape[0], start + steps)
-    colours = matplotlib.colormaps[cmap].copy()
-    colours.set_bad("white")
+    colours = matplotlib.colormaps[cmap].with_extremes(bad="white")
     image = ax.imshow(np.ma.masked_equal(matrix[start:stop], 0), aspect="auto", interpolation="nearest", cmap=colours, vmin=0, vmax=vmax,
                       origin="upper", extent=(-0.5, matrix.shape[1] - 0.5, stop - 0.5, start - 0.5))
     # a tick at every C; the pedal columns (a few pixels wide, right of a line) share one tick, "pedals"
@@ -154,11 +153,11 @@ def velocity_over_time(performances: dict, ax=None, start_s: float = 0.0, second
         (t, keep, v0), (_, _, v1) = shown
         ax.vlines(t[keep], v0[keep], v1[keep], color="tab:red", alpha=0.35, lw=0.8, zorder=2)
     ax.set_xlim(start_s, start_s + seconds)
-    ax.set_ylim(0, 128)
+    ax.set_ylim(0, 134)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("velocity (1-127)")
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper right", fontsize=8, ncols=len(shown))
+    ax.legend(loc="lower left", fontsize=8, ncols=len(shown), framealpha=0.9)
     return ax
 
 
@@ -237,7 +236,20 @@ def before_after(before, after, titles=("original", "after"), same_notes: bool =
 
 
 def histograms(samples: dict[str, np.ndarray], bins, xlabel: str, ax=None, density: bool = True):
-    """Overlaid step histograms, one per label (for example velocity or pedal length per genre)."""
+    """Overlaid step histograms, one per label (for example velocity or pedal length per genre).
+
+    Taught in ``notebooks/01_data_exploration.ipynb`` and ``notebooks/05_pedal_analysis.ipynb``.
+
+    Args:
+        samples: label -> values.
+        bins: bin edges (or a count).
+        xlabel: the horizontal axis' label.
+        ax: matplotlib axes (None: a new figure).
+        density: normalise each histogram to unit area.
+
+    Returns:
+        The axes.
+    """
     ax = _axes(ax)
     for label, values in samples.items():
         ax.hist(np.asarray(values), bins=bins, histtype="step", linewidth=1.5, density=density, label=f"{label} (n={len(values):,})")

@@ -1,0 +1,275 @@
+"""The widget itself: source (picked or uploaded), target, mode, button; one result area (notebook 07).
+
+The result area only ever shows the last run's result: pressing the button empties it at once, and an
+error replaces all of it, so nothing stale stays on the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..errors import MusicstyleError
+from . import judges
+from .judges import AUDIO_SECONDS, GENRES
+
+ALL = "all"
+#: Modes already run in this kernel: the first run of a mode loads its models (a few seconds).
+_WARM: set[str] = set()
+
+
+@dataclass
+class Result:
+    """What one run produced: the new MIDI bytes and the verdicts before and after."""
+
+    name: str
+    midi: bytes
+    verdict_before: dict
+    verdict_after: dict
+
+
+def wav_bytes(midi: bytes, seconds: float = AUDIO_SECONDS) -> bytes:
+    """WAV bytes of the first ``seconds`` of a MIDI file, for the widget's players.
+
+    Taught in ``notebooks/07_style_transfer_widget.ipynb``.
+
+    Args:
+        midi: MIDI bytes.
+        seconds: length from the start.
+
+    Returns:
+        The WAV file's bytes (see :mod:`musicstyle.core.audio`).
+    """
+    from ..core import audio
+
+    buffer = io.BytesIO()
+    audio.write_wav(buffer, audio.render(midi, seconds))
+    return buffer.getvalue()
+
+
+def download_link(data: bytes, filename: str) -> str:
+    """An HTML link that saves ``data`` as ``filename`` from the browser.
+
+    Taught in ``notebooks/07_style_transfer_widget.ipynb``.
+
+    Args:
+        data: the file's bytes.
+        filename: the name the browser saves it under.
+
+    Returns:
+        HTML of the link.
+    """
+    encoded = base64.b64encode(data).decode("ascii")
+    name = html.escape(filename, quote=True)
+    return f'<a download="{name}" href="data:audio/midi;base64,{encoded}">⬇ download {html.escape(filename)}</a>'
+
+
+def _error(text: str) -> str:
+    return f'<span style="color:#b00">error: {html.escape(text)}</span>'
+
+
+class StyleTransferWidget:
+    """Piece picker (genre filter, search), MIDI upload, target genre, mode, run button; one result area.
+
+    Taught in ``notebooks/07_style_transfer_widget.ipynb``.
+
+    Args:
+        pieces: 'genre/name' -> MIDI path (None: :func:`~musicstyle.widgets.dataset_pieces`).
+        verdict: one judge for every mode (tests), else :data:`~musicstyle.widgets.VERDICTS` per mode.
+    """
+
+    def __init__(self, pieces: dict[str, Path] | None = None, verdict: Callable[[bytes], dict] | None = None):
+        import ipywidgets as w
+
+        from .pieces import dataset_pieces
+
+        self.pieces = pieces if pieces is not None else dataset_pieces()
+        self.verdict = verdict
+        self.result: Result | None = None
+        self.last_figure = None  # the before/after figure of the last run (matplotlib Figure)
+        self._picked = next(iter(self.pieces), None)  # the list's choice, kept while an upload is used
+        self._quiet = False
+        genres = [ALL] + sorted({name.split("/")[0] for name in self.pieces if "/" in name} & set(GENRES))
+        self.genre = w.ToggleButtons(options=genres, value=ALL, description="show", style={"button_width": "80px"})
+        self.search = w.Text(placeholder="search by title, performer or file name", description="search", layout=w.Layout(width="420px"))
+        self.picker = w.Select(options=list(self.pieces), value=self._picked, rows=9, layout=w.Layout(width="420px"))
+        self.count = w.HTML()
+        self.upload = w.FileUpload(accept=".mid,.midi", multiple=False, description="upload MIDI", icon="upload",
+                                   tooltip="use a MIDI file of your own instead of the picked piece", layout=w.Layout(width="170px"))
+        self.clear_upload = w.Button(description="clear upload", icon="times", tooltip="go back to the piece picked in the list",
+                                     layout=w.Layout(width="130px", display="none"))
+        self.source = w.HTML()
+        self.target = w.ToggleButtons(options=list(GENRES), description="to")
+        self.mode = w.Dropdown(options=list(judges.MODES), description="mode")
+        self.hint = w.HTML()
+        self.button = w.Button(description="Transfer", button_style="primary", icon="play")
+        self.progress = w.IntProgress(min=0, max=4, value=0, description="", layout=w.Layout(width="200px"))
+        self.status = w.HTML()
+        self.message = w.HTML()
+        self.caption = w.HTML()  # which source, target and mode the result shown belongs to
+        self.verdicts = w.HTML()
+        self.audio_before = w.Audio(format="wav", autoplay=False, loop=False)
+        self.audio_after = w.Audio(format="wav", autoplay=False, loop=False)
+        self.players = w.HBox([w.VBox([w.HTML("<b>before</b>"), self.audio_before]), w.VBox([w.HTML("<b>after</b>"), self.audio_after])])
+        self.download = w.HTML()
+        self.figure = w.Output()
+        self.results = w.VBox()  # the one result area: empty, the last result, or one error
+        self.genre.observe(self._filter, names="value")
+        self.search.observe(self._filter, names="value")
+        self.picker.observe(self._pick, names="value")
+        self.upload.observe(self._uploaded, names="value")
+        self.clear_upload.on_click(self._clear_upload)
+        self.target.observe(self._update_source, names="value")
+        self.button.on_click(self._run)
+        self._filter()
+        self.ui = w.VBox([
+            w.HBox([w.VBox([self.genre, self.search, self.picker, self.count]),
+                    w.VBox([w.HBox([self.upload, self.clear_upload]), self.source, self.target, self.mode, self.hint,
+                            w.HBox([self.button, self.progress]), self.status])]),
+            self.results,
+        ])
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.ui)
+
+    def _filter(self, _change=None) -> None:
+        words = self.search.value.lower().split()
+        genre = self.genre.value
+        shown = [name for name in self.pieces
+                 if (genre == ALL or name.startswith(f"{genre}/") or "/" not in name or name.startswith("default/"))
+                 and all(word in name.lower() for word in words)]
+        self._quiet = True  # new options select a piece by themselves: that is no user's pick
+        self.picker.options = shown
+        self.picker.value = self._picked if self._picked in shown and not self.upload.value else None
+        self._quiet = False
+        self.count.value = f"<small>{len(shown)} of {len(self.pieces)} pieces</small>"
+        self._update_source()
+
+    def _pick(self, change) -> None:
+        if change["new"] is not None and not self._quiet:
+            self._picked = change["new"]
+            if self.upload.value:  # choosing from the list drops the upload
+                self.upload.value = ()
+        self._update_source()
+
+    def _uploaded(self, change) -> None:
+        self._quiet = True
+        if change["new"]:
+            self.picker.value = None  # the list no longer highlights a piece that will not be used
+        elif self._picked in self.picker.options:
+            self.picker.value = self._picked
+        self._quiet = False
+        self.clear_upload.layout.display = "" if change["new"] else "none"
+        self._update_source()
+
+    def _clear_upload(self, _button=None) -> None:
+        self.upload.value = ()
+
+    def _update_source(self, _change=None) -> None:
+        """The source line ('picked: ...' or 'uploaded: ...') and the hint when the target is the source's genre."""
+        if self.upload.value:
+            self.source.value = f"<b>source</b> uploaded: {html.escape(self.upload.value[0]['name'])}"
+            genre = None
+        elif self._picked:
+            self.source.value = f"<b>source</b> picked: {html.escape(self._picked)}"
+            genre = self._picked.split("/")[0]
+        else:
+            self.source.value = "<b>source</b>: pick a piece or upload a MIDI file"
+            genre = None
+        self.hint.value = (f"<small>hint: the source is already {html.escape(genre)}: its own genre's model gives a "
+                           "control, not a change; pick the other genre to hear a transfer</small>") if genre == self.target.value else ""
+
+    def _source(self) -> tuple[bytes, str]:
+        if self.upload.value:
+            item = self.upload.value[0]
+            return bytes(item["content"]), item["name"]
+        if not self._picked:
+            raise MusicstyleError("piece", "pick a piece or upload a MIDI file")
+        path = self.pieces[self._picked]
+        return Path(path).read_bytes(), Path(path).name
+
+    def _run(self, _button=None) -> None:
+        self.results.children = ()  # the previous result goes at once
+        self.result = None
+        self.button.disabled = True
+        self.progress.value = 0
+        mode = self.mode.value
+        self.status.value = "loading models (first time only) and running…" if mode not in _WARM else "running…"
+        try:
+            data, name = self._source()
+            from ..core.midi import read_midi
+
+            before_perf = read_midi(data, name=name)  # a clear error for a bad file before any model work
+            self.progress.value = 1
+            target = self.target.value
+            new = judges.MODES[mode](data, name, target)
+            _WARM.add(mode)
+            self.status.value = "rendering audio and judging…"
+            self.progress.value = 2
+            self._show_figure(before_perf, read_midi(new, name=name), target, mode)
+            self.audio_before.value = wav_bytes(data)
+            self.audio_after.value = wav_bytes(new)
+            self.progress.value = 3
+            judge_name, judge = ("given judge", self.verdict) if self.verdict else judges.VERDICTS[mode]
+            before, after = judge(data), judge(new)
+            self.verdicts.value = judges.verdict_html(before, after, target, judge_name)
+            kind = "to" if mode == "velocity transfer" else mode.split()[0]
+            self.download.value = download_link(new, f"{Path(name).stem}_{kind}_{target}.mid")
+            self.result = Result(name, new, before, after)
+            self.message.value = ""
+            self.caption.value = (f"<b>result of:</b> {html.escape(self._picked if not self.upload.value else name)} → "
+                                  f"{html.escape(target)} ({html.escape(mode)})")
+            self.results.children = (self.caption, self.verdicts, self.players, self.download, self.figure)
+            self.progress.value = 4
+        except Exception as err:  # the widget must stay usable whatever happens
+            text = str(err) if isinstance(err, MusicstyleError) else f"{type(err).__name__}: {err}"
+            if self.upload.value:
+                self.upload.value = ()  # a failed upload is dropped: the list's piece is the source again
+                text += " (upload cleared)"
+            self.message.value = _error(text)
+            self.results.children = (self.message,)
+            self.progress.value = 0
+        finally:
+            self.status.value = ""
+            self.button.disabled = False
+
+    def _show_figure(self, before, after, target: str, mode: str) -> None:
+        import matplotlib.pyplot as plt
+
+        from ..figures.rolls import before_after
+
+        same_notes = len(before.notes) == len(after.notes) and all(
+            (before.notes[k] == after.notes[k]).all() for k in ("start", "end", "pitch"))  # only velocities changed
+        titles = ("original", f"to {target} ({mode})" if same_notes else f"new {target} music ({mode})")
+        fig = before_after(before, after, titles, same_notes=same_notes)
+        # the PNG goes straight into the Output widget's state: no kernel messages, so it also
+        # works when the widget is driven from code and never shown
+        png = io.BytesIO()
+        fig.savefig(png, format="png", dpi=80)
+        plt.close(fig)
+        self.figure.outputs = ({
+            "output_type": "display_data",
+            "data": {"image/png": base64.b64encode(png.getvalue()).decode("ascii"), "text/plain": "before/after figure"},
+            "metadata": {},
+        },)
+        self.last_figure = fig
+
+
+def show(pieces: dict[str, Path] | None = None) -> StyleTransferWidget:
+    """Build the widget and return it (a notebook cell displays it): ``musicstyle.widgets.show()``.
+
+    Taught in ``notebooks/07_style_transfer_widget.ipynb``.
+
+    Args:
+        pieces: 'genre/name' -> MIDI path (None: the default piece and TPD where found).
+
+    Returns:
+        The widget.
+    """
+    return StyleTransferWidget(pieces)

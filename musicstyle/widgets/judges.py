@@ -1,0 +1,92 @@
+"""What the widget runs: each mode's model and the judge of its before/after verdict (notebook 07)."""
+
+from __future__ import annotations
+
+import html
+from typing import Callable
+
+GENRES = ("classical", "jazz")
+AUDIO_SECONDS = 30.0
+
+
+def _velocity_transfer(data: bytes, name: str, target: str) -> bytes:
+    """The target genre's velocity model re-strikes every note (see :mod:`musicstyle.velocity`)."""
+    from .. import velocity
+
+    model, meta = velocity.load(target)  # loaded once per genre, then kept
+    return velocity.transfer_bytes(model, data, name, meta)
+
+
+def _inspired(data: bytes, name: str, target: str) -> bytes:
+    """New music of the target genre started from the piece's style vector (see :mod:`musicstyle.chords`)."""
+    from .. import chords
+
+    return chords.inspired_bytes(data, name, target, seconds=AUDIO_SECONDS)
+
+
+def _dynamics_verdict(data: bytes) -> dict:
+    """P(genre) of a piece's dynamics alone, by the shipped discriminators' ensemble (see :mod:`musicstyle.dynamics`)."""
+    from .. import dynamics
+
+    return dynamics.verdict(data)
+
+
+def _classifier_verdict(data: bytes) -> dict:
+    """P(genre) of a piece's notes, by the shipped keys-only classifier (see :mod:`musicstyle.classifier`)."""
+    from .. import classifier
+
+    verdict = classifier.verdict(data)
+    return {genre: verdict[genre] for genre in GENRES}
+
+
+#: Modes of the widget: label -> function(midi bytes, name, target genre) -> new MIDI bytes.
+MODES: dict[str, Callable[[bytes, str, str], bytes]] = {
+    "velocity transfer": _velocity_transfer,
+    "inspired generation": _inspired,
+}
+#: The judge of each mode's before/after verdict: label -> (judge's name, function(midi bytes) -> {genre: p}).
+#: Velocity transfer keeps the notes, so only a judge of dynamics can see it move.
+VERDICTS: dict[str, tuple[str, Callable[[bytes], dict]]] = {
+    "velocity transfer": ("dynamics discriminator", _dynamics_verdict),
+    "inspired generation": ("genre classifier", _classifier_verdict),
+}
+#: What each judge looks at, in words, and the notebook that explains it (judge's name -> (words, notebook)).
+JUDGES: dict[str, tuple[str, str]] = {
+    "dynamics discriminator": ("hears only the dynamics: how hard each note is struck, and how that varies from note "
+                               "to note (not which notes are played)", "02b_did_the_style_move.ipynb"),
+    "genre classifier": ("hears only the notes: which keys are played, when and how long (not the velocities "
+                         "or the pedal)", "03_genre_classifier.ipynb"),
+}
+
+
+def verdict_html(before: dict, after: dict, target: str, judge: str) -> str:
+    """The verdict line: the judge's P(genre) before and after, what the judge looks at, a link to its notebook.
+
+    Taught in ``notebooks/07_style_transfer_widget.ipynb``.
+
+    Args:
+        before: ``{genre: probability}`` of the source.
+        after: the same of the result.
+        target: the genre aimed at.
+        judge: the judge's name (a key of :data:`JUDGES` for the explanation).
+
+    Returns:
+        HTML.
+    """
+    def fmt(v: dict) -> str:
+        return ", ".join(f"{k} {p:.0%}" for k, p in v.items())
+
+    line = (f"<b>verdict</b> of the {html.escape(judge)}: before: {fmt(before)} &nbsp;→&nbsp; "
+            f"after: {fmt(after)} (target: {html.escape(target)})")
+    words, notebook = JUDGES.get(judge, ("", ""))
+    if target in before and target in after:
+        moved = after[target] - before[target]
+        line += (f"<br>P({html.escape(target)}) {'rose' if moved > 0 else 'fell'} by {abs(moved):.0%}." if abs(moved) >= 0.005
+                 else f"<br>P({html.escape(target)}) did not move.")
+        if moved < 0:
+            line += " The judge hears the result as less like its target than the source: a model's output is not always what this judge calls that genre."
+    if words:
+        line += (f"<br><small>The {html.escape(judge)} {html.escape(words)}; it was trained on The Piano Dataset, so a piece "
+                 f'in another style (like the ragtime default) is placed by resemblance only. How it decides: '
+                 f'<a href="{notebook}" target="_blank" style="color:#1565c0;text-decoration:underline">notebooks/{notebook}</a>.</small>')
+    return line
