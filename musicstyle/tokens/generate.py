@@ -208,7 +208,8 @@ def to_midi(sequence: list[str], step: float = 0.5, bpm: float = 120.0, velocity
         step: quarters per simple token.
         bpm: tempo.
         velocity: the velocity of every note (without ``playing``).
-        playing: a genre's playing (:func:`musicstyle.tokens.playing`; None: ``step`` and ``velocity``).
+        playing: a genre's playing (:func:`musicstyle.tokens.playing`; None: ``step`` and ``velocity``;
+            with ``timing`` ``tutorial``: its voicings only).
         seed: the seed of the playing's draws.
 
     Returns:
@@ -219,7 +220,8 @@ def to_midi(sequence: list[str], step: float = 0.5, bpm: float = 120.0, velocity
     tpq = 480
     sequence = [tok for tok in sequence if tok != UNK]
     parsed = [parse_token(tok) for tok in sequence]
-    drawn = draw_playing(playing, [len(p) for p, _, _ in parsed], seed) if playing and playing.get("onsets") else None
+    timed = playing and playing.get("onsets") and playing.get("timing", "genre") == "genre"
+    drawn = draw_playing(playing, [len(p) for p, _, _ in parsed], seed) if timed else None
     events = []  # (tick, order, bytes)
     t = Fraction(0)
     anchor = 60  # pitch of the last single note

@@ -12,7 +12,10 @@ played so as classical). A model instead stores its genre's *playing*:
   notes), each with the time to the next onset, how long its notes are held and how hard they
   are struck. A composed token of ``n`` pitches is played like a random real onset of ``n`` notes.
 
-The notes come from the model, their timing and loudness from the genre.
+The notes come from the model, their timing and loudness from the genre. ``timing`` says whether a
+model plays its onsets (``genre``) or keeps the tutorial's eighth notes at velocity 80
+(``tutorial``): chosen per genre on validation, as the way its own held-out token lists are most
+often judged as their genre (:func:`musicstyle.tokens.genre_table`).
 """
 
 from __future__ import annotations
@@ -88,8 +91,8 @@ def playing(performances, tables=(), tokens=None, seed: int = 0) -> dict:
         seed: which :data:`KEPT` onsets of each size are kept.
 
     Returns:
-        ``{"voicing": {...}, "onsets": {"1": [[gap_ms, held_ms, velocity], ...], ..., "4": [...]}}``
-        (sizes never seen are left out).
+        ``{"voicing": {...}, "onsets": {"1": [[gap_ms, held_ms, velocity], ...], ..., "4": [...]},
+        "timing": "genre"}`` (sizes never seen are left out).
     """
     rows = [r for p in performances if len(r := _onsets(p))]
     table = np.concatenate(rows) if rows else np.zeros((0, 4))
@@ -100,7 +103,7 @@ def playing(performances, tables=(), tokens=None, seed: int = 0) -> dict:
         if len(these):
             these = these[rng.choice(len(these), min(KEPT, len(these)), replace=False)]
             onsets[str(size)] = np.round(these[:, 1:] * [1000, 1000, 1]).astype(int).tolist()
-    return {"voicing": voicings(tables, tokens), "onsets": onsets}
+    return {"voicing": voicings(tables, tokens), "onsets": onsets, "timing": "genre"}
 
 
 def files_playing(paths, tokens=None, seed: int = 0) -> dict:
