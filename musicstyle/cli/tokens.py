@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import emit
+from . import add_run_options, emit
 from ..errors import MusicstyleError
 
 GENRES = ("classical", "pop", "jazz")
-STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 
 
 def register(groups) -> None:
@@ -44,17 +43,15 @@ def register(groups) -> None:
     p.add_argument("--units", type=int, default=None)
     p.add_argument("--layers", type=int, default=None)
     p.add_argument("--embedding", type=int, default=None)
-    p.add_argument("--window", type=int, default=None, help="tokens per training window (default 64)")
-    p.add_argument("--batch", type=int, default=None, help="windows per batch (default 16)")
+    p.add_argument("--window", type=int, default=None, help="tokens per training window (default 128; the tutorial 100)")
+    p.add_argument("--batch", type=int, default=None, help="windows per batch (default 32)")
     p.add_argument("--min-count", type=int, default=None, help="rarer training tokens become <unk>")
     p.add_argument("--transpose", type=int, default=None, help="random shift of up to this many semitones per piece and epoch (default 5)")
     p.add_argument("--rich", action="store_true", help="tokens with real chord pitches, durations and rests")
     p.add_argument("--quick", action="store_true", help="tiny subset (same as MUSICSTYLE_QUICK=1)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--checkpoint-dir", help="folder of a resumable checkpoint (an interrupted run resumes from it)")
     p.add_argument("--init", help="a .keras token model (same data and settings) to train on from")
-    p.add_argument("--strategy", choices=STRATEGIES, default="auto",
-                   help="tf.distribute strategy (auto: multi-worker when TF_CONFIG names several workers)")
+    add_run_options(p)
     p.set_defaults(func=_train)
 
     p = groups["evaluate"].add_parser("tokens", help="next-token accuracy and perplexity against unigram/bigram")

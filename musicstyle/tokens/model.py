@@ -25,7 +25,7 @@ def build_model(vocab_size: int, embedding: int = 64, units: int = 128, layers: 
     """Embedding -> stacked LSTM (dropout after each) -> dense softmax over the vocabulary, at every step.
 
     Taught in ``notebooks/06_note_lstm.ipynb``. Many-to-many: every position of a window predicts
-    its next token (64 times the training signal of the tutorial's one target per window). The
+    its next token (a window's length times the training signal of the tutorial's one target). The
     dense layer also sees the current token's embedding (a skip around the LSTMs): that path alone
     is a bigram model, learnt in a couple of epochs, and the LSTMs add what longer context knows.
 
