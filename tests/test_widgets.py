@@ -126,12 +126,18 @@ def test_download_link_round_trips():
     assert base64.b64decode(link.split("base64,")[1].split('"')[0]) == b"MThd123"
 
 
-def test_each_mode_is_judged_by_its_own_judge(tmp_path, monkeypatch):
-    monkeypatch.setitem(widgets.MODES, "halve", halve)
-    monkeypatch.setitem(widgets.VERDICTS, "halve", ("loudness judge", fake_verdict))
+def _widget_in_mode(tmp_path, monkeypatch, mode: str, transfer):
+    """A widget on one piece whose mode ``mode`` runs ``transfer``, judged by the fake loudness judge."""
+    monkeypatch.setitem(widgets.MODES, mode, transfer)
+    monkeypatch.setitem(widgets.VERDICTS, mode, ("loudness judge", fake_verdict))
     (tmp_path / "p.mid").write_bytes(PIECE)
     w = widgets.StyleTransferWidget({"p": tmp_path / "p.mid"})
-    w.mode.value = "halve"
+    w.mode.value = mode
+    return w
+
+
+def test_each_mode_is_judged_by_its_own_judge(tmp_path, monkeypatch):
+    w = _widget_in_mode(tmp_path, monkeypatch, "halve", halve)
     w.button.click()
     assert w.message.value == ""
     assert "verdict</b> of the loudness judge: before: classical 59%" in w.verdicts.value
@@ -162,11 +168,7 @@ def test_first_run_of_a_mode_says_models_are_loading(tmp_path, monkeypatch):
         seen.append(w.status.value)
         return data
 
-    monkeypatch.setitem(widgets.MODES, "watch", watch)
-    monkeypatch.setitem(widgets.VERDICTS, "watch", ("loudness judge", fake_verdict))
-    (tmp_path / "p.mid").write_bytes(PIECE)
-    w = widgets.StyleTransferWidget({"p": tmp_path / "p.mid"})
-    w.mode.value = "watch"
+    w = _widget_in_mode(tmp_path, monkeypatch, "watch", watch)
     w.button.click()
     w.button.click()
     assert seen[0].startswith("loading models (first time only)") and seen[1] == "running…" and w.status.value == ""
