@@ -4,8 +4,8 @@
 
 Every notebook in ``notebooks/`` (or those named) runs top to bottom with ``MUSICSTYLE_QUICK`` unset
 (full mode), from a temporary copy of the notebooks folder unless ``--store`` writes the outputs back
-(scrubbed as ``tools/execute_notebooks.py`` does). The kernel's resident memory (with its child
-processes) is sampled every 0.2 s. The last line printed is one JSON object:
+(scrubbed as ``tools/execute_notebooks.py`` does). The kernel's resident memory (plus the private
+memory of its child processes) is sampled every 0.2 s. The last line printed is one JSON object:
 ``{"notebooks": [{"name", "seconds", "peak_rss_mb", "ok", "error"?}, ...], "total_seconds": ...}``.
 A benchmark, not a test: it trains the models for real and takes tens of minutes on a CPU.
 """
@@ -44,8 +44,10 @@ class PeakMemory:
     def _run(self):
         while not self._stop.is_set():
             try:
-                procs = [self.process, *self.process.children(recursive=True)]
-                rss = sum(p.memory_info().rss for p in procs if p.is_running())
+                # the kernel's resident memory, plus what its children (forked parse workers) hold of
+                # their own: their shared copy-on-write pages are the kernel's, counted once
+                rss = self.process.memory_info().rss
+                rss += sum(c.memory_full_info().uss for c in self.process.children(recursive=True))
                 self.peak_mb = max(self.peak_mb, rss / 2**20)
             except psutil.Error:
                 pass
