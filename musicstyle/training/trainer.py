@@ -4,8 +4,8 @@ Taught in ``notebooks/02_velocity_cnn.ipynb`` (and used by notebooks 02b, 03, 04
 model package says *what* to learn (a model builder, a loss, a function that draws an epoch's
 examples, a validation score); this module says *how*, the same for all five models:
 
-* every epoch draws fresh examples (``draw(epoch)``, seeded by the run's seed and the epoch), fed
-  through ``tf.data`` (shuffled, batched, prefetched) and distributed by the strategy;
+* every epoch draws fresh examples (``draw(epoch)``, seeded by the run's seed and the epoch), shuffled,
+  fed through ``tf.data`` (batched, prefetched) and distributed by the strategy;
 * one compiled training step (``tf.function`` around ``strategy.run``), so the same code runs on
   one CPU, mirrored on several GPUs or logical devices, and as one worker of a
   ``MultiWorkerMirroredStrategy`` started from ``TF_CONFIG`` (Keras 3's own ``fit`` fails under the
@@ -151,15 +151,20 @@ def train(build: Callable, draw: Callable, loss, validation=None, score: Callabl
         return strategy.reduce("SUM", total, axis=None), strategy.reduce("SUM", count, axis=None)
 
     state = _Progress(schedule, model, optimizer, checkpoint_dir, device.is_chief())
-    val_data = _dataset(strategy, _with_weights(validation), global_batch, shuffle=None) if validation is not None else None
+    val_data = _dataset(strategy, _with_weights(validation), global_batch, shuffle=False) if validation is not None else None
     show = verbose and device.is_chief()
     from tqdm.auto import tqdm
 
+    data = None
     for epoch in range(state.start_epoch, schedule.epochs):
+        data = None  # the previous epoch's pipeline is freed before the next draw
         rng = np.random.default_rng([seed, epoch])
         examples = _with_weights(draw(epoch, rng))
+        order = rng.permutation(len(examples[2]))  # shuffled here: no tf.data shuffle buffer (a second copy)
+        examples = tuple(_take(v, order) for v in examples)
         steps = max(1, len(examples[2]) // global_batch)
-        data = _dataset(strategy, examples, global_batch, shuffle=int(rng.integers(2**31)))
+        data = _dataset(strategy, examples, global_batch, shuffle=True)
+        del examples
         lr = float(np.asarray(optimizer.learning_rate))
         t0 = time.perf_counter()
         total, i = 0.0, -1
@@ -219,16 +224,19 @@ def _with_weights(examples) -> tuple:
     return x, y, np.ones(len(first), np.float32)
 
 
-def _dataset(strategy, examples: tuple, batch: int, shuffle: int | None):
+def _take(v, order: np.ndarray):
+    """``v`` (an array, or a tuple/list of arrays) in the order ``order``."""
+    return tuple(np.asarray(a)[order] for a in v) if isinstance(v, (list, tuple)) else np.asarray(v)[order]
+
+
+def _dataset(strategy, examples: tuple, batch: int, shuffle: bool):
     """A distributed ``tf.data`` pipeline over numpy examples (training batches drop a partial last batch)."""
     import tensorflow as tf
 
     x, y, w = examples
     as_tuple = lambda v: tuple(v) if isinstance(v, (list, tuple)) else v  # noqa: E731
     ds = tf.data.Dataset.from_tensor_slices((as_tuple(x), as_tuple(y), w))
-    if shuffle is not None:
-        ds = ds.shuffle(len(w), seed=shuffle, reshuffle_each_iteration=False)
-    ds = ds.batch(batch, drop_remainder=shuffle is not None and len(w) >= batch).prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(batch, drop_remainder=shuffle and len(w) >= batch).prefetch(tf.data.AUTOTUNE)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return strategy.experimental_distribute_dataset(ds.with_options(options))
