@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from midibytes import off, on, smf, track
+from midibytes import cc, off, on, smf, track
 from musicstyle import data as datasets
 from musicstyle.data import Source, fetch, load_folder, split_names
 from musicstyle.errors import MusicstyleError
@@ -207,3 +207,39 @@ def test_pieces_checksum_depends_on_content_not_order(tmp_path):
     a = datasets.pieces_checksum(c.pieces)
     assert a == datasets.pieces_checksum(list(reversed(c.pieces))) and len(a) == 64
     assert a != datasets.pieces_checksum(c.pieces[1:])
+
+
+def _perf(onsets, velocity, pedal):
+    from musicstyle.core.midi import read_midi
+
+    pairs = [(0, cc(64, 127))] if pedal else []
+    for i, delta in enumerate(onsets):
+        pairs += [(delta, on(60 + i % 12, velocity)), (50, off(60 + i % 12))]
+    return read_midi(smf(track(pairs)), "x.mid")
+
+
+def test_recording_groups_read_quantisation_pedal_then_loudness():
+    live = [7, 33, 101, 5, 77, 13, 61, 29]  # onsets off the 120-tick 16th grid
+    assert datasets.recording_group(_perf([0] + [70] * 7, 60, True)) == "quantised"
+    assert datasets.recording_group(_perf(live, 90, False)) == "no-pedal"
+    assert datasets.recording_group(_perf(live, 90, True)) == "loud"
+    assert datasets.recording_group(_perf(live, 50, True)) == "soft"
+    assert datasets.group_counts([]) == {}
+
+
+def test_hold_out_takes_a_group_off_every_side_and_gives_it_back_whole(tmp_path):
+    root = tmp_path / "d"
+    for g in ("classical", "jazz"):
+        (root / g).mkdir(parents=True)
+        for i in range(10):
+            vel = 100 if i % 3 == 0 else 40
+            (root / g / f"{g}{i}.mid").write_bytes(smf(track([(0, cc(64, 127)), (7, on(60, vel)), (50, off(60))])))
+    c = load_folder(root, progress=False)
+    held = datasets.select(c, "held-out", "jazz", hold_out="loud")
+    assert sorted(p.name for p in held) == ["jazz0", "jazz3", "jazz6", "jazz9"]
+    rest = [p.name for side in ("train", "validation", "test") for p in datasets.select(c, side, "jazz", hold_out="loud")]
+    assert sorted(rest + [p.name for p in held]) == sorted(p.name for p in c.genre("jazz"))
+    with pytest.raises(MusicstyleError, match="needs a group"):
+        datasets.select(c, "held-out")
+    with pytest.raises(MusicstyleError, match="hold_out must be one of"):
+        datasets.select(c, "train", hold_out="noisy")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import MusicstyleError
 from .collection import Collection, Piece, load_folder
+from .groups import GROUPS, recording_group
 from .sources import SOURCES, locate
 from .split import SIDES, SPLIT_SEED
 
@@ -36,22 +37,36 @@ def load_dataset(name: str = "tpd", path: str | Path | None = None, **kwargs) ->
 
 
 def select(collection: Collection, split: str = "all", genre: str | None = None,
-           seed: int = SPLIT_SEED) -> list[Piece]:
+           seed: int = SPLIT_SEED, hold_out: str | None = None) -> list[Piece]:
     """The pieces of one side of the piece-level split (or ``all``), optionally of one genre.
+
+    With ``hold_out`` (a recording-source group, :data:`musicstyle.data.groups.GROUPS`), the group's
+    pieces leave every side, and ``split="held-out"`` gives all of them (from every side): train
+    on ``train`` and measure on ``held-out`` for a leave-group-out figure.
 
     Args:
         collection: loaded pieces.
-        split: ``all`` (every file: for data from elsewhere), ``train``, ``validation`` or ``test``.
+        split: ``all`` (every file: for data from elsewhere), ``train``, ``validation``, ``test``,
+            or ``held-out`` (with ``hold_out``).
         genre: keep only this genre.
         seed: the split's seed (every shipped model: :data:`SPLIT_SEED`).
+        hold_out: a group to hold out, or None.
 
     Returns:
         The pieces, in collection order.
     """
-    if split == "all":
+    if hold_out is not None and hold_out not in GROUPS:
+        raise MusicstyleError(hold_out, f"hold_out must be one of {', '.join(GROUPS)}")
+    if split == "all" or split == "held-out":
+        if split == "held-out" and hold_out is None:
+            raise MusicstyleError(split, "the held-out side needs a group to hold out")
         pieces = collection.pieces
     elif split in SIDES:
         pieces = collection.split(seed=seed)[split]
     else:
-        raise MusicstyleError(split, f"split must be all or one of {', '.join(SIDES)}")
-    return [p for p in pieces if genre is None or p.genre == genre]
+        raise MusicstyleError(split, f"split must be all, held-out or one of {', '.join(SIDES)}")
+    pieces = [p for p in pieces if genre is None or p.genre == genre]
+    if hold_out is None:
+        return pieces
+    keep = split == "held-out"
+    return [p for p in pieces if (recording_group(p.performance) == hold_out) == keep]
