@@ -185,16 +185,28 @@ def tiny_folder(root, n: int = 10):
 
 
 def test_epoch_windows_are_fresh_transposed_and_labelled():
-    feats = [classifier.features(p.performance, KEYS_ONLY) for p in genre_pieces(2)]
+    pieces = genre_pieces(2)
+    chans = [classifier.channels(p.performance, KEYS_ONLY) for p in pieces]
+    assert chans[0].dtype == np.uint8
+    np.testing.assert_array_equal(classifier.as_features(chans[0]), classifier.features(pieces[0].performance))
     labels = np.array([0, 0, 1, 1], np.float32)
-    rng = np.random.default_rng(0)
-    x, y = classifier.epoch_windows(feats, labels, 64, rng, KEYS_ONLY, augment=False)
+
+    def epoch(seed, augment):
+        ex = classifier.epoch_windows(chans, labels, 64, np.random.default_rng(seed), KEYS_ONLY, augment)
+        return ex.take(np.arange(ex.count))
+
+    x, y = epoch(0, False)
     assert x.shape[1:] == (64, 2 * KEYS_ONLY.columns) and x.dtype == np.float32 and y.shape == (len(x), 1)
     assert sorted(set(y[:, 0].tolist())) == [0.0, 1.0]
-    starts = [classifier.epoch_windows(feats, labels, 64, np.random.default_rng(s), KEYS_ONLY, False)[0] for s in (1, 2)]
+    f = classifier.features(pieces[0].performance)
+    assert any((x[0] == f[o : o + 64]).all() for o in range(len(f) - 63))  # a window of the first piece, as float32
+    starts = [epoch(s, False)[0] for s in (1, 2)]
     assert any((a.shape != b.shape) or (a != b).any() for a, b in zip(starts, starts[1:]))  # random offsets
-    t, _ = classifier.epoch_windows(feats, labels, 64, np.random.default_rng(0), KEYS_ONLY, augment=True)
+    t, _ = epoch(0, True)
     assert t.shape == x.shape and (t != x).any() and t.sum() == pytest.approx(x.sum(), rel=0.2)
+    ex = classifier.epoch_windows(chans, labels, 64, np.random.default_rng(0), KEYS_ONLY, True)
+    order = np.array([3, 0, 2])
+    np.testing.assert_array_equal(ex.take(order)[0], t[order])  # a batch is the same windows, in its order
 
 
 def test_training_through_the_trainer_learns():

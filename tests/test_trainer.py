@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicstyle.training.trainer import Schedule, train
+from musicstyle.training.trainer import Examples, Schedule, train
 
 HERE = Path(__file__).parent
 
@@ -48,6 +48,22 @@ def test_trains_and_keeps_the_best_epoch():
     assert out.history[-1]["loss"] < out.history[0]["loss"]
     x, y = VALIDATION
     assert np.mean((np.asarray(out.model(x)) - y) ** 2) == pytest.approx(out.best, rel=1e-4)
+
+
+def test_lazy_examples_train_like_the_same_arrays_and_build_only_fed_batches():
+    taken = []
+
+    def lazy(epoch, rng):
+        x, y = _draw(epoch, rng)
+        return Examples(len(x), lambda order: taken.append(len(order)) or (x[order].astype(np.float16), y[order]))
+
+    sched = Schedule(epochs=3, batch_size=16, learning_rate=1e-2, patience=None)
+    a = train(_build, lambda e, r: tuple(v.astype(np.float16) if v.shape[1] == 4 else v for v in _draw(e, r)), _mse,
+              VALIDATION, schedule=sched, verbose=0)
+    b = train(_build, lazy, _mse, VALIDATION, schedule=sched, verbose=0)
+    assert [r["loss"] for r in b.history] == pytest.approx([r["loss"] for r in a.history], rel=1e-5)
+    assert [r["val_loss"] for r in b.history] == pytest.approx([r["val_loss"] for r in a.history], rel=1e-5)
+    assert taken == [1, 16, 16, 16, 16] * 3  # the signature's one example, then each batch as it is fed
 
 
 def test_halves_the_learning_rate_and_stops_on_a_plateau():

@@ -6,14 +6,14 @@ Taught in ``notebooks/03_genre_classifier.ipynb``. Modules: :mod:`.data` (inputs
 style vectors). Other model packages use only the names exported here.
 """
 
-from .data import CLASSES, epoch_windows, features, layout_of, tpd_pieces, transpose, windows
+from .data import CLASSES, as_features, channels, epoch_windows, features, layout_of, tpd_pieces, transpose, windows
 from .evaluate import (PAPER_ACCURACY, as_performance, classify, evaluate, evaluate_command, project_2d,
                        style_vector, verdict, window_probabilities)
 from .model import KIND, SHIPPED, build, load, metadata, style_model
 from .train import train, train_command
 
 __all__ = [
-    "CLASSES", "KIND", "PAPER_ACCURACY", "SHIPPED", "as_performance", "build", "classify", "epoch_windows",
+    "CLASSES", "KIND", "as_features", "channels", "PAPER_ACCURACY", "SHIPPED", "as_performance", "build", "classify", "epoch_windows",
     "evaluate", "evaluate_command", "features", "layout_of", "load", "metadata", "project_2d", "style_model",
     "style_vector", "tpd_pieces", "train", "train_command", "transpose", "verdict", "window_probabilities",
     "windows",

@@ -21,6 +21,26 @@ CLASSES = ("classical", "jazz")
 MAX_SHIFT = 5
 
 
+def channels(perf: Performance, layout: Layout = KEYS_ONLY) -> np.ndarray:
+    """The two input channels of a piece, compact. Taught in ``notebooks/03_genre_classifier.ipynb``.
+
+    Args:
+        perf: the piece.
+        layout: the roll's columns.
+
+    Returns:
+        (steps, 2 * columns) uint8: held (0 or 1), then velocity (0-127) at onsets.
+    """
+    roll = piano_roll(perf, layout)
+    return np.concatenate([roll.held, roll.velocity], axis=1)
+
+
+def as_features(channels_: np.ndarray) -> np.ndarray:
+    """:func:`channels` (of a piece or of windows) as the model's float32 input: velocity scaled by 1/127."""
+    columns = channels_.shape[-1] // 2
+    return channels_.astype(np.float32) * np.repeat(np.array([1.0, 1 / 127], np.float32), columns)
+
+
 def features(perf: Performance, layout: Layout = KEYS_ONLY) -> np.ndarray:
     """The two input channels of a piece. Taught in ``notebooks/03_genre_classifier.ipynb``.
 
@@ -31,10 +51,7 @@ def features(perf: Performance, layout: Layout = KEYS_ONLY) -> np.ndarray:
     Returns:
         (steps, 2 * columns) float32: held, then velocity / 127 at onsets.
     """
-    roll = piano_roll(perf, layout)
-    return np.concatenate([roll.held, roll.velocity], axis=1).astype(np.float32) * np.concatenate(
-        [np.ones(layout.columns, np.float32), np.full(layout.columns, 1 / 127, np.float32)]
-    )
+    return as_features(channels(perf, layout))
 
 
 def windows(feat: np.ndarray, length: int, hop: int | None = None) -> np.ndarray:
@@ -99,40 +116,46 @@ def layout_of(name: str) -> Layout:
     return {"keys": KEYS_ONLY, "paper": PAPER}[name]
 
 
-def epoch_windows(feats: list[np.ndarray], labels: np.ndarray, length: int, rng, layout: Layout,
-                  augment: bool) -> tuple[np.ndarray, np.ndarray]:
-    """One epoch's training examples. Taught in ``notebooks/03_genre_classifier.ipynb``.
+def epoch_windows(chans: list[np.ndarray], labels: np.ndarray, length: int, rng, layout: Layout,
+                  augment: bool):
+    """One epoch's training examples, built batch by batch. Taught in ``notebooks/03_genre_classifier.ipynb``.
 
     Every window of every piece, from a random offset per piece (pieces longer than two windows),
-    each transposed by a random shift when ``augment``.
+    each transposed by a random shift when ``augment``. Only the pieces' compact :func:`channels`
+    stay in memory; each batch of float32 windows is made when the trainer feeds it.
 
     Args:
-        feats: each piece's features.
+        chans: each piece's :func:`channels`.
         labels: each piece's label (index in :data:`CLASSES`).
         length: steps per window.
         rng: the epoch's ``numpy`` random generator.
-        layout: the features' columns.
+        layout: the channels' columns.
         augment: transpose the keys by up to :data:`MAX_SHIFT` semitones.
 
     Returns:
-        (n, length, C) float32 windows and their (n, 1) labels.
+        :class:`~musicstyle.training.trainer.Examples` of (n, length, C) float32 windows and (n, 1) labels.
     """
+    from ..training.trainer import Examples
+
     index = []
-    for i, f in enumerate(feats):
+    for i, f in enumerate(chans):
         offset = int(rng.integers(0, length)) if len(f) > 2 * length else 0
         starts = np.arange(offset, max(len(f) - length, 0) + 1, length) if len(f) > length else np.array([0])
         index += [(i, int(s)) for s in starts]
-    x = np.zeros((len(index), length, feats[0].shape[1]), np.float32)
-    y = np.zeros((len(index), 1), np.float32)
-    for j, (i, s) in enumerate(index):
-        w = feats[i][s : s + length]
-        x[j, : len(w)] = w
-        y[j, 0] = labels[i]
-    if augment:
-        shifts = rng.integers(-MAX_SHIFT, MAX_SHIFT + 1, len(x))
-        for b in range(0, len(x), 256):  # in blocks: one copy of a block at a time, not of the epoch
-            x[b : b + 256] = transpose(x[b : b + 256], shifts[b : b + 256], layout.keys, layout.columns)
-    return x, y
+    shifts = rng.integers(-MAX_SHIFT, MAX_SHIFT + 1, len(index)) if augment else None
+
+    def take(order: np.ndarray):
+        x = np.zeros((len(order), length, chans[0].shape[1]), np.uint8)
+        for j, k in enumerate(order):
+            i, s = index[k]
+            w = chans[i][s : s + length]
+            x[j, : len(w)] = w
+        x = as_features(x)
+        if augment:
+            x = transpose(x, shifts[order], layout.keys, layout.columns)
+        return x, labels[[index[k][0] for k in order]][:, None]
+
+    return Examples(len(index), take)
 
 
 def tpd_pieces(data=None, split: str = "all") -> tuple[list, object]:

@@ -15,14 +15,14 @@ import numpy as np
 from ..core.roll import KEYS_ONLY, Layout
 from ..data import SPLIT_SEED, select
 from ..errors import MusicstyleError
-from .data import CLASSES, epoch_windows, features, layout_of, tpd_pieces
+from .data import CLASSES, channels, epoch_windows, layout_of, tpd_pieces
 from .evaluate import evaluate
 from .model import build, metadata
 
 
 def train(pieces, validation=(), arch: str = "improved", layout: Layout = KEYS_ONLY, length: int = 512,
           epochs: int = 20, batch_size: int = 32, augment: bool | None = None, learning_rate: float = 1e-3,
-          seed: int = 0, verbose: int = 1, strategy=None, checkpoint_dir=None) -> tuple:
+          minutes: float | None = None, seed: int = 0, verbose: int = 1, strategy=None, checkpoint_dir=None) -> tuple:
     """Train a classifier. Taught in ``notebooks/03_genre_classifier.ipynb``.
 
     Args:
@@ -34,6 +34,7 @@ def train(pieces, validation=(), arch: str = "improved", layout: Layout = KEYS_O
         length: steps per window.
         epochs, batch_size, learning_rate: the :class:`~musicstyle.training.trainer.Schedule`.
         augment: random transposition (default: for ``improved`` only).
+        minutes: stop after the epoch that passes this time budget (None: run every epoch).
         seed: seeds the weights and every epoch's windows.
         verbose: 0 silent, 1 progress.
         strategy, checkpoint_dir: passed to :func:`musicstyle.training.trainer.train`.
@@ -47,7 +48,7 @@ def train(pieces, validation=(), arch: str = "improved", layout: Layout = KEYS_O
     from ..training.trainer import train as run
 
     augment = arch == "improved" if augment is None else augment
-    feats = [features(p.performance, layout) for p in pieces]
+    chans = [channels(p.performance, layout) for p in pieces]
     labels = np.array([CLASSES.index(p.genre) for p in pieces], np.float32)
     meta = metadata(arch, layout, length)
 
@@ -59,11 +60,11 @@ def train(pieces, validation=(), arch: str = "improved", layout: Layout = KEYS_O
 
     trained = run(
         lambda: build(arch, length, layout.columns),
-        lambda epoch, rng: epoch_windows(feats, labels, length, rng, layout, augment),
+        lambda epoch, rng: epoch_windows(chans, labels, length, rng, layout, augment),
         keras.losses.binary_crossentropy,
         score=score if len(validation) else None,
         schedule=Schedule(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, halve_after=None,
-                          patience=None, monitor="val_selection", mode="max"),
+                          patience=None, minutes=minutes, monitor="val_selection", mode="max"),
         strategy=strategy, checkpoint_dir=checkpoint_dir, seed=seed, label=f"classifier {arch}", verbose=verbose,
     )
     meta["history"] = trained.history

@@ -5,7 +5,9 @@ model package says *what* to learn (a model builder, a loss, a function that dra
 examples, a validation score); this module says *how*, the same for all five models:
 
 * every epoch draws fresh examples (``draw(epoch)``, seeded by the run's seed and the epoch), shuffled,
-  fed through ``tf.data`` (batched, prefetched) and distributed by the strategy;
+  fed through ``tf.data`` one batch at a time (prefetched) and distributed by the strategy; a draw
+  may be :class:`Examples`, which builds each batch only when it is fed, so an epoch of windows
+  never has to sit in memory as float32;
 * one compiled training step (``tf.function`` around ``strategy.run``), so the same code runs on
   one CPU, mirrored on several GPUs or logical devices, and as one worker of a
   ``MultiWorkerMirroredStrategy`` started from ``TF_CONFIG`` (Keras 3's own ``fit`` fails under the
@@ -63,6 +65,27 @@ class Schedule:
 
 
 @dataclass
+class Examples:
+    """An epoch's examples built batch by batch: ``take(indices)`` -> ``(x, y)`` or ``(x, y, w)`` numpy.
+
+    Attributes:
+        count: how many examples the epoch has.
+        take: builds the examples at the given positions (a sorted or shuffled int array), in that order.
+    """
+
+    count: int
+    take: Callable
+
+    @classmethod
+    def of(cls, examples) -> "Examples":
+        """Arrays ``(x, y)`` or ``(x, y, w)`` (``x``, ``y`` may be tuples) as :class:`Examples`."""
+        if isinstance(examples, cls):
+            return examples
+        examples = _with_weights(examples)
+        return cls(len(examples[2]), lambda order: tuple(_take(v, order) for v in examples))
+
+
+@dataclass
 class Trained:
     """What :func:`train` returns: the model at its best epoch and how it got there."""
 
@@ -90,7 +113,8 @@ def train(build: Callable, draw: Callable, loss, validation=None, score: Callabl
     Args:
         build: makes the (uncompiled) Keras model; called inside the strategy's scope.
         draw: ``draw(epoch, rng)`` -> ``(x, y)`` or ``(x, y, sample_weight)`` numpy arrays (``x`` and
-            ``y`` may be tuples for several inputs or outputs): that epoch's training examples.
+            ``y`` may be tuples for several inputs or outputs), or :class:`Examples`: that epoch's
+            training examples.
         loss: ``loss(y_true, y_pred)`` -> per-example losses (batch first), or a list of them, one
             per output.
         validation: fixed ``(x, y)`` or ``(x, y, sample_weight)`` for ``val_loss`` (None: none).
@@ -151,7 +175,10 @@ def train(build: Callable, draw: Callable, loss, validation=None, score: Callabl
         return strategy.reduce("SUM", total, axis=None), strategy.reduce("SUM", count, axis=None)
 
     state = _Progress(schedule, model, optimizer, checkpoint_dir, device.is_chief())
-    val_data = _dataset(strategy, _with_weights(validation), global_batch, shuffle=False) if validation is not None else None
+    val_data = None
+    if validation is not None:
+        val = Examples.of(validation)
+        val_data = _dataset(strategy, val, np.arange(val.count), global_batch, drop_remainder=False)
     show = verbose and device.is_chief()
     from tqdm.auto import tqdm
 
@@ -159,11 +186,10 @@ def train(build: Callable, draw: Callable, loss, validation=None, score: Callabl
     for epoch in range(state.start_epoch, schedule.epochs):
         data = None  # the previous epoch's pipeline is freed before the next draw
         rng = np.random.default_rng([seed, epoch])
-        examples = _with_weights(draw(epoch, rng))
-        order = rng.permutation(len(examples[2]))  # shuffled here: no tf.data shuffle buffer (a second copy)
-        examples = tuple(_take(v, order) for v in examples)
-        steps = max(1, len(examples[2]) // global_batch)
-        data = _dataset(strategy, examples, global_batch, shuffle=True)
+        examples = Examples.of(draw(epoch, rng))
+        order = rng.permutation(examples.count)  # shuffled here: no tf.data shuffle buffer (a second copy)
+        steps = max(1, examples.count // global_batch)
+        data = _dataset(strategy, examples, order, global_batch, drop_remainder=examples.count >= global_batch)
         del examples
         lr = float(np.asarray(optimizer.learning_rate))
         t0 = time.perf_counter()
@@ -229,14 +255,21 @@ def _take(v, order: np.ndarray):
     return tuple(np.asarray(a)[order] for a in v) if isinstance(v, (list, tuple)) else np.asarray(v)[order]
 
 
-def _dataset(strategy, examples: tuple, batch: int, shuffle: bool):
-    """A distributed ``tf.data`` pipeline over numpy examples (training batches drop a partial last batch)."""
+def _dataset(strategy, examples: Examples, order: np.ndarray, batch: int, drop_remainder: bool):
+    """A distributed ``tf.data`` pipeline of the batches ``examples.take`` builds, in ``order``."""
     import tensorflow as tf
 
-    x, y, w = examples
-    as_tuple = lambda v: tuple(v) if isinstance(v, (list, tuple)) else v  # noqa: E731
-    ds = tf.data.Dataset.from_tensor_slices((as_tuple(x), as_tuple(y), w))
-    ds = ds.batch(batch, drop_remainder=shuffle and len(w) >= batch).prefetch(tf.data.AUTOTUNE)
+    ends = range(batch, len(order) + 1, batch) if drop_remainder else range(batch, len(order) + batch, batch)
+    spans = [order[end - batch : end] for end in ends]
+
+    def batches():
+        for span in spans:
+            yield _with_weights(examples.take(span))
+
+    spec = lambda a: tf.TensorSpec((None, *np.shape(a)[1:]), tf.as_dtype(np.asarray(a).dtype))  # noqa: E731
+    first = _with_weights(examples.take(order[:1]))
+    signature = tuple(tuple(spec(a) for a in v) if isinstance(v, (list, tuple)) else spec(v) for v in first)
+    ds = tf.data.Dataset.from_generator(batches, output_signature=signature).prefetch(2)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return strategy.experimental_distribute_dataset(ds.with_options(options))
