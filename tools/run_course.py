@@ -4,8 +4,9 @@
 
 Every notebook in ``notebooks/`` (or those named) runs top to bottom with ``MUSICSTYLE_QUICK`` unset
 (full mode), from a temporary copy of the notebooks folder unless ``--store`` writes the outputs back
-(scrubbed as ``tools/execute_notebooks.py`` does). The kernel's resident memory (plus the private
-memory of its child processes) is sampled every 0.2 s. The last line printed is one JSON object:
+(scrubbed as ``tools/execute_notebooks.py`` does; with every notebook, the JSON line is also written
+to ``notebooks/course_run.json``, which the index's times and ``tests/test_stored_notebooks.py`` read).
+The kernel's resident memory (plus the private memory of its child processes) is sampled every 0.2 s. The last line printed is one JSON object:
 ``{"notebooks": [{"name", "seconds", "peak_rss_mb", "ok", "error"?}, ...], "total_seconds": ...}``.
 A benchmark, not a test: it trains the models for real and takes tens of minutes on a CPU.
 """
@@ -98,7 +99,10 @@ def main() -> int:
                 nbformat.write(nb, path)
             print(json.dumps(row), file=sys.stderr, flush=True)
             rows.append(row)
-    print(json.dumps({"notebooks": rows, "total_seconds": round(time.perf_counter() - t0, 1)}))
+    line = json.dumps({"notebooks": rows, "total_seconds": round(time.perf_counter() - t0, 1)})
+    if args.store and not args.notebooks:
+        (ROOT / "notebooks" / "course_run.json").write_text(line + "\n")
+    print(line)
     return 0 if all(r["ok"] for r in rows) else 1
 
 
