@@ -197,14 +197,20 @@ def test_start_at_copy_makes_the_untrained_output_layer_the_copy_baseline():
 def test_epoch_pairs_draw_whole_windows_from_a_random_offset():
     m = np.arange(100 * 4).reshape(100, 4).astype(np.uint8)
     vectors = np.array([[1.0, 2.0]], np.float32)
-    (x, s), (held, onset) = chords.epoch_pairs([m], vectors, 10, np.random.default_rng(0))
+
+    def epoch(seed, limit=None):
+        ex = chords.epoch_pairs([m], vectors, 10, np.random.default_rng(seed), limit)
+        return ex.take(np.arange(ex.count))
+
+    (x, s), (held, onset) = epoch(0)
     assert x.shape[1:] == (10, 4) and held.shape == onset.shape == (len(x), 10, 2) and s.shape == (len(x), 2)
-    assert len(x) in (8, 9) and (s == vectors).all()
+    assert len(x) in (8, 9) and (s == vectors).all() and x.dtype == np.uint8
     np.testing.assert_array_equal(np.concatenate([held, onset], -1)[:, :-1], x[:, 1:])  # next step along time
-    offsets = {int(chords.epoch_pairs([m], vectors, 10, np.random.default_rng(r))[0][0][:, 0, 0].min()) // 4
-               for r in range(8)}
+    np.testing.assert_array_equal(np.concatenate([held, onset], -1)[:, -1], m[x[:, -1, 0] // 4 + 1])
+    offsets = {int(epoch(r)[0][0][:, 0, 0].min()) // 4 for r in range(8)}
     assert len(offsets) > 1  # a fresh offset each epoch
-    assert len(chords.epoch_pairs([m], vectors, 10, np.random.default_rng(0), limit=3)[0][0]) == 3
+    assert len(epoch(0, limit=3)[0][0]) == 3
+    assert chords.epoch_pairs([m[:5]], vectors, 10, np.random.default_rng(0)).count == 0  # too short for a window
 
 
 def test_training_through_the_trainer_learns():

@@ -80,10 +80,11 @@ def prepare(pieces, vectors, layout: Layout = PAPER) -> tuple[list[np.ndarray], 
     return mats, np.asarray(vectors, np.float32)
 
 
-def epoch_pairs(mats: list[np.ndarray], vectors: np.ndarray, length: int, rng, limit: int | None = None) -> tuple:
-    """One epoch's training examples. Taught in ``notebooks/04_lstm_generation.ipynb``.
+def epoch_pairs(mats: list[np.ndarray], vectors: np.ndarray, length: int, rng, limit: int | None = None):
+    """One epoch's training examples, built batch by batch. Taught in ``notebooks/04_lstm_generation.ipynb``.
 
     Each piece is cut into whole windows from a random offset; ``limit`` of them are kept at random.
+    Only the pieces' matrices stay in memory; each batch of windows is cut when the trainer feeds it.
 
     Args:
         mats: each piece's matrix.
@@ -93,17 +94,26 @@ def epoch_pairs(mats: list[np.ndarray], vectors: np.ndarray, length: int, rng, l
         limit: most windows (default: all).
 
     Returns:
-        ``((rolls, styles), (held, onset))``: uint8 (n, length, 2C) inputs, (n, 50) style vectors
-        and the uint8 (n, length, C) next-step targets of each output.
+        :class:`~musicstyle.training.trainer.Examples` of ``((rolls, styles), (held, onset))``: uint8
+        (n, length, 2C) inputs, (n, 50) style vectors and the uint8 (n, length, C) next-step targets
+        of each output.
     """
-    xs, ys, ss = [], [], []
+    from ..training.trainer import Examples
+
+    index = []
     for i, m in enumerate(mats):
-        x, y = next_step_pairs(m[int(rng.integers(0, length)) :], length)
-        xs.append(x)
-        ys.append(y)
-        ss.append(np.repeat(vectors[i : i + 1], len(x), 0))
-    x, y, s = np.concatenate(xs), np.concatenate(ys), np.concatenate(ss)
-    keep = rng.permutation(len(x))[: limit or len(x)]
-    cols = x.shape[2] // 2
-    x, y = x[keep], y[keep]
-    return (x, s[keep]), (y[..., :cols], y[..., cols:])
+        offset = int(rng.integers(0, length))
+        count = max(0, (len(m) - offset - 1 - length) // length + 1)  # whole windows with a next step
+        index += [(i, offset + k * length) for k in range(count)]
+    index = [index[k] for k in rng.permutation(len(index))[: limit or len(index)]]
+    width = mats[0].shape[1]
+
+    def take(order: np.ndarray):
+        x = np.zeros((len(order), length + 1, width), mats[0].dtype)
+        for j, k in enumerate(order):
+            i, start = index[k]
+            x[j] = mats[i][start : start + length + 1]
+        y = x[:, 1:]
+        return (x[:, :-1], vectors[[index[k][0] for k in order]]), (y[..., : width // 2], y[..., width // 2 :])
+
+    return Examples(len(index), take)
