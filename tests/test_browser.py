@@ -139,7 +139,7 @@ def test_widget_runs_in_a_real_browser(jupyterlab):
             # both players hold a loaded sound (ipywidgets serves the WAV bytes as a blob: URL)
             page.wait_for_function(f"[...document.querySelectorAll('audio')].filter(a => a.duration > 1).length >= 2", timeout=240_000)
             widget.locator(".widget-html-content:has-text('of the dynamics discriminator: before:')").wait_for()
-            widget.locator("text=hears only the dynamics").wait_for()
+            widget.locator("text=hears how hard each note is struck").wait_for()
             widget.locator("a[download$='.mid']").wait_for(state="attached")
             widget.locator("img").wait_for()
             widget.locator("text=result of: default/Maple Leaf Rag (Joplin)").wait_for()

@@ -130,11 +130,11 @@ def test_shipped_discriminators_blind_to_level_and_spread(kind):
     assert a == pytest.approx(b, abs=1e-5)
 
 
-def test_verdict_two_probabilities_summing_to_one():
+def test_verdict_three_probabilities_summing_to_one():
     data = chord_piece([[(60, 50 + i % 7), (64, 60), (67, 90 - i % 11)] for i in range(40)])
     out = D.verdict(data)
-    assert set(out) == {"classical", "jazz"}
-    assert 0.0 <= out["jazz"] <= 1.0 and out["classical"] + out["jazz"] == pytest.approx(1.0)
+    assert set(out) == set(D.OUTCOMES) == {"classical", "jazz", "unrelated"} and D.TRUSTED == "relations"
+    assert all(0.0 <= p <= 1.0 for p in out.values()) and sum(out.values()) == pytest.approx(1.0)
     assert D.verdict(read_midi(data)) == pytest.approx(out)
 
 
@@ -189,10 +189,11 @@ def test_ensemble_is_the_mean_log_odds_of_its_members():
     d = D.dynamics_of(perf)
     members = {k: D.load(k) for k in D.SHIPPED}
     model, meta = D.load(D.ENSEMBLE)
-    assert meta["arch"] == D.ENSEMBLE and meta["members"] == list(D.SHIPPED) and D.TRUSTED == D.ENSEMBLE
+    assert meta["arch"] == D.ENSEMBLE and meta["members"] == list(D.SHIPPED)
     expected = np.mean([D.jazz_logit(m, mm, d) for m, mm in members.values()])
     assert D.jazz_logit(model, meta, d) == pytest.approx(expected)
-    assert D.verdict(perf)["jazz"] == pytest.approx(1 / (1 + np.exp(-expected)))
+    assert D.outcome_probabilities(model, meta, perf) == pytest.approx(
+        {"classical": 1 / (1 + np.exp(expected)), "jazz": 1 / (1 + np.exp(-expected)), "unrelated": 0.0})
 
 
 def test_texture_alone_is_the_training_mean_plus_the_draw():
@@ -249,8 +250,8 @@ class _Fake:
 SHARES = {"discriminator_accuracy", "real_classical_judged_classical", "shuffled_classical_judged_classical",
           "real_jazz_judged_jazz", "shuffled_jazz_judged_jazz", "shuffled_accuracy", "jazz_to_classical",
           "classical_to_jazz"}
-DIRECTION = {"pieces", "share_before", "moved_share", "control_share", "texture_alone_share", "mean_p_target_before",
-             "mean_p_target_after"}
+DIRECTION = {"pieces", "share_before", "moved_share", "control_share", "texture_alone_share", "shuffled_share",
+             "mean_p_target_before", "mean_p_target_after"}
 OBSERVATIONS = {f"{g}_{v}" for g, o in (("classical", "jazz"), ("jazz", "classical"))
                 for v in ("real", "own_model", f"to_{o}", "shuffled")}
 
@@ -260,14 +261,21 @@ def test_transfer_figures_keep_their_keys():
 
     pieces = [Piece(f"{g}{i}", g, f"{g}/{g}{i}.mid", read_midi(melody(list(range(30 + i, 110, 3)))))
               for g in D.GENRES for i in range(2)]
-    judges = {k: D.load(k) for k in (*D.SHIPPED, *D.RAW)}
-    out = D.evaluate_transfer(Collection("x", pieces), judges, {"classical": _Fake(-5), "jazz": _Fake(5)})
+    judges = {k: D.load(k) for k in (*D.RELATIONAL, *D.SHIPPED, *D.RAW)}
+    routes = {"mean": {"classical": _Fake(-9), "jazz": _Fake(9)}, "texture": {"classical": _Fake(-5), "jazz": _Fake(5)}}
+    out = D.evaluate_transfer(Collection("x", pieces), judges, routes["texture"], routes=routes)
     assert set(out) == {"trusted", "pieces", "others", "observations"} | SHARES
-    assert out["trusted"] == D.TRUSTED and out["pieces"] == 4 and set(out["others"]) == {"cnn", "stats", "stats_raw"}
+    assert out["trusted"] == D.TRUSTED and out["pieces"] == 4
+    assert set(out["others"]) == {"cnn", "stats", "stats_raw", "ensemble"}
     for figures in [out, *out["others"].values()]:
         assert SHARES <= set(figures)
-        assert set(figures["jazz_to_classical"]) == set(figures["classical_to_jazz"]) == DIRECTION
+        assert set(figures["jazz_to_classical"]) - {"routes"} == set(figures["classical_to_jazz"]) - {"routes"} == DIRECTION
         assert figures["jazz_to_classical"]["texture_alone_share"] is not None
+        assert 0.0 <= figures["classical_to_jazz"]["shuffled_share"] <= 1.0
+    for direction in ("jazz_to_classical", "classical_to_jazz"):  # the routes table: the trusted judge only
+        assert set(out[direction]["routes"]) == {"mean", "texture"}
+        assert all(set(r) == {"moved_share", "control_share"} for r in out[direction]["routes"].values())
+        assert "routes" not in out["others"]["ensemble"][direction]
     assert set(out["observations"]) == OBSERVATIONS
     assert all(set(o) == {"top_emphasis_z", "top_emphasis_velocity", "onset_jump_z"} for o in out["observations"].values())
 
@@ -341,9 +349,130 @@ def test_figures_of_the_judge():
             for p, g, pj in (("a", "jazz", 0.9), ("b", "classical", 0.2))]
     result = D.summarise(rows, "cnn")
     lines = table(result).splitlines()
-    assert len(lines) == 13 and "cnn (trusted)" in lines[0] and lines[1].endswith("100.0%")
-    assert "texture alone (no model) -> jazz" in lines[-1] and lines[-1].endswith("-  ")  # no texture drawn
+    assert len(lines) == 15 and "cnn (trusted)" in lines[0] and lines[1].endswith("100.0%")
+    assert "texture alone (no model) -> jazz" in lines[-3] and lines[-3].endswith("-  ")  # no texture drawn
+    assert "shuffled -> jazz" in lines[-1] and lines[-1].endswith("0.0%")  # shuffled (P(jazz) 0.2) is not jazz
     assert len(observation_table(result).splitlines()) == 1 + len(OBSERVATIONS)
     d = D.dynamics_of(perf)
     ax = plot_sequences({"real": d, "shuffled": D.shuffled(d)}, onsets=20)
     assert len(ax.get_lines()) == 3 and len(ax.get_lines()[0].get_xdata()) == 20  # two sequences and the zero line
+
+
+def related_piece(rng, n_chords=120, loud_top=True, seed_shift=0):
+    """Three-note chords and single notes whose velocities follow the notes: a loud top note (or a loud bass)
+    and louder long notes, plus a little noise."""
+    chords = []
+    for i in range(n_chords):
+        base = int(rng.integers(40, 70))
+        size = 3 if i % 2 == 0 else 1
+        notes = []
+        for j in range(size):
+            top, bottom = j == size - 1 and size > 1, j == 0 and size > 1
+            v = 55 + (25 if (top if loud_top else bottom) else 0) + rng.normal(0, 3)
+            notes.append((base + 4 * j, int(np.clip(v, 1, 127))))
+        chords.append(notes)
+    return read_midi(chord_piece(chords))
+
+
+def test_relation_features_hear_velocities_against_the_notes():
+    rng = np.random.default_rng(0)
+    d = D.dynamics_of(related_piece(rng))
+    f = dict(zip(D.RELATIONS, D.relations_of(d)))
+    assert d.attributes.shape == (len(d.velocity), len(D.ATTRIBUTES))
+    assert np.allclose(d.attributes.mean(0), 0, atol=1e-9)  # standardised over the piece
+    assert f["r2"] > 0.8 and f["corr_top_of_chord"] > 0.7 and f["coef_top_of_chord"] > 0.3
+    s = dict(zip(D.RELATIONS, D.relations_of(D.shuffled(d, seed=3))))
+    assert s["r2"] < 0.15 and abs(s["corr_top_of_chord"]) < 0.25  # the same velocities, no relation left
+    # blind to level and spread, and to the notes alone: a constant piece has no relation at all
+    louder = dict(zip(D.RELATIONS, D.relations_of(d.with_velocity(2 * d.velocity + 10))))
+    assert louder == pytest.approx(f, abs=1e-5)
+    assert not D.relations_of(d.with_velocity(np.full(len(d.velocity), 64.0))).any()
+    bass = dict(zip(D.RELATIONS, D.relations_of(D.dynamics_of(related_piece(rng, loud_top=False)))))
+    assert bass["corr_bottom_of_chord"] > 0.7 and bass["corr_top_of_chord"] < 0
+
+
+def test_relations_need_the_notes():
+    d = D.Dynamics(np.arange(10.0), np.arange(10), np.zeros(10, bool), np.zeros(10, bool))
+    with pytest.raises(ValueError, match="needs the notes"):
+        D.relations_of(d)
+    assert not D.relation_features(np.zeros((2, len(D.ATTRIBUTES))), np.arange(2), np.array([-1.0, 1.0])).any()
+
+
+def _relation_items(seed, per_genre=12):
+    """Classical: a loud top note; jazz: a loud bass; unrelated: both shuffled, and flat lines with noise."""
+    rng = np.random.default_rng(seed)
+    items = []
+    for genre, loud_top in (("classical", True), ("jazz", False)):
+        for i in range(per_genre):
+            d = D.dynamics_of(related_piece(rng, n_chords=60, loud_top=loud_top))
+            items.append(D.Item(d, genre, "real", f"{genre}{i}"))
+            items.append(D.Item(D.shuffled(d, seed=i), D.UNRELATED, "shuffled", f"{genre}{i}"))
+            items.append(D.Item(d.with_velocity(60 + rng.normal(0, 8, len(d.velocity))), D.UNRELATED, "texture alone"))
+    return items
+
+
+def test_a_tiny_relations_judge_is_not_fooled_by_shuffles(trainer_calls):
+    train, validation = _relation_items(0), _relation_items(1, per_genre=6)
+    model, history = D.train_relations(train, validation, epochs=25, hidden=4, batch_size=8, verbose=0)
+    assert len(trainer_calls) == 1 and trainer_calls[0]["schedule"].monitor == "val_outcome_accuracy"
+    best = max(h["val_outcome_accuracy"] for h in history)
+    assert D.outcome_accuracy(model, validation) == best >= 0.9
+    meta = {"arch": "relations"}
+    for it in validation:
+        p = D.outcome_probabilities(model, meta, it.dynamics)
+        assert set(p) == set(D.OUTCOMES) and sum(p.values()) == pytest.approx(1.0)
+    judged = {(it.source, it.genre): [] for it in validation}
+    for it in validation:
+        judged[it.source, it.genre].append(D.judged_as(model, meta, it.dynamics) == it.genre)
+    assert {k: np.mean(v) >= 0.8 for k, v in judged.items()} == dict.fromkeys(judged, True)
+    assert D.piece_accuracy(model, meta, [it for it in validation if it.source == "real"]) >= 0.8
+
+
+def test_shuffled_share_and_routes_from_rows():
+    def row(genre, shuffled, route_transfer, route_own):
+        v = {"classical": 0.1, "jazz": 0.1, "unrelated": 0.8}
+        obs = {"top_emphasis_z": 0.1, "top_emphasis_velocity": 1.0, "onset_jump_z": 0.5}
+        return {"genre": genre, "real": {"relations": v}, "own": {"relations": v}, "transfer": {"relations": v},
+                "shuffled": {"relations": shuffled}, "routes": {"sampled": {"transfer": route_transfer, "own": route_own}},
+                **{k + "_obs": obs for k in ("real", "own", "transfer", "shuffled")}}
+
+    jazzy = {"classical": 0.2, "jazz": 0.5, "unrelated": 0.3}
+    classy = {"classical": 0.5, "jazz": 0.2, "unrelated": 0.3}
+    rows = [row("classical", jazzy, jazzy, classy), row("classical", classy, classy, classy), row("jazz", jazzy, classy, jazzy)]
+    out = D.summarise(rows, "relations")
+    c2j, j2c = out["classical_to_jazz"], out["jazz_to_classical"]
+    assert (c2j["shuffled_share"], j2c["shuffled_share"]) == (0.5, 0.0)
+    assert c2j["routes"] == {"sampled": {"moved_share": 0.5, "control_share": 1.0}}
+    assert j2c["routes"] == {"sampled": {"moved_share": 1.0, "control_share": 1.0}}
+    assert out["discriminator_accuracy"] == 0.0 and c2j["moved_share"] == 0.0  # "unrelated" is neither genre
+    assert c2j["mean_p_target_after"] == pytest.approx(0.1)
+    from musicstyle.figures.dynamics import routes_table
+
+    lines = routes_table(out).splitlines()
+    assert len(lines) == 2 and lines[1].split() == ["sampled", "100.0%", "100.0%", "50.0%", "100.0%"]
+
+
+def test_transfer_command_errors(tmp_path, capsys):
+    assert main(["evaluate", "transfer", "--split", "held-out", "--json"]) == 2
+    assert "goes with --hold-out" in capsys.readouterr().err
+    assert main(["evaluate", "transfer", "--hold-out", "loud", "--json"]) == 2
+    assert "goes with --hold-out" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["evaluate", "transfer", "--split", "held-out", "--hold-out", "noisy"])
+    capsys.readouterr()
+    with pytest.raises(ValueError, match="not among"):
+        D.evaluate_transfer(None, {"cnn": D.load("cnn")}, {}, trusted="relations")
+
+
+def test_relations_figure_has_one_bar_per_attribute_and_group():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from musicstyle.figures.dynamics import plot_relations
+
+    rng = np.random.default_rng(2)
+    d = D.dynamics_of(related_piece(rng, n_chords=30))
+    ax = plot_relations({"real": [d], "shuffled": [D.shuffled(d)]})
+    assert len(ax.patches) == 2 * len(D.ATTRIBUTES) and len(ax.get_xticklabels()) == len(D.ATTRIBUTES)
+    top = D.ATTRIBUTES.index("top_of_chord")
+    assert ax.patches[top].get_height() == pytest.approx(D.relations_of(d)[D.RELATIONS.index("corr_top_of_chord")])

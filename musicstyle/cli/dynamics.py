@@ -2,31 +2,43 @@
 
 from __future__ import annotations
 
+from ..data.groups import GROUPS
 from . import add_run_options, emit
+
+
+def _data_option(p) -> None:
+    p.add_argument("--data", help="folder with classical/ and jazz/ MIDI subfolders (default: TPD)")
 
 
 def register(groups) -> None:
     p = groups["train"].add_parser("dynamics", help="train a dynamics discriminator (jazz vs classical from velocities)")
-    p.add_argument("--data", help="folder with classical/ and jazz/ MIDI subfolders (default: TPD)")
-    p.add_argument("--kind", choices=("cnn", "stats"), default="cnn", help="sequence CNN or segment statistics")
-    p.add_argument("--epochs", type=int, help="epochs (default: 12 for cnn, 60 for stats; fewer in quick mode)")
+    _data_option(p)
+    p.add_argument("--kind", choices=("cnn", "stats", "relations"), default="cnn",
+                   help="sequence CNN, segment statistics, or the relations judge (velocities against the notes; "
+                        "three outcomes: classical, jazz, unrelated)")
+    p.add_argument("--epochs", type=int, help="epochs (default: 12 for cnn, 60 for stats, 150 for relations; fewer in quick mode)")
     p.add_argument("--real-only", action="store_true",
                    help="train on real pieces only (no velocity-model re-predictions): the raw discriminator")
     p.add_argument("--extra-models", nargs=2, action="append", metavar=("CLASSICAL.keras", "JAZZ.keras"),
                    help="another pair of velocity models whose own-genre re-predictions are added (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights and of the training crops")
+    p.add_argument("--hold-out", choices=GROUPS, help="leave this recording-source group out of every side "
+                   "(measure on it with evaluate transfer --split held-out --hold-out GROUP)")
     p.add_argument("-o", "--output", required=True, help="model file to write (.keras; written by the chief only)")
     add_run_options(p)
     p.set_defaults(func=_train)
 
     p = groups["evaluate"].add_parser("transfer", help="did the style move? discriminator verdicts before/after transfer")
-    p.add_argument("--data", help="folder with classical/ and jazz/ MIDI subfolders (default: TPD)")
-    p.add_argument("--split", choices=("all", "test"), default="all",
-                   help="'test': only the held-out side of the piece-level split (musicstyle.data.SPLIT_SEED), as for TPD")
-    p.add_argument("--cnn", help="CNN discriminator file (default: the shipped one)")
-    p.add_argument("--stats", help="statistics discriminator file (default: the shipped one)")
-    p.add_argument("--trusted", choices=("ensemble", "cnn", "stats"), default="ensemble",
-                   help="judge reported first (default: the ensemble, the mean log-odds of cnn and stats)")
+    p.add_argument("--split", choices=("all", "test", "held-out"), default="all",
+                   help="'test': only the held-out side of the piece-level split (musicstyle.data.SPLIT_SEED), as for TPD; "
+                        "'held-out': every piece of the --hold-out group")
+    _data_option(p)
+    p.add_argument("--hold-out", choices=GROUPS, help="the recording-source group of --split held-out")
+    for kind, what in (("relations", "relations judge"), ("cnn", "CNN discriminator"), ("stats", "statistics discriminator")):
+        p.add_argument(f"--{kind}", help=f"{what} file (default: the shipped one)")
+    p.add_argument("--trusted", choices=("relations", "ensemble", "cnn", "stats"), default="relations",
+                   help="judge reported first (default: relations, which hears velocities against the notes; "
+                        "ensemble: the mean log-odds of cnn and stats)")
     p.add_argument("--no-texture", dest="texture", action="store_false",
                    help="judge the velocity models' mean predictions alone (transfer writes mean + texture)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -40,7 +52,7 @@ def _train(args) -> int:
     quiet_tensorflow()
     result = train_command(args.kind, args.output, data=args.data, epochs=args.epochs, real_only=args.real_only,
                            extra_models=args.extra_models, seed=args.seed, strategy=args.strategy,
-                           checkpoint_dir=args.checkpoint_dir)
+                           checkpoint_dir=args.checkpoint_dir, hold_out=args.hold_out)
     emit(result, False)
     return 0
 
@@ -51,6 +63,7 @@ def _evaluate(args) -> int:
 
     quiet_tensorflow()
     result = evaluate_command(args.data, args.split, cnn=args.cnn, stats=args.stats, trusted=args.trusted,
-                              texture=args.texture, progress=not args.json)
+                              texture=args.texture, progress=not args.json, relations=args.relations,
+                              hold_out=args.hold_out)
     emit(result, args.json)
     return 0

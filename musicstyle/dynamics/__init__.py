@@ -14,7 +14,14 @@ prediction plus a draw of the genre's texture, :func:`musicstyle.velocity.transf
 labelled with that genre, so a model's smoothness is no cue. They never see a transfer (one genre's
 model on the other genre's pieces).
 
-Two kinds are shipped:
+The trusted judge (:data:`TRUSTED`, of :func:`verdict` and ``evaluate transfer``) is ``relations``: it
+hears how the velocities relate to the notes they are played on (:mod:`.relations`: ridge coefficients
+and correlations of the standardised velocities on note attributes standardised over the piece, the
+variance they explain, the residual's autocorrelation over chords), never the notes alone, and answers
+one of :data:`OUTCOMES`: classical, jazz or ``unrelated``. Besides real pieces and each genre's own
+model output, it is trained on velocities that do not fit their notes (each piece's own shuffled, and
+both genres' textures on a flat line: :func:`unrelated_items`) as ``unrelated``, so neither fools it
+into a genre. Beside it, two binary kinds of the velocity sequence alone are shipped:
 
 * ``cnn``: a small dilated 1-D CNN over the sequence of standardised onset velocities (in onset
   order, chord notes low to high), global average pooling, one logit; trained on crops, applied to
@@ -23,40 +30,46 @@ Two kinds are shipped:
   statistics of 512-onset segments (the paper's observations among them); a piece's log-odds is
   the mean over its segments.
 
-The judge of :func:`verdict` and of ``evaluate transfer`` (:data:`TRUSTED`) is the ``ensemble``: the
-mean of the two kinds' log-odds. Either kind alone passes its controls, yet its verdict on transfers
-moved by tens of points when it was retrained with the same command; two views averaged are steadier.
-Each kind is reported beside it.
+Their ``ensemble`` (the mean of the two log-odds, the judge before ``relations``) is reported beside it:
+it hears chord-to-chord variability, which the target genre's texture alone supplies.
 
 Simultaneous onsets ("chords") are grouped by :func:`musicstyle.core.notes.chord_ids` (onsets within
 :data:`musicstyle.core.notes.CHORD_WINDOW_S` seconds of the previous one).
 
 Modules: :mod:`.data` (a piece's :class:`Dynamics`, the pieces, cached velocity-model predictions),
-:mod:`.observations` (the paper's observations, segment statistics), :mod:`.model` (the
-discriminators, the ensemble, :func:`verdict`), :mod:`.train`, :mod:`.evaluate` (did the style move?).
+:mod:`.observations` (the paper's observations, segment statistics), :mod:`.relations` (velocities
+against the notes), :mod:`.model` (the discriminators, the ensemble, :func:`verdict`), :mod:`.train`, :mod:`.evaluate` (did the style move?).
 Figures and tables: :mod:`musicstyle.figures.dynamics`.
 """
 
 from .data import (
-    GENRES, MIN_STD, Dynamics, Item, Predictions, as_dynamics, dynamics_of, held_out, load_pieces, real_and_own,
-    shuffled, standardise, texture_alone, velocity_predictors,
+    GENRES, MIN_STD, OUTCOMES, UNRELATED, Dynamics, Item, Predictions, as_dynamics, dynamics_of, held_out, load_pieces,
+    real_and_own, shuffled, standardise, texture_alone, velocity_predictors,
 )
-from .evaluate import evaluate_command, evaluate_transfer, summarise
+from .evaluate import evaluate_command, evaluate_transfer, route_predictors, summarise
 from .model import (
-    ENSEMBLE, KIND, RAW, SHIPPED, STATS_HIDDEN, TRUSTED, build_cnn, build_stats, ensemble, jazz_logit, load,
-    load_model_file, p_jazz, verdict,
+    ENSEMBLE, KIND, RAW, RELATIONAL, RELATIONS_HIDDEN, SHIPPED, STATS_HIDDEN, TRUSTED, build_cnn, build_relations,
+    build_stats, ensemble, jazz_logit, judged_as, load, load_model_file, outcome_probabilities, p_jazz, relations_of,
+    verdict,
 )
 from .observations import (
     FEATURES, HOP, SEGMENT, observations, onset_jump, segment_features, segment_slices, segment_table,
     top_note_emphasis,
 )
-from .train import CROP, augmenting_predictors, piece_accuracy, train, train_cnn, train_command, train_stats
+from .relations import ATTRIBUTES, RELATIONS, RIDGE, note_attributes, relation_features
+from .train import (
+    CROP, augmenting_predictors, outcome_accuracy, piece_accuracy, train, train_cnn, train_command, train_relations,
+    train_stats, unrelated_items,
+)
 
 __all__ = [
-    "CROP", "ENSEMBLE", "FEATURES", "GENRES", "HOP", "KIND", "MIN_STD", "RAW", "SEGMENT", "SHIPPED", "STATS_HIDDEN",
-    "TRUSTED", "Dynamics", "Item", "Predictions", "as_dynamics", "augmenting_predictors", "build_cnn", "build_stats",
-    "dynamics_of", "ensemble", "evaluate_command", "evaluate_transfer", "held_out", "jazz_logit", "load",
-    "load_model_file", "load_pieces", "observations", "onset_jump", "p_jazz", "piece_accuracy", "real_and_own",
-    "segment_features", "segment_slices", "segment_table", "shuffled", "standardise", "summarise", "texture_alone",
-    "top_note_emphasis", "train", "train_cnn", "train_command", "train_stats", "velocity_predictors", "verdict",
+    "ATTRIBUTES", "CROP", "ENSEMBLE", "FEATURES", "GENRES", "HOP", "KIND", "MIN_STD", "OUTCOMES", "RAW", "RELATIONAL",
+    "RELATIONS", "RELATIONS_HIDDEN", "RIDGE", "SEGMENT", "SHIPPED", "STATS_HIDDEN", "TRUSTED", "UNRELATED", "Dynamics",
+    "Item", "Predictions", "as_dynamics", "augmenting_predictors", "build_cnn", "build_relations", "build_stats",
+    "dynamics_of", "ensemble", "evaluate_command", "evaluate_transfer", "held_out", "jazz_logit", "judged_as", "load",
+    "load_model_file", "load_pieces", "note_attributes", "observations", "onset_jump", "outcome_accuracy",
+    "outcome_probabilities", "p_jazz", "piece_accuracy", "real_and_own", "relation_features", "relations_of",
+    "route_predictors", "segment_features", "segment_slices", "segment_table", "shuffled", "standardise", "summarise",
+    "texture_alone", "top_note_emphasis", "train", "train_cnn", "train_command", "train_relations", "train_stats",
+    "unrelated_items", "velocity_predictors", "verdict",
 ]

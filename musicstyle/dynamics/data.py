@@ -14,8 +14,12 @@ import numpy as np
 from ..core.midi import Performance, read_midi
 from ..core.notes import chord_ids
 from ..errors import MusicstyleError
+from .relations import note_attributes
 
 GENRES = ("classical", "jazz")
+#: What the ``relations`` judge may answer: a genre, or velocities unrelated to the notes.
+UNRELATED = "unrelated"
+OUTCOMES = (*GENRES, UNRELATED)
 #: Smallest spread used when standardising (velocity units), so constant pieces stay finite.
 MIN_STD = 1.0
 
@@ -29,12 +33,15 @@ class Dynamics:
         chord: the chord id of every onset (0, 1, ... in order; :func:`musicstyle.core.notes.chord_ids`).
         top: marks the highest note of each chord of two or more notes.
         bottom: marks the lowest note of each chord of two or more notes.
+        attributes: each note's :data:`musicstyle.dynamics.ATTRIBUTES` (what the ``relations``
+            judge relates the velocities to; None when built without the notes).
     """
 
     velocity: np.ndarray
     chord: np.ndarray
     top: np.ndarray
     bottom: np.ndarray
+    attributes: np.ndarray | None = None
 
     @property
     def z(self) -> np.ndarray:
@@ -46,7 +53,7 @@ class Dynamics:
         velocity = np.asarray(velocity, np.float64)
         if velocity.shape != self.velocity.shape:
             raise ValueError(f"expected {self.velocity.shape} velocities, got {velocity.shape}")
-        return Dynamics(velocity, self.chord, self.top, self.bottom)
+        return Dynamics(velocity, self.chord, self.top, self.bottom, self.attributes)
 
 
 def standardise(v) -> np.ndarray:
@@ -93,7 +100,7 @@ def dynamics_of(perf: Performance, velocity: np.ndarray | None = None) -> Dynami
     v = notes["velocity"].astype(np.float64) if velocity is None else np.asarray(velocity, np.float64)
     if v.shape != (n,):
         raise ValueError(f"expected {n} velocities, got {v.shape}")
-    return Dynamics(v, chord, top, bottom)
+    return Dynamics(v, chord, top, bottom, note_attributes(perf))
 
 
 def as_dynamics(data) -> Dynamics:
@@ -131,17 +138,22 @@ def shuffled(d: Dynamics, seed: int = 0) -> Dynamics:
 
 @dataclass
 class Item:
-    """One example: a piece's dynamics, its genre label and where the velocities came from."""
+    """One example: a piece's dynamics, its label (a genre, or :data:`UNRELATED`) and where the velocities came from."""
 
     dynamics: Dynamics
     genre: str
-    source: str  # "real", "own model", "transfer", "shuffled"
+    source: str  # "real", "own model", "transfer", "shuffled", "texture alone"
     name: str = ""
 
     @property
     def label(self) -> float:
         """1.0 for jazz, 0.0 for classical."""
         return float(self.genre == "jazz")
+
+    @property
+    def outcome(self) -> int:
+        """Its index in :data:`OUTCOMES`."""
+        return OUTCOMES.index(self.genre)
 
 
 def held_out(data=None, per_genre: int | None = None, side: str = "test"):
@@ -249,15 +261,15 @@ class Predictions:
 
     ``Predictions(model, meta, tag)(perf)`` -> velocities for ``perf.notes`` (see
     :func:`musicstyle.velocity.transferred_velocities`: the mean prediction plus, with
-    ``texture``, the genre's texture). The cache key is ``tag`` (the model file's checksum and
-    the texture setting) and the piece's SHA-256, in ``dynamics/pred-TAG.npz`` of the user cache
+    ``texture``, the genre's texture; or another ``route`` of :data:`musicstyle.velocity.ROUTES`).
+    The cache key is ``tag`` (the model file's checksum and the route) and the piece's SHA-256, in ``dynamics/pred-TAG.npz`` of the user cache
     (:mod:`musicstyle.data.cache`). Taught in ``notebooks/02b_did_the_style_move.ipynb``.
     """
 
-    def __init__(self, model, meta: dict, tag: str, texture: bool = True):
+    def __init__(self, model, meta: dict, tag: str, texture: bool = True, route: str | None = None):
         from ..data.cache import cache_path, load_npz
 
-        self.model, self.meta, self.tag, self.texture = model, meta, tag, texture
+        self.model, self.meta, self.tag, self.texture, self.route = model, meta, tag, texture, route
         self.file = cache_path("dynamics", f"pred-{tag}.npz")
         self._memory: dict[str, np.ndarray] = load_npz(self.file) or {}
         self._dirty = False
@@ -267,7 +279,8 @@ class Predictions:
         if key not in self._memory or len(self._memory[key]) != len(perf.notes):
             from ..velocity import transferred_velocities
 
-            self._memory[key] = transferred_velocities(self.model, self.meta, perf, self.texture).astype(np.uint8)
+            extra = {"route": self.route} if self.route else {}
+            self._memory[key] = transferred_velocities(self.model, self.meta, perf, self.texture, **extra).astype(np.uint8)
             self._dirty = True
         return self._memory[key].astype(np.float64)
 
@@ -280,13 +293,16 @@ class Predictions:
             self._dirty = False
 
 
-def velocity_predictors(arch: str = "improved", files: dict | None = None, texture: bool = True) -> dict[str, Predictions]:
+def velocity_predictors(arch: str = "improved", files: dict | None = None, texture: bool = True,
+                        route: str | None = None) -> dict[str, Predictions]:
     """Each genre's velocity model as a cached predictor. Taught in ``notebooks/02b_did_the_style_move.ipynb``.
 
     Args:
         arch: the shipped architecture (see :data:`musicstyle.velocity.ARCHS`).
         files: {genre: path.keras} of other velocity models, instead of the shipped ones.
         texture: add the genre's texture draw (False: the mean prediction alone).
+        route: a route of :data:`musicstyle.velocity.ROUTES` other than ``mean`` and ``texture``
+            (``texture`` decides those two).
 
     Returns:
         genre -> :class:`Predictions`.
@@ -295,6 +311,8 @@ def velocity_predictors(arch: str = "improved", files: dict | None = None, textu
     from ..data import sha256_file
     from ..training.shipped import pretrained_path
 
+    if route in ("mean", "texture"):
+        texture, route = route == "texture", None
     out = {}
     for g in GENRES:
         if files and files.get(g):
@@ -304,6 +322,6 @@ def velocity_predictors(arch: str = "improved", files: dict | None = None, textu
             path = pretrained_path(velocity.pretrained_name(g, arch))
             model, meta = velocity.load(g, arch)
         digest = sha256_file(path)[:16]
-        tag = f"{g}-{meta.get('arch', arch)}-{digest}" + ("-texture" if texture and meta.get("texture") else "")
-        out[g] = Predictions(model, meta, tag, texture)
+        suffix = f"-{route}" if route else ("-texture" if texture and meta.get("texture") else "")
+        out[g] = Predictions(model, meta, f"{g}-{meta.get('arch', arch)}-{digest}{suffix}", texture, route)
     return out

@@ -3,7 +3,9 @@
 Taught in ``notebooks/02b_did_the_style_move.ipynb``; reproduced by ``musicstyle evaluate transfer``.
 The trivial baselines beside the transfer: each genre's own model on its own pieces (must still be
 judged that genre), the velocities shuffled within a piece, and the target genre's texture with no
-model at all.
+model at all. A judge's verdict is the outcome it finds most probable (the ``relations`` judge may
+answer "unrelated", which is neither genre). Each velocity route (:data:`musicstyle.velocity.ROUTES`)
+is judged by the trusted judge beside the transfer.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import numpy as np
 
 from ..errors import MusicstyleError
 from .data import GENRES, dynamics_of, load_pieces, shuffled, texture_alone, velocity_predictors
-from .model import ENSEMBLE, RAW, SHIPPED, TRUSTED, ensemble, load, load_model_file, p_jazz
+from .model import ENSEMBLE, RAW, RELATIONAL, SHIPPED, TRUSTED, ensemble, load, load_model_file, outcome_probabilities
 from .observations import observations
 
 
@@ -27,7 +29,7 @@ def _mean(values) -> float | None:
 
 
 def evaluate_transfer(collection, discriminators: dict, predictors: dict, trusted: str | None = None,
-                      progress: bool = False) -> dict:
+                      progress: bool = False, routes: dict | None = None) -> dict:
     """Judge every piece as played, re-predicted by its own genre's model, transferred and shuffled.
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``. Where the transfer draws a texture, also
@@ -36,18 +38,22 @@ def evaluate_transfer(collection, discriminators: dict, predictors: dict, truste
 
     Args:
         collection: the pieces (a :class:`musicstyle.data.Collection`).
-        discriminators: kind -> ``(model, meta)`` (the ensemble of the shipped kinds is added when it
-            is the trusted judge and missing).
+        discriminators: kind -> ``(model, meta)`` (the ensemble of ``cnn`` and ``stats`` is added
+            when both are there and it is missing).
         predictors: genre -> velocities of a piece by that genre's velocity model
             (:class:`musicstyle.dynamics.Predictions`).
         trusted: the judge reported first (default: :data:`TRUSTED`).
         progress: show a progress bar.
+        routes: route name -> predictors like ``predictors``; each route's transfer and own-genre
+            output judged by the trusted judge (None: no routes table).
 
     Returns:
         The figures of :func:`summarise`.
     """
     trusted = trusted or TRUSTED
-    if trusted == ENSEMBLE and ENSEMBLE not in discriminators:
+    if trusted not in discriminators and trusted != ENSEMBLE:
+        raise ValueError(f"trusted discriminator {trusted!r} not among {list(discriminators)}")
+    if ENSEMBLE not in discriminators and all(k in discriminators for k in SHIPPED):
         discriminators = {**discriminators, ENSEMBLE: ensemble({k: discriminators[k] for k in SHIPPED})}
     rows = []
     pieces = [p for p in collection.pieces if p.genre in GENRES]
@@ -69,17 +75,28 @@ def evaluate_transfer(collection, discriminators: dict, predictors: dict, truste
             versions["texture_alone"] = d.with_velocity(texture_alone(target.meta, p.performance))
         row = {"name": p.name, "genre": p.genre, "target": other}
         for k, v in versions.items():
-            row[k] = {kind: p_jazz(m, meta, v) for kind, (m, meta) in discriminators.items()}
+            row[k] = {kind: outcome_probabilities(m, meta, v) for kind, (m, meta) in discriminators.items()}
             row[k + "_obs"] = observations(v)
+        judge = discriminators[trusted]
+        row["routes"] = {name: {side: outcome_probabilities(*judge, d.with_velocity(route[g](p.performance)))
+                                for side, g in (("transfer", other), ("own", p.genre))}
+                         for name, route in (routes or {}).items()}
         rows.append(row)
-    for pred in predictors.values():
+    for pred in [*predictors.values(), *(q for r in (routes or {}).values() for q in r.values())]:
         if hasattr(pred, "save"):
             pred.save()
     return summarise(rows, trusted)
 
 
-def _judged(pj: float, genre: str) -> bool:
-    return (pj > 0.5) == (genre == "jazz")
+def _judged(p, genre: str) -> bool:
+    """Whether a verdict (``{outcome: p}``, or a binary judge's P(jazz)) is ``genre``."""
+    if isinstance(p, dict):
+        return max(p, key=p.get) == genre
+    return (p > 0.5) == (genre == "jazz")
+
+
+def _p(p, genre: str) -> float:
+    return p[genre] if isinstance(p, dict) else (p if genre == "jazz" else 1 - p)
 
 
 def _figures(rows: list[dict], kind: str) -> dict:
@@ -97,10 +114,19 @@ def _figures(rows: list[dict], kind: str) -> dict:
             "moved_share": _share(_judged(r["transfer"][kind], dst) for r in rs),
             "control_share": _share(_judged(r["own"][kind], src) for r in rs),
             "texture_alone_share": _share(_judged(r["texture_alone"][kind], dst) for r in rs if "texture_alone" in r),
-            "mean_p_target_before": _mean(r["real"][kind] if dst == "jazz" else 1 - r["real"][kind] for r in rs),
-            "mean_p_target_after": _mean(r["transfer"][kind] if dst == "jazz" else 1 - r["transfer"][kind] for r in rs),
+            "shuffled_share": _share(_judged(r["shuffled"][kind], dst) for r in rs),
+            "mean_p_target_before": _mean(_p(r["real"][kind], dst) for r in rs),
+            "mean_p_target_after": _mean(_p(r["transfer"][kind], dst) for r in rs),
         }
     return f
+
+
+def _routes(rows: list[dict], src: str, dst: str) -> dict:
+    """The trusted judge's shares for each route's transfer (moved) and own-genre output (control)."""
+    rs = [r for r in rows if r["genre"] == src]
+    names = dict.fromkeys(n for r in rs for n in r.get("routes", {}))
+    return {n: {"moved_share": _share(_judged(r["routes"][n]["transfer"], dst) for r in rs),
+                "control_share": _share(_judged(r["routes"][n]["own"], src) for r in rs)} for n in names}
 
 
 def summarise(rows: list[dict], trusted: str = TRUSTED) -> dict:
@@ -108,17 +134,22 @@ def summarise(rows: list[dict], trusted: str = TRUSTED) -> dict:
 
     Args:
         rows: one dict per piece (``genre``; ``real``, ``own``, ``transfer``, ``shuffled`` and
-            optionally ``texture_alone``: kind -> P(jazz); the same names + ``_obs``: observations).
+            optionally ``texture_alone``: kind -> ``{outcome: p}`` or P(jazz); the same names +
+            ``_obs``: observations; optionally ``routes``: route -> ``{"transfer": p, "own": p}`` by
+            the trusted judge).
         trusted: the judge whose figures come first (the others under ``others``).
 
     Returns:
-        ``trusted``, ``pieces``, the trusted judge's shares, ``others`` and ``observations``.
+        ``trusted``, ``pieces``, the trusted judge's shares (each direction with its ``routes``
+        table), ``others`` and ``observations``.
     """
     kinds = list(rows[0]["real"]) if rows else [trusted]
     if trusted not in kinds:
         raise ValueError(f"trusted discriminator {trusted!r} not among {kinds}")
     out: dict = {"trusted": trusted, "pieces": len(rows)}
     out.update(_figures(rows, trusted))
+    for src, dst in (("jazz", "classical"), ("classical", "jazz")):
+        out[f"{src}_to_{dst}"]["routes"] = _routes(rows, src, dst)
     out["others"] = {k: _figures(rows, k) for k in kinds if k != trusted}
     obs = {}
     for g in GENRES:
@@ -132,35 +163,93 @@ def summarise(rows: list[dict], trusted: str = TRUSTED) -> dict:
     return out
 
 
+def route_predictors(texture: bool = True) -> tuple[dict, dict]:
+    """Each velocity route's predictors, and the transfer's (the route ``texture`` chooses).
+
+    Taught in ``notebooks/02b_did_the_style_move.ipynb``.
+
+    Args:
+        texture: the transfer judged first is ``texture`` (True) or ``mean``.
+
+    Returns:
+        ``(predictors, routes)``: genre -> :class:`musicstyle.dynamics.Predictions`, and route name ->
+        the same for every route of :data:`musicstyle.velocity.ROUTES`.
+    """
+    from .. import velocity
+
+    routes = {"mean": velocity_predictors(texture=False), "texture": velocity_predictors(texture=True)}
+    for name in getattr(velocity, "ROUTES", ()):
+        routes.setdefault(name, velocity_predictors(route=name))
+    return routes["texture" if texture else "mean"], routes
+
+
+def _usable(routes: dict, piece) -> tuple[dict, dict]:
+    """The routes whose models can write a piece, and why the others cannot."""
+    usable, skipped = {}, {}
+    for name, predictors in routes.items():
+        try:
+            for p in predictors.values():
+                p(piece.performance)
+            usable[name] = predictors
+        except MusicstyleError as e:
+            skipped[name] = str(e)
+    return usable, skipped
+
+
+def _judges(relations=None, cnn=None, stats=None) -> dict:
+    """The relations judge, the two binary kinds and the raw one where shipped (or the given files)."""
+    files = {"relations": relations, "cnn": cnn, "stats": stats}
+    judges = {kind: load_model_file(files[kind]) if files[kind] else load(kind) for kind in (*RELATIONAL, *SHIPPED)}
+    judges[ENSEMBLE] = ensemble({k: judges[k] for k in SHIPPED})
+    for kind in RAW:  # the raw discriminator, beside the others, where it is shipped
+        try:
+            judges[kind] = load(kind)
+        except MusicstyleError:
+            pass
+    return judges
+
+
 def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, trusted: str = TRUSTED,
-                     texture: bool = True, progress: bool = True) -> dict:
+                     texture: bool = True, progress: bool = True, relations=None, hold_out: str | None = None) -> dict:
     """``musicstyle evaluate transfer``: the shipped (or given) judges on a folder's pieces.
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``.
 
     Args:
         data: a folder with classical/ and jazz/ (default: TPD).
-        split: ``all`` or ``test`` (the held-out side of the piece-level split).
-        cnn, stats: discriminator files instead of the shipped ones.
-        trusted: ``ensemble``, ``cnn`` or ``stats``.
+        split: ``all``, ``test`` (the held-out side of the piece-level split) or ``held-out`` (every
+            piece of the recording-source group ``hold_out``: a leave-group-out figure for a judge
+            trained with that ``hold_out``).
+        cnn, stats, relations: discriminator files instead of the shipped ones.
+        trusted: ``relations``, ``ensemble``, ``cnn`` or ``stats``.
         texture: judge transfers with the genre's texture (False: the mean predictions alone).
         progress: show progress bars.
+        hold_out: the group of ``split="held-out"`` (:data:`musicstyle.data.GROUPS`).
 
     Returns:
-        ``data``, ``split``, ``texture``, the figures of :func:`evaluate_transfer` (the raw
-        discriminator among ``others`` where shipped) and ``skipped`` (unreadable files) if any.
+        ``data``, ``split``, ``texture``, the figures of :func:`evaluate_transfer` with every
+        route of :func:`route_predictors` (``routes_skipped``: the routes the models cannot write,
+        and why), and ``skipped`` (unreadable files) if any.
     """
-    collection = load_pieces(data, split, progress=progress)
-    files = {"cnn": cnn, "stats": stats}
-    discriminators = {kind: load_model_file(files[kind]) if files[kind] else load(kind) for kind in SHIPPED}
-    for kind in RAW:  # the raw discriminator, beside the others, where it is shipped
-        try:
-            discriminators[kind] = load(kind)
-        except MusicstyleError:
-            pass
-    result = evaluate_transfer(collection, discriminators, velocity_predictors(texture=texture), trusted=trusted,
-                               progress=progress)
+    from ..data import Collection, select
+
+    if (split == "held-out") != (hold_out is not None):
+        raise MusicstyleError(split, "the held-out split goes with --hold-out GROUP (and only it)")
+    collection = load_pieces(data, "all" if split == "held-out" else split, progress=progress)
+    if split == "held-out":
+        pieces = select(collection, "held-out", hold_out=hold_out)
+        if not all(any(p.genre == g for p in pieces) for g in GENRES):
+            raise MusicstyleError(collection.root, f"the group {hold_out} lacks a genre")
+        collection = Collection(collection.root, pieces, collection.skipped)
+    predictors, routes = route_predictors(texture)
+    routes, routes_skipped = _usable(routes, collection.pieces[0])
+    result = evaluate_transfer(collection, _judges(relations, cnn, stats), predictors, trusted=trusted,
+                               progress=progress, routes=routes)
     result = {"data": str(collection.root), "split": split, "texture": texture, **result}
+    if hold_out:
+        result["hold_out"] = hold_out
+    if routes_skipped:
+        result["routes_skipped"] = routes_skipped
     if collection.skipped:
         result["skipped"] = len(collection.skipped)
     return result

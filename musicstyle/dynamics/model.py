@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import MusicstyleError
-from .data import Dynamics, as_dynamics
+from .data import OUTCOMES, Dynamics, as_dynamics
 from .observations import FEATURES, segment_table
+from .relations import RELATIONS, relation_features
 
 #: Hidden ReLU units of the statistics model (0 would be plain logistic regression, which could not
 #: fit real pieces and model predictions at once: 69% of the jazz model's own output judged jazz).
@@ -19,9 +20,14 @@ STATS_HIDDEN = 32
 SHIPPED = {"cnn": "dynamics_cnn.keras", "stats": "dynamics_stats.keras"}
 #: The raw discriminator (trained on real pieces only), shipped to show why it fails its controls.
 RAW = {"stats_raw": "dynamics_stats_raw.keras"}
-#: The judge made of every shipped kind (mean log-odds), and the one :func:`verdict` trusts.
+#: The judge that hears how velocities relate to the notes (three outcomes, :data:`OUTCOMES`).
+RELATIONAL = {"relations": "dynamics_relations.keras"}
+#: The judge made of the shipped binary kinds (mean log-odds), reported beside the trusted one.
 ENSEMBLE = "ensemble"
-TRUSTED = ENSEMBLE
+#: The judge of :func:`verdict` and ``evaluate transfer``: texture alone and shuffled velocities do not fool it.
+TRUSTED = "relations"
+#: Hidden ReLU units of the relations judge.
+RELATIONS_HIDDEN = 16
 #: The metadata ``kind`` of every discriminator file.
 KIND = "dynamics"
 
@@ -71,6 +77,78 @@ def build_stats(mean: np.ndarray, var: np.ndarray, l2: float = 1e-3, hidden: int
     return keras.Model(inp, out, name="dynamics_stats")
 
 
+def build_relations(mean: np.ndarray, var: np.ndarray, l2: float = 1e-3, hidden: int = RELATIONS_HIDDEN):
+    """The relations judge. Taught in ``notebooks/02b_did_the_style_move.ipynb``.
+
+    Args:
+        mean, var: the training table's mean and variance of each of :data:`RELATIONS`.
+        l2: L2 penalty of every kernel.
+        hidden: ReLU units of one hidden layer (0: multinomial logistic regression).
+
+    Returns:
+        An uncompiled Keras model: relations (batch, len(RELATIONS)) -> one logit per outcome
+        (classical, jazz, unrelated).
+    """
+    import keras
+    from keras import layers
+
+    inp = keras.Input((len(RELATIONS),), name="relations")
+    x = layers.Normalization(mean=mean, variance=np.maximum(var, 1e-6), name="normalise")(inp)
+    if hidden:
+        x = layers.Dense(hidden, activation="relu", kernel_regularizer=keras.regularizers.L2(l2), name="hidden")(x)
+    out = layers.Dense(len(OUTCOMES), kernel_regularizer=keras.regularizers.L2(l2), name="logits")(x)
+    return keras.Model(inp, out, name="dynamics_relations")
+
+
+def relations_of(d: Dynamics) -> np.ndarray:
+    """A piece's relation features. Taught in ``notebooks/02b_did_the_style_move.ipynb``.
+
+    Args:
+        d: the piece, with its note attributes (:func:`musicstyle.dynamics.dynamics_of`).
+
+    Returns:
+        float32 ``(len(RELATIONS),)`` (:func:`musicstyle.dynamics.relation_features`).
+    """
+    if d.attributes is None:
+        raise ValueError("the relations judge needs the notes: build the dynamics with dynamics_of(perf)")
+    return relation_features(d.attributes, d.chord, d.z)
+
+
+def outcome_probabilities(model, meta: dict, data) -> dict:
+    """P(classical), P(jazz) and P(unrelated) of a piece. Taught in ``notebooks/02b_did_the_style_move.ipynb``.
+
+    Args:
+        model, meta: any discriminator (a binary one gives P(unrelated) = 0).
+        data: MIDI bytes, a Performance or :class:`Dynamics` (with its notes for ``relations``).
+
+    Returns:
+        ``{outcome: probability}`` over :data:`OUTCOMES`, summing to 1.
+    """
+    d = as_dynamics(data)
+    if meta.get("arch") == "relations":
+        logits = np.asarray(model(relations_of(d)[None], training=False), np.float64).ravel()
+        p = np.exp(logits - logits.max())
+        return dict(zip(OUTCOMES, (p / p.sum()).tolist()))
+    pj = p_jazz(model, meta, d)
+    return {"classical": 1.0 - pj, "jazz": pj, "unrelated": 0.0}
+
+
+def judged_as(model, meta: dict, data) -> str:
+    """The outcome a judge gives a piece (the most probable of :func:`outcome_probabilities`).
+
+    Taught in ``notebooks/02b_did_the_style_move.ipynb``.
+
+    Args:
+        model, meta: the judge.
+        data: MIDI bytes, a Performance or :class:`Dynamics`.
+
+    Returns:
+        ``classical``, ``jazz`` or ``unrelated``.
+    """
+    p = outcome_probabilities(model, meta, data)
+    return max(p, key=p.get)
+
+
 def jazz_logit(model, meta: dict, d: Dynamics) -> float:
     """Log-odds that a piece's dynamics are jazz. Taught in ``notebooks/02b_did_the_style_move.ipynb``.
 
@@ -81,8 +159,11 @@ def jazz_logit(model, meta: dict, d: Dynamics) -> float:
 
     Returns:
         The logit (the CNN over the whole piece; the mean over segments for ``stats``; the mean of
-        the members for the ensemble).
+        the members for the ensemble; log P(jazz) / P(classical) for ``relations``).
     """
+    if meta.get("arch") == "relations":
+        logits = np.asarray(model(relations_of(d)[None], training=False)).ravel()
+        return float(logits[1] - logits[0])
     if meta.get("arch") == ENSEMBLE:
         return float(np.mean([jazz_logit(m, mm, d) for m, mm in model]))
     if meta.get("arch") == "stats":
@@ -123,7 +204,7 @@ def load(kind: str = TRUSTED) -> tuple:
     """A shipped discriminator. Taught in ``notebooks/02b_did_the_style_move.ipynb``.
 
     Args:
-        kind: ``cnn``, ``stats``, ``stats_raw`` or ``ensemble`` (of the shipped kinds).
+        kind: ``relations``, ``cnn``, ``stats``, ``stats_raw`` or ``ensemble`` (of ``cnn`` and ``stats``).
 
     Returns:
         ``(model, meta)``, loaded once in safe mode (:func:`musicstyle.training.shipped.load_shipped`).
@@ -132,7 +213,7 @@ def load(kind: str = TRUSTED) -> tuple:
 
     if kind == ENSEMBLE:
         return ensemble({k: load(k) for k in SHIPPED})
-    files = {**SHIPPED, **RAW}
+    files = {**RELATIONAL, **SHIPPED, **RAW}
     if kind not in files:
         raise MusicstyleError(kind, f"unknown discriminator kind (choose from {', '.join([*files, ENSEMBLE])})")
     return load_shipped(files[kind], KIND)
@@ -161,9 +242,9 @@ def verdict(data) -> dict:
         data: MIDI bytes or a Performance (bad MIDI raises :class:`MusicstyleError`).
 
     Returns:
-        ``{"classical": 1 - p, "jazz": p}``.
+        ``{"classical": p, "jazz": p, "unrelated": p}`` summing to 1 (:func:`outcome_probabilities`;
+        ``unrelated``: velocities that do not fit the notes the way either genre plays them).
     """
     d = as_dynamics(data)  # bad input fails here, before any model is loaded
     model, meta = load(TRUSTED)
-    pj = p_jazz(model, meta, d)
-    return {"classical": 1.0 - pj, "jazz": pj}
+    return outcome_probabilities(model, meta, d)

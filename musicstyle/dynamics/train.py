@@ -13,9 +13,10 @@ import numpy as np
 
 from ..core.notes import CHORD_WINDOW_S
 from ..errors import MusicstyleError
-from .data import GENRES, MIN_STD, Item, load_pieces, real_and_own, velocity_predictors
-from .model import KIND, SHIPPED, STATS_HIDDEN, build_cnn, build_stats, jazz_logit
+from .data import GENRES, MIN_STD, dynamics_of, OUTCOMES, UNRELATED, Item, load_pieces, real_and_own, shuffled, texture_alone, velocity_predictors
+from .model import KIND, RELATIONAL, RELATIONS_HIDDEN, SHIPPED, STATS_HIDDEN, build_cnn, build_relations, build_stats, jazz_logit, judged_as, relations_of
 from .observations import FEATURES, SEGMENT, segment_table
+from .relations import ATTRIBUTES, RELATIONS
 
 #: Crop length (onsets) the CNN is trained on.
 CROP = 256
@@ -58,7 +59,10 @@ def piece_accuracy(model, meta: dict, items: list[Item]) -> float:
     """
     if not items:
         return float("nan")
-    ok = [(jazz_logit(model, meta, it.dynamics) > 0) == (it.genre == "jazz") for it in items]
+    if meta.get("arch") == "relations":
+        ok = [judged_as(model, meta, it.dynamics) == it.genre for it in items]
+    else:
+        ok = [(jazz_logit(model, meta, it.dynamics) > 0) == (it.genre == "jazz") for it in items]
     return float(np.mean(ok))
 
 
@@ -131,26 +135,114 @@ def train_stats(train: list[Item], validation: list[Item], epochs: int = 60, see
     return trained.model, trained.history
 
 
-def augmenting_predictors(extra: list[dict] | None = None) -> list[dict]:
+def unrelated_items(pieces, metas: dict, seed: int = 0) -> list[Item]:
+    """Velocities that do not fit their notes: each piece's own shuffled, and every genre's texture alone.
+
+    Taught in ``notebooks/02b_did_the_style_move.ipynb``: the ``relations`` judge's third outcome.
+
+    Args:
+        pieces: :class:`musicstyle.data.Piece` objects.
+        metas: genre -> a velocity model's metadata (its ``train_mean`` and ``texture``).
+        seed: seed of the shuffles (the texture draws are seeded as transfer draws them).
+
+    Returns:
+        Per piece, one shuffled item and one texture-alone item per genre, labelled :data:`UNRELATED`.
+    """
+    items = []
+    for i, p in enumerate(pieces):
+        d = dynamics_of(p.performance)
+        items.append(Item(shuffled(d, seed + i), UNRELATED, "shuffled", p.name))
+        for g in GENRES:
+            if metas.get(g, {}).get("texture"):
+                items.append(Item(d.with_velocity(texture_alone(metas[g], p.performance)), UNRELATED, "texture alone", p.name))
+    return items
+
+
+def outcome_accuracy(model, items: list[Item], table: np.ndarray | None = None) -> float:
+    """Mean over sources (real, own model, shuffled, ...) of the share of items given their outcome.
+
+    Taught in ``notebooks/02b_did_the_style_move.ipynb``.
+
+    Args:
+        model: a ``relations`` judge.
+        items: the items.
+        table: their relation features (default: computed).
+
+    Returns:
+        The balanced share, 0-1 (NaN without items).
+    """
+    if not items:
+        return float("nan")
+    x = _relation_table(items) if table is None else table
+    hit = np.asarray(model(x, training=False)).argmax(1) == np.array([it.outcome for it in items])
+    sources = np.array([it.source for it in items])
+    return float(np.mean([hit[sources == s].mean() for s in dict.fromkeys(sources)]))
+
+
+def _relation_table(items: list[Item]) -> np.ndarray:
+    return np.stack([relations_of(it.dynamics) for it in items]).astype(np.float32)
+
+
+def train_relations(train: list[Item], validation: list[Item], epochs: int = 150, seed: int = 0, verbose: int = 1,
+                    hidden: int = RELATIONS_HIDDEN, batch_size: int = 64, strategy=None, checkpoint_dir=None):
+    """Train the relations judge (three outcomes) on per-piece relation features.
+
+    Taught in ``notebooks/02b_did_the_style_move.ipynb``. Each outcome weighs the same in the loss;
+    the epoch kept has the best :func:`outcome_accuracy` on ``validation``.
+
+    Args:
+        train: training items (genre and :data:`UNRELATED` labels).
+        validation: items that pick the epoch.
+        epochs, seed, verbose: as for :func:`musicstyle.training.trainer.train`.
+        hidden: hidden ReLU units (see :func:`musicstyle.dynamics.build_relations`).
+        batch_size: examples per step.
+        strategy, checkpoint_dir: passed to the trainer.
+
+    Returns:
+        ``(model, history)``.
+    """
+    import functools
+
+    import keras
+
+    from ..training.trainer import Schedule
+    from ..training.trainer import train as run
+
+    x, vx = _relation_table(train), _relation_table(validation)
+    y = np.array([[it.outcome] for it in train], np.int32)
+    counts = np.bincount(y.ravel(), minlength=len(OUTCOMES)).astype(np.float64)
+    w = (len(y) / (len(OUTCOMES) * np.maximum(counts, 1)))[y.ravel()].astype(np.float32)
+    loss = functools.partial(keras.losses.sparse_categorical_crossentropy, from_logits=True)
+    trained = run(
+        lambda: build_relations(x.mean(0), x.var(0), hidden=hidden), lambda epoch, rng: (x, y, w), loss,
+        score=lambda model: {"val_outcome_accuracy": outcome_accuracy(model, validation, vx)},
+        schedule=Schedule(epochs=epochs, batch_size=batch_size, learning_rate=3e-3, halve_after=None, patience=None,
+                          monitor="val_outcome_accuracy", mode="max"),
+        strategy=strategy, checkpoint_dir=checkpoint_dir, seed=seed, label="dynamics relations", verbose=verbose)
+    return trained.model, trained.history
+
+
+def augmenting_predictors(extra: list[dict] | None = None, archs: tuple | None = None) -> list[dict]:
     """Velocity-model sets whose own-genre re-predictions train a discriminator.
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``.
 
     Args:
         extra: more {genre: file.keras} pairs.
+        archs: the shipped architectures to use (default: every one of :data:`musicstyle.velocity.ARCHS`).
 
     Returns:
-        Every shipped architecture's set (improved first, then the paper's where shipped), then
+        Every (chosen) shipped architecture's set (improved first, then the paper's where shipped), then
         ``extra``'s; each genre -> :class:`musicstyle.dynamics.Predictions`.
     """
     from ..velocity import ARCHS
 
     sets = []
-    for arch in ARCHS:
+    for arch in archs or ARCHS:
         try:
             sets.append(velocity_predictors(arch))
         except MusicstyleError:
-            if arch == ARCHS[0]:
+            if arch == (archs or ARCHS)[0]:
                 raise
     for files in extra or []:
         sets.append(velocity_predictors(files=files))
@@ -159,17 +251,19 @@ def augmenting_predictors(extra: list[dict] | None = None) -> list[dict]:
 
 def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool | None = None,
           own_model: bool = True, seed: int = 0, verbose: int = 1, extra_models: list[dict] | None = None,
-          strategy=None, checkpoint_dir=None) -> tuple:
+          strategy=None, checkpoint_dir=None, hold_out: str | None = None) -> tuple:
     """Train a discriminator on the piece-level split of a folder with classical/ and jazz/.
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``; reproduced by ``musicstyle train dynamics``.
     The train side trains, the validation side picks the epoch. With ``own_model`` each genre's
     velocity models (:func:`augmenting_predictors`) re-predicting that genre's own pieces are added,
     labelled with the genre, to both sides (so smoothness is no cue); the controls stored in the
-    metadata use the first set (the shipped improved models).
+    metadata use the first set (the shipped improved models). The ``relations`` judge uses the improved
+    models (and ``extra_models``) only, and also learns a third outcome from :func:`unrelated_items`
+    (shuffled velocities, texture alone, both genres').
 
     Args:
-        kind: ``cnn`` or ``stats``.
+        kind: ``relations``, ``cnn`` or ``stats``.
         data: the folder (default: TPD).
         epochs: most epochs (default: 12 for cnn, 60 for stats; 2 and 10 in quick mode).
         quick: quick mode (default: ``MUSICSTYLE_QUICK``).
@@ -179,6 +273,8 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
         extra_models: more {genre: file.keras} velocity-model pairs.
         strategy: a ``tf.distribute`` strategy (default: :func:`musicstyle.training.device.strategy`).
         checkpoint_dir: folder of the trainer's resumable checkpoint.
+        hold_out: a recording-source group (:data:`musicstyle.data.GROUPS`) left out of every side,
+            for a leave-group-out figure (``evaluate transfer --split held-out --hold-out GROUP``).
 
     Returns:
         ``(model, meta)``.
@@ -186,13 +282,14 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
     from ..data import SPLIT_SEED, pieces_checksum, select
     from ..settings import quick_mode
 
-    if kind not in SHIPPED:
-        raise MusicstyleError(kind, f"unknown discriminator kind (choose from {', '.join(SHIPPED)})")
+    if kind not in {**RELATIONAL, **SHIPPED}:
+        raise MusicstyleError(kind, f"unknown discriminator kind (choose from {', '.join({**RELATIONAL, **SHIPPED})})")
     quick = quick_mode() if quick is None else quick
     collection = load_pieces(data, quick=quick, progress=verbose > 0)
-    train_pieces, val_side = select(collection, "train"), select(collection, "validation")
+    train_pieces = select(collection, "train", hold_out=hold_out)
+    val_side = select(collection, "validation", hold_out=hold_out)
     try:
-        sets = augmenting_predictors(extra_models)
+        sets = augmenting_predictors(extra_models, ("improved",) if kind == "relations" else None)
     except MusicstyleError:
         if own_model:
             raise
@@ -209,28 +306,35 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
         for p in predictors.values():
             p.save()
     common = {"seed": seed, "verbose": verbose, "strategy": strategy, "checkpoint_dir": checkpoint_dir}
-    if kind == "cnn":
+    if kind == "relations":
+        metas = {g: p.meta for g, p in sets[0].items()} if sets else {}
+        va_unrelated = unrelated_items(val_pieces, metas, seed=10_000)
+        model, history = train_relations(tr + unrelated_items(train_pieces, metas, seed=seed), va + va_unrelated,
+                                         epochs=epochs or (10 if quick else 150), **common)
+    elif kind == "cnn":
         model, history = train_cnn(tr, va, epochs=epochs or (2 if quick else 12), **common)
     else:
         model, history = train_stats(tr, va, epochs=epochs or (10 if quick else 60), hidden=STATS_HIDDEN, **common)
     va_real = [it for it in va_all if it.source == "real"]
     va_own = {g: [it for it in va_all if it.source == "own model" and it.genre == g] for g in GENRES}
-    scored = [h["val_piece_accuracy"] for h in history if "val_piece_accuracy" in h]
+    scored = [h.get("val_piece_accuracy", h.get("val_outcome_accuracy")) for h in history
+              if "val_piece_accuracy" in h or "val_outcome_accuracy" in h]
     meta = {
         "kind": KIND,
         "arch": kind,
         "genres": list(GENRES),
         "labels": {"0": "classical", "1": "jazz"},
-        "input": "per-piece standardised onset velocities" + (" -> segment statistics" if kind == "stats" else ""),
-        "features": list(FEATURES) if kind == "stats" else None,
-        "segment": SEGMENT if kind == "stats" else CROP,
+        "input": "per-piece standardised onset velocities" + {"stats": " -> segment statistics",
+                                                              "relations": " related to the notes' attributes"}.get(kind, ""),
+        "features": {"stats": list(FEATURES), "relations": list(RELATIONS)}.get(kind),
+        "segment": {"stats": SEGMENT, "cnn": CROP}.get(kind),
         "chord_window_s": CHORD_WINDOW_S,
         "min_std": MIN_STD,
         "trained_on": "real + own-genre velocity model predictions" if own_model else "real",
         "velocity_models": [{g: p.tag for g, p in predictors.items()} for predictors in (sets if own_model else sets[:1])],
         "velocity_models_role": "training data (all) and validation controls (first)" if own_model
         else "validation controls only",
-        "split": {"seed": SPLIT_SEED, "train": len(train_pieces), "validation": len(val_side)},
+        "split": {"seed": SPLIT_SEED, "train": len(train_pieces), "validation": len(val_side), "hold_out": hold_out},
         "seed": seed,
         "data_sha256": pieces_checksum(collection.pieces),
         "quick": bool(quick),
@@ -240,20 +344,26 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
         "validation_own_model_accuracy": {g: piece_accuracy(model, {"arch": kind}, v) for g, v in va_own.items() if v}
         or None,
     }
+    if kind == "relations":
+        meta.update(outcomes=list(OUTCOMES), attributes=list(ATTRIBUTES), hidden=RELATIONS_HIDDEN,
+                    trained_on="real + own-genre velocity model predictions (their genre); shuffled and texture "
+                               "alone of both genres (unrelated)",
+                    validation_unrelated_accuracy=outcome_accuracy(model, va_unrelated),
+                    validation_outcome_accuracy=outcome_accuracy(model, va + va_unrelated))
     return model, meta
 
 
 def train_command(kind: str, output, data=None, epochs: int | None = None, real_only: bool = False,
                   extra_models: list[tuple] | None = None, seed: int = 0, strategy: str = "auto",
-                  checkpoint_dir=None) -> dict:
+                  checkpoint_dir=None, hold_out: str | None = None) -> dict:
     """``musicstyle train dynamics``: train (:func:`train`) and save (on the chief only).
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``.
 
     Args:
-        kind: ``cnn`` or ``stats``.
+        kind: ``cnn``, ``stats`` or ``relations``.
         output: the ``.keras`` file to write.
-        data, epochs, seed, checkpoint_dir: as for :func:`train`.
+        data, epochs, seed, checkpoint_dir, hold_out: as for :func:`train`.
         real_only: the raw discriminator (no velocity-model re-predictions).
         extra_models: more (classical.keras, jazz.keras) pairs.
         strategy: ``auto``, ``default``, ``mirrored`` or ``multiworker``
@@ -276,7 +386,7 @@ def train_command(kind: str, output, data=None, epochs: int | None = None, real_
             if not Path(path).is_file():
                 raise MusicstyleError(path, "no such model file")
     model, meta = train(kind, data=data, epochs=epochs, own_model=not real_only, extra_models=extra, seed=seed,
-                        strategy=device.strategy(strategy), checkpoint_dir=checkpoint_dir)
+                        strategy=device.strategy(strategy), checkpoint_dir=checkpoint_dir, hold_out=hold_out)
     saved = device.is_chief()
     if saved:
         save_model(model, out, meta)

@@ -56,12 +56,14 @@ _ROWS = (
     ("  after transfer by the jazz model", ("classical_to_jazz", "moved_share")),
     ("texture alone (no model) -> classical", ("jazz_to_classical", "texture_alone_share")),
     ("texture alone (no model) -> jazz", ("classical_to_jazz", "texture_alone_share")),
+    ("jazz's own velocities shuffled -> classical", ("jazz_to_classical", "shuffled_share")),
+    ("classical's own velocities shuffled -> jazz", ("classical_to_jazz", "shuffled_share")),
 )
 
 
 def _get(figures: dict, keys: tuple):
     for k in keys:
-        figures = figures[k]
+        figures = figures.get(k) if isinstance(figures, dict) else None
     return figures
 
 
@@ -101,3 +103,58 @@ def observation_table(result: dict) -> str:
         cells = [o["top_emphasis_z"], o["top_emphasis_velocity"], o["onset_jump_z"]]
         lines.append(f"{label:<24}" + "".join(f"{('-' if c is None else f'{c:.3f}'):>{w}}" for c, w in zip(cells, (24, 18, 16))))
     return "\n".join(lines)
+
+
+def routes_table(result: dict) -> str:
+    """The trusted judge's verdict on each velocity route, as aligned text.
+
+    Taught in ``notebooks/02b_did_the_style_move.ipynb``.
+
+    Args:
+        result: :func:`musicstyle.dynamics.evaluate_transfer`'s result (with ``routes``).
+
+    Returns:
+        One line per route: moved to the target genre and control (own genre kept), both directions.
+    """
+    directions = (("jazz_to_classical", "jazz -> classical"), ("classical_to_jazz", "classical -> jazz"))
+    names = list(dict.fromkeys(n for key, _ in directions for n in result[key].get("routes", {})))
+    head = f"{'route':<10}" + "".join(f"{label + ': moved':>28}{'control':>10}" for _, label in directions)
+    lines = [head]
+    for n in names:
+        cells = []
+        for key, _ in directions:
+            r = result[key]["routes"].get(n, {})
+            cells.append(f"{_pct(r.get('moved_share')):>28}{_pct(r.get('control_share')):>10}")
+        lines.append(f"{n:<10}" + "".join(cells))
+    return "\n".join(lines)
+
+
+def plot_relations(groups: dict, ax=None):
+    """What the relations judge hears: each attribute's mean correlation with the velocities, per group.
+
+    Taught in ``notebooks/02b_did_the_style_move.ipynb``.
+
+    Args:
+        groups: label -> list of :class:`musicstyle.dynamics.Dynamics` (built with their notes).
+        ax: the axes to draw on (default: a new figure).
+
+    Returns:
+        The axes (one group of bars per attribute of :data:`musicstyle.dynamics.ATTRIBUTES`).
+    """
+    from ..dynamics import ATTRIBUTES, RELATIONS, relations_of
+
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(11, 3.8))
+    cols = [RELATIONS.index(f"corr_{a}") for a in ATTRIBUTES]
+    width = 0.8 / max(len(groups), 1)
+    x = np.arange(len(ATTRIBUTES))
+    for i, (label, pieces) in enumerate(groups.items()):
+        mean = np.mean([relations_of(d)[cols] for d in pieces], axis=0)
+        ax.bar(x + (i - (len(groups) - 1) / 2) * width, mean, width, label=label)
+    ax.axhline(0, color="0.6", lw=0.5)
+    ax.set_xticks(x, [a.replace("_", " ") for a in ATTRIBUTES], rotation=40, ha="right", fontsize=8)
+    ax.set_ylabel("correlation with velocity (z)")
+    ax.legend(fontsize=8)
+    return ax

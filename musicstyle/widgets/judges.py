@@ -25,7 +25,7 @@ def _inspired(data: bytes, name: str, target: str) -> bytes:
 
 
 def _dynamics_verdict(data: bytes) -> dict:
-    """P(genre) of a piece's dynamics alone, by the shipped discriminators' ensemble (see :mod:`musicstyle.dynamics`)."""
+    """P(classical), P(jazz), P(unrelated) of a piece's dynamics, by the trusted judge (see :mod:`musicstyle.dynamics`)."""
     from .. import dynamics
 
     return dynamics.verdict(data)
@@ -52,8 +52,9 @@ VERDICTS: dict[str, tuple[str, Callable[[bytes], dict]]] = {
 }
 #: What each judge looks at, in words, and the notebook that explains it (judge's name -> (words, notebook)).
 JUDGES: dict[str, tuple[str, str]] = {
-    "dynamics discriminator": ("hears only the dynamics: how hard each note is struck, and how that varies from note "
-                               "to note (not which notes are played)", "02b_did_the_style_move.ipynb"),
+    "dynamics discriminator": ("hears how hard each note is struck relative to the notes it is played on (top or "
+                               "inner voice, chord size, length, place in the phrase), not which notes are played; "
+                               "'unrelated' means velocities that do not follow the notes", "02b_did_the_style_move.ipynb"),
     "genre classifier": ("hears only the notes: which keys are played, when and how long (not the velocities "
                          "or the pedal)", "03_genre_classifier.ipynb"),
 }
