@@ -18,7 +18,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 from midibytes import cc, off, on, smf, tempo, track  # noqa: E402
 from musicstyle import velocity as V  # noqa: E402
-from musicstyle.bench.velocity import bench_velocity  # noqa: E402
+from musicstyle.bench.velocity import TIMED, bench_velocity  # noqa: E402
 from musicstyle.cli import main  # noqa: E402
 from musicstyle.errors import MusicstyleError  # noqa: E402
 from musicstyle.core.midi import read_midi  # noqa: E402
@@ -403,11 +403,12 @@ def test_bench_times_both_architectures_on_real_data(tpd_folder, monkeypatch):
     monkeypatch.setenv("MUSICSTYLE_QUICK", "0")  # the real densest held-out piece, also under make test
     out = bench_velocity(tpd_folder, windows=4, batch=2)
     assert out["windows_timed"] == 4 and out["five_minute_notes"] > 1000
-    for arch in V.ARCHS:
+    assert TIMED == ("improved", "paper")  # the StyleNet-style model is compared in evaluate velocity
+    for arch in TIMED:
         r = out[arch]
         assert r["train_s_per_epoch"] > 0 and 0 < r["inference_s_5min"] < 30 and r["transfer_file_s"] > 0
     assert out["improved"]["shipped_networks"] == V.load("classical")[1].get("members", 1)
-    assert out["inference_ok"] == (max(out[a][k] for a in V.ARCHS for k in ("inference_s_5min", "transfer_file_s")) <= 2.0)
+    assert out["inference_ok"] == (max(out[a][k] for a in TIMED for k in ("inference_s_5min", "transfer_file_s")) <= 2.0)
 
 
 def test_a_member_far_behind_the_best_is_left_out(monkeypatch):
@@ -503,3 +504,129 @@ def test_cli_train_writes_only_on_the_chief(tmp_path, monkeypatch, capsys):
     assert main(["train", "velocity", "--genre", "jazz", "--arch", "paper", "--data", str(data), "--epochs", "1",
                  "--windows-per-epoch", "4", "--batch", "2", "--strategy", "default", "-o", str(out)]) == 0
     assert not out.exists() and ["model", "None"] in [line.split() for line in capsys.readouterr().out.splitlines()]
+
+
+def _mixed_collection():
+    """The tiny collection with half its pieces moved off the 16th-note grid: ``quantised`` and ``soft`` groups."""
+    collection = _tiny_collection()
+    for p in collection.pieces[::2]:
+        p.performance.notes["start"] += 7
+        p.performance.notes["end"] += 7
+    return collection
+
+
+def test_loudness_played_inputs_leave_the_setup_features_out():
+    from musicstyle.velocity.data import PIECE_INPUT_NAMES, SETUP_FEATURES, loudness_columns
+
+    assert len(PIECE_INPUT_NAMES) == PIECE_INPUT and loudness_columns("all").all()
+    played = loudness_columns("played")
+    assert [n for n, used in zip(PIECE_INPUT_NAMES, played) if not used] == list(SETUP_FEATURES)
+    with pytest.raises(MusicstyleError):
+        loudness_columns("everything")
+    prepared = V.Prepared([p.performance for p in _mixed_collection().pieces])
+    for i, v in enumerate(prepared.velocity):  # piece loudness follows the on-grid share here
+        v[:] = 40 + 40 * (i % 2)
+    fit = fit_loudness(prepared, prepared, inputs="played", lambdas=(0.1,))
+    assert fit["inputs"] == "played" and np.all(fit["w"][~played] == 0)
+    assert np.any(fit_loudness(prepared, prepared, inputs="all", lambdas=(0.1,))["w"][~played] != 0)
+
+
+def test_stylenet_model_is_a_bilstm_note_model_that_saves_and_loads(tmp_path):
+    import keras
+
+    assert V.ARCHS == ("improved", "paper", "stylenet") and V.NOTE_ARCHS == ("improved", "stylenet")
+    keras.utils.set_random_seed(0)
+    model = V.build_model("stylenet", mean_velocity=70.0, channels=8)
+    assert V.is_note_model(model) and V.receptive_field("stylenet") == 0
+    assert [type(layer).__name__ for layer in model.layers].count("Bidirectional") == 2
+    x = np.zeros((1, 6, len(NOTE_FEATURES)), np.float32)
+    x[0, :4, 0] = [60, 64, 67, 72]
+    out = _np(model([x, np.zeros((1, PIECE_INPUT), np.float32)]))
+    assert out.shape == (1, 6) and np.all(out[0, 4:] == 0) and np.all(np.abs(out[0, :4] - 70) < 5)
+    whole = _np(model([x[:, :4], np.zeros((1, PIECE_INPUT), np.float32)]))[0]  # the backward LSTM sees the padding
+    np.testing.assert_allclose(V.predict_whole(model, x[0, :4], np.zeros(PIECE_INPUT)), whole, atol=1e-4)
+    meta = {"kind": "velocity", "genre": "jazz", "arch": "stylenet", "layout": PAPER.to_dict(), "train_mean": 70.0,
+            "pitch_means": [70.0] * 57}
+    loaded, back = V.load_file(V.save(model, meta, tmp_path / "s.keras"))
+    assert back["arch"] == "stylenet"
+    np.testing.assert_allclose(V.predict_whole(loaded, x[0, :4], np.zeros(PIECE_INPUT)), whole, atol=1e-4)
+    assert V.pretrained_name("jazz", "stylenet") == "velocity_stylenet_jazz.keras"
+
+
+def test_training_stylenet_without_a_group_and_measuring_on_it():
+    collection = _mixed_collection()
+    model, meta, _ = V.train("jazz", "stylenet", collection=collection, epochs=1, window=8, batch=2, windows_per_epoch=2,
+                             channels=8, hold_out="quantised", verbose=0)
+    assert meta["arch"] == "stylenet" and meta["hold_out"] == "quantised" and meta["loudness"]["inputs"] == "played"
+    assert set(meta["spread"]) >= {"w", "b", "chord_share", "rho", "sigma"}
+    # 3 soft jazz pieces remain; their split sides are tiny, so the trainer validates on the train side
+    assert meta["train_pieces"] + meta["validation_pieces"] <= 6
+    result = V.evaluate(collection=collection, split="held-out", hold_out="quantised", models={"jazz": {"s": (model, meta)}})
+    assert result["hold_out"] == "quantised" and result["jazz"]["pieces"] == 3
+    assert result["jazz"]["trained_hold_out"] == "quantised" and "s" in result["jazz"]["figures"]
+    with pytest.raises(MusicstyleError):
+        V.train("jazz", "stylenet", collection=_tiny_collection(), epochs=1, hold_out="quantised", verbose=0)
+
+
+def test_fit_spread_follows_the_notes_and_the_sampled_route(monkeypatch, tiny_model):
+    rng = np.random.default_rng(0)
+    prepared, per_piece = V.Prepared([]), []
+    for i in range(6):
+        notes = np.zeros((3000, len(NOTE_FEATURES)), np.float32)
+        notes[:, 0] = rng.integers(40, 80, 3000)
+        notes[:, 2] = rng.integers(0, 2, 3000)  # "top": the top notes vary three times as much
+        residual = rng.standard_normal(3000) * np.where(notes[:, 2] > 0, 12.0, 4.0)
+        pred = np.full(3000, 60.0)
+        per_piece.append((pred + residual, pred, np.zeros(3000, np.int64)))
+        prepared.notes.append(notes)
+        prepared.column.append(np.zeros(3000, np.int64))
+        prepared.chord.append(np.arange(3000) // 2)  # chords of two notes, each note its own noise
+    monkeypatch.setattr(TEXTURE, "onset_predictions", lambda model, p: per_piece)
+    texture = V.fit_texture(None, prepared)
+    spread = V.fit_spread(None, prepared, texture)
+    assert spread["pieces"] == 6 and spread["chord_share"] < 0.2
+    sd = V.note_spread(spread, prepared.notes[0])
+    top = prepared.notes[0][:, 2] > 0
+    assert sd[top].mean() > 2 * sd[~top].mean()
+    draw = V.sample_spread(spread, prepared.notes[0], prepared.chord[0], seed=1)
+    assert np.array_equal(draw, V.sample_spread(spread, prepared.notes[0], prepared.chord[0], seed=1))
+    assert draw[top].std() > 2 * draw[~top].std()
+    model, meta = tiny_model
+    perf = read_midi(piece_bytes())
+    with pytest.raises(MusicstyleError):  # no spread in the metadata
+        V.transferred_velocities(model, meta, perf, route="sampled")
+    with pytest.raises(MusicstyleError):
+        V.transferred_velocities(model, meta, perf, route="loudest")
+    both = {**meta, "spread": spread, "texture": texture}
+    sampled = V.transferred_velocities(model, both, perf, route="sampled")
+    assert np.array_equal(sampled, V.transferred_velocities(model, both, perf, route="sampled"))
+    assert not np.array_equal(sampled, V.transferred_velocities(model, both, perf, route="mean"))
+    assert np.array_equal(V.transferred_velocities(model, both, perf, route="mean"),
+                          V.transferred_velocities(model, both, perf, texture=False))
+    assert np.array_equal(V.transferred_velocities(model, both, perf, route="texture"), V.transferred_velocities(model, both, perf))
+    assert V.ROUTES == ("mean", "texture", "sampled")
+
+
+def test_cli_transfer_route_mean_is_no_texture_and_texture_the_default(tmp_path):
+    src = tmp_path / "p.mid"
+    src.write_bytes(piece_bytes())
+    outs = {}
+    for name, extra in (("default", []), ("texture", ["--route", "texture"]), ("no", ["--no-texture"]), ("mean", ["--route", "mean"])):
+        outs[name] = tmp_path / f"{name}.mid"
+        assert main(["transfer", str(src), "--to", "jazz", "-o", str(outs[name]), *extra]) == 0
+    v = {k: read_midi(p).notes["velocity"].tolist() for k, p in outs.items()}
+    assert v["default"] == v["texture"] and v["no"] == v["mean"] and v["mean"] != v["texture"]
+
+
+def test_cli_evaluate_model_files_on_a_held_out_group(tmp_path, capsys):
+    model, meta, _ = V.train("jazz", "improved", collection=_mixed_collection(), epochs=1, window=8, batch=2,
+                             windows_per_epoch=2, channels=8, hold_out="soft", verbose=0)
+    path = V.save(model, meta, tmp_path / "jazz_no_soft.keras")
+    data = _tiny_folder(tmp_path / "data")  # every file on the grid: none is soft
+    assert main(["evaluate", "velocity", "--data", str(data), "--split", "held-out", "--hold-out", "quantised",
+                 "--model", str(path), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["hold_out"] == "quantised" and result["jazz"]["pieces"] == 6
+    assert result["jazz"]["trained_hold_out"] == "soft" and list(result["jazz"]["figures"])[0] == "jazz_no_soft"
+    assert result["classical"]["trained_hold_out"] is None  # the shipped classical models
+    assert main(["evaluate", "velocity", "--data", str(data), "--split", "held-out"]) == 2

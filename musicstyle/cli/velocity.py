@@ -4,22 +4,35 @@ from __future__ import annotations
 
 from . import add_run_options, emit
 
+# the names only (light imports): the data groups, the velocity architectures and transfer routes
+from ..data.groups import GROUPS
+from ..velocity.model import ARCHS
+from ..velocity.transfer import ROUTES
+
 
 def register(groups) -> None:
     p = groups["train"].add_parser("velocity", help="train one genre's velocity CNN on the train split (TPD by default)")
     p.add_argument("--genre", required=True, choices=("classical", "jazz"))
     p.add_argument("--data", help="folder with classical/ and jazz/ MIDI subfolders (default: TPD, found as usual)")
-    p.add_argument("--arch", choices=("improved", "paper"), default="improved")
+    p.add_argument("--arch", choices=ARCHS, default="improved",
+                   help="improved (gated dilated CNN over notes), paper (the CS230 grid CNN) or stylenet (BiLSTMs over notes)")
     p.add_argument("--literal", action="store_true", help="paper model as published (last batch norm starts at 0)")
     p.add_argument("--epochs", type=int, default=40, help="most epochs (early stopping on validation)")
     p.add_argument("--windows-per-epoch", type=int, default=None,
                    help="random windows (1,024 notes, or steps for the paper model) drawn per epoch (default: as many as fit the data)")
     p.add_argument("--channels", type=int, default=48, help="improved model's channels")
     p.add_argument("--members", type=int, default=None,
-                   help="networks trained with seeds seed, seed+1, ... and averaged into one model (default: 3 for improved, as shipped; 1 for paper)")
+                   help="networks trained with seeds seed, seed+1, ... and averaged into one model (default: 3 for improved; 1 for paper and stylenet)")
     p.add_argument("--transpose", type=int, default=3, help="improved model: move each training window by up to this many semitones")
     p.add_argument("--loudness-penalty", type=float, default=None,
-                   help="improved model: ridge penalty of the piece loudness estimate (default: chosen by leave-one-out)")
+                   help="note models: ridge penalty of the piece loudness estimate (default: chosen by leave-one-out)")
+    p.add_argument("--loudness-inputs", choices=("played", "all"), default="played",
+                   help="note models: what the loudness estimate reads: how the piece was played (default) or also how "
+                        "the file was made (on-grid share, tempo map, pedal recorded: the shipped classical model)")
+    p.add_argument("--hold-out", choices=GROUPS, default=None,
+                   help="leave this recording-source group out of train/validation/test (measure on it with "
+                        "musicstyle evaluate velocity --split held-out --hold-out GROUP --model FILE)")
+    p.add_argument("--minutes", type=float, default=None, help="time budget per network (stops after the epoch that passes it)")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (halved after every second epoch in a row without a better validation loss)")
     p.add_argument("--patience", type=int, default=6, help="epochs in a row without a better validation loss before stopping")
@@ -31,9 +44,15 @@ def register(groups) -> None:
 
     p = groups["evaluate"].add_parser("velocity", help="RMSE/MAE/r of the shipped velocity models beside baselines")
     p.add_argument("--data", help="folder with classical/ and jazz/ MIDI subfolders (default: TPD)")
-    p.add_argument("--split", choices=("all", "test", "validation", "train"), default="all",
+    p.add_argument("--split", choices=("all", "test", "validation", "train", "held-out"), default="all",
                    help="pieces to use: all files (default, for foreign data) or TPD's piece-level split of seed 0 "
-                        "(use --split test on TPD: the other pieces trained the models)")
+                        "(use --split test on TPD: the other pieces trained the models), or held-out: every piece of "
+                        "the --hold-out group")
+    p.add_argument("--hold-out", choices=GROUPS, default=None,
+                   help="a recording-source group left out of the split (or, with --split held-out, measured alone)")
+    p.add_argument("--model", action="append", default=[],
+                   help="a velocity model file to measure instead of its genre's shipped models (repeatable; the first "
+                        "of a genre is its main model)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_evaluate)
 
@@ -44,7 +63,10 @@ def register(groups) -> None:
     p.add_argument("--wav", help="also write audio of the result (fluidsynth if installed, else a plain synthesizer)")
     p.add_argument("--plot", help="also write a heat map of original vs transferred velocity (PNG)")
     p.add_argument("--seconds", type=float, default=None, help="length of the WAV (default: whole piece)")
-    p.add_argument("--arch", choices=("improved", "paper"), default="improved")
+    p.add_argument("--arch", choices=ARCHS, default="improved")
+    p.add_argument("--route", choices=ROUTES, default=None,
+                   help="mean (the model's mean), texture (mean + AR(1) chord texture, the default) or sampled (mean + "
+                        "a draw along the notes whose spread each note's features decide)")
     p.add_argument("--no-texture", dest="texture", action="store_false",
                    help="write the model's mean prediction alone, without a draw of the genre's chord-to-chord texture")
     p.add_argument("--seed", type=int, default=0, help="seed of the texture draw (the same file and seed give the same output)")
@@ -67,7 +89,8 @@ def _train(args) -> int:
         seed=args.seed, fixed=not args.literal, windows_per_epoch=args.windows_per_epoch, verbose=1,
         learning_rate=args.lr, patience=args.patience, init=args.init, channels=args.channels,
         transpose=args.transpose, loudness_penalty=args.loudness_penalty, strategy=args.strategy,
-        checkpoint_dir=args.checkpoint_dir,
+        checkpoint_dir=args.checkpoint_dir, hold_out=args.hold_out, loudness_inputs=args.loudness_inputs,
+        minutes=args.minutes,
     ), False)
     return 0
 
@@ -77,8 +100,9 @@ def _evaluate(args) -> int:
 
     quiet_tensorflow()
     from ..velocity import GENRES, evaluate
+    from ..velocity.evaluate import model_files
 
-    result = evaluate(args.data, args.split)
+    result = evaluate(args.data, args.split, models=model_files(args.model), hold_out=args.hold_out)
     if not args.json:  # the per-model figures only in JSON
         for genre in GENRES:
             result[genre].pop("figures", None)
@@ -92,7 +116,7 @@ def _transfer(args) -> int:
     quiet_tensorflow()
     from ..figures.velocity import transfer_to_files
 
-    emit(transfer_to_files(args.file, args.genre, args.output, args.arch, texture=args.texture, seed=args.seed,
+    emit(transfer_to_files(args.file, args.genre, args.output, args.arch, texture=args.texture, seed=args.seed, route=args.route,
                            wav=args.wav, seconds=args.seconds, plot=args.plot), False)
     return 0
 

@@ -73,7 +73,7 @@ def transfer_figure(before: Performance, after: Performance, titles=("original",
 
 
 def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: bool = True, seed: int = 0,
-                      wav=None, seconds: float | None = None, plot=None) -> dict:
+                      wav=None, seconds: float | None = None, plot=None, route: str | None = None) -> dict:
     """``musicstyle transfer``: a piece with a genre's velocities, and optionally its heat map and audio.
 
     Taught in ``notebooks/02_velocity_cnn.ipynb``.
@@ -88,6 +88,7 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
         wav: also write audio of the result here.
         seconds: length of the audio (None: the whole piece).
         plot: also write the before/after figure here (PNG, see :func:`transfer_figure`).
+        route: one of :data:`musicstyle.velocity.ROUTES` (None: decided by ``texture``).
 
     Returns:
         What was written: ``midi``, ``notes`` (count), and ``plot`` / ``wav`` when asked for.
@@ -101,7 +102,7 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
     data = src.read_bytes()
     before = read_midi(data, name=str(src))  # bad input fails here, before any model loads
     model, meta = velocity.load(genre, arch)
-    out = velocity.transfer_bytes(model, data, str(src), meta, texture=texture, seed=seed)
+    out = velocity.transfer_bytes(model, data, str(src), meta, texture=texture, seed=seed, route=route)
     dest = Path(output)
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_bytes(out)

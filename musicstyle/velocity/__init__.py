@@ -2,7 +2,7 @@
 
 Taught in ``notebooks/02_velocity_cnn.ipynb`` (the CS230 paper's velocity "WaveNet").
 
-Two architectures, one model per genre (:mod:`.model`). The loss of both is the paper's masked L2:
+Three architectures, one model per genre (:mod:`.model`). The loss of both is the paper's masked L2:
 squared error over the strikes (target velocity > 0), averaged per window.
 
 * ``paper``: the reference stack on the piano roll in the paper's 59-column layout (keys 32-88,
@@ -21,26 +21,29 @@ squared error over the strikes (target velocity > 0), averaged per window.
   piece's statistics, fitted in closed form and frozen) added to every note. A grid step holds at
   most one strike per key at 8 steps per beat and loses timing finer than a step; a note sequence
   keeps every strike and its exact timing, and the whole piece is one pass at inference.
+* ``stylenet``: the ``improved`` frame with its gated blocks replaced by bidirectional LSTM layers,
+  in the spirit of StyleNet (Malik & Ek 2017, the authors of TPD), for comparison.
 
-Both are evaluated on the same strikes (:mod:`.evaluate`): every note of the paper's key range.
+All are evaluated on the same strikes (:mod:`.evaluate`): every note of the paper's key range.
 A model predicts the *mean* velocity of a note given the notes; each model also carries its genre's
 *texture* (:mod:`.texture`), and transfer (:mod:`.transfer`) writes the mean plus one seeded draw
-of it. The RMSE figures are always of the mean. Training goes through the one trainer
+of it (or, route ``sampled``, a draw along the notes: :data:`ROUTES`). The RMSE figures are always of the mean. Training goes through the one trainer
 (:mod:`.train`); model files through :mod:`.shipped`.
 """
 
 from .data import Prepared, features, piece_input
 from .evaluate import add_test_metrics, baselines, evaluate, evaluate_pieces
-from .model import (ARCHS, GENRES, build_model, improved_model, is_note_model, masked_mse, paper_model, predict_whole,
-                    receptive_field)
+from .model import (ARCHS, GENRES, NOTE_ARCHS, build_model, improved_model, is_note_model, masked_mse, paper_model,
+                    predict_whole, receptive_field, stylenet_model)
 from .shipped import load, load_file, pretrained_name, save
-from .texture import fit_texture, piece_seed, sample_texture
+from .texture import fit_spread, fit_texture, note_spread, piece_seed, sample_spread, sample_texture
 from .train import WINDOW, train, train_to_file
-from .transfer import predict_notes, transfer_bytes, transfer_file, transferred_velocities
+from .transfer import ROUTES, predict_notes, transfer_bytes, transfer_file, transferred_velocities
 
 __all__ = [
-    "ARCHS", "GENRES", "WINDOW", "Prepared", "add_test_metrics", "baselines", "build_model", "evaluate", "evaluate_pieces",
-    "features", "fit_texture", "improved_model", "is_note_model", "load", "load_file", "masked_mse", "paper_model",
-    "piece_input", "piece_seed", "predict_notes", "predict_whole", "pretrained_name", "receptive_field", "sample_texture",
-    "save", "train", "train_to_file", "transfer_bytes", "transfer_file", "transferred_velocities",
+    "ARCHS", "GENRES", "NOTE_ARCHS", "ROUTES", "WINDOW", "Prepared", "add_test_metrics", "baselines", "build_model", "evaluate",
+    "evaluate_pieces", "features", "fit_spread", "fit_texture", "improved_model", "is_note_model", "load", "load_file",
+    "masked_mse", "note_spread", "paper_model", "piece_input", "piece_seed", "predict_notes", "predict_whole",
+    "pretrained_name", "receptive_field", "sample_spread", "sample_texture", "save", "stylenet_model", "train",
+    "train_to_file", "transfer_bytes", "transfer_file", "transferred_velocities",
 ]

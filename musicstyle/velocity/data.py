@@ -21,6 +21,11 @@ from ..core.roll import PAPER, Layout, Roll, piano_roll, step_of
 RECORDING_FEATURES = ("on_grid", "log_qpm", "tempo_changes_per_min", "has_sustain", "log_notes_per_s", "ends_on_grid",
                       "log_median_duration_s", "short_notes", "log_median_ioi_s", "spread_chords", "pitch_spread",
                       "log_notes_per_onset")
+#: Inputs of :func:`recording_features` that read how a file was made (sequenced or live, tempo map,
+#: pedal data recorded) rather than how it was played; ``loudness_inputs="played"`` leaves them out.
+SETUP_FEATURES = ("on_grid", "log_qpm", "tempo_changes_per_min", "has_sustain", "ends_on_grid")
+#: What the piece loudness estimate may read: ``all`` of :func:`piece_input`, or only how it was ``played``.
+LOUDNESS_INPUTS = ("all", "played")
 
 
 def pieces_of(data=None, collection: Collection | None = None, progress: bool = False) -> Collection:
@@ -132,6 +137,24 @@ def piece_input(perf: Performance, notes: np.ndarray | None = None) -> np.ndarra
 
 #: Length of :func:`piece_input`.
 PIECE_INPUT = 2 * len(NOTE_FEATURES) + len(RECORDING_FEATURES)
+#: Name of each column of :func:`piece_input`.
+PIECE_INPUT_NAMES = tuple([f"mean_{f}" for f in NOTE_FEATURES] + [f"std_{f}" for f in NOTE_FEATURES] + list(RECORDING_FEATURES))
+
+
+def loudness_columns(inputs: str = "all") -> np.ndarray:
+    """Which columns of :func:`piece_input` the loudness estimate reads.
+
+    Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        inputs: ``all``, or ``played`` (without :data:`SETUP_FEATURES`).
+
+    Returns:
+        bool ``(PIECE_INPUT,)``.
+    """
+    if inputs not in LOUDNESS_INPUTS:
+        raise MusicstyleError(inputs, f"unknown loudness inputs (choose from {', '.join(LOUDNESS_INPUTS)})")
+    return np.array([inputs == "all" or n not in SETUP_FEATURES for n in PIECE_INPUT_NAMES])
 
 
 class Prepared:

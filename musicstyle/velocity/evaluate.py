@@ -7,13 +7,15 @@ or each key's training mean.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ..data import SPLIT_SEED, select
 from ..errors import MusicstyleError
 from .data import Prepared, pieces_of
-from .model import GENRES, is_note_model, predict_whole
-from .shipped import load
+from .model import ARCHS, GENRES, is_note_model, predict_whole
+from .shipped import load, load_file
 
 
 def baselines(train: Prepared) -> dict:
@@ -127,40 +129,64 @@ def evaluate_pieces(pieces, genre: str, models: dict) -> dict:
 
 def _shipped(genre: str) -> dict:
     out = {"improved": load(genre, "improved")}
-    try:
-        out["paper"] = load(genre, "paper")
-    except MusicstyleError:
-        pass
+    for arch in ARCHS[1:]:
+        try:
+            out[arch] = load(genre, arch)
+        except MusicstyleError:
+            pass
     return out
 
 
-def evaluate(data=None, split: str = "all", models: dict | None = None, collection=None) -> dict:
-    """Each genre's shipped model (and the paper model, where shipped) on its own genre's pieces.
+def model_files(paths) -> dict:
+    """Velocity model files by genre, for :func:`evaluate`'s ``models``.
+
+    Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        paths: ``.keras`` files written by ``musicstyle train velocity``.
+
+    Returns:
+        genre -> {file stem: (model, meta)}, in the order given.
+    """
+    out = {}
+    for path in paths:
+        model, meta = load_file(path)
+        out.setdefault(meta["genre"], {})[Path(path).stem] = (model, meta)
+    return out
+
+
+def evaluate(data=None, split: str = "all", models: dict | None = None, collection=None, hold_out: str | None = None) -> dict:
+    """Each genre's shipped models (improved, then paper and stylenet where shipped) on its own genre's pieces.
 
     Reproduced by ``musicstyle evaluate velocity``; taught in ``notebooks/02_velocity_cnn.ipynb``.
 
     Args:
         data: any folder with ``classical/`` and ``jazz/`` subfolders (default TPD as found).
-        split: ``all`` every file (for foreign data), or ``test``/``validation``/``train`` of the
-            piece-level split (use ``test`` on TPD: the other pieces trained the models).
-        models: genre -> {name: (model, meta)}; default the shipped improved and paper models.
+        split: ``all`` every file (for foreign data), ``test``/``validation``/``train`` of the
+            piece-level split (use ``test`` on TPD: the other pieces trained the models), or
+            ``held-out``: every piece of the ``hold_out`` group.
+        models: genre -> {name: (model, meta)}; default the shipped models.
         collection: already loaded pieces (instead of ``data``).
+        hold_out: a recording-source group (:data:`musicstyle.data.GROUPS`) left out of the split,
+            or measured alone with ``split="held-out"``: pass models trained with the same ``hold_out``.
 
     Returns:
-        ``split``, ``data`` and each genre's :func:`evaluate_pieces`.
+        ``split``, ``data``, ``hold_out`` and each genre's :func:`evaluate_pieces` (with each main
+        model's own ``trained_hold_out``).
     """
     collection = pieces_of(data, collection)
-    pieces = select(collection, split, seed=SPLIT_SEED)
-    result = {"split": split, "data": str(collection.root)}
+    pieces = select(collection, split, seed=SPLIT_SEED, hold_out=hold_out)
+    result = {"split": split, "data": str(collection.root), "hold_out": hold_out}
     for genre in GENRES:
         these = [p for p in pieces if p.genre == genre]
         chosen = (models or {}).get(genre) or _shipped(genre)
         result[genre] = evaluate_pieces(these, genre, chosen)
+        result[genre]["trained_hold_out"] = next(iter(chosen.values()))[1].get("hold_out")
     return result
 
 
-def add_test_metrics(model, meta: dict, data=None, collection=None) -> dict:
-    """Store the model's figures on its genre's held-out test pieces in ``meta['test']``.
+def add_test_metrics(model, meta: dict, data=None, collection=None, hold_out: str | None = None) -> dict:
+    """Store the model's figures on its genre's test pieces in ``meta['test']`` (and ``meta['held_out']``).
 
     Taught in ``notebooks/02_velocity_cnn.ipynb``.
 
@@ -169,13 +195,18 @@ def add_test_metrics(model, meta: dict, data=None, collection=None) -> dict:
         meta: its metadata (``genre``, ``arch``, baselines); updated in place.
         data: the dataset folder (default TPD as found).
         collection: already loaded pieces (instead of ``data``).
+        hold_out: the group the model was trained without: ``test`` leaves it out, and
+            ``held_out`` holds the figures on all of its pieces.
 
     Returns:
-        The figures (without the per-model ``figures``).
+        The test figures (without the per-model ``figures``).
     """
     collection = pieces_of(data, collection)
-    test = select(collection, "test", meta["genre"], seed=SPLIT_SEED)
-    result = evaluate_pieces(test, meta["genre"], {meta["arch"]: (model, meta)})
-    result.pop("figures", None)
-    meta["test"] = result
-    return result
+    for key, split in (("test", "test"), ("held_out", "held-out")):
+        if split == "held-out" and hold_out is None:
+            continue
+        pieces = select(collection, split, meta["genre"], seed=SPLIT_SEED, hold_out=hold_out)
+        result = evaluate_pieces(pieces, meta["genre"], {meta["arch"]: (model, meta)})
+        result.pop("figures", None)
+        meta[key] = result
+    return meta["test"]

@@ -15,7 +15,11 @@ from ..core.roll import PAPER, Layout
 from .data import PIECE_INPUT
 
 GENRES = ("classical", "jazz")
-ARCHS = ("improved", "paper")
+ARCHS = ("improved", "paper", "stylenet")
+#: The architectures that read one row per note (and the piece input) rather than the grid.
+NOTE_ARCHS = ("improved", "stylenet")
+#: Bidirectional LSTM layers of the ``stylenet`` model (Malik & Ek 2017 use three).
+STYLENET_LAYERS = 2
 #: Dilations of the improved model's gated blocks (kernel 3 each).
 DILATIONS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 #: Output scale of the improved model (velocity units per output unit).
@@ -110,9 +114,52 @@ def improved_model(mean_velocity: float = 64.0, note_mean=None, note_var=None, c
         An uncompiled Keras model: ``notes`` (batch, notes, len(NOTE_FEATURES)) and ``piece``
         (batch, PIECE_INPUT) to a velocity per note (0 on padding rows).
     """
+    from ..training.layers import GatedBlock
+
+    def blocks(h):
+        for d in dilations:
+            h = GatedBlock(channels, d, name=f"block_d{d}")(h)
+        return h
+
+    return _note_model(blocks, mean_velocity, note_mean, note_var, channels, loudness, name)
+
+
+def stylenet_model(mean_velocity: float = 64.0, note_mean=None, note_var=None, channels: int = 48,
+                   layers: int = STYLENET_LAYERS, loudness: dict | None = None, name: str = "velocity_stylenet"):
+    """A StyleNet-style model (Malik & Ek 2017): bidirectional LSTM layers, here over a piece's notes.
+
+    StyleNet runs three BiLSTM layers over piano-roll steps (note on and sustain per key) and outputs
+    a velocity per key per step. This one runs ``layers`` BiLSTMs over the same note rows and frozen
+    piece loudness estimate as :func:`improved_model` (only the gated dilated blocks are replaced),
+    so the two differ only in the sequence layers. Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        mean_velocity: where the output starts.
+        note_mean: mean of each note feature, standardised inside the model.
+        note_var: variance of each note feature.
+        channels: width of each BiLSTM layer (half per direction).
+        layers: BiLSTM layers.
+        loudness: :func:`musicstyle.velocity.loudness.fit_loudness`'s result (None: no estimate).
+        name: the Keras model's name.
+
+    Returns:
+        An uncompiled Keras model with :func:`improved_model`'s inputs and output.
+    """
     import keras
 
-    from ..training.layers import GatedBlock, NoteMask
+    def bilstm(h):
+        for i in range(layers):
+            h = keras.layers.Bidirectional(keras.layers.LSTM(channels // 2, return_sequences=True), name=f"bilstm{i + 1}")(h)
+        return h
+
+    return _note_model(bilstm, mean_velocity, note_mean, note_var, channels, loudness, name)
+
+
+def _note_model(backbone, mean_velocity, note_mean, note_var, channels, loudness, name):
+    """The note models' common frame: standardised note rows -> ``backbone`` -> head, plus the loudness estimate."""
+    import keras
+
+    from ..training.layers import NoteMask
 
     f = len(NOTE_FEATURES)
     note_mean = np.zeros(f) if note_mean is None else note_mean
@@ -121,9 +168,7 @@ def improved_model(mean_velocity: float = 64.0, note_mean=None, note_var=None, c
     piece = keras.Input((PIECE_INPUT,), name="piece")
     x = keras.layers.Normalization(mean=np.asarray(note_mean, np.float32), variance=np.asarray(note_var, np.float32) + 1e-4,
                                    name="standardise_notes")(notes)
-    h = keras.layers.Conv1D(channels, 1, name="embed")(x)
-    for d in dilations:
-        h = GatedBlock(channels, d, name=f"block_d{d}")(h)
+    h = backbone(keras.layers.Conv1D(channels, 1, name="embed")(x))
     # the piece's loudness: a linear function of its statistics (fitted in closed form by
     # fit_loudness, then frozen), bounded to +-LOUDNESS_RANGE by tanh; the convolutions learn the rest
     loud = loudness or {"mu": np.zeros(PIECE_INPUT), "var": np.ones(PIECE_INPUT), "w": np.zeros(PIECE_INPUT)}
@@ -146,19 +191,19 @@ def improved_model(mean_velocity: float = 64.0, note_mean=None, note_var=None, c
 
 def build_model(arch: str, layout: Layout = PAPER, mean_velocity: float = 0.0, fixed: bool = True, note_mean=None,
                 note_var=None, loudness: dict | None = None, channels: int = 48, name: str | None = None):
-    """The ``paper`` or ``improved`` model (see :func:`paper_model` and :func:`improved_model`).
+    """The ``paper``, ``improved`` or ``stylenet`` model (see :func:`paper_model`, :func:`improved_model`, :func:`stylenet_model`).
 
     Taught in ``notebooks/02_velocity_cnn.ipynb``.
 
     Args:
-        arch: ``paper`` or ``improved``.
+        arch: ``paper``, ``improved`` or ``stylenet``.
         layout: the paper model's layout.
         mean_velocity: where the output starts.
         fixed: the paper model's fixed start (see :func:`paper_model`).
-        note_mean: the improved model's note standardisation (mean).
-        note_var: the improved model's note standardisation (variance).
-        loudness: the improved model's loudness estimate.
-        channels: the improved model's channels.
+        note_mean: the note models' standardisation (mean).
+        note_var: the note models' standardisation (variance).
+        loudness: the note models' loudness estimate.
+        channels: the note models' channels (BiLSTM width for ``stylenet``).
         name: the Keras model's name (default ``velocity_<arch>``).
 
     Returns:
@@ -169,6 +214,8 @@ def build_model(arch: str, layout: Layout = PAPER, mean_velocity: float = 0.0, f
         return paper_model(layout, mean_velocity, fixed=fixed, name=name)
     if arch == "improved":
         return improved_model(mean_velocity, note_mean, note_var, channels=channels, loudness=loudness, name=name)
+    if arch == "stylenet":
+        return stylenet_model(mean_velocity, note_mean, note_var, channels=channels, loudness=loudness, name=name)
     raise MusicstyleError(arch, f"unknown architecture (choose from {', '.join(ARCHS)})")
 
 
@@ -199,7 +246,7 @@ def average_model(models: list, name: str = "velocity_average"):
 
 
 def is_note_model(model) -> bool:
-    """Whether a model is the improved (note-sequence) one.
+    """Whether a model reads note rows (``improved``, ``stylenet``) rather than the grid.
 
     Taught in ``notebooks/02_velocity_cnn.ipynb``.
 
@@ -207,7 +254,7 @@ def is_note_model(model) -> bool:
         model: a velocity Keras model.
 
     Returns:
-        True for the improved model (two inputs), False for the paper's grid model.
+        True for the note models (two inputs), False for the paper's grid model.
     """
     return len(model.inputs) == 2
 
@@ -216,11 +263,14 @@ def receptive_field(arch: str) -> int:
     """Inputs one output sees. Taught in ``notebooks/02_velocity_cnn.ipynb``.
 
     Args:
-        arch: ``paper`` (steps of the past only) or ``improved`` (notes on both sides).
+        arch: ``paper`` (steps of the past only), ``improved`` (notes on both sides) or
+            ``stylenet`` (the whole piece: 0 stands for unbounded).
 
     Returns:
         The number of input steps or notes.
     """
+    if arch == "stylenet":
+        return 0
     if arch == "paper":
         return 1 + 63 * 1 + 31 * 2 + 15 * 4
     return 1 + 2 * sum(DILATIONS)
@@ -240,6 +290,12 @@ def to_numpy(tensor) -> np.ndarray:
     return np.asarray(ops.convert_to_numpy(tensor))
 
 
+def _recurrent(model) -> bool:
+    """Whether a Keras model holds a recurrent (BiLSTM) layer, itself or inside a member."""
+    return any(type(layer).__name__ == "Bidirectional" or (hasattr(layer, "layers") and _recurrent(layer))
+               for layer in model.layers)
+
+
 def predict_whole(model, rows: np.ndarray, piece: np.ndarray | None = None) -> np.ndarray:
     """A velocity model on one whole piece, in one pass.
 
@@ -255,8 +311,10 @@ def predict_whole(model, rows: np.ndarray, piece: np.ndarray | None = None) -> n
         float32 velocities: ``(steps, keys)`` for the paper model, one per row for the improved one.
     """
     if is_note_model(model):
-        out = model([np.asarray(rows, np.float32)[None], np.asarray(piece, np.float32)[None]], training=False)
-        return to_numpy(out).astype(np.float32)[0]
+        x = [np.asarray(rows, np.float32)[None], np.asarray(piece, np.float32)[None]]
+        if _recurrent(model):  # an LSTM step by step in eager mode is slow: run the compiled graph
+            return np.asarray(model.predict(x, verbose=0), np.float32)[0]
+        return to_numpy(model(x, training=False)).astype(np.float32)[0]
     steps = rows.shape[0]
     pad = -steps % 256  # zeros after the end: a causal model's earlier outputs do not change
     xx = np.pad(np.asarray(rows, np.float32), ((0, pad), (0, 0)))[None]

@@ -18,11 +18,11 @@ from ..errors import MusicstyleError
 from ..core.notes import NOTE_FEATURES
 from ..core.roll import PAPER
 from .data import Prepared, pieces_of
-from .evaluate import add_test_metrics, baselines
+from .evaluate import add_test_metrics, baselines, onset_predictions
 from .loudness import fit_loudness
-from .model import average_model, build_model, check_genre_arch, masked_mse, to_numpy
+from .model import NOTE_ARCHS, average_model, build_model, check_genre_arch, masked_mse, to_numpy
 from .shipped import KIND, load_file, save
-from .texture import fit_texture
+from .texture import fit_spread, fit_texture
 
 #: Training window: steps for the paper model (1,024 steps is about a minute at 120 qpm), notes for
 #: the improved one.
@@ -79,14 +79,15 @@ def _member(build, draw, validation, schedule, strategy, checkpoint_dir, seed: i
 def train(genre: str, arch: str = "improved", data=None, epochs: int = 40, window: int = WINDOW, batch: int = 8,
           patience: int = 6, strategy=None, fixed: bool = True, collection=None, seed: int = 0, verbose: int = 2,
           learning_rate: float = 1e-3, windows_per_epoch: int | None = None, init=None, channels: int = 48,
-          transpose: int = 3, members: int = 1, loudness_penalty: float | None = None, checkpoint_dir=None):
+          transpose: int = 3, members: int = 1, loudness_penalty: float | None = None, checkpoint_dir=None,
+          hold_out: str | None = None, loudness_inputs: str = "played", minutes: float | None = None):
     """Train one genre's model on the piece-level train split with early stopping on validation.
 
     Reproduced by ``musicstyle train velocity``; taught in ``notebooks/02_velocity_cnn.ipynb``.
 
     Args:
         genre: ``classical`` or ``jazz``.
-        arch: ``improved`` or ``paper``.
+        arch: ``improved``, ``paper`` or ``stylenet``.
         data: a dataset folder (default: TPD found as usual).
         epochs: most epochs per member.
         window: notes (improved) or steps (paper) per training window.
@@ -108,6 +109,11 @@ def train(genre: str, arch: str = "improved", data=None, epochs: int = 40, windo
             of the best one's are averaged into one model.
         loudness_penalty: the ridge penalty of the loudness estimate (default: by leave-one-out).
         checkpoint_dir: folder of resumable checkpoints (one subfolder per member).
+        hold_out: a recording-source group (:data:`musicstyle.data.GROUPS`) left out of every
+            side, for a leave-group-out figure on ``select(..., "held-out", hold_out=...)``.
+        loudness_inputs: what the loudness estimate reads: ``played`` (default: not the
+            :data:`musicstyle.velocity.data.SETUP_FEATURES`) or ``all`` (the shipped classical model).
+        minutes: time budget of each member (stops after the epoch that passes it; None: none).
 
     Returns:
         ``(model, meta, history)``; ``history`` holds lists ``member``, ``loss``, ``val_loss``,
@@ -119,8 +125,8 @@ def train(genre: str, arch: str = "improved", data=None, epochs: int = 40, windo
 
     check_genre_arch(genre, arch)
     collection = pieces_of(data, collection, progress=verbose > 0)
-    tr = select(collection, "train", genre, seed=SPLIT_SEED)
-    va = select(collection, "validation", genre, seed=SPLIT_SEED)
+    tr = select(collection, "train", genre, seed=SPLIT_SEED, hold_out=hold_out)
+    va = select(collection, "validation", genre, seed=SPLIT_SEED, hold_out=hold_out)
     if not tr:
         raise MusicstyleError(collection.root, f"no {genre} pieces in the train split")
     if not va:  # tiny folders: validate on the training pieces rather than not at all
@@ -130,7 +136,7 @@ def train(genre: str, arch: str = "improved", data=None, epochs: int = 40, windo
         raise MusicstyleError(collection.root, f"no {genre} piece has notes in the key range")
     base = baselines(train_data)
     strategy = device.strategy(strategy) if isinstance(strategy, str) else strategy or device.strategy()
-    notes = arch == "improved"
+    notes = arch in NOTE_ARCHS
     init_model = init_meta = None
     if init is not None:
         init_model, init_meta = load_file(init)
@@ -138,11 +144,11 @@ def train(genre: str, arch: str = "improved", data=None, epochs: int = 40, windo
             raise MusicstyleError(init, f"holds a {init_meta.get('genre')} {init_meta.get('arch')} model, not {genre} {arch}")
         members = 1
     penalties = {} if loudness_penalty is None else {"lambdas": (float(loudness_penalty),)}
-    loud = fit_loudness(train_data, val_data, **penalties) if notes and init is None else None
+    loud = fit_loudness(train_data, val_data, inputs=loudness_inputs, **penalties) if notes and init is None else None
     note_mean, note_var = train_data.note_moments()
     validation = _windows(val_data, notes, window, transpose)
     schedule = Schedule(epochs=epochs, batch_size=batch, learning_rate=learning_rate, halve_after=2, revert_on_halve=True,
-                        patience=patience)
+                        patience=patience, minutes=minutes)
 
     def draw(epoch, rng):
         return _windows(train_data, notes, window, transpose, rng, windows_per_epoch)
@@ -178,7 +184,9 @@ def train(genre: str, arch: str = "improved", data=None, epochs: int = 40, windo
         best = float(np.mean(np.concatenate([
             to_numpy(masked_mse(vy[i : i + batch], model([v[i : i + batch] for v in vx] if notes else vx[i : i + batch], training=False)))
             for i in range(0, len(vy), batch)])))
-    texture = fit_texture(model, val_data)
+    predictions = onset_predictions(model, val_data)
+    texture = fit_texture(model, val_data, predictions)
+    spread = fit_spread(model, val_data, texture, predictions=predictions) if notes else None
     meta = {
         "kind": KIND,
         "genre": genre,
@@ -212,9 +220,12 @@ def train(genre: str, arch: str = "improved", data=None, epochs: int = 40, windo
         "replicas": int(getattr(strategy, "num_replicas_in_sync", 1)),
         "version": __version__,
         "texture": texture,
+        "spread": spread,
+        "hold_out": hold_out,
+        "minutes": minutes,
         "texture_fitted_on": "validation pieces" if va is not tr else "training pieces",
         "loudness": (init_meta.get("loudness") if init is not None else
-                     {k: loud[k] for k in ("lambda", "loo_piece_rmse", "val_piece_rmse", "val_piece_rmse_mean")} if loud else None),
+                     {k: loud[k] for k in ("lambda", "inputs", "loo_piece_rmse", "val_piece_rmse", "val_piece_rmse_mean")} if loud else None),
         **base,
     }
     if checkpoint_dir is not None:  # the run is complete: its members' checkpoints are no longer needed
@@ -235,14 +246,14 @@ def train_to_file(output, genre: str, arch: str = "improved", data=None, members
     Args:
         output: the ``.keras`` file to write (checked before training).
         genre: ``classical`` or ``jazz``.
-        arch: ``improved`` or ``paper``.
+        arch: ``improved``, ``paper`` or ``stylenet``.
         data: the dataset folder (default TPD as found).
-        members: networks averaged (None: 3 for improved, as shipped; 1 for paper).
+        members: networks averaged (None: 3 for improved; 1 for paper and stylenet).
         **options: other keyword arguments of :func:`train`.
 
     Returns:
         ``model`` (the file written, None on other workers), ``epochs_run``, ``best_val_rmse`` and
-        the ``test_*`` figures.
+        the ``test_*`` figures (and ``held_out_*`` with ``hold_out``).
     """
     from ..training.device import is_chief
 
@@ -253,7 +264,7 @@ def train_to_file(output, genre: str, arch: str = "improved", data=None, members
     model, meta, _ = train(genre, arch, data=data, members=members, **options)
     if not is_chief():
         return {"model": None, "epochs_run": meta["epochs_run"], "best_val_rmse": meta["best_val_rmse"]}
-    add_test_metrics(model, meta, data=data)
+    add_test_metrics(model, meta, data=data, hold_out=options.get("hold_out"))
     save(model, meta, out)
     return {"model": str(out), "epochs_run": meta["epochs_run"], "best_val_rmse": meta["best_val_rmse"],
-            **{f"test_{k}": v for k, v in meta.get("test", {}).items() if not isinstance(v, dict)}}
+            **{f"{side}_{k}": v for side in ("test", "held_out") for k, v in meta.get(side, {}).items() if not isinstance(v, dict)}}

@@ -2,7 +2,8 @@
 
 Taught in ``notebooks/02_velocity_cnn.ipynb``. Transfer writes the model's mean prediction plus one
 seeded draw of its genre's texture (:mod:`musicstyle.velocity.texture`); ``texture=False`` writes
-the mean alone.
+the mean alone. :data:`ROUTES` names the ways: ``mean``, ``texture`` (mean + AR(1) texture, the
+default) and ``sampled`` (mean + a draw along the notes whose spread each note's features decide).
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from ..core.notes import chord_ids, note_features
 from ..core.roll import Layout, piano_roll, step_of
 from .data import features, piece_input
 from .model import is_note_model, predict_whole
-from .texture import piece_seed, sample_texture
+from .texture import piece_seed, sample_spread, sample_texture
+
+#: The ways transfer writes velocities (see :func:`transferred_velocities`).
+ROUTES = ("mean", "texture", "sampled")
 
 
 def predict_notes(model, meta: dict, perf: Performance) -> np.ndarray:
@@ -48,26 +52,38 @@ def predict_notes(model, meta: dict, perf: Performance) -> np.ndarray:
     return out
 
 
-def transferred_velocities(model, meta: dict, perf: Performance, texture: bool = True, seed: int = 0) -> np.ndarray:
+def transferred_velocities(model, meta: dict, perf: Performance, texture: bool = True, seed: int = 0,
+                           route: str | None = None) -> np.ndarray:
     """The velocities transfer writes for ``perf.notes``.
 
-    The model's mean prediction plus, with ``texture`` and where the model has one, a draw of its
-    genre's texture (seeded by ``seed`` and the file's SHA-256, so each piece gets its own draw and
-    the same file the same), rounded and clipped to 1-127. Notes the model does not predict keep
-    their velocity. Taught in ``notebooks/02_velocity_cnn.ipynb``.
+    ``mean``: the model's mean prediction; ``texture``: plus, where the model has one, a draw of its
+    genre's texture; ``sampled``: plus a draw along the notes (:func:`musicstyle.velocity.texture.sample_spread`,
+    note models trained with a ``spread``). Draws are seeded by ``seed`` and the file's SHA-256, so
+    each piece gets its own draw and the same file the same; the result is rounded and clipped to
+    1-127. Notes the model does not predict keep their velocity. Taught in ``notebooks/02_velocity_cnn.ipynb``.
 
     Args:
         model: a velocity model.
-        meta: its metadata (``layout``, ``texture``).
+        meta: its metadata (``layout``, ``texture``, ``spread``).
         perf: the performance.
-        texture: add the texture draw.
+        texture: with ``route`` None, ``texture`` (True) or ``mean`` (False).
         seed: the draw's seed.
+        route: one of :data:`ROUTES` (None: decided by ``texture``).
 
     Returns:
         float64 whole numbers 1-127, one per note.
     """
+    route = ("texture" if texture else "mean") if route is None else route
+    if route not in ROUTES:
+        raise MusicstyleError(route, f"unknown route (choose from {', '.join(ROUTES)})")
     pred = predict_notes(model, meta, perf).astype(np.float64)
-    if texture and meta.get("texture"):
+    if route == "sampled":
+        if not meta.get("spread") or not is_note_model(model):
+            raise MusicstyleError(meta.get("genre", "model"), "this model has no per-note spread for the sampled route "
+                                  "(train it with musicstyle train velocity)")
+        chord = chord_ids(perf.seconds(perf.notes["start"]))
+        return np.clip(np.rint(pred + sample_spread(meta["spread"], note_features(perf), chord, piece_seed(perf, seed))), 1, 127)
+    if route == "texture" and meta.get("texture"):
         pitch = perf.notes["pitch"]
         if is_note_model(model):
             predicted = np.ones(len(pitch), bool)
@@ -79,7 +95,8 @@ def transferred_velocities(model, meta: dict, perf: Performance, texture: bool =
     return np.clip(np.rint(pred), 1, 127)
 
 
-def transfer_bytes(model, data: bytes, name: str, meta: dict, texture: bool = True, seed: int = 0) -> bytes:
+def transfer_bytes(model, data: bytes, name: str, meta: dict, texture: bool = True, seed: int = 0,
+                   route: str | None = None) -> bytes:
     """MIDI bytes with only the note-on velocity bytes replaced by :func:`transferred_velocities`.
 
     Every other byte (times, pedal, meta events) is kept; a note-on gets the velocity of the note
@@ -90,15 +107,16 @@ def transfer_bytes(model, data: bytes, name: str, meta: dict, texture: bool = Tr
         data: a MIDI file's bytes.
         name: the file's name (in errors, and its performance's source).
         meta: the model's metadata.
-        texture: add the texture draw.
+        texture: add the texture draw (with ``route`` None).
         seed: the draw's seed.
+        route: one of :data:`ROUTES` (None: decided by ``texture``).
 
     Returns:
         The new MIDI bytes (same length). Bad input raises :class:`MusicstyleError` naming ``name``.
     """
     perf = read_midi(data, name=name)
     perf.source = perf.source or name
-    pred = transferred_velocities(model, meta, perf, texture, seed)  # the paper model: a clear error without notes in range
+    pred = transferred_velocities(model, meta, perf, texture, seed, route)  # the paper model: a clear error without notes in range
     keys = perf.notes["start"].astype(np.int64) * 128 + perf.notes["pitch"]
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
@@ -114,7 +132,7 @@ def transfer_bytes(model, data: bytes, name: str, meta: dict, texture: bool = Tr
     return rewrite_velocities(data, new_velocity, name)
 
 
-def transfer_file(model, src, dest, meta: dict, texture: bool = True, seed: int = 0) -> Path:
+def transfer_file(model, src, dest, meta: dict, texture: bool = True, seed: int = 0, route: str | None = None) -> Path:
     """Read ``src``, write the transferred MIDI to ``dest``.
 
     Taught in ``notebooks/02_velocity_cnn.ipynb``.
@@ -124,8 +142,9 @@ def transfer_file(model, src, dest, meta: dict, texture: bool = True, seed: int 
         src: the MIDI file to read.
         dest: the MIDI file to write (folders made as needed).
         meta: the model's metadata.
-        texture: add the texture draw.
+        texture: add the texture draw (with ``route`` None).
         seed: the draw's seed.
+        route: one of :data:`ROUTES` (None: decided by ``texture``).
 
     Returns:
         ``dest`` as a Path.
@@ -133,7 +152,7 @@ def transfer_file(model, src, dest, meta: dict, texture: bool = True, seed: int 
     src, dest = Path(src), Path(dest)
     if not src.is_file():
         raise MusicstyleError(src, "no such file")
-    out = transfer_bytes(model, src.read_bytes(), str(src), meta, texture, seed)
+    out = transfer_bytes(model, src.read_bytes(), str(src), meta, texture, seed, route)
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_bytes(out)
     return dest
