@@ -1,4 +1,4 @@
-"""Note-token LSTM commands: ``compose``, ``train tokens``, ``evaluate tokens``, ``evaluate composed``, ``bench tokens``."""
+"""Note-token LSTM commands: ``compose``, ``tokenize``, ``train tokens``, ``evaluate tokens``, ``evaluate composed``, ``bench tokens``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from . import add_run_options, emit
 from ..errors import MusicstyleError
 
 GENRES = ("classical", "pop", "jazz")
+GROUPS = ("quantised", "no-pedal", "loud", "soft")  # musicstyle.data.GROUPS (not imported: keeps the CLI light)
 
 
 def register(groups) -> None:
@@ -25,6 +26,14 @@ def register(groups) -> None:
     p.add_argument("--model", help="a .keras token model (default: the shipped model of --genre)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_compose)
+
+    p = groups["top"].add_parser("tokenize", help="every TPD and POP909 file through music21, in parallel (cached)")
+    p.add_argument("--data", help="folder holding tpd/ and pop909/ (default: MUSICSTYLE_DATA)")
+    p.add_argument("--out", help="write the element tables here (.npz): the package's shipped tables")
+    p.add_argument("--workers", type=int, default=None, help="parallel music21 processes (default: every core)")
+    p.add_argument("--no-cache", action="store_true", help="parse every file again (an honest cold time)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_tokenize)
 
     p = groups["bench"].add_parser("tokens", help="music21 tokenization: cold parallel, cached, plain sequential")
     p.add_argument("--data", help="folder holding tpd/ and pop909/ (default: MUSICSTYLE_DATA)")
@@ -51,13 +60,18 @@ def register(groups) -> None:
     p.add_argument("--quick", action="store_true", help="tiny subset (same as MUSICSTYLE_QUICK=1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", help="a .keras token model (same data and settings) to train on from")
+    p.add_argument("--learning-rate", type=float, default=None, help="Adam's starting rate (default 3e-3; lower to train on from --init)")
+    p.add_argument("--hold-out", choices=GROUPS, help="a recording-source group left out of training and measured on (leave-group-out)")
     add_run_options(p)
     p.set_defaults(func=_train)
 
     p = groups["evaluate"].add_parser("tokens", help="next-token accuracy and perplexity against unigram/bigram")
     p.add_argument("--genre", choices=GENRES, required=True)
     p.add_argument("--data", required=True, help="folder (or file) of MIDI files; with --split, the dataset folder")
-    p.add_argument("--split", choices=("test", "validation"), help="only the held-out pieces of TPD/POP909")
+    p.add_argument("--split", choices=("test", "validation", "held-out"),
+                   help="only the held-out pieces of TPD/POP909 (held-out: every piece of the --hold-out group)")
+    p.add_argument("--hold-out", choices=GROUPS, help="a recording-source group left out of every side (with --split)")
+    p.add_argument("--by-group", action="store_true", help="also the figures of each recording-source group (with --split)")
     p.add_argument("--model", help="a .keras token model (default: the shipped model of --genre)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_evaluate)
@@ -98,7 +112,7 @@ def _train(args) -> int:
         args.genre, args.data, rich=args.rich, arch=args.arch, epochs=args.epochs, minutes=args.minutes, quick=True if args.quick else None,
         out=out, seed=args.seed, strategy=args.strategy, checkpoint_dir=args.checkpoint_dir, init=args.init, units=args.units,
         layers=args.layers, embedding=args.embedding, window=args.window, batch=args.batch, min_count=args.min_count,
-        transpose=args.transpose,
+        transpose=args.transpose, learning_rate=args.learning_rate, hold_out=args.hold_out,
     )
     done = f"saved {out}" if is_chief() else "trained (not the chief worker: nothing saved)"
     print(f"{done}: vocabulary {len(meta['vocabulary'])}, {meta['epochs']} epochs, val_loss {meta['val_loss']:.3f}")
@@ -110,7 +124,10 @@ def _train(args) -> int:
 def _evaluate(args) -> int:
     from .. import tokens as T
 
-    emit(T.evaluate_command(args.genre, args.data, args.split, args.model, progress=not args.json), args.json)
+    if (args.hold_out or args.by_group) and not args.split:
+        raise MusicstyleError("--hold-out/--by-group", "need --split")
+    emit(T.evaluate_command(args.genre, args.data, args.split, args.model, progress=not args.json, hold_out=args.hold_out,
+                            by_group=args.by_group), args.json)
     return 0
 
 
@@ -120,6 +137,16 @@ def _composed(args) -> int:
     if args.pieces < 1 or args.tokens < 1:
         raise MusicstyleError("--pieces/--tokens", "must be at least 1")
     emit({"rows": T.genre_table(tuple(args.genre or ("classical", "jazz")), args.pieces, args.tokens, args.data)}, args.json)
+    return 0
+
+
+def _tokenize(args) -> int:
+    from .. import tokens as T
+
+    if args.out and Path(args.out).suffix != ".npz":
+        raise MusicstyleError(args.out, "token tables are written as .npz")
+    result = T.tokenize_all(args.data, args.out, args.workers, cache=not args.no_cache, progress=not args.json)
+    emit({**result, "skipped": len(result["skipped"])} if not args.json else result, args.json)
     return 0
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..data.cache import cache_path, load_npz, save_npz
 from ..errors import MusicstyleError
+from .shipped import shipped_tables
 from .tokenizer import Elements, parse_elements
 
 #: Bump when the element table changes: old cache files are then ignored.
@@ -122,8 +123,11 @@ def elements(path: str | Path, data: bytes | None = None) -> Elements:
     """
     path = Path(path)
     data = _read(path) if data is None else data
-    cached = cache_file(hashlib.sha256(data).hexdigest())
+    digest = hashlib.sha256(data).hexdigest()
+    cached = cache_file(digest)
     e = _load(cached, path.stem)
+    if e is None and (e := shipped_tables(TOKEN_CACHE_VERSION).get(digest)) is not None:
+        e = replace(e, name=path.stem)
     if e is None:
         e = parse_elements(data, str(path))
         _save(cached, e)
@@ -172,13 +176,14 @@ def tokenize_files(
 
     Taught in ``notebooks/06_note_lstm.ipynb``. Each file is cached by the SHA-256 of its bytes
     (failures too, with their reason); a set of :data:`BUNDLE_FILES` or more files is also bundled
-    into one ``.npz``, so loading a whole cached dataset opens one file.
+    into one ``.npz``, so loading a whole cached dataset opens one file. The public datasets' files
+    are found in the tables shipped with the package (:mod:`.shipped`) and never parsed.
 
     Args:
         paths: MIDI files.
         workers: parallel music21 processes (default: every core); the longest files go first.
         progress: show a progress bar while parsing.
-        cache: read the caches (parsed tables are written either way).
+        cache: read the caches and the shipped tables (parsed tables are written either way).
 
     Returns:
         ``(elements by path string, skipped: reason by path string)``.
@@ -194,10 +199,15 @@ def tokenize_files(
         read.append((p, data, hashlib.sha256(data).hexdigest()))
     bundle = _bundle_file([d for *_, d in read]) if len(read) >= BUNDLE_FILES else None
     by_digest = _load_bundle(bundle) if cache and bundle is not None else {}
-    todo = []
+    shipped = shipped_tables(TOKEN_CACHE_VERSION) if cache else {}
+    todo, cached = [], 0
     for p, data, digest in read:
         if digest in by_digest:
             continue
+        if digest in shipped:
+            by_digest[digest] = shipped[digest]
+            continue
+        cached += 1
         if cache and cache_file(digest).is_file():
             e = _load(cache_file(digest), p.stem)
             if e is not None:
@@ -220,6 +230,6 @@ def tokenize_files(
         else:
             failed = load_npz(_fail_file(digest))
             skipped[str(p)] = str(failed["reason"]) if failed is not None else "not parsed"
-    if cache and bundle is not None and (todo or not bundle.is_file()) and by_digest:
+    if cache and bundle is not None and cached and (todo or not bundle.is_file()) and by_digest:
         _save_bundle(bundle, {d: by_digest[d] for _, _, d in read if d in by_digest})
     return out, skipped

@@ -6,14 +6,17 @@ Taught in ``notebooks/06_note_lstm.ipynb``. Each model trains on every training 
 
 from __future__ import annotations
 
+import hashlib
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
-from ..data import SPLIT_SEED, find, midi_files, rank, split_names
+from ..data import GROUPS, SOURCES, SPLIT_SEED, find, midi_files, rank, recording_group, split_names
 from ..errors import MusicstyleError
-from .cache import tokenize_files
+from .cache import TOKEN_CACHE_VERSION, tokenize_files
+from .shipped import write_tables
 from .tokenizer import tokens
 
 #: Genre -> (dataset, subfolder).
@@ -52,19 +55,23 @@ def genre_folder(genre: str, data: str | Path | None = None) -> Path:
     return root / sub if sub else root
 
 
-def split_files(genre: str, data: str | Path | None = None, counts: dict | None = None) -> dict[str, list[Path]]:
+def split_files(genre: str, data: str | Path | None = None, counts: dict | None = None,
+                hold_out: str | None = None) -> dict[str, list[Path]]:
     """The piece-level split of a genre's files, each side optionally cut to a fixed subset.
 
     Taught in ``notebooks/06_note_lstm.ipynb``. The split is :func:`musicstyle.data.split_names`
     under :data:`musicstyle.data.SPLIT_SEED`; a side's subset is its first files by hash rank.
+    With ``hold_out`` (a recording-source group, :data:`musicstyle.data.GROUPS`) the group's
+    files leave every side and form a ``held-out`` side (a leave-group-out figure).
 
     Args:
         genre: see :func:`genre_folder`.
         data: see :func:`genre_folder`.
         counts: files kept per side (``{"train": 40, ...}``; None: all).
+        hold_out: a group to hold out, or None.
 
     Returns:
-        ``{"train": [...], "validation": [...], "test": [...]}`` paths.
+        ``{"train": [...], "validation": [...], "test": [...]}`` paths (and ``held-out``).
     """
     folder = genre_folder(genre, data)
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".mid", ".midi") and p.is_file())
@@ -76,11 +83,40 @@ def split_files(genre: str, data: str | Path | None = None, counts: dict | None 
         if counts is not None and counts.get(side) is not None:
             chosen = chosen[: counts[side]]
         out[side] = [by_name[n] for n in chosen]
+    if hold_out is not None:
+        if hold_out not in GROUPS:
+            raise MusicstyleError(hold_out, f"hold_out must be one of {', '.join(GROUPS)}")
+        groups = file_groups([p for side in out.values() for p in side])
+        out = {side: [p for p in paths if groups[p] != hold_out] for side, paths in out.items()}
+        out["held-out"] = sorted((p for p, g in groups.items() if g == hold_out), key=lambda p: rank(p.name))
+    return out
+
+
+def file_groups(paths) -> dict[Path, str]:
+    """The recording-source group (:func:`musicstyle.data.recording_group`) of each MIDI file.
+
+    Taught in ``notebooks/06_note_lstm.ipynb``. Only for splitting: no model reads it.
+
+    Args:
+        paths: MIDI files.
+
+    Returns:
+        ``{path: group}``; a file the MIDI reader refuses is ``unreadable``.
+    """
+    from ..core.midi import read_midi
+
+    out = {}
+    for p in paths:
+        try:
+            out[p] = recording_group(read_midi(p))
+        except MusicstyleError:
+            out[p] = "unreadable"
     return out
 
 
 def genre_tokens(
-    genre: str, data: str | Path | None = None, rich: bool = False, quick: bool | None = None, progress: bool = True
+    genre: str, data: str | Path | None = None, rich: bool = False, quick: bool | None = None, progress: bool = True,
+    hold_out: str | None = None,
 ) -> dict[str, list[list[str]]]:
     """Token lists of a genre's files, per side of the piece-level split.
 
@@ -92,15 +128,16 @@ def genre_tokens(
         rich: rich tokens instead of the tutorial's.
         quick: only :data:`QUICK_FILES` files per side (default: quick mode).
         progress: show music21's progress bar.
+        hold_out: see :func:`split_files`.
 
     Returns:
-        ``{"train": [...], "validation": [...], "test": [...]}`` token lists.
+        ``{"train": [...], "validation": [...], "test": [...]}`` token lists (and ``held-out``).
     """
     from ..settings import quick_mode
 
     quick = quick_mode() if quick is None else quick
-    parts = split_files(genre, data, QUICK_FILES if quick else None)
-    every = [p for side in ("train", "validation", "test") for p in parts[side]]
+    parts = split_files(genre, data, QUICK_FILES if quick else None, hold_out)
+    every = [p for paths in parts.values() for p in paths]
     table, skipped = tokenize_files(every, progress=progress)
     for path, reason in skipped.items():
         print(f"skipped {path}: {reason}", file=sys.stderr)
@@ -108,21 +145,25 @@ def genre_tokens(
 
 
 def held_out_tokens(genre: str, data: str | Path | None = None, side: str = "test", rich: bool = False,
-                    progress: bool = True) -> tuple[list[list[str]], dict[str, str]]:
+                    progress: bool = True, hold_out: str | None = None) -> tuple[list[list[str]], dict[str, str]]:
     """Token lists of the held-out pieces a genre's model is measured on.
 
     Taught in ``notebooks/06_note_lstm.ipynb``.
 
     Args:
         genre, data: see :func:`genre_folder`.
-        side: ``test`` or ``validation``.
+        side: ``test``, ``validation`` or (with ``hold_out``) ``held-out``.
         rich: rich tokens instead of the tutorial's.
         progress: show music21's progress bar.
+        hold_out: see :func:`split_files`.
 
     Returns:
         ``(token lists, skipped: reason by path string)``.
     """
-    table, skipped = tokenize_files(split_files(genre, data)[side], progress=progress)
+    parts = split_files(genre, data, hold_out=hold_out)
+    if side not in parts:
+        raise MusicstyleError(side, "the held-out side needs a group to hold out (--hold-out)")
+    table, skipped = tokenize_files(parts[side], progress=progress)
     return [tokens(e, rich) for e in table.values()], skipped
 
 
@@ -154,6 +195,35 @@ def folder_tokens(folder: str | Path, rich: bool = False, progress: bool = True)
         first = next(iter(skipped.items()))
         raise MusicstyleError(first[0], f"no file could be tokenized ({first[1]})")
     return [tokens(e, rich) for e in table.values()], skipped
+
+
+def tokenize_all(data: str | Path | None = None, out: str | Path | None = None, workers: int | None = None,
+                 cache: bool = True, progress: bool = True) -> dict:
+    """Every file of every genre (TPD and POP909) through the tokenizer, in parallel, timed.
+
+    Taught in ``notebooks/06_note_lstm.ipynb`` (``musicstyle tokenize``). With ``out``, the tables
+    are written as the package's shipped tables (:mod:`.shipped`), the datasets' credits inside.
+
+    Args:
+        data: see :func:`genre_folder`.
+        out: the ``.npz`` to write the tables to (None: only the cache).
+        workers: parallel music21 processes (default: every core).
+        cache: read the caches and shipped tables (False: parse every file again).
+        progress: show music21's progress bar.
+
+    Returns:
+        ``files``, ``tokenized``, ``elements``, ``seconds`` and ``skipped`` (reason by path).
+    """
+    t0 = time.perf_counter()
+    files = [p for g in GENRE_SOURCES for _, p in midi_files(genre_folder(g, data))]
+    table, skipped = tokenize_files(files, workers, progress, cache)
+    result = {"files": len(files), "tokenized": len(table), "elements": int(sum(len(e) for e in table.values())),
+              "seconds": round(time.perf_counter() - t0, 1), "skipped": skipped}
+    if out is not None:
+        by_digest = {hashlib.sha256(Path(p).read_bytes()).hexdigest(): e for p, e in table.items()}
+        credits = "; ".join(f"{name}: {SOURCES[name].licence}" for name in ("tpd", "pop909"))
+        write_tables(by_digest, out, credits, TOKEN_CACHE_VERSION)
+    return result
 
 
 def windows(ids_list: list, window: int, hop: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MusicstyleError
-from .data import folder_tokens, held_out_tokens
+from .cache import tokenize_files
+from .data import file_groups, folder_tokens, held_out_tokens, split_files
 from .model import load
+from .tokenizer import tokens
 from .vocabulary import Vocabulary, baselines
 
 
@@ -101,8 +103,34 @@ def evaluate(model, meta: dict, sequences: list[list[str]]) -> dict:
     return result
 
 
+def evaluate_by_group(model, meta: dict, genre: str, data: str | Path | None = None, side: str = "test",
+                      progress: bool = False) -> dict:
+    """:func:`evaluate` on the held-out pieces of each recording-source group separately.
+
+    Taught in ``notebooks/06_note_lstm.ipynb``. Groups (:func:`musicstyle.data.recording_group`)
+    say how a file was made; a model that only fits one source shows it here.
+
+    Args:
+        model, meta: a token model and its metadata.
+        genre, data: see :func:`musicstyle.tokens.genre_folder`.
+        side: ``test`` or ``validation``.
+        progress: show music21's progress bar.
+
+    Returns:
+        ``{group: figures}`` for each group with a piece on that side.
+    """
+    paths = split_files(genre, data)[side]
+    table, _ = tokenize_files(paths, progress=progress)
+    rich = meta.get("rich", False)
+    by: dict[str, list] = {}
+    for path, group in file_groups(paths).items():
+        if str(path) in table:
+            by.setdefault(group, []).append(tokens(table[str(path)], rich))
+    return {g: evaluate(model, meta, seqs) for g, seqs in sorted(by.items())}
+
+
 def evaluate_command(genre: str, data: str | Path, split: str | None = None, model: str | Path | None = None,
-                     progress: bool = True) -> dict:
+                     progress: bool = True, hold_out: str | None = None, by_group: bool = False) -> dict:
     """``musicstyle evaluate tokens``: a model on held-out pieces or on every file of a folder.
 
     Taught in ``notebooks/06_note_lstm.ipynb``.
@@ -110,9 +138,12 @@ def evaluate_command(genre: str, data: str | Path, split: str | None = None, mod
     Args:
         genre: the genre whose shipped model (and, with ``split``, whose held-out pieces) to use.
         data: a folder (or file) of MIDI files; with ``split``, the dataset folder.
-        split: ``test`` or ``validation``: only those held-out pieces of the genre.
+        split: ``test`` or ``validation``: only those held-out pieces of the genre; ``held-out``:
+            every piece of the ``hold_out`` group.
         model: a ``.keras`` token model instead of the shipped one.
         progress: show music21's progress bar.
+        hold_out: a recording-source group left out of every side (with ``split``).
+        by_group: also ``by_group``, the figures of each group (:func:`evaluate_by_group`).
 
     Returns:
         The figures of :func:`evaluate` and ``skipped`` (files music21 could not read).
@@ -120,10 +151,13 @@ def evaluate_command(genre: str, data: str | Path, split: str | None = None, mod
     net, meta, _ = load(model or genre)
     rich = meta.get("rich", False)
     if split:
-        seqs, skipped = held_out_tokens(genre, data, split, rich, progress)
+        seqs, skipped = held_out_tokens(genre, data, split, rich, progress, hold_out)
     else:
         seqs, skipped = folder_tokens(data, rich, progress)
-    return {**evaluate(net, meta, seqs), "skipped": len(skipped)}
+    out = {**evaluate(net, meta, seqs), "skipped": len(skipped)}
+    if by_group and split in ("test", "validation"):
+        out["by_group"] = evaluate_by_group(net, meta, genre, data, split)
+    return out
 
 
 def run_stats(tokens: list[str]) -> dict:

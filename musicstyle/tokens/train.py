@@ -37,6 +37,8 @@ def train(
     strategy=None,
     checkpoint_dir: str | Path | None = None,
     init: str | Path | None = None,
+    learning_rate: float | None = None,
+    hold_out: str | None = None,
     **settings,
 ) -> tuple:
     """Train the note LSTM of a genre on every training file of the piece-level split.
@@ -66,6 +68,10 @@ def train(
         checkpoint_dir: folder of a resumable checkpoint (an interrupted run resumes from it).
         init: a ``.keras`` token model of the same vocabulary and settings to start from (training
             on: its ``train_seconds`` are added to this run's).
+        learning_rate: Adam's starting rate (default 3e-3; the tutorial 1e-3); a lower one for a
+            warm start (``init``) goes on from where the last run's noise left it.
+        hold_out: a recording-source group (:data:`musicstyle.data.GROUPS`) left out of every side
+            and measured on after training (``evaluation_held_out``: a leave-group-out figure).
         **settings: overrides of the arch's settings (None: the default).
 
     Returns:
@@ -78,11 +84,12 @@ def train(
         raise MusicstyleError(arch, "unknown arch (choose lstm or tutorial)")
     base = TUTORIAL if arch == "tutorial" else DEFAULTS
     cfg = {**base, **{k: v for k, v in settings.items() if v is not None}, "arch": arch}
-    seqs = genre_tokens(genre, data, rich=rich, quick=quick, progress=verbose > 0)
+    seqs = genre_tokens(genre, data, rich=rich, quick=quick, progress=verbose > 0, hold_out=hold_out)
     if not seqs["train"]:
         raise MusicstyleError(genre, "no training files could be tokenized")
     vocab = Vocabulary.build(seqs["train"], cfg["min_count"])
     enc = {k: [vocab.encode(s) for s in v] for k, v in seqs.items()}
+    rate = learning_rate or (3e-3 if arch == "lstm" else 1e-3)
     shifts = range(-cfg["transpose"], cfg["transpose"] + 1)
     table = transposition_table(vocab, shifts) if cfg["transpose"] else None
     last_only = TUTORIAL_WINDOWS if arch == "tutorial" else 0
@@ -119,7 +126,7 @@ def train(
         lambda epoch, rng: epoch_windows(enc["train"], cfg["window"], rng, table, last_only),
         keras.losses.sparse_categorical_crossentropy,
         validation=validation,
-        schedule=Schedule(epochs=epochs, batch_size=cfg["batch"], learning_rate=3e-3 if arch == "lstm" else 1e-3,
+        schedule=Schedule(epochs=epochs, batch_size=cfg["batch"], learning_rate=rate,
                           clipnorm=1.0, halve_after=2, patience=4, minutes=minutes),
         strategy=device.strategy(strategy) if isinstance(strategy, str) else strategy,
         checkpoint_dir=checkpoint_dir,
@@ -135,6 +142,8 @@ def train(
         "vocabulary": vocab.tokens,
         "settings": cfg,
         "files": {k: len(v) for k, v in seqs.items()},
+        "learning_rate": rate,
+        "hold_out": hold_out,
         "input_tokens": int(sum(len(s) for s in seqs["train"])),
         "epochs": len(trained.history),
         "stopped_by": trained.stopped_by,
@@ -151,12 +160,14 @@ def train(
     meta["bigram_next"] = follow.tolist()
     contexts, nexts = trigram_table(enc["train"], len(vocab))
     meta["trigram_contexts"], meta["trigram_next"] = contexts.tolist(), nexts.tolist()
-    train_files = split_files(genre, data, QUICK_FILES if quick else None)["train"]
+    train_files = split_files(genre, data, QUICK_FILES if quick else None, hold_out)["train"]
     meta["playing"] = files_playing(train_files, vocab.tokens, seed)  # how compose plays its tokens
     if genre in GENRE_DECODING:
         meta["decoding"] = dict(GENRE_DECODING[genre])
     if seqs["test"]:
         meta["evaluation"] = evaluate(model, meta, seqs["test"])  # held-out test pieces
+    if seqs.get("held-out"):
+        meta["evaluation_held_out"] = evaluate(model, meta, seqs["held-out"])  # the group never seen
     if out is not None and device.is_chief():
         from ..training.modelfile import save_model
 
