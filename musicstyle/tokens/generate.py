@@ -5,6 +5,7 @@ Taught in ``notebooks/06_note_lstm.ipynb``.
 
 from __future__ import annotations
 
+import functools
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -67,9 +68,13 @@ class Generator:
         self.units = [c.units for c in self.cells]
         dense = model.get_layer("next_token")
         self.kernel, self.bias = dense.kernel, dense.bias
-        self._loop = tf.function(self._run, reduce_retracing=True)
+        scalars = (tf.int32, tf.float32, tf.int32, tf.int32, tf.int32, tf.float32)
+        signature = [tf.TensorSpec([None], tf.int32)] + [tf.TensorSpec([], dtype) for dtype in scalars]
+        # one compiled loop per decoding kind, traced once: any seed length, any settings
+        self._loops = {greedy: tf.function(functools.partial(self._run, greedy=greedy), input_signature=signature)
+                       for greedy in (False, True)}
 
-    def _run(self, seed_ids, steps, temperature, top_k, max_run, greedy, rng, penalty):
+    def _run(self, seed_ids, steps, temperature, top_k, max_run, rng, penalty, greedy):
         import tensorflow as tf
 
         V = len(self.vocab)
@@ -146,13 +151,12 @@ class Generator:
         if temperature <= 0:
             raise MusicstyleError("temperature", f"must be > 0 (got {temperature})")
         ids = self.vocab.encode(list(seed_tokens)[-self.meta["settings"]["window"] :])
-        out = self._loop(
+        out = self._loops[bool(greedy)](
             tf.constant(ids, tf.int32),
             tf.constant(int(n), tf.int32),
             tf.constant(float(temperature), tf.float32),
             tf.constant(int(top_k), tf.int32),
             tf.constant(int(max_run) if max_run else 10**9, tf.int32),
-            bool(greedy),
             tf.constant(int(seed) % (2**31 - 1), tf.int32),
             tf.constant(float(penalty), tf.float32),
         )

@@ -1,0 +1,64 @@
+"""What a reader sees: the stored notebooks are the full run, small, and the index's times are measured.
+
+The committed notebooks hold full-mode outputs (``make course STORE=1``); nbval's lax mode compares the
+cells that quick mode reproduces (tagged by ``tools/mark_checked_cells.py``). ``notebooks/course_run.json``
+is the JSON line of the ``make course`` run whose outputs are stored.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+RUN = json.loads((ROOT / "notebooks" / "course_run.json").read_text())
+#: Kernels known to peak above Binder's 1.5 GB in full mode (issue 11 stays open for them).
+OVER_MEMORY = {"02_velocity_cnn.ipynb"}
+
+
+def code_cells(path: Path) -> list:
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+def output_text(cell) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        parts.append(out.get("text", "") if out.output_type == "stream" else out.get("data", {}).get("text/plain", ""))
+    return "".join(parts)
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if code_cells(p)], ids=lambda p: p.name)
+def test_stored_outputs_are_the_full_run(path):
+    cells = code_cells(path)
+    assert "mode: full" in output_text(cells[0])
+    assert any("nbval-check-output" in c.metadata.get("tags", []) for c in cells)  # nbval compares something
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_stored_notebooks_are_at_most_3_mb(path):
+    assert path.stat().st_size <= 3 * 2**20
+
+
+def test_the_stored_run_passed_within_the_course_budget():
+    names = {r["name"] for r in RUN["notebooks"]}
+    assert names == {p.name for p in NOTEBOOKS}
+    assert all(r["ok"] for r in RUN["notebooks"])
+    assert RUN["total_seconds"] <= 1800
+    assert {r["name"] for r in RUN["notebooks"] if r["peak_rss_mb"] > 1536} <= OVER_MEMORY
+
+
+def test_the_index_shows_the_measured_times():
+    index = "".join(c.source for c in nbformat.read(ROOT / "notebooks" / "00_index.ipynb", as_version=4).cells)
+    for r in RUN["notebooks"]:
+        if r["name"] == "00_index.ipynb":
+            continue
+        row = next(line for line in index.splitlines() if f"[{r['name'][:-6]}]" in line)
+        shown = re.search(r"\| ([\d.]+) min, ([\d.]+) GB \|", row)
+        assert shown, row
+        assert float(shown.group(1)) == round(r["seconds"] / 60, 1)
+        assert float(shown.group(2)) == round(r["peak_rss_mb"] / 1024, 2)
