@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.midi import Performance
+from ..errors import MusicstyleError
 
 #: The groups, in the order they are assigned (the first trait that holds wins).
 GROUPS = ("quantised", "no-pedal", "loud", "soft")
@@ -38,6 +39,20 @@ def recording_group(perf: Performance) -> str:
     if not (len(perf.controls) and (perf.controls["number"] == 64).any()):
         return "no-pedal"
     return "loud" if len(notes) and notes["velocity"].mean() >= LOUD_VELOCITY else "soft"
+
+
+def check_group(name: str | None) -> str | None:
+    """``name`` when it is one of :data:`GROUPS` (or None); otherwise a clear error.
+
+    Args:
+        name: a group to hold out, or None.
+
+    Returns:
+        ``name``.
+    """
+    if name is not None and name not in GROUPS:
+        raise MusicstyleError(name, f"hold_out must be one of {', '.join(GROUPS)}")
+    return name
 
 
 def group_counts(pieces) -> dict[str, dict[str, int]]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import MusicstyleError
 from .collection import Collection, Piece, load_folder
-from .groups import GROUPS, recording_group
+from .groups import check_group, recording_group
 from .sources import SOURCES, locate
 from .split import SIDES, SPLIT_SEED
 
@@ -55,8 +55,7 @@ def select(collection: Collection, split: str = "all", genre: str | None = None,
     Returns:
         The pieces, in collection order.
     """
-    if hold_out is not None and hold_out not in GROUPS:
-        raise MusicstyleError(hold_out, f"hold_out must be one of {', '.join(GROUPS)}")
+    check_group(hold_out)
     if split == "all" or split == "held-out":
         if split == "held-out" and hold_out is None:
             raise MusicstyleError(split, "the held-out side needs a group to hold out")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import GROUPS, SOURCES, SPLIT_SEED, find, midi_files, rank, recording_group, split_names
+from ..data import SOURCES, SPLIT_SEED, check_group, find, midi_files, rank, recording_group, split_names
 from ..errors import MusicstyleError
 from .cache import TOKEN_CACHE_VERSION, tokenize_files
 from .shipped import write_tables
@@ -83,9 +83,7 @@ def split_files(genre: str, data: str | Path | None = None, counts: dict | None 
         if counts is not None and counts.get(side) is not None:
             chosen = chosen[: counts[side]]
         out[side] = [by_name[n] for n in chosen]
-    if hold_out is not None:
-        if hold_out not in GROUPS:
-            raise MusicstyleError(hold_out, f"hold_out must be one of {', '.join(GROUPS)}")
+    if check_group(hold_out) is not None:
         groups = file_groups([p for side in out.values() for p in side])
         out = {side: [p for p in paths if groups[p] != hold_out] for side, paths in out.items()}
         out["held-out"] = sorted((p for p, g in groups.items() if g == hold_out), key=lambda p: rank(p.name))
