@@ -63,7 +63,31 @@ def test_lazy_examples_train_like_the_same_arrays_and_build_only_fed_batches():
     b = train(_build, lazy, _mse, VALIDATION, schedule=sched, verbose=0)
     assert [r["loss"] for r in b.history] == pytest.approx([r["loss"] for r in a.history], rel=1e-5)
     assert [r["val_loss"] for r in b.history] == pytest.approx([r["val_loss"] for r in a.history], rel=1e-5)
-    assert taken == [1, 16, 16, 16, 16] * 3  # the signature's one example, then each batch as it is fed
+    assert taken == [1] + [16] * 12  # the signature's one example (once), then each batch as it is fed
+
+
+def test_each_epochs_draw_is_freed_once_the_epoch_is_over():
+    import gc
+    import weakref
+
+    class Draw:  # the epoch's data, as a model package's draw holds it
+        def __init__(self, epoch, rng):
+            self.x, self.y = _draw(epoch, rng)
+
+    alive = []
+
+    def draw(epoch, rng):
+        gc.collect()
+        alive.append(sum(r() is not None for r in refs))
+        d = Draw(epoch, rng)
+        refs.append(weakref.ref(d))
+        return Examples(len(d.x), lambda order: (d.x[order], d.y[order]))
+
+    refs = []
+    train(_build, draw, _mse, VALIDATION, schedule=Schedule(epochs=4, batch_size=16, patience=None), verbose=0)
+    gc.collect()
+    assert alive == [0, 0, 0, 0]  # no earlier epoch's draw is held when the next is made
+    assert all(r() is None for r in refs)  # nor once training is over
 
 
 def test_halves_the_learning_rate_and_stops_on_a_plateau():

@@ -80,6 +80,26 @@ def test_recording_features_of_a_tiny_piece():
     assert prepared.piece[0].shape == (PIECE_INPUT,) and prepared.notes[0].shape == (6, len(NOTE_FEATURES))
 
 
+def test_prepared_grid_is_the_roll_and_its_windows_cut_it():
+    perfs = [read_midi(piece_bytes(i), name=str(i)) for i in range(3)]
+    prepared = V.Prepared(perfs)
+    assert len(prepared) == 3 and prepared.steps == sum(piano_roll(p).steps for p in perfs)
+    for i, perf in enumerate(perfs):
+        roll = piano_roll(perf)
+        x, y = prepared.grid(i)
+        np.testing.assert_array_equal(x, V.features(roll))
+        np.testing.assert_array_equal(y, targets(roll))
+        xs, ys = prepared.grid(i, 3, 9)
+        np.testing.assert_array_equal(xs, x[3:9])
+        np.testing.assert_array_equal(ys, y[3:9])
+    wx, wy = prepared.windows(8)  # consecutive windows, zero-padded past a piece's end
+    x0, y0 = prepared.grid(0)
+    n = min(8, len(x0))
+    np.testing.assert_array_equal(wx[0, :n], x0[:n])
+    np.testing.assert_array_equal(wy[0, :n], y0[:n])
+    assert not wx[0, n:].any() and not wy[0, n:].any()
+
+
 def test_paper_model_outputs_velocity_only_at_key_onsets():
     import keras
 

@@ -175,21 +175,22 @@ def train(build: Callable, draw: Callable, loss, validation=None, score: Callabl
         return strategy.reduce("SUM", total, axis=None), strategy.reduce("SUM", count, axis=None)
 
     state = _Progress(schedule, model, optimizer, checkpoint_dir, device.is_chief())
-    val_data = None
+    val_data, val_pipeline = None, _Pipeline(strategy, global_batch)
     if validation is not None:
         val = Examples.of(validation)
-        val_data = _dataset(strategy, val, np.arange(val.count), global_batch, drop_remainder=False)
+        val_data = val_pipeline.epoch(val, np.arange(val.count), drop_remainder=False)
+        del val
     show = verbose and device.is_chief()
     from tqdm.auto import tqdm
 
-    data = None
+    pipeline = _Pipeline(strategy, global_batch)
     for epoch in range(state.start_epoch, schedule.epochs):
-        data = None  # the previous epoch's pipeline is freed before the next draw
+        pipeline.release()  # the previous epoch's examples are freed before the next draw
         rng = np.random.default_rng([seed, epoch])
         examples = Examples.of(draw(epoch, rng))
         order = rng.permutation(examples.count)  # shuffled here: no tf.data shuffle buffer (a second copy)
         steps = max(1, examples.count // global_batch)
-        data = _dataset(strategy, examples, order, global_batch, drop_remainder=examples.count >= global_batch)
+        data = pipeline.epoch(examples, order, drop_remainder=examples.count >= global_batch)
         del examples
         lr = float(np.asarray(optimizer.learning_rate))
         t0 = time.perf_counter()
@@ -215,6 +216,8 @@ def train(build: Callable, draw: Callable, loss, validation=None, score: Callabl
             on_epoch_end(epoch, row, model)
         if stop:
             break
+    pipeline.release()
+    val_pipeline.release()
     return state.finish(strategy, mixed)
 
 
@@ -255,24 +258,43 @@ def _take(v, order: np.ndarray):
     return tuple(np.asarray(a)[order] for a in v) if isinstance(v, (list, tuple)) else np.asarray(v)[order]
 
 
-def _dataset(strategy, examples: Examples, order: np.ndarray, batch: int, drop_remainder: bool):
-    """A distributed ``tf.data`` pipeline of the batches ``examples.take`` builds, in ``order``."""
-    import tensorflow as tf
+class _Pipeline:
+    """One distributed ``tf.data`` pipeline for every epoch, of the batches ``examples.take`` builds.
 
-    ends = range(batch, len(order) + 1, batch) if drop_remainder else range(batch, len(order) + batch, batch)
-    spans = [order[end - batch : end] for end in ends]
+    ``Dataset.from_generator`` never frees what its generator holds (tensorflow#57690): a pipeline
+    per epoch kept every epoch's draw in memory. Here one generator reads the examples set by
+    :meth:`epoch` and forgets them on :meth:`release`.
+    """
 
-    def batches():
+    def __init__(self, strategy, batch: int):
+        self.strategy, self.batch = strategy, batch
+        self.examples, self.spans, self.data = None, [], None
+
+    def epoch(self, examples: Examples, order: np.ndarray, drop_remainder: bool):
+        """The pipeline, serving ``examples`` in ``order`` (whole batches only with ``drop_remainder``)."""
+        import tensorflow as tf
+
+        b = self.batch
+        ends = range(b, len(order) + 1, b) if drop_remainder else range(b, len(order) + b, b)
+        self.examples, self.spans = examples, [order[end - b : end] for end in ends]
+        if self.data is None:
+            spec = lambda a: tf.TensorSpec((None, *np.shape(a)[1:]), tf.as_dtype(np.asarray(a).dtype))  # noqa: E731
+            first = _with_weights(examples.take(order[:1]))
+            signature = tuple(tuple(spec(a) for a in v) if isinstance(v, (list, tuple)) else spec(v) for v in first)
+            ds = tf.data.Dataset.from_generator(self._batches, output_signature=signature).prefetch(2)
+            options = tf.data.Options()
+            options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+            self.data = self.strategy.experimental_distribute_dataset(ds.with_options(options))
+        return self.data
+
+    def release(self) -> None:
+        """Forget the examples (the pipeline stays, for the next :meth:`epoch`)."""
+        self.examples, self.spans = None, []
+
+    def _batches(self):
+        examples, spans = self.examples, self.spans
         for span in spans:
             yield _with_weights(examples.take(span))
-
-    spec = lambda a: tf.TensorSpec((None, *np.shape(a)[1:]), tf.as_dtype(np.asarray(a).dtype))  # noqa: E731
-    first = _with_weights(examples.take(order[:1]))
-    signature = tuple(tuple(spec(a) for a in v) if isinstance(v, (list, tuple)) else spec(v) for v in first)
-    ds = tf.data.Dataset.from_generator(batches, output_signature=signature).prefetch(2)
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return strategy.experimental_distribute_dataset(ds.with_options(options))
 
 
 def _fmt(key, value) -> str:

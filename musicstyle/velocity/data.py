@@ -160,11 +160,12 @@ def loudness_columns(inputs: str = "all") -> np.ndarray:
 class Prepared:
     """What the models and baselines need of a list of pieces (one entry per piece).
 
-    ``x`` / ``y``: the paper model's grid input and targets; ``notes`` / ``velocity``: the improved
-    model's note features and every note's velocity; ``piece``: :func:`piece_input`; ``step`` /
-    ``column``: each note's grid cell (column -1 outside the layout's key range); ``chord``: each
-    note's chord id (:func:`musicstyle.core.notes.chord_ids`). Pieces with no note in the key range
-    are left out. Taught in ``notebooks/02_velocity_cnn.ipynb``.
+    :meth:`grid`: the paper model's grid input and targets of a piece (kept as bits and as the
+    struck cells, an eighth of the memory); ``notes`` / ``velocity``: the note models' note features
+    and every note's velocity; ``piece``: :func:`piece_input`; ``step`` / ``column``: each note's
+    grid cell (column -1 outside the layout's key range); ``chord``: each note's chord id
+    (:func:`musicstyle.core.notes.chord_ids`). Pieces with no note in the key range are left out.
+    Taught in ``notebooks/02_velocity_cnn.ipynb``.
 
     Args:
         pieces: :class:`musicstyle.data.Piece` or :class:`musicstyle.core.midi.Performance` objects.
@@ -172,7 +173,8 @@ class Prepared:
     """
 
     def __init__(self, pieces, layout: Layout = PAPER):
-        self.names, self.x, self.y, self.notes, self.velocity, self.piece, self.step, self.column, self.chord = ([] for _ in range(9))
+        self.names, self.notes, self.velocity, self.piece, self.step, self.column, self.chord = ([] for _ in range(7))
+        self._bits, self._struck = [], []  # grid input as bits; targets as (steps, keys, velocities) of struck cells
         for p in pieces:
             perf = p.performance if hasattr(p, "performance") else p
             try:
@@ -182,8 +184,10 @@ class Prepared:
             nf = note_features(perf)
             pitch = perf.notes["pitch"].astype(np.int64)
             self.names.append(getattr(perf, "name", ""))
-            self.x.append(features(roll))
-            self.y.append(targets(roll))
+            self._bits.append(np.packbits(features(roll), axis=1))
+            y = targets(roll)
+            at = np.nonzero(y)
+            self._struck.append((at[0].astype(np.int32), at[1].astype(np.uint8), y[at]))
             self.notes.append(nf)
             self.velocity.append(perf.notes["velocity"].copy())
             self.piece.append(piece_input(perf, nf))
@@ -192,10 +196,34 @@ class Prepared:
             self.chord.append(chord_ids(perf.seconds(perf.notes["start"])))
         self.layout = layout
 
+    def __len__(self) -> int:
+        """Pieces kept."""
+        return len(self.names)
+
+    def grid(self, i: int, start: int = 0, stop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Piece ``i``'s :func:`features` and :func:`targets`, steps ``start`` to ``stop``.
+
+        Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+        Args:
+            i: the piece.
+            start: first step.
+            stop: step after the last (None: the piece's end).
+
+        Returns:
+            ``(x, y)`` uint8 ``(steps, 2 * columns)`` and ``(steps, keys)``.
+        """
+        x = np.unpackbits(self._bits[i][start:stop], axis=1, count=2 * self.layout.columns)
+        y = np.zeros((len(x), self.layout.keys), np.uint8)
+        step, key, value = self._struck[i]
+        inside = (step >= start) & (step < start + len(x))
+        y[step[inside] - start, key[inside]] = value[inside]
+        return x, y
+
     @property
     def steps(self) -> int:
         """Grid steps of every piece together."""
-        return sum(len(x) for x in self.x)
+        return sum(len(b) for b in self._bits)
 
     @property
     def note_count(self) -> int:
@@ -234,13 +262,13 @@ class Prepared:
         Returns:
             ``(x, y)`` uint8 arrays ``(windows, length, 2 * columns)`` and ``(windows, length, keys)``.
         """
-        spots = self._spots([len(x) for x in self.x], length, rng, count)
-        xs = np.zeros((len(spots), length, self.x[0].shape[1]), np.uint8)
-        ys = np.zeros((len(spots), length, self.y[0].shape[1]), np.uint8)
+        spots = self._spots([len(b) for b in self._bits], length, rng, count)
+        xs = np.zeros((len(spots), length, 2 * self.layout.columns), np.uint8)
+        ys = np.zeros((len(spots), length, self.layout.keys), np.uint8)
         for j, (i, s) in enumerate(spots):
-            seg = self.x[i][s : s + length]
-            xs[j, : len(seg)] = seg
-            ys[j, : len(seg)] = self.y[i][s : s + length]
+            x, y = self.grid(i, s, s + length)
+            xs[j, : len(x)] = x
+            ys[j, : len(y)] = y
         return xs, ys
 
     def note_windows(self, length: int, rng: np.random.Generator | None = None, count: int | None = None):

@@ -57,7 +57,7 @@ def onset_predictions(model, prepared: Prepared) -> list[tuple[np.ndarray, np.nd
         if is_note_model(model):
             pred = predict_whole(model, prepared.notes[i], prepared.piece[i])[inside]
         else:
-            pred = predict_whole(model, prepared.x[i])[prepared.step[i][inside], c[inside]]
+            pred = predict_whole(model, prepared.grid(i)[0])[prepared.step[i][inside], c[inside]]
         out.append((v[inside].astype(np.float64), pred.astype(np.float64), c[inside]))
     return out
 
@@ -104,8 +104,8 @@ def evaluate_pieces(pieces, genre: str, models: dict) -> dict:
     main_meta = models[names[0]][1]
     mean = float(main_meta["train_mean"])
     pitch = np.asarray(main_meta["pitch_means"], np.float64)
-    result = {"genre": genre, "pieces": len(prepared.x), "onsets": len(prepared.onset_velocities())}
-    if not prepared.x:
+    result = {"genre": genre, "pieces": len(prepared), "onsets": len(prepared.onset_velocities())}
+    if not len(prepared):
         return result
     figures = {}
     truth = None

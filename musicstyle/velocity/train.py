@@ -132,7 +132,7 @@ def train(genre: str, arch: str = "improved", data=None, epochs: int = 40, windo
     if not va:  # tiny folders: validate on the training pieces rather than not at all
         va = tr
     train_data, val_data = Prepared(tr), Prepared(va)
-    if not train_data.x:
+    if not len(train_data):
         raise MusicstyleError(collection.root, f"no {genre} piece has notes in the key range")
     base = baselines(train_data)
     strategy = device.strategy(strategy) if isinstance(strategy, str) else strategy or device.strategy()
@@ -203,8 +203,8 @@ def train(genre: str, arch: str = "improved", data=None, epochs: int = 40, windo
         "window_unit": "notes" if notes else "steps",
         "batch": batch,
         "split_seed": SPLIT_SEED,
-        "train_pieces": len(train_data.x),
-        "validation_pieces": len(val_data.x),
+        "train_pieces": len(train_data),
+        "validation_pieces": len(val_data),
         "data_checksum": pieces_checksum(tr + va),
         "data_root": str(collection.root),
         "members": len(kept),
