@@ -175,12 +175,13 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
             (tmp_path / genre / f"{genre}{i}.mid").write_bytes(melody(v, step=120))
     out, checkpoints = tmp_path / "d.keras", tmp_path / "checkpoints"
     args = ["train", "dynamics", "--data", str(tmp_path), "--kind", "stats", "--real-only", "--epochs", "2",
-            "--strategy", "default", "--checkpoint-dir", str(checkpoints), "-o", str(out)]
+            "--hidden", "0", "--strategy", "default", "--checkpoint-dir", str(checkpoints), "-o", str(out)]
     assert main(args) == 0
     assert "saved" in capsys.readouterr().out
     assert not list(checkpoints.glob("*"))  # the finished run leaves no checkpoint behind
     model, meta = D.load_model_file(out)
     assert meta["arch"] == "stats" and meta["trained_on"] == "real" and meta["features"] == list(D.FEATURES)
+    assert "hidden" not in [layer.name for layer in model.layers]  # --hidden 0: logistic regression (default 32 units)
     assert 0.0 <= D.p_jazz(model, meta, read_midi((tmp_path / "jazz" / "jazz0.mid").read_bytes())) <= 1.0
 
 

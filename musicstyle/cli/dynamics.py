@@ -24,6 +24,8 @@ def register(groups) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights and of the training crops")
     p.add_argument("--hold-out", choices=GROUPS, help="leave this recording-source group out of every side "
                    "(measure on it with evaluate transfer --split held-out --hold-out GROUP)")
+    p.add_argument("--hidden", type=int, help="hidden ReLU units of the relations or stats judge "
+                   "(default: 16 for relations, 32 for stats; 0: logistic regression)")
     p.add_argument("-o", "--output", required=True, help="model file to write (.keras; written by the chief only)")
     add_run_options(p)
     p.set_defaults(func=_train)
@@ -52,7 +54,7 @@ def _train(args) -> int:
     quiet_tensorflow()
     result = train_command(args.kind, args.output, data=args.data, epochs=args.epochs, real_only=args.real_only,
                            extra_models=args.extra_models, seed=args.seed, strategy=args.strategy,
-                           checkpoint_dir=args.checkpoint_dir, hold_out=args.hold_out)
+                           checkpoint_dir=args.checkpoint_dir, hold_out=args.hold_out, hidden=args.hidden)
     emit(result, False)
     return 0
 

@@ -251,7 +251,7 @@ def augmenting_predictors(extra: list[dict] | None = None, archs: tuple | None =
 
 def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool | None = None,
           own_model: bool = True, seed: int = 0, verbose: int = 1, extra_models: list[dict] | None = None,
-          strategy=None, checkpoint_dir=None, hold_out: str | None = None) -> tuple:
+          strategy=None, checkpoint_dir=None, hold_out: str | None = None, hidden: int | None = None) -> tuple:
     """Train a discriminator on the piece-level split of a folder with classical/ and jazz/.
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``; reproduced by ``musicstyle train dynamics``.
@@ -275,6 +275,8 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
         checkpoint_dir: folder of the trainer's resumable checkpoint.
         hold_out: a recording-source group (:data:`musicstyle.data.GROUPS`) left out of every side,
             for a leave-group-out figure (``evaluate transfer --split held-out --hold-out GROUP``).
+        hidden: hidden ReLU units of the relations or stats judge (default :data:`RELATIONS_HIDDEN`
+            or :data:`STATS_HIDDEN`; 0: logistic regression).
 
     Returns:
         ``(model, meta)``.
@@ -309,12 +311,14 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
     if kind == "relations":
         metas = {g: p.meta for g, p in sets[0].items()} if sets else {}
         va_unrelated = unrelated_items(val_pieces, metas, seed=10_000)
+        hidden = RELATIONS_HIDDEN if hidden is None else hidden
         model, history = train_relations(tr + unrelated_items(train_pieces, metas, seed=seed), va + va_unrelated,
-                                         epochs=epochs or (10 if quick else 150), **common)
+                                         epochs=epochs or (10 if quick else 150), hidden=hidden, **common)
     elif kind == "cnn":
         model, history = train_cnn(tr, va, epochs=epochs or (2 if quick else 12), **common)
     else:
-        model, history = train_stats(tr, va, epochs=epochs or (10 if quick else 60), hidden=STATS_HIDDEN, **common)
+        hidden = STATS_HIDDEN if hidden is None else hidden
+        model, history = train_stats(tr, va, epochs=epochs or (10 if quick else 60), hidden=hidden, **common)
     va_real = [it for it in va_all if it.source == "real"]
     va_own = {g: [it for it in va_all if it.source == "own model" and it.genre == g] for g in GENRES}
     scored = [h.get("val_piece_accuracy", h.get("val_outcome_accuracy")) for h in history
@@ -345,7 +349,7 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
         or None,
     }
     if kind == "relations":
-        meta.update(outcomes=list(OUTCOMES), attributes=list(ATTRIBUTES), hidden=RELATIONS_HIDDEN,
+        meta.update(outcomes=list(OUTCOMES), attributes=list(ATTRIBUTES), hidden=hidden,
                     trained_on="real + own-genre velocity model predictions (their genre); shuffled and texture "
                                "alone of both genres (unrelated)",
                     validation_unrelated_accuracy=outcome_accuracy(model, va_unrelated),
@@ -355,7 +359,7 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
 
 def train_command(kind: str, output, data=None, epochs: int | None = None, real_only: bool = False,
                   extra_models: list[tuple] | None = None, seed: int = 0, strategy: str = "auto",
-                  checkpoint_dir=None, hold_out: str | None = None) -> dict:
+                  checkpoint_dir=None, hold_out: str | None = None, hidden: int | None = None) -> dict:
     """``musicstyle train dynamics``: train (:func:`train`) and save (on the chief only).
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``.
@@ -363,7 +367,7 @@ def train_command(kind: str, output, data=None, epochs: int | None = None, real_
     Args:
         kind: ``cnn``, ``stats`` or ``relations``.
         output: the ``.keras`` file to write.
-        data, epochs, seed, checkpoint_dir, hold_out: as for :func:`train`.
+        data, epochs, seed, checkpoint_dir, hold_out, hidden: as for :func:`train`.
         real_only: the raw discriminator (no velocity-model re-predictions).
         extra_models: more (classical.keras, jazz.keras) pairs.
         strategy: ``auto``, ``default``, ``mirrored`` or ``multiworker``
@@ -386,7 +390,8 @@ def train_command(kind: str, output, data=None, epochs: int | None = None, real_
             if not Path(path).is_file():
                 raise MusicstyleError(path, "no such model file")
     model, meta = train(kind, data=data, epochs=epochs, own_model=not real_only, extra_models=extra, seed=seed,
-                        strategy=device.strategy(strategy), checkpoint_dir=checkpoint_dir, hold_out=hold_out)
+                        strategy=device.strategy(strategy), checkpoint_dir=checkpoint_dir, hold_out=hold_out,
+                        hidden=hidden)
     saved = device.is_chief()
     if saved:
         save_model(model, out, meta)
