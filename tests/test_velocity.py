@@ -650,3 +650,34 @@ def test_cli_evaluate_model_files_on_a_held_out_group(tmp_path, capsys):
     assert result["jazz"]["trained_hold_out"] == "soft" and list(result["jazz"]["figures"])[0] == "jazz_no_soft"
     assert result["classical"]["trained_hold_out"] is None  # the shipped classical models
     assert main(["evaluate", "velocity", "--data", str(data), "--split", "held-out"]) == 2
+
+
+def test_train_spread_gives_an_older_model_file_the_sampled_route(tpd_folder, tmp_path, capsys):
+    from musicstyle.data import SPLIT_SEED, select
+    from musicstyle.training.shipped import pretrained_path
+    from musicstyle.velocity.data import pieces_of
+
+    model, meta = V.load_file(pretrained_path(V.pretrained_name("jazz")))
+    meta = {k: v for k, v in meta.items() if not k.startswith("spread")}  # as written before the spread existed
+    old, out = tmp_path / "old.keras", tmp_path / "with_spread.keras"
+    V.save(model, meta, old)
+    perf = read_midi(piece_bytes(1))
+    with pytest.raises(MusicstyleError, match="train spread"):
+        V.transferred_velocities(model, meta, perf, route="sampled")
+    assert main(["train", "spread", str(old), "--data", str(tpd_folder), "-o", str(out)]) == 0
+    assert str(out) in capsys.readouterr().out
+    model2, meta2 = V.load_file(out)
+    assert 0 < meta2["spread"]["pieces"] <= len(select(pieces_of(tpd_folder), "validation", "jazz", seed=SPLIT_SEED))
+    assert meta2["spread"]["sigma"] > 0 and len(meta2["spread"]["w"]) == len(NOTE_FEATURES)
+    assert {k: v for k, v in meta2.items() if not k.startswith("spread")} == meta  # nothing else changed
+    for a, b in zip(model.get_weights(), model2.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    sampled = V.transferred_velocities(model2, meta2, perf, route="sampled")
+    mean = V.transferred_velocities(model2, meta2, perf, route="mean")
+    assert sampled.shape == mean.shape and np.all((sampled >= 1) & (sampled <= 127)) and not np.array_equal(sampled, mean)
+    paper = pretrained_path(V.pretrained_name("jazz", "paper"))
+    for args, reason in (([str(paper), "-o", str(tmp_path / "p.keras")], "only a note model"),
+                         ([str(out), "-o", str(out)], "new file"), ([str(old), "-o", str(tmp_path / "x.h5")], ".keras")):
+        assert main(["train", "spread", *args, "--data", str(tpd_folder)]) == 2
+        assert reason in capsys.readouterr().err
+    assert V.load("jazz")[1]["spread"] and V.load("classical")[1]["spread"]  # the shipped models carry one

@@ -42,6 +42,13 @@ def register(groups) -> None:
     p.add_argument("-o", "--output", required=True, help="model file to write (.keras)")
     p.set_defaults(func=_train)
 
+    p = groups["train"].add_parser("spread", help="give a note velocity model file the per-note spread of --route sampled "
+                                   "(fitted on its genre's validation pieces; weights unchanged)")
+    p.add_argument("model", help="the velocity model file (improved or stylenet)")
+    p.add_argument("--data", help="folder with classical/ and jazz/ MIDI subfolders (default: TPD, found as usual)")
+    p.add_argument("-o", "--output", required=True, help="model file to write (.keras; not the input file)")
+    p.set_defaults(func=_spread)
+
     p = groups["evaluate"].add_parser("velocity", help="RMSE/MAE/r of the shipped velocity models beside baselines")
     p.add_argument("--data", help="folder with classical/ and jazz/ MIDI subfolders (default: TPD)")
     p.add_argument("--split", choices=("all", "test", "validation", "train", "held-out"), default="all",
@@ -92,6 +99,16 @@ def _train(args) -> int:
         checkpoint_dir=args.checkpoint_dir, hold_out=args.hold_out, loudness_inputs=args.loudness_inputs,
         minutes=args.minutes,
     ), False)
+    return 0
+
+
+def _spread(args) -> int:
+    from ..settings import quiet_tensorflow
+
+    quiet_tensorflow()
+    from ..velocity import add_spread
+
+    emit(add_spread(args.model, args.output, data=args.data), False)
     return 0
 
 

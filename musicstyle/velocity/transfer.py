@@ -80,7 +80,7 @@ def transferred_velocities(model, meta: dict, perf: Performance, texture: bool =
     if route == "sampled":
         if not meta.get("spread") or not is_note_model(model):
             raise MusicstyleError(meta.get("genre", "model"), "this model has no per-note spread for the sampled route "
-                                  "(train it with musicstyle train velocity)")
+                                  "(give it one with musicstyle train spread, or train it with musicstyle train velocity)")
         chord = chord_ids(perf.seconds(perf.notes["start"]))
         return np.clip(np.rint(pred + sample_spread(meta["spread"], note_features(perf), chord, piece_seed(perf, seed))), 1, 127)
     if route == "texture" and meta.get("texture"):
