@@ -279,8 +279,7 @@ class Predictions:
         if key not in self._memory or len(self._memory[key]) != len(perf.notes):
             from ..velocity import transferred_velocities
 
-            extra = {"route": self.route} if self.route else {}
-            self._memory[key] = transferred_velocities(self.model, self.meta, perf, self.texture, **extra).astype(np.uint8)
+            self._memory[key] = transferred_velocities(self.model, self.meta, perf, self.texture, route=self.route).astype(np.uint8)
             self._dirty = True
         return self._memory[key].astype(np.float64)
 

@@ -177,9 +177,7 @@ def route_predictors(texture: bool = True) -> tuple[dict, dict]:
     """
     from .. import velocity
 
-    routes = {"mean": velocity_predictors(texture=False), "texture": velocity_predictors(texture=True)}
-    for name in getattr(velocity, "ROUTES", ()):
-        routes.setdefault(name, velocity_predictors(route=name))
+    routes = {name: velocity_predictors(route=name) for name in velocity.ROUTES}
     return routes["texture" if texture else "mean"], routes
 
 

@@ -114,6 +114,11 @@ def relations_of(d: Dynamics) -> np.ndarray:
     return relation_features(d.attributes, d.chord, d.z)
 
 
+def _relation_logits(model, d: Dynamics) -> np.ndarray:
+    """The relations judge's logit of each of :data:`OUTCOMES` for a piece."""
+    return np.asarray(model(relations_of(d)[None], training=False), np.float64).ravel()
+
+
 def outcome_probabilities(model, meta: dict, data) -> dict:
     """P(classical), P(jazz) and P(unrelated) of a piece. Taught in ``notebooks/02b_did_the_style_move.ipynb``.
 
@@ -126,7 +131,7 @@ def outcome_probabilities(model, meta: dict, data) -> dict:
     """
     d = as_dynamics(data)
     if meta.get("arch") == "relations":
-        logits = np.asarray(model(relations_of(d)[None], training=False), np.float64).ravel()
+        logits = _relation_logits(model, d)
         p = np.exp(logits - logits.max())
         return dict(zip(OUTCOMES, (p / p.sum()).tolist()))
     pj = p_jazz(model, meta, d)
@@ -162,7 +167,7 @@ def jazz_logit(model, meta: dict, d: Dynamics) -> float:
         the members for the ensemble; log P(jazz) / P(classical) for ``relations``).
     """
     if meta.get("arch") == "relations":
-        logits = np.asarray(model(relations_of(d)[None], training=False)).ravel()
+        logits = _relation_logits(model, d)
         return float(logits[1] - logits[0])
     if meta.get("arch") == ENSEMBLE:
         return float(np.mean([jazz_logit(m, mm, d) for m, mm in model]))

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core.notes import CHORD_WINDOW_S
 from ..errors import MusicstyleError
-from .data import GENRES, MIN_STD, dynamics_of, OUTCOMES, UNRELATED, Item, load_pieces, real_and_own, shuffled, texture_alone, velocity_predictors
+from .data import GENRES, MIN_STD, OUTCOMES, UNRELATED, Item, dynamics_of, load_pieces, real_and_own, shuffled, texture_alone, velocity_predictors
 from .model import KIND, RELATIONAL, RELATIONS_HIDDEN, SHIPPED, STATS_HIDDEN, build_cnn, build_relations, build_stats, jazz_logit, judged_as, relations_of
 from .observations import FEATURES, SEGMENT, segment_table
 from .relations import ATTRIBUTES, RELATIONS
@@ -237,12 +237,12 @@ def augmenting_predictors(extra: list[dict] | None = None, archs: tuple | None =
     """
     from ..velocity import ARCHS
 
-    sets = []
-    for arch in archs or ARCHS:
+    archs, sets = archs or ARCHS, []
+    for arch in archs:
         try:
             sets.append(velocity_predictors(arch))
         except MusicstyleError:
-            if arch == (archs or ARCHS)[0]:
+            if arch == archs[0]:
                 raise
     for files in extra or []:
         sets.append(velocity_predictors(files=files))

@@ -200,14 +200,14 @@ def tokenize_files(
     bundle = _bundle_file([d for *_, d in read]) if len(read) >= BUNDLE_FILES else None
     by_digest = _load_bundle(bundle) if cache and bundle is not None else {}
     shipped = shipped_tables(TOKEN_CACHE_VERSION) if cache else {}
-    todo, cached = [], 0
+    todo, unshipped = [], 0  # files the shipped tables lack (only those need a bundle)
     for p, data, digest in read:
         if digest in by_digest:
             continue
         if digest in shipped:
             by_digest[digest] = shipped[digest]
             continue
-        cached += 1
+        unshipped += 1
         if cache and cache_file(digest).is_file():
             e = _load(cache_file(digest), p.stem)
             if e is not None:
@@ -230,6 +230,6 @@ def tokenize_files(
         else:
             failed = load_npz(_fail_file(digest))
             skipped[str(p)] = str(failed["reason"]) if failed is not None else "not parsed"
-    if cache and bundle is not None and cached and (todo or not bundle.is_file()) and by_digest:
+    if cache and bundle is not None and unshipped and (todo or not bundle.is_file()) and by_digest:
         _save_bundle(bundle, {d: by_digest[d] for _, _, d in read if d in by_digest})
     return out, skipped
