@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -17,6 +18,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 RUN = json.loads((ROOT / "notebooks" / "course_run.json").read_text())
+sys.path.insert(0, str(ROOT / "tools"))
+from execute_notebooks import WIDGET, is_progress_bar, scrub  # noqa: E402
 
 
 def code_cells(path: Path) -> list:
@@ -35,6 +38,25 @@ def test_stored_outputs_are_the_full_run(path):
     cells = code_cells(path)
     assert "mode: full" in output_text(cells[0])
     assert any("nbval-check-output" in c.metadata.get("tags", []) for c in cells)  # nbval compares something
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if code_cells(p)], ids=lambda p: p.name)
+def test_no_stored_output_is_a_closed_progress_bar(path):
+    # JupyterLab removes the trainer's bars when each epoch ends; stored, each showed "0%|"
+    assert not [o for c in code_cells(path) for o in c.outputs if is_progress_bar(o)]
+
+
+def test_scrub_drops_progress_bars_keeps_other_widgets_and_joins_the_lines_around_them():
+    def widget(text):
+        return nbformat.v4.new_output("display_data", {WIDGET: {"model_id": "x", "version_major": 2}, "text/plain": text})
+
+    lines = [nbformat.v4.new_output("stream", name="stdout", text=t) for t in ("epoch 1 loss 3\n", "epoch 2 loss 2\n")]
+    bar = widget("jazz improved epoch 2/40:   0%|          | 0/12 [00:00<?, ?batch/s]")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[lines[0], bar, lines[1], widget("VBox(children=())")])])
+    scrub(nb)
+    assert [o.output_type for o in nb.cells[0].outputs] == ["stream", "display_data"]
+    assert nb.cells[0].outputs[0].text == "epoch 1 loss 3\nepoch 2 loss 2\n"
+    assert nb.cells[0].outputs[1].data["text/plain"] == "VBox(children=())"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

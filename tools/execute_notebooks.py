@@ -4,13 +4,15 @@
 
 Runs each notebook top to bottom with MUSICSTYLE_QUICK=1 (unless --full), from the notebooks
 folder, stores the outputs, and removes what changes from run to run without meaning
-(execution timings, widget state, kernel versions).
+(execution timings, widget state, kernel versions) and the training progress bars, which JupyterLab
+removes once each epoch ends (the trainer's bars are ``leave=False``; their epoch lines stay).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -18,7 +20,29 @@ import nbformat
 from nbclient import NotebookClient
 
 
+WIDGET = "application/vnd.jupyter.widget-view+json"
+PROGRESS_BAR = re.compile(r"\d+%\|.*\| *\d+/\d+ \[")  # tqdm's text: "label:  40%|####  | 4/10 [00:02<00:03, ...]"
+
+
+def is_progress_bar(out) -> bool:
+    """Whether an output is a tqdm progress-bar widget (whose stored text is the bar as first drawn)."""
+    data = out.get("data", {})
+    return WIDGET in data and bool(PROGRESS_BAR.search("".join(data.get("text/plain", ""))))
+
+
+def merged_streams(outputs: list) -> list:
+    """Consecutive outputs of one stream joined into one, as JupyterLab shows and saves them."""
+    out = []
+    for o in outputs:
+        if out and o.get("output_type") == "stream" and out[-1].get("output_type") == "stream" and o.name == out[-1].name:
+            out[-1].text += o.text
+        else:
+            out.append(o)
+    return out
+
+
 def scrub(nb) -> None:
+    """Keep what a reader of the run sees: no timings, widget state, kernel versions or closed progress bars."""
     nb.metadata = {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
@@ -28,7 +52,8 @@ def scrub(nb) -> None:
         cell.metadata.pop("collapsed", None)
         cell.metadata.pop("scrolled", None)
         if cell.get("cell_type") == "code":
-            for out in cell.get("outputs", []):
+            cell.outputs = merged_streams([out for out in cell.get("outputs", []) if not is_progress_bar(out)])
+            for out in cell.outputs:
                 out.get("metadata", {}).pop("execution", None)
 
 
