@@ -324,10 +324,25 @@ def test_evaluate_json_on_held_out_real_pieces(tpd_folder, capsys, monkeypatch):
     result = json.loads(capsys.readouterr().out)
     for genre in ("classical", "jazz"):
         r = result[genre]
-        assert {"onsets", "rmse", "rmse_mean_baseline", "rmse_ratio", "pearson_r", "rmse_paper", "within_piece_rmse"} <= set(r)
+        assert {"onsets", "rmse", "rmse_mean_baseline", "rmse_ratio", "pearson_r", "rmse_paper", "within_piece_rmse",
+                "within_piece_r"} <= set(r)
+        assert r["within_piece_r"] > r["figures"]["pitch_mean_baseline"]["within_piece_r"]
         assert r["pieces"] == 35 and r["onsets"] > 50_000
         # the bars on TPD's held-out pieces, and the improved model beats the paper's architecture
         assert r["rmse_ratio"] <= {"classical": 0.78, "jazz": 0.90}[genre] and r["rmse"] < r["rmse_paper"]
+
+
+def test_within_piece_figures_leave_out_each_pieces_level():
+    from musicstyle.velocity.evaluate import metrics
+
+    rng = np.random.default_rng(0)
+    soft, loud = rng.normal(50, 10, 400), rng.normal(90, 10, 400)
+    shaped = metrics([(soft, soft - soft.mean() + 70), (loud, loud - loud.mean() + 70)])  # right shape, wrong levels
+    assert shaped["within_piece_r"] == 1.0 and shaped["within_piece_rmse"] == 0.0 and shaped["pearson_r"] < 0.5
+    levels = metrics([(soft, rng.permutation(soft)), (loud, rng.permutation(loud))])  # right levels, no shape
+    assert abs(levels["within_piece_r"]) < 0.1 and levels["pearson_r"] > 0.8
+    assert metrics([(soft, np.full_like(soft, 50.0))])["within_piece_r"] == 0.0
+    assert metrics([])["within_piece_r"] == 0.0
 
 
 def test_texture_draw_is_seeded_and_has_the_fitted_statistics():

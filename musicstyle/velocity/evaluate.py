@@ -69,18 +69,29 @@ def metrics(per_piece: list[tuple[np.ndarray, np.ndarray]]) -> dict:
         per_piece: (true, predicted) velocities of each piece.
 
     Returns:
-        ``rmse``, ``mae``, ``pearson_r`` and ``within_piece_rmse`` (each piece's mean error removed).
+        ``rmse``, ``mae``, ``pearson_r``, ``within_piece_rmse`` (each piece's mean error removed) and
+        ``within_piece_r`` (the correlation once each piece's own mean is taken from both truth and
+        prediction: how well the notes' velocities are told apart, whatever the piece's level).
     """
-    true = np.concatenate([t for t, _ in per_piece]) if per_piece else np.zeros(0)
-    pred = np.concatenate([p for _, p in per_piece]) if per_piece else np.zeros(0)
+    def centred(x):
+        return x - x.mean()
+
+    def correlation(a, b):
+        return float(np.corrcoef(a, b)[0, 1]) if len(a) > 1 and np.ptp(a) > 1e-9 and np.ptp(b) > 1e-9 else 0.0
+
+    pieces = [(t, p) for t, p in per_piece if len(t)]
+    true = np.concatenate([t for t, _ in pieces]) if pieces else np.zeros(0)
+    pred = np.concatenate([p for _, p in pieces]) if pieces else np.zeros(0)
     err = pred - true
-    within = np.concatenate([(p - t) - (p - t).mean() for t, p in per_piece if len(t)]) if per_piece else err
-    r = float(np.corrcoef(true, pred)[0, 1]) if len(true) > 1 and np.ptp(pred) > 0 and np.ptp(true) > 0 else 0.0
+    true_c = np.concatenate([centred(t) for t, _ in pieces]) if pieces else err
+    pred_c = np.concatenate([centred(p) for _, p in pieces]) if pieces else err
+    within = pred_c - true_c
     return {
         "rmse": round(float(np.sqrt(np.mean(err ** 2))), 3) if len(err) else None,
         "mae": round(float(np.mean(np.abs(err))), 3) if len(err) else None,
-        "pearson_r": round(r, 4),
+        "pearson_r": round(correlation(true, pred), 4),
         "within_piece_rmse": round(float(np.sqrt(np.mean(within ** 2))), 3) if len(within) else None,
+        "within_piece_r": round(correlation(true_c, pred_c), 4),
     }
 
 
