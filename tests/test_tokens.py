@@ -516,6 +516,25 @@ def test_shipped_tables_equal_the_tokenizer_on_real_files(tpd_folder, pop909_fol
     assert len(shipped) >= 1600  # every TPD and POP909 file (a few are duplicates)
 
 
+def test_file_groups_reads_an_unchanged_file_once(tmp_path, monkeypatch):
+    import musicstyle.core.midi as midi
+
+    reads = []
+    real_read = midi.read_midi
+    monkeypatch.setattr(midi, "read_midi", lambda source, *a, **k: reads.append(Path(source).name) or real_read(source, *a, **k))
+    quantised, broken = tmp_path / "on the grid.mid", tmp_path / "broken.mid"
+    quantised.write_bytes(melody_bytes())
+    broken.write_bytes(b"MThd not a midi file")
+    assert T.file_groups([quantised, broken, tmp_path / "gone.mid"]) == {
+        quantised: "quantised", broken: "unreadable", tmp_path / "gone.mid": "unreadable"}
+    assert T.file_groups([quantised, broken]) == {quantised: "quantised", broken: "unreadable"}
+    assert reads == ["on the grid.mid", "broken.mid"]  # the second call read nothing
+    quantised.write_bytes(melody_bytes(first=62))  # changed (another mtime): read again
+    os.utime(quantised, ns=(1, 1))
+    T.file_groups([quantised])
+    assert reads[-1] == "on the grid.mid" and len(reads) == 3
+
+
 def test_hold_out_moves_a_group_off_every_side(tpd_folder):
     parts = T.split_files("jazz", tpd_folder.parent, hold_out="quantised")
     held = set(parts["held-out"])

@@ -6,6 +6,7 @@ Taught in ``notebooks/06_note_lstm.ipynb``. Each model trains on every training 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sys
 import time
@@ -101,15 +102,26 @@ def file_groups(paths) -> dict[Path, str]:
     Returns:
         ``{path: group}``; a file the MIDI reader refuses is ``unreadable``.
     """
-    from ..core.midi import read_midi
-
     out = {}
     for p in paths:
         try:
-            out[p] = recording_group(read_midi(p))
-        except MusicstyleError:
+            stat = Path(p).stat()
+        except OSError:
             out[p] = "unreadable"
+            continue
+        out[p] = _group_of(str(p), stat.st_mtime_ns, stat.st_size)
     return out
+
+
+@functools.lru_cache(maxsize=None)
+def _group_of(path: str, mtime_ns: int, size: int) -> str:
+    """One file's group, read once per process while the file is unchanged (a token run splits twice)."""
+    from ..core.midi import read_midi
+
+    try:
+        return recording_group(read_midi(path))
+    except MusicstyleError:
+        return "unreadable"
 
 
 def genre_tokens(
