@@ -100,7 +100,7 @@ def file_groups(paths) -> dict[Path, str]:
         paths: MIDI files.
 
     Returns:
-        ``{path: group}``; a file the MIDI reader refuses is ``unreadable``.
+        ``{path: group}``; a file the MIDI reader refuses, or that is gone, is ``unreadable``.
     """
     out = {}
     for p in paths:
