@@ -208,6 +208,16 @@ def test_texture_alone_is_the_training_mean_plus_the_draw():
     assert np.array_equal(v, D.texture_alone(meta, perf)) and v.std() > 2
 
 
+def test_texture_on_a_model_adds_the_same_draw_as_texture_alone():
+    perf = read_midi(melody(list(range(30, 90, 2))))
+    meta = {"train_mean": 60.0, "texture": {"sigma_note": 3.0, "sigma_chord": 7.0, "rho": 0.4}}
+    base = np.linspace(40, 80, len(perf.notes))
+    assert np.array_equal(D.texture_on(meta, perf, 60.0), D.texture_alone(meta, perf))
+    drawn = D.texture_on(meta, perf, base)
+    assert np.abs(drawn - np.clip(np.rint(base + (D.texture_alone(meta, perf) - 60)), 1, 127)).max() <= 1  # rounding
+    assert np.corrcoef(drawn, base)[0, 1] > 0.5 and not np.array_equal(drawn, np.rint(base))
+
+
 def golden_piece():
     """834 onsets (three 512-onset segments), every third onset a three-note chord."""
     rng = np.random.default_rng(7)
@@ -252,7 +262,7 @@ SHARES = {"discriminator_accuracy", "real_classical_judged_classical", "shuffled
           "real_jazz_judged_jazz", "shuffled_jazz_judged_jazz", "shuffled_accuracy", "jazz_to_classical",
           "classical_to_jazz"}
 DIRECTION = {"pieces", "share_before", "moved_share", "control_share", "texture_alone_share", "shuffled_share",
-             "mean_p_target_before", "mean_p_target_after"}
+             "texture_on_source_model_share", "mean_p_target_before", "mean_p_target_after"}
 OBSERVATIONS = {f"{g}_{v}" for g, o in (("classical", "jazz"), ("jazz", "classical"))
                 for v in ("real", "own_model", f"to_{o}", "shuffled")}
 
@@ -272,6 +282,7 @@ def test_transfer_figures_keep_their_keys():
         assert SHARES <= set(figures)
         assert set(figures["jazz_to_classical"]) - {"routes"} == set(figures["classical_to_jazz"]) - {"routes"} == DIRECTION
         assert figures["jazz_to_classical"]["texture_alone_share"] is not None
+        assert figures["classical_to_jazz"]["texture_on_source_model_share"] is not None
         assert 0.0 <= figures["classical_to_jazz"]["shuffled_share"] <= 1.0
     for direction in ("jazz_to_classical", "classical_to_jazz"):  # the routes table: the trusted judge only
         assert set(out[direction]["routes"]) == {"mean", "texture"}
@@ -350,8 +361,9 @@ def test_figures_of_the_judge():
             for p, g, pj in (("a", "jazz", 0.9), ("b", "classical", 0.2))]
     result = D.summarise(rows, "cnn")
     lines = table(result).splitlines()
-    assert len(lines) == 15 and "cnn (trusted)" in lines[0] and lines[1].endswith("100.0%")
+    assert len(lines) == 17 and "cnn (trusted)" in lines[0] and lines[1].endswith("100.0%")
     assert "texture alone (no model) -> jazz" in lines[-3] and lines[-3].endswith("-  ")  # no texture drawn
+    assert "jazz texture on the classical model -> jazz" in lines[-5] and lines[-5].endswith("-  ")
     assert "shuffled -> jazz" in lines[-1] and lines[-1].endswith("0.0%")  # shuffled (P(jazz) 0.2) is not jazz
     assert len(observation_table(result).splitlines()) == 1 + len(OBSERVATIONS)
     d = D.dynamics_of(perf)

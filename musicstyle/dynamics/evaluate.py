@@ -2,8 +2,9 @@
 
 Taught in ``notebooks/02b_did_the_style_move.ipynb``; reproduced by ``musicstyle evaluate transfer``.
 The trivial baselines beside the transfer: each genre's own model on its own pieces (must still be
-judged that genre), the velocities shuffled within a piece, and the target genre's texture with no
-model at all. A judge's verdict is the outcome it finds most probable (the ``relations`` judge may
+judged that genre), the velocities shuffled within a piece, the target genre's texture with no
+model at all, and that texture on the source genre's own model (what the texture does without the
+target model). A judge's verdict is the outcome it finds most probable (the ``relations`` judge may
 answer "unrelated", which is neither genre). Each velocity route (:data:`musicstyle.velocity.ROUTES`)
 is judged by the trusted judge beside the transfer.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import MusicstyleError
-from .data import GENRES, dynamics_of, load_pieces, shuffled, texture_alone, velocity_predictors
+from .data import GENRES, dynamics_of, load_pieces, shuffled, texture_alone, texture_on, velocity_predictors
 from .model import ENSEMBLE, RAW, RELATIONAL, SHIPPED, TRUSTED, ensemble, load, load_model_file, outcome_probabilities
 from .observations import observations
 
@@ -34,7 +35,9 @@ def evaluate_transfer(collection, discriminators: dict, predictors: dict, truste
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``. Where the transfer draws a texture, also
     the target genre's training mean plus that texture alone (:func:`musicstyle.dynamics.texture_alone`:
-    how far the texture moves a verdict with no model).
+    how far the texture moves a verdict with no model) and, with a ``mean`` route, the source genre's
+    own mean plus the same draw (:func:`musicstyle.dynamics.texture_on`: how far the texture moves
+    the source model's output without the target model).
 
     Args:
         collection: the pieces (a :class:`musicstyle.data.Collection`).
@@ -57,6 +60,7 @@ def evaluate_transfer(collection, discriminators: dict, predictors: dict, truste
         discriminators = {**discriminators, ENSEMBLE: ensemble({k: discriminators[k] for k in SHIPPED})}
     rows = []
     pieces = [p for p in collection.pieces if p.genre in GENRES]
+    own_mean = (routes or {}).get("mean")
     if progress:
         from tqdm.auto import tqdm
 
@@ -73,6 +77,9 @@ def evaluate_transfer(collection, discriminators: dict, predictors: dict, truste
         target = predictors[other]
         if getattr(target, "texture", False) and target.meta.get("texture"):
             versions["texture_alone"] = d.with_velocity(texture_alone(target.meta, p.performance))
+            if own_mean is not None:
+                versions["texture_on_source_model"] = d.with_velocity(
+                    texture_on(target.meta, p.performance, own_mean[p.genre](p.performance)))
         row = {"name": p.name, "genre": p.genre, "target": other}
         for k, v in versions.items():
             row[k] = {kind: outcome_probabilities(m, meta, v) for kind, (m, meta) in discriminators.items()}
@@ -114,6 +121,8 @@ def _figures(rows: list[dict], kind: str) -> dict:
             "moved_share": _share(_judged(r["transfer"][kind], dst) for r in rs),
             "control_share": _share(_judged(r["own"][kind], src) for r in rs),
             "texture_alone_share": _share(_judged(r["texture_alone"][kind], dst) for r in rs if "texture_alone" in r),
+            "texture_on_source_model_share": _share(_judged(r["texture_on_source_model"][kind], dst) for r in rs
+                                                    if "texture_on_source_model" in r),
             "shuffled_share": _share(_judged(r["shuffled"][kind], dst) for r in rs),
             "mean_p_target_before": _mean(_p(r["real"][kind], dst) for r in rs),
             "mean_p_target_after": _mean(_p(r["transfer"][kind], dst) for r in rs),
@@ -134,9 +143,9 @@ def summarise(rows: list[dict], trusted: str = TRUSTED) -> dict:
 
     Args:
         rows: one dict per piece (``genre``; ``real``, ``own``, ``transfer``, ``shuffled`` and
-            optionally ``texture_alone``: kind -> ``{outcome: p}`` or P(jazz); the same names +
-            ``_obs``: observations; optionally ``routes``: route -> ``{"transfer": p, "own": p}`` by
-            the trusted judge).
+            optionally ``texture_alone`` and ``texture_on_source_model``: kind -> ``{outcome: p}`` or
+            P(jazz); the same names + ``_obs``: observations; optionally ``routes``: route ->
+            ``{"transfer": p, "own": p}`` by the trusted judge).
         trusted: the judge whose figures come first (the others under ``others``).
 
     Returns:

@@ -54,6 +54,8 @@ _ROWS = (
     ("  after transfer by the classical model", ("jazz_to_classical", "moved_share")),
     ("classical pieces judged jazz: before", ("classical_to_jazz", "share_before")),
     ("  after transfer by the jazz model", ("classical_to_jazz", "moved_share")),
+    ("classical texture on the jazz model -> classical", ("jazz_to_classical", "texture_on_source_model_share")),
+    ("jazz texture on the classical model -> jazz", ("classical_to_jazz", "texture_on_source_model_share")),
     ("texture alone (no model) -> classical", ("jazz_to_classical", "texture_alone_share")),
     ("texture alone (no model) -> jazz", ("classical_to_jazz", "texture_alone_share")),
     ("jazz's own velocities shuffled -> classical", ("jazz_to_classical", "shuffled_share")),
