@@ -208,14 +208,14 @@ def test_texture_alone_is_the_training_mean_plus_the_draw():
     assert np.array_equal(v, D.texture_alone(meta, perf)) and v.std() > 2
 
 
-def test_texture_on_a_model_adds_the_same_draw_as_texture_alone():
+def test_a_routes_draw_on_its_own_models_mean_is_the_transfer():
     perf = read_midi(melody(list(range(30, 90, 2))))
-    meta = {"train_mean": 60.0, "texture": {"sigma_note": 3.0, "sigma_chord": 7.0, "rho": 0.4}}
-    base = np.linspace(40, 80, len(perf.notes))
-    assert np.array_equal(D.texture_on(meta, perf, 60.0), D.texture_alone(meta, perf))
-    drawn = D.texture_on(meta, perf, base)
-    assert np.abs(drawn - np.clip(np.rint(base + (D.texture_alone(meta, perf) - 60)), 1, 127)).max() <= 1  # rounding
-    assert np.corrcoef(drawn, base)[0, 1] > 0.5 and not np.array_equal(drawn, np.rint(base))
+    for route in ("texture", "sampled"):
+        target, mean = D.velocity_predictors(route=route)["jazz"], D.velocity_predictors(route="mean")["jazz"]
+        drawn = np.clip(np.rint(mean(perf) + target.draw(perf)), 1, 127)  # the mean is stored rounded: within 1
+        assert np.abs(drawn - target(perf)).max() <= 1 and np.mean(drawn == target(perf)) > 0.5
+        assert target.draw(perf).std() > 2
+    assert not D.velocity_predictors(route="mean")["jazz"].draw(perf).any()
 
 
 def golden_piece():
@@ -256,6 +256,9 @@ class _Fake:
     def __call__(self, perf):
         return np.clip(perf.notes["velocity"].astype(np.float64) + self.shift, 1, 127)
 
+    def draw(self, perf):
+        return np.where(np.arange(len(perf.notes)) % 2, 4.0, -4.0)
+
 
 #: The keys of ``evaluate transfer``'s figures, as the flat module wrote them.
 SHARES = {"discriminator_accuracy", "real_classical_judged_classical", "shuffled_classical_judged_classical",
@@ -286,7 +289,8 @@ def test_transfer_figures_keep_their_keys():
         assert 0.0 <= figures["classical_to_jazz"]["shuffled_share"] <= 1.0
     for direction in ("jazz_to_classical", "classical_to_jazz"):  # the routes table: the trusted judge only
         assert set(out[direction]["routes"]) == {"mean", "texture"}
-        assert all(set(r) == {"moved_share", "control_share"} for r in out[direction]["routes"].values())
+        assert all(set(r) == {"moved_share", "control_share", "drawn_on_source_model_share"}
+                   for r in out[direction]["routes"].values())
         assert "routes" not in out["others"]["ensemble"][direction]
     assert set(out["observations"]) == OBSERVATIONS
     assert all(set(o) == {"top_emphasis_z", "top_emphasis_velocity", "onset_jump_z"} for o in out["observations"].values())
@@ -442,27 +446,29 @@ def test_a_tiny_relations_judge_is_not_fooled_by_shuffles(trainer_calls):
 
 
 def test_shuffled_share_and_routes_from_rows():
-    def row(genre, shuffled, route_transfer, route_own):
+    def row(genre, shuffled, route_transfer, route_own, drawn=None):
         v = {"classical": 0.1, "jazz": 0.1, "unrelated": 0.8}
         obs = {"top_emphasis_z": 0.1, "top_emphasis_velocity": 1.0, "onset_jump_z": 0.5}
+        route = {"transfer": route_transfer, "own": route_own, **({"drawn_on_source_model": drawn} if drawn else {})}
         return {"genre": genre, "real": {"relations": v}, "own": {"relations": v}, "transfer": {"relations": v},
-                "shuffled": {"relations": shuffled}, "routes": {"sampled": {"transfer": route_transfer, "own": route_own}},
+                "shuffled": {"relations": shuffled}, "routes": {"sampled": route},
                 **{k + "_obs": obs for k in ("real", "own", "transfer", "shuffled")}}
 
     jazzy = {"classical": 0.2, "jazz": 0.5, "unrelated": 0.3}
     classy = {"classical": 0.5, "jazz": 0.2, "unrelated": 0.3}
-    rows = [row("classical", jazzy, jazzy, classy), row("classical", classy, classy, classy), row("jazz", jazzy, classy, jazzy)]
+    rows = [row("classical", jazzy, jazzy, classy, jazzy), row("classical", classy, classy, classy, classy),
+            row("jazz", jazzy, classy, jazzy)]
     out = D.summarise(rows, "relations")
     c2j, j2c = out["classical_to_jazz"], out["jazz_to_classical"]
     assert (c2j["shuffled_share"], j2c["shuffled_share"]) == (0.5, 0.0)
-    assert c2j["routes"] == {"sampled": {"moved_share": 0.5, "control_share": 1.0}}
+    assert c2j["routes"] == {"sampled": {"moved_share": 0.5, "control_share": 1.0, "drawn_on_source_model_share": 0.5}}
     assert j2c["routes"] == {"sampled": {"moved_share": 1.0, "control_share": 1.0}}
     assert out["discriminator_accuracy"] == 0.0 and c2j["moved_share"] == 0.0  # "unrelated" is neither genre
     assert c2j["mean_p_target_after"] == pytest.approx(0.1)
     from musicstyle.figures.dynamics import routes_table
 
     lines = routes_table(out).splitlines()
-    assert len(lines) == 2 and lines[1].split() == ["sampled", "100.0%", "100.0%", "50.0%", "100.0%"]
+    assert len(lines) == 2 and lines[1].split() == ["sampled", "100.0%", "100.0%", "-", "50.0%", "100.0%", "50.0%"]
 
 
 def test_transfer_command_errors(tmp_path, capsys):

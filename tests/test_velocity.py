@@ -332,6 +332,19 @@ def test_evaluate_json_on_held_out_real_pieces(tpd_folder, capsys, monkeypatch):
         assert r["rmse_ratio"] <= {"classical": 0.78, "jazz": 0.90}[genre] and r["rmse"] < r["rmse_paper"]
 
 
+def test_a_routes_draw_is_what_transfer_adds_to_the_mean():
+    perf = read_midi(piece_bytes())
+    for arch in ("improved", "paper"):
+        model, meta = V.load("jazz", arch)
+        pred = V.predict_notes(model, meta, perf).astype(np.float64)
+        for route in V.ROUTES if arch == "improved" else ("mean", "texture"):
+            draw = V.route_draw(model, meta, perf, route)
+            assert np.array_equal(V.transferred_velocities(model, meta, perf, route=route), np.clip(np.rint(pred + draw), 1, 127))
+            assert draw.any() == (route != "mean")
+    with pytest.raises(MusicstyleError, match="unknown route"):
+        V.route_draw(model, meta, perf, "loud")
+
+
 def test_within_piece_figures_leave_out_each_pieces_level():
     from musicstyle.velocity.evaluate import metrics
 

@@ -44,7 +44,7 @@ Figures and tables: :mod:`musicstyle.figures.dynamics`.
 
 from .data import (
     GENRES, MIN_STD, OUTCOMES, UNRELATED, Dynamics, Item, Predictions, as_dynamics, dynamics_of, held_out, load_pieces,
-    real_and_own, shuffled, standardise, texture_alone, texture_on, velocity_predictors,
+    real_and_own, shuffled, standardise, texture_alone, velocity_predictors,
 )
 from .evaluate import evaluate_command, evaluate_transfer, route_predictors, summarise
 from .model import (
@@ -70,6 +70,6 @@ __all__ = [
     "load_model_file", "load_pieces", "note_attributes", "observations", "onset_jump", "outcome_accuracy",
     "outcome_probabilities", "p_jazz", "piece_accuracy", "real_and_own", "relation_features", "relations_of",
     "route_predictors", "segment_features", "segment_slices", "segment_table", "shuffled", "standardise", "summarise",
-    "texture_alone", "texture_on", "top_note_emphasis", "train", "train_cnn", "train_command", "train_relations", "train_stats",
+    "texture_alone", "top_note_emphasis", "train", "train_cnn", "train_command", "train_relations", "train_stats",
     "unrelated_items", "velocity_predictors", "verdict",
 ]

@@ -250,26 +250,10 @@ def texture_alone(meta: dict, perf: Performance, seed: int = 0) -> np.ndarray:
     Returns:
         The model's training mean plus a draw of its genre's texture, rounded to 1-127.
     """
-    return texture_on(meta, perf, meta["train_mean"], seed)
-
-
-def texture_on(meta: dict, perf: Performance, base, seed: int = 0) -> np.ndarray:
-    """A genre's texture drawn on other velocities: on another model's mean, the control for what
-    the texture does to that model's output. Taught in ``notebooks/02b_did_the_style_move.ipynb``.
-
-    Args:
-        meta: a velocity model's metadata (its ``texture``).
-        perf: the piece.
-        base: the velocities (one per note, or one for all) the draw is added to.
-        seed: the draw's seed (with the file's SHA-256, as transfer draws it).
-
-    Returns:
-        ``base`` plus the draw, rounded to 1-127.
-    """
     from ..velocity import piece_seed, sample_texture
 
     noise = sample_texture(meta["texture"], chord_ids(perf.seconds(perf.notes["start"])), piece_seed(perf, seed))
-    return np.clip(np.rint(np.asarray(base, np.float64) + noise), 1, 127)
+    return np.clip(np.rint(meta["train_mean"] + noise), 1, 127)
 
 
 class Predictions:
@@ -298,6 +282,12 @@ class Predictions:
             self._memory[key] = transferred_velocities(self.model, self.meta, perf, self.texture, route=self.route).astype(np.uint8)
             self._dirty = True
         return self._memory[key].astype(np.float64)
+
+    def draw(self, perf: Performance) -> np.ndarray:
+        """What this route adds to the model's mean for ``perf.notes`` (:func:`musicstyle.velocity.route_draw`)."""
+        from ..velocity import route_draw
+
+        return route_draw(self.model, self.meta, perf, self.route or ("texture" if self.texture else "mean"))
 
     def save(self) -> None:
         """Write the predictions made since the cache was read (atomically)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import MusicstyleError
-from .data import GENRES, dynamics_of, load_pieces, shuffled, texture_alone, texture_on, velocity_predictors
+from .data import GENRES, dynamics_of, load_pieces, shuffled, texture_alone, velocity_predictors
 from .model import ENSEMBLE, RAW, RELATIONAL, SHIPPED, TRUSTED, ensemble, load, load_model_file, outcome_probabilities
 from .observations import observations
 
@@ -36,8 +36,8 @@ def evaluate_transfer(collection, discriminators: dict, predictors: dict, truste
     Taught in ``notebooks/02b_did_the_style_move.ipynb``. Where the transfer draws a texture, also
     the target genre's training mean plus that texture alone (:func:`musicstyle.dynamics.texture_alone`:
     how far the texture moves a verdict with no model) and, with a ``mean`` route, the source genre's
-    own mean plus the same draw (:func:`musicstyle.dynamics.texture_on`: how far the texture moves
-    the source model's output without the target model).
+    own mean plus the same draw (:meth:`Predictions.draw`: how far the draw moves the source model's
+    output without the target model); the routes table has that control for each route.
 
     Args:
         collection: the pieces (a :class:`musicstyle.data.Collection`).
@@ -78,8 +78,7 @@ def evaluate_transfer(collection, discriminators: dict, predictors: dict, truste
         if getattr(target, "texture", False) and target.meta.get("texture"):
             versions["texture_alone"] = d.with_velocity(texture_alone(target.meta, p.performance))
             if own_mean is not None:
-                versions["texture_on_source_model"] = d.with_velocity(
-                    texture_on(target.meta, p.performance, own_mean[p.genre](p.performance)))
+                versions["texture_on_source_model"] = d.with_velocity(_drawn_on(own_mean[p.genre], target, p.performance))
         row = {"name": p.name, "genre": p.genre, "target": other}
         for k, v in versions.items():
             row[k] = {kind: outcome_probabilities(m, meta, v) for kind, (m, meta) in discriminators.items()}
@@ -88,11 +87,20 @@ def evaluate_transfer(collection, discriminators: dict, predictors: dict, truste
         row["routes"] = {name: {side: outcome_probabilities(*judge, d.with_velocity(route[g](p.performance)))
                                 for side, g in (("transfer", other), ("own", p.genre))}
                          for name, route in (routes or {}).items()}
+        if own_mean is not None:
+            for name, route in routes.items():
+                row["routes"][name]["drawn_on_source_model"] = outcome_probabilities(
+                    *judge, d.with_velocity(_drawn_on(own_mean[p.genre], route[other], p.performance)))
         rows.append(row)
     for pred in [*predictors.values(), *(q for r in (routes or {}).values() for q in r.values())]:
         if hasattr(pred, "save"):
             pred.save()
     return summarise(rows, trusted)
+
+
+def _drawn_on(source, target, perf) -> np.ndarray:
+    """The source model's mean plus the target route's draw: what the draw does without the target model."""
+    return np.clip(np.rint(source(perf) + target.draw(perf)), 1, 127)
 
 
 def _judged(p, genre: str) -> bool:
@@ -131,11 +139,17 @@ def _figures(rows: list[dict], kind: str) -> dict:
 
 
 def _routes(rows: list[dict], src: str, dst: str) -> dict:
-    """The trusted judge's shares for each route's transfer (moved) and own-genre output (control)."""
+    """The trusted judge's shares for each route's transfer (moved), own-genre output (control) and,
+    where measured, its draw on the source model's mean judged as the target."""
     rs = [r for r in rows if r["genre"] == src]
     names = dict.fromkeys(n for r in rs for n in r.get("routes", {}))
-    return {n: {"moved_share": _share(_judged(r["routes"][n]["transfer"], dst) for r in rs),
-                "control_share": _share(_judged(r["routes"][n]["own"], src) for r in rs)} for n in names}
+    out = {n: {"moved_share": _share(_judged(r["routes"][n]["transfer"], dst) for r in rs),
+               "control_share": _share(_judged(r["routes"][n]["own"], src) for r in rs)} for n in names}
+    for n in names:
+        drawn = [_judged(r["routes"][n]["drawn_on_source_model"], dst) for r in rs if "drawn_on_source_model" in r["routes"][n]]
+        if drawn:
+            out[n]["drawn_on_source_model_share"] = _share(drawn)
+    return out
 
 
 def summarise(rows: list[dict], trusted: str = TRUSTED) -> dict:

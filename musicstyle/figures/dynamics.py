@@ -116,17 +116,19 @@ def routes_table(result: dict) -> str:
         result: :func:`musicstyle.dynamics.evaluate_transfer`'s result (with ``routes``).
 
     Returns:
-        One line per route: moved to the target genre and control (own genre kept), both directions.
+        One line per route, both directions: moved to the target genre, control (own genre kept) and
+        the route's draw on the source model's mean judged as the target ("on source").
     """
     directions = (("jazz_to_classical", "jazz -> classical"), ("classical_to_jazz", "classical -> jazz"))
     names = list(dict.fromkeys(n for key, _ in directions for n in result[key].get("routes", {})))
-    head = f"{'route':<10}" + "".join(f"{label + ': moved':>28}{'control':>10}" for _, label in directions)
+    head = f"{'route':<10}" + "".join(f"{label + ': moved':>28}{'control':>10}{'on source':>11}" for _, label in directions)
     lines = [head]
     for n in names:
         cells = []
         for key, _ in directions:
             r = result[key]["routes"].get(n, {})
-            cells.append(f"{_pct(r.get('moved_share')):>28}{_pct(r.get('control_share')):>10}")
+            cells.append(f"{_pct(r.get('moved_share')):>28}{_pct(r.get('control_share')):>10}"
+                         f"{_pct(r.get('drawn_on_source_model_share')):>11}")
         lines.append(f"{n:<10}" + "".join(cells))
     return "\n".join(lines)
 

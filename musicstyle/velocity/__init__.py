@@ -38,12 +38,12 @@ from .model import (ARCHS, GENRES, NOTE_ARCHS, build_model, improved_model, is_n
 from .shipped import load, load_file, pretrained_name, save
 from .texture import fit_spread, fit_texture, note_spread, piece_seed, sample_spread, sample_texture
 from .train import WINDOW, add_spread, train, train_to_file
-from .transfer import ROUTES, predict_notes, transfer_bytes, transfer_file, transferred_velocities
+from .transfer import ROUTES, predict_notes, route_draw, transfer_bytes, transfer_file, transferred_velocities
 
 __all__ = [
     "ARCHS", "GENRES", "NOTE_ARCHS", "ROUTES", "WINDOW", "Prepared", "add_spread", "add_test_metrics", "baselines", "build_model", "evaluate",
     "evaluate_pieces", "features", "fit_spread", "fit_texture", "improved_model", "is_note_model", "load", "load_file",
     "masked_mse", "note_spread", "paper_model", "piece_input", "piece_seed", "predict_notes", "predict_whole",
-    "pretrained_name", "receptive_field", "sample_spread", "sample_texture", "save", "stylenet_model", "train",
+    "pretrained_name", "receptive_field", "route_draw", "sample_spread", "sample_texture", "save", "stylenet_model", "train",
     "train_to_file", "transfer_bytes", "transfer_file", "transferred_velocities",
 ]

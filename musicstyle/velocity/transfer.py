@@ -74,15 +74,36 @@ def transferred_velocities(model, meta: dict, perf: Performance, texture: bool =
         float64 whole numbers 1-127, one per note.
     """
     route = ("texture" if texture else "mean") if route is None else route
+    draw = route_draw(model, meta, perf, route, seed)  # checks the route before the model runs
+    pred = predict_notes(model, meta, perf).astype(np.float64)
+    return np.clip(np.rint(pred + draw), 1, 127)
+
+
+def route_draw(model, meta: dict, perf: Performance, route: str, seed: int = 0) -> np.ndarray:
+    """What a route adds to a model's mean for ``perf.notes``: its seeded draw (0 for ``mean``).
+
+    Added to another model's mean, the control of what the draw does without this model
+    (``evaluate transfer``). Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        model: the velocity model (which notes it predicts).
+        meta: its metadata (``layout``, ``texture``, ``spread``).
+        perf: the performance.
+        route: one of :data:`ROUTES`.
+        seed: the draw's seed (with the file's SHA-256).
+
+    Returns:
+        float64, one value per note (0 where the model keeps a note's velocity or has no texture).
+    """
     if route not in ROUTES:
         raise MusicstyleError(route, f"unknown route (choose from {', '.join(ROUTES)})")
-    pred = predict_notes(model, meta, perf).astype(np.float64)
+    draw = np.zeros(len(perf.notes))
     if route == "sampled":
         if not meta.get("spread") or not is_note_model(model):
             raise MusicstyleError(meta.get("genre", "model"), "this model has no per-note spread for the sampled route "
                                   "(give it one with musicstyle train spread, or train it with musicstyle train velocity)")
         chord = chord_ids(perf.seconds(perf.notes["start"]))
-        return np.clip(np.rint(pred + sample_spread(meta["spread"], note_features(perf), chord, piece_seed(perf, seed))), 1, 127)
+        return sample_spread(meta["spread"], note_features(perf), chord, piece_seed(perf, seed))
     if route == "texture" and meta.get("texture"):
         pitch = perf.notes["pitch"]
         if is_note_model(model):
@@ -91,8 +112,8 @@ def transferred_velocities(model, meta: dict, perf: Performance, texture: bool =
             layout = Layout.from_dict(meta["layout"])
             predicted = (pitch >= layout.low) & (pitch <= layout.high)
         noise = sample_texture(meta["texture"], chord_ids(perf.seconds(perf.notes["start"])), piece_seed(perf, seed))
-        pred[predicted] += noise[predicted]
-    return np.clip(np.rint(pred), 1, 127)
+        draw[predicted] = noise[predicted]
+    return draw
 
 
 def transfer_bytes(model, data: bytes, name: str, meta: dict, texture: bool = True, seed: int = 0,
