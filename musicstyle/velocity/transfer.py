@@ -83,7 +83,7 @@ def route_draw(model, meta: dict, perf: Performance, route: str, seed: int = 0) 
     """What a route adds to a model's mean for ``perf.notes``: its seeded draw (0 for ``mean``).
 
     Added to another model's mean, the control of what the draw does without this model
-    (``evaluate transfer``). Taught in ``notebooks/02_velocity_cnn.ipynb``.
+    (``evaluate transfer``). Taught in ``notebooks/02b_did_the_style_move.ipynb``.
 
     Args:
         model: the velocity model (which notes it predicts).
