@@ -185,6 +185,20 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
     assert 0.0 <= D.p_jazz(model, meta, read_midi((tmp_path / "jazz" / "jazz0.mid").read_bytes())) <= 1.0
 
 
+def test_evaluate_transfer_prints_its_tables(tmp_path, capsys):
+    for genre in D.GENRES:
+        (tmp_path / genre).mkdir()
+        for i in range(2):
+            (tmp_path / genre / f"{genre}{i}.mid").write_bytes(melody(list(range(30 + 5 * i, 110, 3)), step=120))
+    assert main(["evaluate", "transfer", "--data", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split() == ["data", str(tmp_path)]
+    for line in ("real pieces judged correctly", "jazz texture on the classical model -> jazz", "texture alone (no model) -> jazz",
+                 "routes, judged by the trusted judge:", "on source", "classical_to_jazz"):
+        assert line in out
+    assert "{" not in out  # tables, not dictionaries
+
+
 def test_ensemble_is_the_mean_log_odds_of_its_members():
     perf = read_midi(chord_piece([[(60, 50 + i % 7), (64, 60), (67, 90 - i % 11)] for i in range(40)]))
     d = D.dynamics_of(perf)

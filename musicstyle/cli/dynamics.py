@@ -67,5 +67,12 @@ def _evaluate(args) -> int:
     result = evaluate_command(args.data, args.split, cnn=args.cnn, stats=args.stats, trusted=args.trusted,
                               texture=args.texture, progress=not args.json, relations=args.relations,
                               hold_out=args.hold_out)
-    emit(result, args.json)
+    if args.json:
+        emit(result, True)
+        return 0
+    from ..figures.dynamics import observation_table, routes_table, table
+
+    emit({k: v for k, v in result.items() if k in ("data", "split", "hold_out", "texture", "pieces", "routes_skipped", "skipped")},
+         False)
+    print(f"\n{table(result)}\n\nroutes, judged by the trusted judge:\n{routes_table(result)}\n\n{observation_table(result)}")
     return 0
