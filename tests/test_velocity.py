@@ -345,6 +345,20 @@ def test_a_routes_draw_is_what_transfer_adds_to_the_mean():
         V.route_draw(model, meta, perf, "loud")
 
 
+def test_evaluate_velocity_prints_a_table_per_genre(tmp_path, capsys):
+    for genre in ("classical", "jazz"):
+        (tmp_path / genre).mkdir()
+        for i in range(2):
+            (tmp_path / genre / f"{genre}{i}.mid").write_bytes(piece_bytes(shift=i))
+    assert main(["evaluate", "velocity", "--data", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "{" not in out and "classical: 2 pieces" in out and "jazz: 2 pieces" in out
+    rows = [line.split() for line in out.splitlines() if line.startswith("  ")]
+    assert rows[0] == ["model", "RMSE", "MAE", "r", "within", "within", "r", "ratio"]
+    assert {r[0] for r in rows} >= {"improved", "paper", "mean_baseline", "pitch_mean_baseline"}
+    assert all(r[-1] == "1.000" for r in rows if r[0] == "mean_baseline")
+
+
 def test_within_piece_figures_leave_out_each_pieces_level():
     from musicstyle.velocity.evaluate import metrics
 

@@ -120,10 +120,13 @@ def _evaluate(args) -> int:
     from ..velocity.evaluate import model_files
 
     result = evaluate(args.data, args.split, models=model_files(args.model), hold_out=args.hold_out)
-    if not args.json:  # the per-model figures only in JSON
-        for genre in GENRES:
-            result[genre].pop("figures", None)
-    emit(result, args.json)
+    if args.json:
+        emit(result, True)
+        return 0
+    from ..figures.velocity import evaluation_table
+
+    emit({k: v for k, v in result.items() if k not in GENRES}, False)
+    print(f"\n{evaluation_table(result)}")
     return 0
 
 

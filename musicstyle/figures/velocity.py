@@ -13,6 +13,32 @@ from ..errors import MusicstyleError
 from .rolls import before_after
 
 
+def evaluation_table(result: dict) -> str:
+    """The figures of ``evaluate velocity`` as aligned text: per genre, one row per model and baseline.
+
+    Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        result: :func:`musicstyle.velocity.evaluate`'s result (with each genre's ``figures``).
+
+    Returns:
+        The table; ``ratio`` is each row's RMSE over the training mean's.
+    """
+    lines = []
+    for genre in ("classical", "jazz"):
+        r = result.get(genre)
+        if not r or not r.get("figures"):
+            lines.append(f"{genre}: no pieces")
+            continue
+        lines.append(f"{genre}: {r['pieces']} pieces, {r['onsets']:,} onsets")
+        lines.append(f"  {'model':<20}{'RMSE':>8}{'MAE':>8}{'r':>8}{'within':>8}{'within r':>10}{'ratio':>8}")
+        for name, f in r["figures"].items():
+            ratio = f["rmse"] / r["rmse_mean_baseline"] if r["rmse_mean_baseline"] else float("nan")
+            lines.append(f"  {name:<20}{f['rmse']:>8.2f}{f['mae']:>8.2f}{f['pearson_r']:>8.3f}{f['within_piece_rmse']:>8.2f}"
+                         f"{f['within_piece_r']:>10.3f}{ratio:>8.3f}")
+    return "\n".join(lines)
+
+
 def draw_dilations(dilations=(1, 2, 4), kernel: int = 2, causal: bool = True, ax=None, width: int = 16):
     """The paper's Figure IV.1: stacked dilated convolutions and the inputs one output step sees.
 
