@@ -91,3 +91,13 @@ def test_before_after_figure_has_a_colour_bar_and_the_change(tmp_path):
     assert [len(c.get_offsets()) for c in line.collections if hasattr(c, "get_sizes") and len(c.get_sizes())] == [2, 2]
     assert any("change per note" in t and "mean -37.5" in t for t in titles)
     fig.savefig(tmp_path / "f.png")
+
+
+def test_text_output_lists_a_nested_dictionary_under_its_key(capsys):
+    from musicstyle.cli import emit
+
+    emit({"split": "test", "jazz": {"pieces": 35, "ratio": 0.8}, "empty": {}, "rows": [1, 2]}, False)
+    assert capsys.readouterr().out.splitlines() == [
+        "split  test", "jazz", "  pieces  35", "  ratio   0.8", "empty  {}", "rows   [1, 2]"]
+    emit({"jazz": {"pieces": 35}}, True)
+    assert capsys.readouterr().out == '{"jazz": {"pieces": 35}}\n'

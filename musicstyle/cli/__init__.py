@@ -51,14 +51,24 @@ def emit(result: dict, as_json: bool) -> None:
 
     Args:
         result: the figures.
-        as_json: one JSON object on one line (else aligned ``key  value`` lines).
+        as_json: one JSON object on one line (else aligned ``key  value`` lines, a nested dictionary
+            under its key, indented).
     """
     if as_json:
         print(json.dumps(result, indent=None, default=_plain))
         return
-    width = max((len(k) for k in result), default=0)
+    for line in _lines(result):
+        print(line)
+
+
+def _lines(result: dict, indent: str = ""):
+    width = max((len(str(k)) for k in result), default=0)
     for key, value in result.items():
-        print(f"{key:<{width}}  {value}")
+        if isinstance(value, dict) and value:
+            yield f"{indent}{key}"
+            yield from _lines(value, indent + "  ")
+        else:
+            yield f"{indent}{str(key):<{width}}  {value}"
 
 
 def _plain(value):
