@@ -16,7 +16,7 @@ from .rolls import before_after
 def evaluation_table(result: dict) -> str:
     """The figures of ``evaluate velocity`` as aligned text: per genre, one row per model and baseline.
 
-    Taught in ``notebooks/02_velocity_cnn.ipynb``.
+    Printed by ``musicstyle evaluate velocity``; ``notebooks/02_velocity_cnn.ipynb`` shows the same figures.
 
     Args:
         result: :func:`musicstyle.velocity.evaluate`'s result (with each genre's ``figures``).
