@@ -8,13 +8,10 @@ accuracy) are kept.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from ..core.roll import KEYS_ONLY, Layout
 from ..data import SPLIT_SEED, select
-from ..errors import MusicstyleError
 from .data import CLASSES, channels, epoch_windows, layout_of, tpd_pieces
 from .evaluate import evaluate
 from .model import build, metadata
@@ -91,10 +88,9 @@ def train_command(data=None, arch: str = "improved", layout: str = "keys", epoch
         ``saved`` (the file, None on a worker that is not the chief) and the test figures.
     """
     from ..training import device
-    from ..training.modelfile import save_model
+    from ..training.modelfile import model_path, save_model
 
-    if Path(out).suffix != ".keras":
-        raise MusicstyleError(out, "model files must end in .keras")
+    model_path(out)  # a wrong suffix fails before any training
     distribute = device.strategy(strategy)  # before any other TensorFlow work
     _, collection = tpd_pieces(data)
     train_pieces, validation, test = (select(collection, side) for side in ("train", "validation", "test"))

@@ -377,11 +377,9 @@ def train_command(kind: str, output, data=None, epochs: int | None = None, real_
         ``saved`` (the file, None on a worker that is not the chief) and ``validation_piece_accuracy``.
     """
     from ..training import device
-    from ..training.modelfile import save_model
+    from ..training.modelfile import model_path, save_model
 
-    out = Path(output)
-    if out.suffix != ".keras":
-        raise MusicstyleError(out, "model files must end in .keras")
+    out = model_path(output)
     if data and not Path(data).is_dir():
         raise MusicstyleError(data, "not a folder")
     extra = [dict(zip(GENRES, pair)) for pair in extra_models or []]

@@ -25,9 +25,10 @@ def evaluation_table(result: dict) -> str:
         The table; ``ratio`` is each row's RMSE over the training mean's.
     """
     lines = []
-    for genre in ("classical", "jazz"):
-        r = result.get(genre)
-        if not r or not r.get("figures"):
+    for genre, r in result.items():
+        if not isinstance(r, dict):  # split, data, hold_out
+            continue
+        if not r.get("figures"):
             lines.append(f"{genre}: no pieces")
             continue
         lines.append(f"{genre}: {r['pieces']} pieces, {r['onsets']:,} onsets")

@@ -17,6 +17,21 @@ from ..errors import MusicstyleError
 METADATA_NAME = "musicstyle.json"
 
 
+def model_path(path: str | Path) -> Path:
+    """``path`` as a :class:`Path` when it names a ``.keras`` file (checked before any training starts).
+
+    Args:
+        path: the model file to write.
+
+    Returns:
+        The path; another suffix raises :class:`MusicstyleError`.
+    """
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise MusicstyleError(path, "model files must end in .keras")
+    return path
+
+
 def save_model(model, path: str | Path, metadata: dict) -> Path:
     """Save a model as ``.keras`` with its metadata inside (no optimizer state).
 
@@ -32,9 +47,7 @@ def save_model(model, path: str | Path, metadata: dict) -> Path:
 
     if "kind" not in metadata:
         raise ValueError("metadata needs a 'kind' (for example 'velocity')")
-    path = Path(path)
-    if path.suffix != ".keras":
-        raise MusicstyleError(path, "model files must end in .keras")
+    path = model_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if getattr(model, "optimizer", None) is not None:  # saved bare: weights and architecture, no training state
         import keras

@@ -17,6 +17,7 @@ from ..data import SPLIT_SEED, load_npz, pieces_checksum, save_npz, select
 from ..errors import MusicstyleError
 from ..core.notes import NOTE_FEATURES
 from ..core.roll import PAPER
+from ..training.modelfile import model_path
 from .data import Prepared, pieces_of
 from .evaluate import add_test_metrics, baselines, onset_predictions
 from .loudness import fit_loudness
@@ -257,9 +258,7 @@ def train_to_file(output, genre: str, arch: str = "improved", data=None, members
     """
     from ..training.device import is_chief
 
-    out = Path(output)
-    if out.suffix != ".keras":
-        raise MusicstyleError(out, "model files must end in .keras")
+    out = model_path(output)
     members = members or (3 if arch == "improved" else 1)
     model, meta, _ = train(genre, arch, data=data, members=members, **options)
     if not is_chief():
@@ -285,9 +284,7 @@ def add_spread(path, output, data=None) -> dict:
     Returns:
         ``model`` (the file written), ``pieces`` and ``sigma`` (mean spread) of the fit.
     """
-    out = Path(output)
-    if out.suffix != ".keras":
-        raise MusicstyleError(out, "model files must end in .keras")
+    out = model_path(output)
     if out.resolve() == Path(path).resolve():
         raise MusicstyleError(out, "write the model with its spread to a new file (the original is kept)")
     model, meta = load_file(path)

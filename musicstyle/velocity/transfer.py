@@ -97,13 +97,13 @@ def route_draw(model, meta: dict, perf: Performance, route: str, seed: int = 0) 
     """
     if route not in ROUTES:
         raise MusicstyleError(route, f"unknown route (choose from {', '.join(ROUTES)})")
-    draw = np.zeros(len(perf.notes))
     if route == "sampled":
         if not meta.get("spread") or not is_note_model(model):
             raise MusicstyleError(meta.get("genre", "model"), "this model has no per-note spread for the sampled route "
                                   "(give it one with musicstyle train spread, or train it with musicstyle train velocity)")
         chord = chord_ids(perf.seconds(perf.notes["start"]))
         return sample_spread(meta["spread"], note_features(perf), chord, piece_seed(perf, seed))
+    draw = np.zeros(len(perf.notes))
     if route == "texture" and meta.get("texture"):
         pitch = perf.notes["pitch"]
         if is_note_model(model):
