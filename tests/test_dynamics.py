@@ -379,7 +379,8 @@ def test_figures_of_the_judge():
             for p, g, pj in (("a", "jazz", 0.9), ("b", "classical", 0.2))]
     result = D.summarise(rows, "cnn")
     lines = table(result).splitlines()
-    assert len(lines) == 17 and "cnn (trusted)" in lines[0] and lines[1].endswith("100.0%")
+    assert len(lines) == 17 and lines[0].split()[-1] == "cnn*" and lines[1].endswith("100.0%")
+    assert len({len(line) for line in lines}) == 1  # every row as wide as the header
     assert "texture alone (no model) -> jazz" in lines[-3] and lines[-3].endswith("-  ")  # no texture drawn
     assert "jazz texture on the classical model -> jazz" in lines[-5] and lines[-5].endswith("-  ")
     assert "shuffled -> jazz" in lines[-1] and lines[-1].endswith("0.0%")  # shuffled (P(jazz) 0.2) is not jazz

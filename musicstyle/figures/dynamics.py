@@ -78,13 +78,15 @@ def table(result: dict) -> str:
         result: :func:`musicstyle.dynamics.evaluate_transfer`'s result.
 
     Returns:
-        The table (the trusted judge first).
+        The table, the trusted judge first (marked ``*``); each column as wide as its judge's name,
+        so that five judges fit a notebook's output area.
     """
-    cols = {result["trusted"] + " (trusted)": result, **result.get("others", {})}
+    cols = {result["trusted"] + "*": result, **result.get("others", {})}
+    widths = [max(len(c), len(_pct(0))) for c in cols]
     width = max(len(label) for label, _ in _ROWS)
-    lines = [" " * width + "  " + "  ".join(f"{c:>16}" for c in cols)]
+    lines = [f"{'(* the trusted judge)':<{width}}" + "".join(f"  {c:>{w}}" for c, w in zip(cols, widths))]
     for label, keys in _ROWS:
-        lines.append(f"{label:<{width}}  " + "  ".join(f"{_pct(_get(f, keys)):>16}" for f in cols.values()))
+        lines.append(f"{label:<{width}}" + "".join(f"  {_pct(_get(f, keys)):>{w}}" for f, w in zip(cols.values(), widths)))
     return "\n".join(lines)
 
 
@@ -121,13 +123,13 @@ def routes_table(result: dict) -> str:
     """
     directions = (("jazz_to_classical", "jazz -> classical"), ("classical_to_jazz", "classical -> jazz"))
     names = list(dict.fromkeys(n for key, _ in directions for n in result[key].get("routes", {})))
-    head = f"{'route':<10}" + "".join(f"{label + ': moved':>28}{'control':>10}{'on source':>11}" for _, label in directions)
+    head = f"{'route':<10}" + "".join(f"{label + ': moved':>26}{'control':>10}{'on source':>11}" for _, label in directions)
     lines = [head]
     for n in names:
         cells = []
         for key, _ in directions:
             r = result[key]["routes"].get(n, {})
-            cells.append(f"{_pct(r.get('moved_share')):>28}{_pct(r.get('control_share')):>10}"
+            cells.append(f"{_pct(r.get('moved_share')):>26}{_pct(r.get('control_share')):>10}"
                          f"{_pct(r.get('drawn_on_source_model_share')):>11}")
         lines.append(f"{n:<10}" + "".join(cells))
     return "\n".join(lines)
