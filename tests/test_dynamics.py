@@ -367,6 +367,24 @@ def test_only_the_chief_saves(tmp_path, monkeypatch):
     assert D.train_command("cnn", out, strategy="default")["saved"] == str(out) and out.is_file()
 
 
+def test_judges_give_through_their_compiled_pass_what_they_give_layer_by_layer():
+    from musicstyle.dynamics.model import relations_of, segment_table
+
+    for i, notes in enumerate((list(range(30, 110, 2)), list(range(40, 100, 3)) * 3)):
+        d = D.dynamics_of(read_midi(melody(notes)))
+        for kind in ("cnn", "stats", "relations"):
+            model, meta = D.load(kind)
+            if kind == "relations":
+                eager = np.asarray(model(relations_of(d)[None], training=False), np.float64).ravel()
+                logit = eager[1] - eager[0]
+            elif kind == "stats":
+                logit = float(np.mean(np.asarray(model(segment_table(d), training=False))))
+            else:
+                z = np.pad(d.z.astype(np.float32), (0, max(16 - d.z.size, 0)))
+                logit = float(np.asarray(model(z[None, :, None], training=False)).ravel()[0])
+            assert D.jazz_logit(model, meta, d) == pytest.approx(logit, abs=1e-4), (kind, i)
+
+
 def test_figures_of_the_judge():
     import matplotlib
 

@@ -469,6 +469,7 @@ def test_bench_times_both_architectures_on_real_data(tpd_folder, monkeypatch):
     for arch in TIMED:
         r = out[arch]
         assert r["train_s_per_epoch"] > 0 and 0 < r["inference_s_5min"] < 30 and r["transfer_file_s"] > 0
+        assert r["inference_layer_by_layer_s_5min"] > 0 and r["graph_speedup"] > 0
     assert out["improved"]["shipped_networks"] == V.load("classical")[1].get("members", 1)
     assert out["inference_ok"] == (max(out[a][k] for a in TIMED for k in ("inference_s_5min", "transfer_file_s")) <= 2.0)
 
@@ -723,3 +724,33 @@ def test_train_spread_gives_an_older_model_file_the_sampled_route(tpd_folder, tm
         assert main(["train", "spread", *args, "--data", str(tpd_folder)]) == 2
         assert reason in capsys.readouterr().err
     assert V.load("jazz")[1]["spread"] and V.load("classical")[1]["spread"]  # the shipped models carry one
+
+
+def test_whole_piece_pass_is_one_graph_for_every_length_and_frees_its_model():
+    import gc
+    import weakref
+
+    import keras
+
+    from musicstyle.training.graph import compiled
+
+    keras.utils.set_random_seed(0)
+    for arch in V.ARCHS:
+        model = V.build_model(arch, mean_velocity=70.0, channels=8)
+        for n in (5, 37, 300):  # notes, or grid steps of the paper model
+            if V.is_note_model(model):
+                rows = np.zeros((n, len(NOTE_FEATURES)), np.float32)
+                rows[:, 0] = 40 + np.arange(n) % 40
+                piece = np.linspace(-1, 1, PIECE_INPUT).astype(np.float32)
+                eager = _np(model([rows[None], piece[None]], training=False))[0]
+                whole = V.predict_whole(model, rows, piece)
+            else:
+                rows = (np.random.default_rng(n).random((n, 2 * PAPER.columns)) < 0.1).astype(np.float32)
+                eager = _np(model(np.pad(rows, ((0, -n % 256), (0, 0)))[None], training=False))[0, :n]
+                whole = V.predict_whole(model, rows)
+            np.testing.assert_allclose(whole, eager, atol=1e-3)
+        assert compiled(model).graph.experimental_get_tracing_count() == 1, arch  # traced once for the three lengths
+        gone = weakref.ref(model)
+        del model
+        gc.collect()
+        assert gone() is None  # the compiled pass does not keep its model alive

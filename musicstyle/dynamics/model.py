@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import MusicstyleError
+from ..training.graph import compiled
 from .data import OUTCOMES, Dynamics, as_dynamics
 from .observations import FEATURES, segment_table
 from .relations import RELATIONS, relation_features
@@ -116,7 +117,7 @@ def relations_of(d: Dynamics) -> np.ndarray:
 
 def _relation_logits(model, d: Dynamics) -> np.ndarray:
     """The relations judge's logit of each of :data:`OUTCOMES` for a piece."""
-    return np.asarray(model(relations_of(d)[None], training=False), np.float64).ravel()
+    return compiled(model)(relations_of(d)[None]).astype(np.float64).ravel()
 
 
 def outcome_probabilities(model, meta: dict, data) -> dict:
@@ -173,11 +174,11 @@ def jazz_logit(model, meta: dict, d: Dynamics) -> float:
         return float(np.mean([jazz_logit(m, mm, d) for m, mm in model]))
     if meta.get("arch") == "stats":
         f = segment_table(d)
-        return float(np.mean(np.asarray(model(f, training=False)).ravel()))
+        return float(np.mean(compiled(model)(f).ravel()))
     z = d.z.astype(np.float32)
     if z.size < 16:
         z = np.pad(z, (0, 16 - z.size))
-    return float(np.asarray(model(z[None, :, None], training=False)).ravel()[0])
+    return float(compiled(model)(z[None, :, None]).ravel()[0])
 
 
 def p_jazz(model, meta: dict, data) -> float:

@@ -12,6 +12,7 @@ import numpy as np
 from ..errors import MusicstyleError
 from ..core.notes import NOTE_FEATURES
 from ..core.roll import PAPER, Layout
+from ..training.graph import compiled
 from .data import PIECE_INPUT
 
 GENRES = ("classical", "jazz")
@@ -290,12 +291,6 @@ def to_numpy(tensor) -> np.ndarray:
     return np.asarray(ops.convert_to_numpy(tensor))
 
 
-def _recurrent(model) -> bool:
-    """Whether a Keras model holds a recurrent (BiLSTM) layer, itself or inside a member."""
-    return any(type(layer).__name__ == "Bidirectional" or (hasattr(layer, "layers") and _recurrent(layer))
-               for layer in model.layers)
-
-
 def predict_whole(model, rows: np.ndarray, piece: np.ndarray | None = None) -> np.ndarray:
     """A velocity model on one whole piece, in one pass.
 
@@ -312,10 +307,8 @@ def predict_whole(model, rows: np.ndarray, piece: np.ndarray | None = None) -> n
     """
     if is_note_model(model):
         x = [np.asarray(rows, np.float32)[None], np.asarray(piece, np.float32)[None]]
-        if _recurrent(model):  # an LSTM step by step in eager mode is slow: run the compiled graph
-            return np.asarray(model.predict(x, verbose=0), np.float32)[0]
-        return to_numpy(model(x, training=False)).astype(np.float32)[0]
+        return compiled(model)(*x).astype(np.float32)[0]
     steps = rows.shape[0]
     pad = -steps % 256  # zeros after the end: a causal model's earlier outputs do not change
     xx = np.pad(np.asarray(rows, np.float32), ((0, pad), (0, 0)))[None]
-    return to_numpy(model(xx, training=False)).astype(np.float32)[0, :steps]
+    return compiled(model)(xx).astype(np.float32)[0, :steps]
