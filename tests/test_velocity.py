@@ -754,3 +754,17 @@ def test_whole_piece_pass_is_one_graph_for_every_length_and_frees_its_model():
         del model
         gc.collect()
         assert gone() is None  # the compiled pass does not keep its model alive
+
+
+def test_compiling_many_models_is_not_warned_about_as_retracing(caplog):
+    import keras
+
+    from musicstyle.training.graph import compiled
+
+    models = [keras.Sequential([keras.Input((None, 3)), keras.layers.Dense(2)]) for _ in range(8)]
+    with caplog.at_level("WARNING"):
+        for model in models:
+            for n in (4, 9):
+                assert compiled(model)(np.ones((1, n, 3))).shape == (1, n, 2)
+    assert all(compiled(m).graph.experimental_get_tracing_count() == 1 for m in models)
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]

@@ -16,6 +16,18 @@ import numpy as np
 _GRAPHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+class _Pass:
+    """A model's inference call, holding the model weakly. An object rather than a closure: TensorFlow
+    counts traces per function code, and one code traced once per model would be warned about as
+    retracing."""
+
+    def __init__(self, model):
+        self.model = weakref.ref(model)
+
+    def __call__(self, *x):
+        return self.model()(list(x) if len(x) > 1 else x[0], training=False)
+
+
 def _spec(shape):
     import tensorflow as tf
 
@@ -37,10 +49,7 @@ def compiled(model):
     if run is None:
         import tensorflow as tf
 
-        ref = weakref.ref(model)
-        inputs = model.inputs
-        graph = tf.function(lambda *x: ref()(list(x) if len(x) > 1 else x[0], training=False),
-                            input_signature=[_spec(tuple(x.shape)) for x in inputs])
+        graph = tf.function(_Pass(model), input_signature=[_spec(tuple(x.shape)) for x in model.inputs])
 
         def run(*arrays, graph=graph):
             return np.asarray(graph(*[np.asarray(a, np.float32) for a in arrays]))
