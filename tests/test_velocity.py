@@ -359,6 +359,29 @@ def test_evaluate_velocity_prints_a_table_per_genre(tmp_path, capsys):
     assert all(r[-1] == "1.000" for r in rows if r[0] == "mean_baseline")
 
 
+def test_evaluate_velocity_per_piece_adds_up_to_the_whole(tmp_path, capsys):
+    for genre in ("classical", "jazz"):
+        (tmp_path / genre).mkdir()
+        for i in range(3):
+            (tmp_path / genre / f"{genre}{i}.mid").write_bytes(piece_bytes(shift=i))
+    assert main(["evaluate", "velocity", "--data", str(tmp_path), "--per-piece", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    for genre in ("classical", "jazz"):
+        r, rows = result[genre], result[genre]["per_piece"]
+        assert [p["name"] for p in rows] == [f"{genre}{i}" for i in range(3)]
+        onsets = np.array([p["onsets"] for p in rows])
+        assert onsets.sum() == r["onsets"]
+        for key, whole in (("rmse", "rmse"), ("rmse_mean_baseline", "rmse_mean_baseline")):  # onset-weighted
+            assert np.sqrt(np.sum(onsets * np.array([p[key] for p in rows]) ** 2) / onsets.sum()) == pytest.approx(r[whole], abs=0.01)
+        levels = np.array([p["level_error"] for p in rows])
+        within = np.array([p["within_piece_rmse"] for p in rows])
+        assert np.array([p["rmse"] for p in rows]) ** 2 == pytest.approx(levels ** 2 + within ** 2, abs=0.05)
+    assert main(["evaluate", "velocity", "--data", str(tmp_path), "--per-piece"]) == 0
+    out = capsys.readouterr().out
+    assert "classical, piece by piece:" in out and "jazz, piece by piece:" in out
+    assert [line.split()[0] for line in out.splitlines() if line.startswith("  jazz")] == ["jazz0", "jazz1", "jazz2"]
+
+
 def test_within_piece_figures_leave_out_each_pieces_level():
     from musicstyle.velocity.evaluate import metrics
 

@@ -60,6 +60,8 @@ def register(groups) -> None:
     p.add_argument("--model", action="append", default=[],
                    help="a velocity model file to measure instead of its genre's shipped models (repeatable; the first "
                         "of a genre is its main model)")
+    p.add_argument("--per-piece", action="store_true",
+                   help="also each piece's figures for the main model (RMSE, the mean's, level error, within-piece)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_evaluate)
 
@@ -119,14 +121,16 @@ def _evaluate(args) -> int:
     from ..velocity import GENRES, evaluate
     from ..velocity.evaluate import model_files
 
-    result = evaluate(args.data, args.split, models=model_files(args.model), hold_out=args.hold_out)
+    result = evaluate(args.data, args.split, models=model_files(args.model), hold_out=args.hold_out, per_piece=args.per_piece)
     if args.json:
         emit(result, True)
         return 0
-    from ..figures.velocity import evaluation_table
+    from ..figures.velocity import evaluation_table, per_piece_table
 
     emit({k: v for k, v in result.items() if k not in GENRES}, False)
     print(f"\n{evaluation_table(result)}")
+    if args.per_piece:
+        print(f"\n{per_piece_table(result)}")
     return 0
 
 

@@ -40,6 +40,32 @@ def evaluation_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def per_piece_table(result: dict, width: int = 40) -> str:
+    """Each piece's figures from ``evaluate velocity --per-piece`` as aligned text, per genre.
+
+    Printed by ``musicstyle evaluate velocity --per-piece``.
+
+    Args:
+        result: :func:`musicstyle.velocity.evaluate`'s result with ``per_piece=True``.
+        width: characters of a piece's name shown (longer names keep their end).
+
+    Returns:
+        One row per piece: onsets, the main model's RMSE, the training mean's, the level error
+        (mean prediction minus mean velocity), within-piece RMSE and r.
+    """
+    lines = []
+    for genre, r in result.items():
+        if not isinstance(r, dict) or "per_piece" not in r:
+            continue
+        lines.append(f"{genre}, piece by piece:")
+        lines.append(f"  {'piece':<{width}}{'onsets':>8}{'RMSE':>8}{'mean':>8}{'level':>8}{'within':>8}{'within r':>10}")
+        for p in r["per_piece"]:
+            name = p["name"] if len(p["name"]) <= width else "..." + p["name"][-(width - 3):]
+            lines.append(f"  {name:<{width}}{p['onsets']:>8,}{p['rmse']:>8.2f}{p['rmse_mean_baseline']:>8.2f}"
+                         f"{p['level_error']:>+8.1f}{p['within_piece_rmse']:>8.2f}{p['within_piece_r']:>10.3f}")
+    return "\n".join(lines)
+
+
 def draw_dilations(dilations=(1, 2, 4), kernel: int = 2, causal: bool = True, ax=None, width: int = 16):
     """The paper's Figure IV.1: stacked dilated convolutions and the inputs one output step sees.
 

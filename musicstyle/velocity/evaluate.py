@@ -95,7 +95,33 @@ def metrics(per_piece: list[tuple[np.ndarray, np.ndarray]]) -> dict:
     }
 
 
-def evaluate_pieces(pieces, genre: str, models: dict) -> dict:
+def piece_figures(names: list[str], per: list[tuple[np.ndarray, np.ndarray, np.ndarray]], mean: float) -> list[dict]:
+    """One model's figures on each piece, to find the pieces it does worst on.
+
+    Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        names: the pieces' names.
+        per: :func:`onset_predictions` of those pieces.
+        mean: the training mean (the baseline).
+
+    Returns:
+        Per piece with onsets: ``name``, ``onsets``, ``rmse``, ``rmse_mean_baseline``, ``level_error``
+        (mean prediction minus mean velocity), ``within_piece_rmse`` and ``within_piece_r``.
+    """
+    out = []
+    for name, (t, p, _) in zip(names, per):
+        if not len(t):
+            continue
+        f = metrics([(t, p)])
+        out.append({"name": name, "onsets": len(t), "rmse": f["rmse"],
+                    "rmse_mean_baseline": round(float(np.sqrt(np.mean((t - mean) ** 2))), 3),
+                    "level_error": round(float(p.mean() - t.mean()), 3),
+                    "within_piece_rmse": f["within_piece_rmse"], "within_piece_r": f["within_piece_r"]})
+    return out
+
+
+def evaluate_pieces(pieces, genre: str, models: dict, per_piece: bool = False) -> dict:
     """Figures of each model and of the baselines on ``pieces``.
 
     Taught in ``notebooks/02_velocity_cnn.ipynb``.
@@ -105,6 +131,7 @@ def evaluate_pieces(pieces, genre: str, models: dict) -> dict:
         genre: their genre (reported).
         models: name -> ``(model, meta)``; the first is the one reported as ``rmse``/``pearson_r``/...,
             and the baselines use its metadata's training means.
+        per_piece: also the first model's :func:`piece_figures` (``per_piece``).
 
     Returns:
         The first model's figures, ``rmse_ratio`` (over the mean baseline), ``rmse_<name>`` of the
@@ -118,12 +145,12 @@ def evaluate_pieces(pieces, genre: str, models: dict) -> dict:
     result = {"genre": genre, "pieces": len(prepared), "onsets": len(prepared.onset_velocities())}
     if not len(prepared):
         return result
-    figures = {}
-    truth = None
+    figures, first = {}, None
     for name in names:
         per = onset_predictions(models[name][0], prepared)
-        truth = per
+        first = per if first is None else first
         figures[name] = metrics([(t, p) for t, p, _ in per])
+    truth = first
     figures["mean_baseline"] = metrics([(t, np.full_like(t, mean)) for t, _, _ in truth])
     figures["pitch_mean_baseline"] = metrics([(t, pitch[c]) for t, _, c in truth])
     main = figures[names[0]]
@@ -135,6 +162,8 @@ def evaluate_pieces(pieces, genre: str, models: dict) -> dict:
         result[f"rmse_{name}"] = figures[name]["rmse"]
         result[f"rmse_ratio_{name}"] = round(figures[name]["rmse"] / figures["mean_baseline"]["rmse"], 4)
     result["figures"] = figures
+    if per_piece:
+        result["per_piece"] = piece_figures(prepared.names, first, mean)
     return result
 
 
@@ -166,7 +195,8 @@ def model_files(paths) -> dict:
     return out
 
 
-def evaluate(data=None, split: str = "all", models: dict | None = None, collection=None, hold_out: str | None = None) -> dict:
+def evaluate(data=None, split: str = "all", models: dict | None = None, collection=None, hold_out: str | None = None,
+             per_piece: bool = False) -> dict:
     """Each genre's shipped models (improved, then paper and stylenet where shipped) on its own genre's pieces.
 
     Reproduced by ``musicstyle evaluate velocity``; taught in ``notebooks/02_velocity_cnn.ipynb``.
@@ -180,6 +210,7 @@ def evaluate(data=None, split: str = "all", models: dict | None = None, collecti
         collection: already loaded pieces (instead of ``data``).
         hold_out: a recording-source group (:data:`musicstyle.data.GROUPS`) left out of the split,
             or measured alone with ``split="held-out"``: pass models trained with the same ``hold_out``.
+        per_piece: each genre's main model also piece by piece (:func:`piece_figures`).
 
     Returns:
         ``split``, ``data``, ``hold_out`` and each genre's :func:`evaluate_pieces` (with each main
@@ -191,7 +222,7 @@ def evaluate(data=None, split: str = "all", models: dict | None = None, collecti
     for genre in GENRES:
         these = [p for p in pieces if p.genre == genre]
         chosen = (models or {}).get(genre) or _shipped(genre)
-        result[genre] = evaluate_pieces(these, genre, chosen)
+        result[genre] = evaluate_pieces(these, genre, chosen, per_piece=per_piece)
         result[genre]["trained_hold_out"] = next(iter(chosen.values()))[1].get("hold_out")
     return result
 
