@@ -150,9 +150,8 @@ def evaluate_pieces(pieces, genre: str, models: dict, per_piece: bool = False) -
         per = onset_predictions(models[name][0], prepared)
         first = per if first is None else first
         figures[name] = metrics([(t, p) for t, p, _ in per])
-    truth = first
-    figures["mean_baseline"] = metrics([(t, np.full_like(t, mean)) for t, _, _ in truth])
-    figures["pitch_mean_baseline"] = metrics([(t, pitch[c]) for t, _, c in truth])
+    figures["mean_baseline"] = metrics([(t, np.full_like(t, mean)) for t, _, _ in first])
+    figures["pitch_mean_baseline"] = metrics([(t, pitch[c]) for t, _, c in first])
     main = figures[names[0]]
     result.update(main)
     result["rmse_mean_baseline"] = figures["mean_baseline"]["rmse"]
