@@ -199,6 +199,30 @@ def test_evaluate_transfer_prints_its_tables(tmp_path, capsys):
     assert "{" not in out  # tables, not dictionaries
 
 
+def test_evaluate_transfer_per_piece_verdicts_give_the_shares(tmp_path, capsys):
+    for genre in D.GENRES:
+        (tmp_path / genre).mkdir()
+        for i in range(3):
+            (tmp_path / genre / f"{genre}{i}.mid").write_bytes(melody(list(range(30 + 5 * i, 110, 3 + i)), step=120))
+    assert main(["evaluate", "transfer", "--data", str(tmp_path), "--per-piece", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    rows = result["per_piece"]
+    assert sorted(r["name"] for r in rows) == sorted(f"{g}{i}" for g in D.GENRES for i in range(3))
+    assert result["discriminator_accuracy"] == pytest.approx(np.mean([r["real"] == r["genre"] for r in rows]))
+    for src, dst in (("jazz", "classical"), ("classical", "jazz")):
+        rs, f = [r for r in rows if r["genre"] == src], result[f"{src}_to_{dst}"]
+        assert all(r["target"] == dst and 0 <= r["p_target_after"] <= 1 for r in rs)
+        for key, version, wanted in (("moved_share", "transfer", dst), ("control_share", "own", src),
+                                     ("texture_alone_share", "texture_alone", dst), ("shuffled_share", "shuffled", dst),
+                                     ("texture_on_source_model_share", "texture_on_source_model", dst)):
+            assert f[key] == pytest.approx(np.mean([r[version] == wanted for r in rs])), key
+    assert main(["evaluate", "transfer", "--data", str(tmp_path), "--per-piece"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("piece "))
+    assert lines[head].split()[-1] == "P(target)" and len(lines) - head - 1 == len(rows)
+    assert {line.split()[0] for line in lines[head + 1:]} == {r["name"] for r in rows}
+
+
 def test_ensemble_is_the_mean_log_odds_of_its_members():
     perf = read_midi(chord_piece([[(60, 50 + i % 7), (64, 60), (67, 90 - i % 11)] for i in range(40)]))
     d = D.dynamics_of(perf)

@@ -43,6 +43,8 @@ def register(groups) -> None:
                         "ensemble: the mean log-odds of cnn and stats)")
     p.add_argument("--no-texture", dest="texture", action="store_false",
                    help="judge the velocity models' mean predictions alone (transfer writes mean + texture)")
+    p.add_argument("--per-piece", action="store_true",
+                   help="also the trusted judge's verdict on each piece: as played, own model, transferred, controls")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_evaluate)
 
@@ -66,13 +68,15 @@ def _evaluate(args) -> int:
     quiet_tensorflow()
     result = evaluate_command(args.data, args.split, cnn=args.cnn, stats=args.stats, trusted=args.trusted,
                               texture=args.texture, progress=not args.json, relations=args.relations,
-                              hold_out=args.hold_out)
+                              hold_out=args.hold_out, per_piece=args.per_piece)
     if args.json:
         emit(result, True)
         return 0
-    from ..figures.dynamics import observation_table, routes_table, table
+    from ..figures.dynamics import observation_table, per_piece_table, routes_table, table
 
     emit({k: v for k, v in result.items() if k in ("data", "split", "hold_out", "texture", "pieces", "routes_skipped", "skipped")},
          False)
     print(f"\n{table(result)}\n\nroutes, judged by the trusted judge:\n{routes_table(result)}\n\n{observation_table(result)}")
+    if args.per_piece:
+        print(f"\n{per_piece_table(result)}")
     return 0

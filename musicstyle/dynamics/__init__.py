@@ -46,7 +46,7 @@ from .data import (
     GENRES, MIN_STD, OUTCOMES, UNRELATED, Dynamics, Item, Predictions, as_dynamics, dynamics_of, held_out, load_pieces,
     real_and_own, shuffled, standardise, texture_alone, velocity_predictors,
 )
-from .evaluate import evaluate_command, evaluate_transfer, route_predictors, summarise
+from .evaluate import evaluate_command, evaluate_transfer, piece_verdicts, route_predictors, summarise
 from .model import (
     ENSEMBLE, KIND, RAW, RELATIONAL, RELATIONS_HIDDEN, SHIPPED, STATS_HIDDEN, TRUSTED, build_cnn, build_relations,
     build_stats, ensemble, jazz_logit, judged_as, load, load_model_file, outcome_probabilities, p_jazz, relations_of,
@@ -68,7 +68,7 @@ __all__ = [
     "Item", "Predictions", "as_dynamics", "augmenting_predictors", "build_cnn", "build_relations", "build_stats",
     "dynamics_of", "ensemble", "evaluate_command", "evaluate_transfer", "held_out", "jazz_logit", "judged_as", "load",
     "load_model_file", "load_pieces", "note_attributes", "observations", "onset_jump", "outcome_accuracy",
-    "outcome_probabilities", "p_jazz", "piece_accuracy", "real_and_own", "relation_features", "relations_of",
+    "outcome_probabilities", "p_jazz", "piece_accuracy", "piece_verdicts", "real_and_own", "relation_features", "relations_of",
     "route_predictors", "segment_features", "segment_slices", "segment_table", "shuffled", "standardise", "summarise",
     "texture_alone", "top_note_emphasis", "train", "train_cnn", "train_command", "train_relations", "train_stats",
     "unrelated_items", "velocity_predictors", "verdict",

@@ -30,7 +30,7 @@ def _mean(values) -> float | None:
 
 
 def evaluate_transfer(collection, discriminators: dict, predictors: dict, trusted: str | None = None,
-                      progress: bool = False, routes: dict | None = None) -> dict:
+                      progress: bool = False, routes: dict | None = None, per_piece: bool = False) -> dict:
     """Judge every piece as played, re-predicted by its own genre's model, transferred and shuffled.
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``. Where the transfer draws a texture, also
@@ -49,6 +49,7 @@ def evaluate_transfer(collection, discriminators: dict, predictors: dict, truste
         progress: show a progress bar.
         routes: route name -> predictors like ``predictors``; each route's transfer and own-genre
             output judged by the trusted judge (None: no routes table).
+        per_piece: also the trusted judge's verdicts on each piece (:func:`piece_verdicts`).
 
     Returns:
         The figures of :func:`summarise`.
@@ -95,7 +96,7 @@ def evaluate_transfer(collection, discriminators: dict, predictors: dict, truste
     for pred in [*predictors.values(), *(q for r in (routes or {}).values() for q in r.values())]:
         if hasattr(pred, "save"):
             pred.save()
-    return summarise(rows, trusted)
+    return summarise(rows, trusted, per_piece=per_piece)
 
 
 def _drawn_on(source, target, perf) -> np.ndarray:
@@ -152,7 +153,33 @@ def _routes(rows: list[dict], src: str, dst: str) -> dict:
     return out
 
 
-def summarise(rows: list[dict], trusted: str = TRUSTED) -> dict:
+#: The versions of a piece in :func:`piece_verdicts`, in order.
+VERSIONS = ("real", "own", "transfer", "texture_alone", "texture_on_source_model", "shuffled")
+
+
+def piece_verdicts(rows: list[dict], kind: str) -> list[dict]:
+    """One judge's verdict on every version of each piece, to find the pieces it gets wrong.
+
+    Taught in ``notebooks/02b_did_the_style_move.ipynb``.
+
+    Args:
+        rows: :func:`summarise`'s rows (with ``name``).
+        kind: the judge.
+
+    Returns:
+        Per piece: ``name``, ``genre``, ``target``, the outcome judged for each of :data:`VERSIONS`
+        measured (``own``: the source genre's model; ``transfer``: the target's) and
+        ``p_target_after``, the probability of the target genre after transfer.
+    """
+    def outcome(p):
+        return max(p, key=p.get) if isinstance(p, dict) else ("jazz" if p > 0.5 else "classical")
+
+    return [{"name": r["name"], "genre": r["genre"], "target": r["target"],
+             **{v: outcome(r[v][kind]) for v in VERSIONS if v in r},
+             "p_target_after": round(_p(r["transfer"][kind], r["target"]), 4)} for r in rows]
+
+
+def summarise(rows: list[dict], trusted: str = TRUSTED, per_piece: bool = False) -> dict:
     """The ``evaluate transfer`` figures from per-piece verdicts. Taught in ``notebooks/02b_did_the_style_move.ipynb``.
 
     Args:
@@ -161,6 +188,7 @@ def summarise(rows: list[dict], trusted: str = TRUSTED) -> dict:
             P(jazz); the same names + ``_obs``: observations; optionally ``routes``: route ->
             ``{"transfer": p, "own": p}`` by the trusted judge).
         trusted: the judge whose figures come first (the others under ``others``).
+        per_piece: also the trusted judge's :func:`piece_verdicts` (``per_piece``).
 
     Returns:
         ``trusted``, ``pieces``, the trusted judge's shares (each direction with its ``routes``
@@ -183,6 +211,8 @@ def summarise(rows: list[dict], trusted: str = TRUSTED) -> dict:
             obs[label] = {k: _mean(r[version + "_obs"][k] for r in rs) for k in
                           ("top_emphasis_z", "top_emphasis_velocity", "onset_jump_z")}
     out["observations"] = obs
+    if per_piece:
+        out["per_piece"] = piece_verdicts(rows, trusted)
     return out
 
 
@@ -231,7 +261,8 @@ def _judges(relations=None, cnn=None, stats=None) -> dict:
 
 
 def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, trusted: str = TRUSTED,
-                     texture: bool = True, progress: bool = True, relations=None, hold_out: str | None = None) -> dict:
+                     texture: bool = True, progress: bool = True, relations=None, hold_out: str | None = None,
+                     per_piece: bool = False) -> dict:
     """``musicstyle evaluate transfer``: the shipped (or given) judges on a folder's pieces.
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``.
@@ -246,6 +277,7 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
         texture: judge transfers with the genre's texture (False: the mean predictions alone).
         progress: show progress bars.
         hold_out: the group of ``split="held-out"`` (:data:`musicstyle.data.GROUPS`).
+        per_piece: also the trusted judge's verdicts piece by piece (``per_piece``).
 
     Returns:
         ``data``, ``split``, ``texture``, the figures of :func:`evaluate_transfer` with every
@@ -265,7 +297,7 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
     predictors, routes = route_predictors(texture)
     routes, routes_skipped = _usable(routes, collection.pieces[0])
     result = evaluate_transfer(collection, _judges(relations, cnn, stats), predictors, trusted=trusted,
-                               progress=progress, routes=routes)
+                               progress=progress, routes=routes, per_piece=per_piece)
     result = {"data": str(collection.root), "split": split, "texture": texture, **result}
     if hold_out:
         result["hold_out"] = hold_out

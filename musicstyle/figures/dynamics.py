@@ -109,6 +109,29 @@ def observation_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def per_piece_table(result: dict, width: int = 32) -> str:
+    """The trusted judge's verdict on each piece from ``evaluate transfer --per-piece``, as aligned text.
+
+    Printed by ``musicstyle evaluate transfer --per-piece``.
+
+    Args:
+        result: :func:`musicstyle.dynamics.evaluate_transfer`'s result with ``per_piece``.
+        width: characters of a piece's name shown (longer names keep their end).
+
+    Returns:
+        One row per piece: its genre, then the outcome judged as played, on its own genre's model,
+        transferred, for the texture alone, the texture on its own model and its velocities shuffled,
+        and P(target) after transfer.
+    """
+    heads = ("genre", "real", "own model", "transfer", "texture", "on source", "shuffled")
+    lines = [f"{'piece':<{width}}" + "".join(f"{h:>11}" for h in heads) + f"{'P(target)':>11}"]
+    for p in result["per_piece"]:
+        name = p["name"] if len(p["name"]) <= width else "..." + p["name"][-(width - 3):]
+        cells = [p["genre"]] + [p.get(v, "-") for v in ("real", "own", "transfer", "texture_alone", "texture_on_source_model", "shuffled")]
+        lines.append(f"{name:<{width}}" + "".join(f"{c:>11}" for c in cells) + f"{p['p_target_after']:>11.3f}")
+    return "\n".join(lines)
+
+
 def routes_table(result: dict) -> str:
     """The trusted judge's verdict on each velocity route, as aligned text.
 
