@@ -104,11 +104,14 @@ def _drawn_on(source, target, perf) -> np.ndarray:
     return np.clip(np.rint(source(perf) + target.draw(perf)), 1, 127)
 
 
+def _outcome(p) -> str:
+    """The outcome of a verdict (``{outcome: p}``, or a binary judge's P(jazz))."""
+    return max(p, key=p.get) if isinstance(p, dict) else ("jazz" if p > 0.5 else "classical")
+
+
 def _judged(p, genre: str) -> bool:
-    """Whether a verdict (``{outcome: p}``, or a binary judge's P(jazz)) is ``genre``."""
-    if isinstance(p, dict):
-        return max(p, key=p.get) == genre
-    return (p > 0.5) == (genre == "jazz")
+    """Whether a verdict is ``genre``."""
+    return _outcome(p) == genre
 
 
 def _p(p, genre: str) -> float:
@@ -171,11 +174,8 @@ def piece_verdicts(rows: list[dict], kind: str) -> list[dict]:
         measured (``own``: the source genre's model; ``transfer``: the target's) and
         ``p_target_after``, the probability of the target genre after transfer.
     """
-    def outcome(p):
-        return max(p, key=p.get) if isinstance(p, dict) else ("jazz" if p > 0.5 else "classical")
-
     return [{"name": r["name"], "genre": r["genre"], "target": r["target"],
-             **{v: outcome(r[v][kind]) for v in VERSIONS if v in r},
+             **{v: _outcome(r[v][kind]) for v in VERSIONS if v in r},
              "p_target_after": round(_p(r["transfer"][kind], r["target"]), 4)} for r in rows]
 
 
