@@ -791,3 +791,11 @@ def test_compiling_many_models_is_not_warned_about_as_retracing(caplog):
                 assert compiled(model)(np.ones((1, n, 3))).shape == (1, n, 2)
     assert all(compiled(m).graph.experimental_get_tracing_count() == 1 for m in models)
     assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+
+
+def test_long_piece_names_keep_their_end_in_the_tables():
+    from musicstyle.figures import clip_name
+
+    name = "Disc 2 - Track 14 - Autumn Leaves (take 3)"
+    assert clip_name(name, 20) == "...n Leaves (take 3)" and len(clip_name(name, 20)) == 20
+    assert clip_name("ADIG01", 20) == "ADIG01"

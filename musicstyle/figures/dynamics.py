@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..dynamics import as_dynamics
+from ..dynamics.evaluate import VERSIONS
+from . import clip_name
 
 
 def plot_sequences(sequences: dict, onsets: int = 160, start: int = 0, ax=None):
@@ -109,6 +111,11 @@ def observation_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+#: The column head of each of :data:`musicstyle.dynamics.evaluate.VERSIONS` in :func:`per_piece_table`.
+_VERSION_HEADS = {"real": "real", "own": "own model", "transfer": "transfer", "texture_alone": "texture",
+                  "texture_on_source_model": "on source", "shuffled": "shuffled"}
+
+
 def per_piece_table(result: dict, width: int = 32) -> str:
     """The trusted judge's verdict on each piece from ``evaluate transfer --per-piece``, as aligned text.
 
@@ -123,12 +130,11 @@ def per_piece_table(result: dict, width: int = 32) -> str:
         transferred, for the texture alone, the texture on its own model and its velocities shuffled,
         and P(target) after transfer.
     """
-    heads = ("genre", "real", "own model", "transfer", "texture", "on source", "shuffled")
+    heads = ("genre", *(_VERSION_HEADS[v] for v in VERSIONS))
     lines = [f"{'piece':<{width}}" + "".join(f"{h:>11}" for h in heads) + f"{'P(target)':>11}"]
     for p in result["per_piece"]:
-        name = p["name"] if len(p["name"]) <= width else "..." + p["name"][-(width - 3):]
-        cells = [p["genre"]] + [p.get(v, "-") for v in ("real", "own", "transfer", "texture_alone", "texture_on_source_model", "shuffled")]
-        lines.append(f"{name:<{width}}" + "".join(f"{c:>11}" for c in cells) + f"{p['p_target_after']:>11.3f}")
+        cells = (p["genre"], *(p.get(v, "-") for v in VERSIONS))
+        lines.append(f"{clip_name(p['name'], width):<{width}}" + "".join(f"{c:>11}" for c in cells) + f"{p['p_target_after']:>11.3f}")
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..core.midi import Performance, read_midi
 from ..errors import MusicstyleError
+from . import clip_name
 from .rolls import before_after
 
 
@@ -60,8 +61,7 @@ def per_piece_table(result: dict, width: int = 40) -> str:
         lines.append(f"{genre}, piece by piece:")
         lines.append(f"  {'piece':<{width}}{'onsets':>8}{'RMSE':>8}{'mean':>8}{'level':>8}{'within':>8}{'within r':>10}")
         for p in r["per_piece"]:
-            name = p["name"] if len(p["name"]) <= width else "..." + p["name"][-(width - 3):]
-            lines.append(f"  {name:<{width}}{p['onsets']:>8,}{p['rmse']:>8.2f}{p['rmse_mean_baseline']:>8.2f}"
+            lines.append(f"  {clip_name(p['name'], width):<{width}}{p['onsets']:>8,}{p['rmse']:>8.2f}{p['rmse_mean_baseline']:>8.2f}"
                          f"{p['level_error']:>+8.1f}{p['within_piece_rmse']:>8.2f}{p['within_piece_r']:>10.3f}")
     return "\n".join(lines)
 
