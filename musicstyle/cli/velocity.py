@@ -1,4 +1,4 @@
-"""Velocity commands: ``train velocity``, ``evaluate velocity``, ``transfer`` and ``bench velocity``."""
+"""Velocity commands: ``train velocity`` (and ``loudness``, ``spread``), ``evaluate velocity``, ``transfer`` and ``bench velocity``."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def register(groups) -> None:
                    help="note models: ridge penalty of the piece loudness estimate (default: chosen by leave-one-out)")
     p.add_argument("--loudness-inputs", choices=("played", "all"), default="played",
                    help="note models: what the loudness estimate reads: how the piece was played (default) or also how "
-                        "the file was made (on-grid share, tempo map, pedal recorded: the shipped classical model)")
+                        "the file was made (on-grid share, tempo map, pedal recorded)")
     p.add_argument("--hold-out", choices=GROUPS, default=None,
                    help="leave this recording-source group out of train/validation/test (measure on it with "
                         "musicstyle evaluate velocity --split held-out --hold-out GROUP --model FILE)")
@@ -48,6 +48,21 @@ def register(groups) -> None:
     p.add_argument("--data", help="folder with classical/ and jazz/ MIDI subfolders (default: TPD, found as usual)")
     p.add_argument("-o", "--output", required=True, help="model file to write (.keras; not the input file)")
     p.set_defaults(func=_spread)
+
+    p = groups["train"].add_parser("loudness", help="refit a note velocity model file's piece loudness estimate on its "
+                                   "genre's training pieces, the penalty chosen on the validation notes (network unchanged)")
+    p.add_argument("model", help="the velocity model file (improved or stylenet)")
+    p.add_argument("--data", help="folder with classical/ and jazz/ MIDI subfolders (default: TPD, found as usual)")
+    p.add_argument("--loudness-inputs", choices=("played", "all"), default="played",
+                   help="what the new estimate reads: how the piece was played (default) or also how the file was made")
+    p.add_argument("--loudness-penalty", type=float, action="append", default=None,
+                   help="a ridge penalty to try (repeatable; default: each of musicstyle.velocity.loudness.LAMBDAS); "
+                        "the one --choose picks is kept")
+    p.add_argument("--choose", choices=("validation", "leave-one-out"), default="validation",
+                   help="keep the penalty whose model does best on the validation notes (default), or the one the "
+                        "estimate's leave-one-out error over the training pieces picks (as train velocity does)")
+    p.add_argument("-o", "--output", required=True, help="model file to write (.keras; not the input file)")
+    p.set_defaults(func=_loudness)
 
     p = groups["evaluate"].add_parser("velocity", help="RMSE/MAE/r of the shipped velocity models beside baselines")
     p.add_argument("--data", help="folder with classical/ and jazz/ MIDI subfolders (default: TPD)")
@@ -111,6 +126,19 @@ def _spread(args) -> int:
     from ..velocity import add_spread
 
     emit(add_spread(args.model, args.output, data=args.data), False)
+    return 0
+
+
+def _loudness(args) -> int:
+    from ..settings import quiet_tensorflow
+
+    quiet_tensorflow()
+    from ..velocity import refit_loudness
+    from ..velocity.loudness import LAMBDAS
+
+    lambdas = LAMBDAS if args.loudness_penalty is None else tuple(args.loudness_penalty)
+    emit(refit_loudness(args.model, args.output, data=args.data, inputs=args.loudness_inputs, lambdas=lambdas,
+                        choose=args.choose), False)
     return 0
 
 

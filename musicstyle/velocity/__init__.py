@@ -28,22 +28,24 @@ All are evaluated on the same strikes (:mod:`.evaluate`): every note of the pape
 A model predicts the *mean* velocity of a note given the notes; each model also carries its genre's
 *texture* (:mod:`.texture`), and transfer (:mod:`.transfer`) writes the mean plus one seeded draw
 of it (or, route ``sampled``, a draw along the notes: :data:`ROUTES`). The RMSE figures are always of the mean. Training goes through the one trainer
-(:mod:`.train`); model files through :mod:`.shipped`.
+(:mod:`.train`); model files through :mod:`.shipped`; a trained file's loudness estimate or spread
+is refitted by :mod:`.refit`.
 """
 
 from .data import Prepared, features, piece_input
 from .evaluate import add_test_metrics, baselines, evaluate, evaluate_pieces, piece_figures
 from .model import (ARCHS, GENRES, NOTE_ARCHS, build_model, improved_model, is_note_model, masked_mse, paper_model,
-                    predict_whole, receptive_field, stylenet_model)
+                    predict_whole, receptive_field, stylenet_model, with_loudness)
 from .shipped import load, load_file, pretrained_name, save
 from .texture import fit_spread, fit_texture, note_spread, piece_seed, sample_spread, sample_texture
-from .train import WINDOW, add_spread, train, train_to_file
+from .refit import add_spread, refit_loudness
+from .train import WINDOW, train, train_to_file
 from .transfer import ROUTES, predict_notes, route_draw, transfer_bytes, transfer_file, transferred_velocities
 
 __all__ = [
     "ARCHS", "GENRES", "NOTE_ARCHS", "ROUTES", "WINDOW", "Prepared", "add_spread", "add_test_metrics", "baselines", "build_model", "evaluate",
     "evaluate_pieces", "features", "fit_spread", "fit_texture", "improved_model", "is_note_model", "load", "load_file",
     "masked_mse", "note_spread", "paper_model", "piece_figures", "piece_input", "piece_seed", "predict_notes", "predict_whole",
-    "pretrained_name", "receptive_field", "route_draw", "sample_spread", "sample_texture", "save", "stylenet_model", "train",
-    "train_to_file", "transfer_bytes", "transfer_file", "transferred_velocities",
+    "pretrained_name", "receptive_field", "refit_loudness", "route_draw", "sample_spread", "sample_texture", "save", "stylenet_model", "train",
+    "train_to_file", "transfer_bytes", "transfer_file", "transferred_velocities", "with_loudness",
 ]

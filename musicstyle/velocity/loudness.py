@@ -10,7 +10,7 @@ import numpy as np
 from .data import Prepared, loudness_columns
 from .model import LOUDNESS_RANGE
 
-LAMBDAS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 1000.0)
+LAMBDAS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0, 1e4, 3e4, 1e5)
 
 
 def _table(p: Prepared):
@@ -20,7 +20,7 @@ def _table(p: Prepared):
     return z, m, n
 
 
-def fit_loudness(train: Prepared, validation: Prepared, lambdas=LAMBDAS, inputs: str = "all") -> dict:
+def fit_loudness(train: Prepared, validation: Prepared, lambdas=LAMBDAS, inputs: str = "played") -> dict:
     """Ridge regression of each piece's mean velocity on its piece input, in closed form.
 
     Standardised on the train pieces; the penalty chosen by leave-one-out error over the train

@@ -220,6 +220,47 @@ def build_model(arch: str, layout: Layout = PAPER, mean_velocity: float = 0.0, f
     raise MusicstyleError(arch, f"unknown architecture (choose from {', '.join(ARCHS)})")
 
 
+def with_loudness(model, loudness: dict):
+    """A copy of a note model (or a seed ensemble of them) with another frozen loudness estimate.
+
+    Every other weight is kept: the network learned the notes, the estimate only sets each piece's
+    level. Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        model: an ``improved`` or ``stylenet`` Keras model.
+        loudness: :func:`musicstyle.velocity.loudness.fit_loudness`'s result.
+
+    Returns:
+        The new Keras model (``model`` is unchanged).
+    """
+    import keras
+
+    from ..training import layers  # noqa: F401  (the custom layers, for from_config)
+
+    def replaced(node):
+        if isinstance(node, dict):
+            if node.get("class_name") == "Normalization" and node.get("config", {}).get("name") == "standardise_piece":
+                node = {**node, "config": {**node["config"], "mean": np.asarray(loudness["mu"], np.float32).tolist(),
+                                           "variance": np.asarray(loudness["var"], np.float32).tolist()}}
+                found.append(node)
+            return {k: replaced(v) for k, v in node.items()}
+        return [replaced(v) for v in node] if isinstance(node, list) else node
+
+    found = []
+    copy = keras.Model.from_config(replaced(model.get_config()))
+    if not found:
+        raise MusicstyleError(model.name, "not a note velocity model: it has no piece loudness estimate")
+    copy.set_weights(model.get_weights())
+    kernel = np.asarray(loudness["w"], np.float32).reshape(-1, 1) / LOUDNESS_RANGE
+    stack = [copy]
+    while stack:
+        layer = stack.pop()
+        stack.extend(getattr(layer, "layers", []))
+        if layer.name == "loudness":
+            layer.set_weights([kernel])
+    return copy
+
+
 def average_model(models: list, name: str = "velocity_average"):
     """One model whose output is the mean of ``models``' outputs (same inputs): a seed ensemble.
 

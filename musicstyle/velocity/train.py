@@ -267,34 +267,3 @@ def train_to_file(output, genre: str, arch: str = "improved", data=None, members
     save(model, meta, out)
     return {"model": str(out), "epochs_run": meta["epochs_run"], "best_val_rmse": meta["best_val_rmse"],
             **{f"{side}_{k}": v for side in ("test", "held_out") for k, v in meta.get(side, {}).items() if not isinstance(v, dict)}}
-
-
-def add_spread(path, output, data=None) -> dict:
-    """Give a note model file the per-note spread of the ``sampled`` route: ``musicstyle train spread``.
-
-    For models trained before the spread existed: :func:`musicstyle.velocity.fit_spread` on the
-    model's genre's validation pieces (with its stored texture and hold-out group), weights and every
-    other figure unchanged. Taught in ``notebooks/02_velocity_cnn.ipynb``.
-
-    Args:
-        path: the model file (``improved`` or ``stylenet``).
-        output: the ``.keras`` file to write (may not be ``path``: the original is kept).
-        data: the dataset folder (default: TPD as found).
-
-    Returns:
-        ``model`` (the file written), ``pieces`` and ``sigma`` (mean spread) of the fit.
-    """
-    out = model_path(output)
-    if out.resolve() == Path(path).resolve():
-        raise MusicstyleError(out, "write the model with its spread to a new file (the original is kept)")
-    model, meta = load_file(path)
-    if meta.get("arch") not in NOTE_ARCHS or not meta.get("texture"):
-        raise MusicstyleError(path, "only a note model (improved or stylenet) with a texture can have a per-note spread")
-    collection = pieces_of(data)
-    va = select(collection, "validation", meta["genre"], seed=SPLIT_SEED, hold_out=meta.get("hold_out"))
-    spread = fit_spread(model, Prepared(va), meta["texture"])
-    if not spread:
-        raise MusicstyleError(collection.root, f"no {meta['genre']} validation piece has notes to fit a spread on")
-    meta.update(spread=spread, spread_fitted_on=f"validation pieces, added by musicstyle train spread ({len(va)} pieces)")
-    save(model, meta, out)
-    return {"model": str(out), "pieces": spread["pieces"], "sigma": spread["sigma"]}
