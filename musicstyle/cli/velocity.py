@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from . import add_run_options, emit
 
-# the names only (light imports): the data groups, the velocity architectures and transfer routes
+# the names only (light imports): the data groups, the velocity architectures, refit choices and transfer routes
 from ..data.groups import GROUPS
 from ..velocity.model import ARCHS
+from ..velocity.refit import CHOICES
 from ..velocity.transfer import ROUTES
 
 
@@ -42,26 +43,20 @@ def register(groups) -> None:
     p.add_argument("-o", "--output", required=True, help="model file to write (.keras)")
     p.set_defaults(func=_train)
 
-    p = groups["train"].add_parser("spread", help="give a note velocity model file the per-note spread of --route sampled "
-                                   "(fitted on its genre's validation pieces; weights unchanged)")
-    p.add_argument("model", help="the velocity model file (improved or stylenet)")
-    p.add_argument("--data", help="folder with classical/ and jazz/ MIDI subfolders (default: TPD, found as usual)")
-    p.add_argument("-o", "--output", required=True, help="model file to write (.keras; not the input file)")
+    p = _refit_parser(groups, "spread", "give a note velocity model file the per-note spread of --route sampled "
+                      "(fitted on its genre's validation pieces; weights unchanged)")
     p.set_defaults(func=_spread)
 
-    p = groups["train"].add_parser("loudness", help="refit a note velocity model file's piece loudness estimate on its "
-                                   "genre's training pieces, the penalty chosen on the validation notes (network unchanged)")
-    p.add_argument("model", help="the velocity model file (improved or stylenet)")
-    p.add_argument("--data", help="folder with classical/ and jazz/ MIDI subfolders (default: TPD, found as usual)")
+    p = _refit_parser(groups, "loudness", "refit a note velocity model file's piece loudness estimate on its genre's "
+                      "training pieces, the penalty chosen on the validation notes by default (network unchanged)")
     p.add_argument("--loudness-inputs", choices=("played", "all"), default="played",
                    help="what the new estimate reads: how the piece was played (default) or also how the file was made")
     p.add_argument("--loudness-penalty", type=float, action="append", default=None,
                    help="a ridge penalty to try (repeatable; default: each of musicstyle.velocity.loudness.LAMBDAS); "
                         "the one --choose picks is kept")
-    p.add_argument("--choose", choices=("validation", "leave-one-out"), default="validation",
+    p.add_argument("--choose", choices=CHOICES, default="validation",
                    help="keep the penalty whose model does best on the validation notes (default), or the one the "
                         "estimate's leave-one-out error over the training pieces picks (as train velocity does)")
-    p.add_argument("-o", "--output", required=True, help="model file to write (.keras; not the input file)")
     p.set_defaults(func=_loudness)
 
     p = groups["evaluate"].add_parser("velocity", help="RMSE/MAE/r of the shipped velocity models beside baselines")
@@ -100,6 +95,15 @@ def register(groups) -> None:
     p.add_argument("--data", help="folder with the TPD dataset (default: found as usual)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_bench)
+
+
+def _refit_parser(groups, name: str, summary: str):
+    """A ``train`` subcommand that rewrites a trained note model file: its model, ``--data`` and ``-o``."""
+    p = groups["train"].add_parser(name, help=summary)
+    p.add_argument("model", help="the velocity model file (improved or stylenet)")
+    p.add_argument("--data", help="folder with classical/ and jazz/ MIDI subfolders (default: TPD, found as usual)")
+    p.add_argument("-o", "--output", required=True, help="model file to write (.keras; not the input file)")
+    return p
 
 
 def _train(args) -> int:

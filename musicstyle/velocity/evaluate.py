@@ -251,3 +251,8 @@ def add_test_metrics(model, meta: dict, data=None, collection=None, hold_out: st
         result.pop("figures", None)
         meta[key] = result
     return meta["test"]
+
+
+def stored_figures(meta: dict) -> dict:
+    """The ``test_*`` (and ``held_out_*``) figures that :func:`add_test_metrics` stored, flat, for a command's output."""
+    return {f"{side}_{k}": v for side in ("test", "held_out") for k, v in meta.get(side, {}).items() if not isinstance(v, dict)}

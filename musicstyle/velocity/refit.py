@@ -13,7 +13,7 @@ from ..data import SPLIT_SEED, pieces_checksum, select
 from ..errors import MusicstyleError
 from ..training.modelfile import model_path
 from .data import Prepared, pieces_of
-from .evaluate import add_test_metrics, onset_predictions
+from .evaluate import add_test_metrics, onset_predictions, stored_figures
 from .loudness import LAMBDAS, fit_loudness
 from .model import NOTE_ARCHS, with_loudness
 from .shipped import load_file, save
@@ -101,9 +101,8 @@ def refit_loudness(path, output, data=None, inputs: str = "played", lambdas=LAMB
                     spread_fitted_on=f"validation pieces, refitted by musicstyle train loudness ({len(va)} pieces)")
     add_test_metrics(model, meta, collection=collection, hold_out=meta.get("hold_out"))
     save(model, meta, out)
-    return {"model": str(out), "lambda": loud["lambda"], "inputs": inputs, "chosen_by": choose, "validation_rmse_before": round(before, 4),
-            "validation_rmse": round(rmse, 4), "tried": tried,
-            **{f"{side}_{k}": v for side in ("test", "held_out") for k, v in meta.get(side, {}).items() if not isinstance(v, dict)}}
+    return {"model": str(out), "lambda": loud["lambda"], "inputs": inputs, "chosen_by": choose,
+            "validation_rmse_before": round(before, 4), "validation_rmse": round(rmse, 4), "tried": tried, **stored_figures(meta)}
 
 
 def add_spread(path, output, data=None) -> dict:
@@ -123,7 +122,7 @@ def add_spread(path, output, data=None) -> dict:
     """
     model, meta, out = _note_model_file(path, output, needs_texture=True)
     collection = pieces_of(data)
-    va = select(collection, "validation", meta["genre"], seed=SPLIT_SEED, hold_out=meta.get("hold_out"))
+    va = _side(collection, "validation", meta)
     spread = fit_spread(model, Prepared(va), meta["texture"])
     if not spread:
         raise MusicstyleError(collection.root, f"no {meta['genre']} validation piece has notes to fit a spread on")

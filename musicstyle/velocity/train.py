@@ -19,7 +19,7 @@ from ..core.notes import NOTE_FEATURES
 from ..core.roll import PAPER
 from ..training.modelfile import model_path
 from .data import Prepared, pieces_of
-from .evaluate import add_test_metrics, baselines, onset_predictions
+from .evaluate import add_test_metrics, baselines, onset_predictions, stored_figures
 from .loudness import fit_loudness
 from .model import NOTE_ARCHS, average_model, build_model, check_genre_arch, masked_mse, to_numpy
 from .shipped import KIND, load_file, save
@@ -265,5 +265,4 @@ def train_to_file(output, genre: str, arch: str = "improved", data=None, members
         return {"model": None, "epochs_run": meta["epochs_run"], "best_val_rmse": meta["best_val_rmse"]}
     add_test_metrics(model, meta, data=data, hold_out=options.get("hold_out"))
     save(model, meta, out)
-    return {"model": str(out), "epochs_run": meta["epochs_run"], "best_val_rmse": meta["best_val_rmse"],
-            **{f"{side}_{k}": v for side in ("test", "held_out") for k, v in meta.get(side, {}).items() if not isinstance(v, dict)}}
+    return {"model": str(out), "epochs_run": meta["epochs_run"], "best_val_rmse": meta["best_val_rmse"], **stored_figures(meta)}
