@@ -29,7 +29,8 @@ def register(groups) -> None:
                    help="note models: ridge penalty of the piece loudness estimate (default: chosen by leave-one-out)")
     p.add_argument("--loudness-inputs", choices=("played", "all"), default="played",
                    help="note models: what the loudness estimate reads: how the piece was played (default) or also how "
-                        "the file was made (on-grid share, tempo map, pedal recorded)")
+                        "the file was made (on-grid share, tempo map, pedal recorded); with --init the file's own "
+                        "estimate is kept (refit it with musicstyle train loudness)")
     p.add_argument("--hold-out", choices=GROUPS, default=None,
                    help="leave this recording-source group out of train/validation/test (measure on it with "
                         "musicstyle evaluate velocity --split held-out --hold-out GROUP --model FILE)")
