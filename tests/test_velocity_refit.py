@@ -87,10 +87,12 @@ def test_train_loudness_refits_the_estimate_on_played_inputs_and_keeps_the_netwo
     penalties = (10.0, 1000.0, 1e4)
     code = main(["train", "loudness", str(old), "--data", str(tpd_folder), *[f"--loudness-penalty={p}" for p in penalties],
                  "-o", str(out)])
-    assert code == 0 and str(out) in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert code == 0 and str(out) in printed and "validation_rmse_by_penalty" in printed and "| 1000: " in printed
     new, new_meta = V.load_file(out)
     loud = new_meta["loudness"]
     assert loud["inputs"] == "played" and loud["replaced"]["inputs"] == "all"
+    assert loud["train_pieces"] == new_meta["train_pieces"] and loud["validation_pieces"] == new_meta["validation_pieces"]
     tried = {t["lambda"]: t["validation_rmse"] for t in loud["tried"]}
     assert set(tried) == set(penalties) and tried[loud["lambda"]] == min(tried.values()) == loud["validation_rmse"]
     assert loud["validation_rmse"] < loud["validation_rmse_before"]  # the bad estimate (every weight 3) is undone

@@ -142,8 +142,11 @@ def _loudness(args) -> int:
     from ..velocity.loudness import LAMBDAS
 
     lambdas = LAMBDAS if args.loudness_penalty is None else tuple(args.loudness_penalty)
-    emit(refit_loudness(args.model, args.output, data=args.data, inputs=args.loudness_inputs, lambdas=lambdas,
-                        choose=args.choose), False)
+    result = refit_loudness(args.model, args.output, data=args.data, inputs=args.loudness_inputs, lambdas=lambdas,
+                            choose=args.choose)
+    tried = result.pop("tried")
+    result["validation_rmse_by_penalty"] = " | ".join(f"{t['lambda']:g}: {t['validation_rmse']:.2f}" for t in tried)
+    emit(result, False)
     return 0
 
 

@@ -94,7 +94,8 @@ def refit_loudness(path, output, data=None, inputs: str = "played", lambdas=LAMB
         texture=texture, texture_fitted_on=f"validation pieces, refitted by musicstyle train loudness ({len(va)} pieces)",
         loudness={**{k: loud[k] for k in ("lambda", "inputs", "loo_piece_rmse", "val_piece_rmse", "val_piece_rmse_mean")},
                   "chosen_by": f"{choose} (musicstyle train loudness)", "validation_rmse": round(rmse, 4),
-                  "validation_rmse_before": round(before, 4), "tried": tried, "data_checksum": pieces_checksum(tr + va),
+                  "validation_rmse_before": round(before, 4), "tried": tried, "train_pieces": len(train_data),
+                  "validation_pieces": len(val_data), "data_checksum": pieces_checksum(tr + va),
                   "replaced": meta.get("loudness")})
     if meta.get("spread"):
         meta.update(spread=fit_spread(model, val_data, texture, predictions=predictions),
