@@ -92,7 +92,9 @@ def test_train_loudness_refits_the_estimate_on_played_inputs_and_keeps_the_netwo
     new, new_meta = V.load_file(out)
     loud = new_meta["loudness"]
     assert loud["inputs"] == "played" and loud["replaced"]["inputs"] == "all"
-    assert loud["train_pieces"] == new_meta["train_pieces"] and loud["validation_pieces"] == new_meta["validation_pieces"]
+    collection = pieces_of(tpd_folder)
+    for side in ("train", "validation"):  # the pieces of the folder given, not those the network was trained on
+        assert loud[f"{side}_pieces"] == len(V.Prepared(select(collection, side, "jazz", seed=SPLIT_SEED)))
     tried = {t["lambda"]: t["validation_rmse"] for t in loud["tried"]}
     assert set(tried) == set(penalties) and tried[loud["lambda"]] == min(tried.values()) == loud["validation_rmse"]
     assert loud["validation_rmse"] < loud["validation_rmse_before"]  # the bad estimate (every weight 3) is undone
@@ -103,7 +105,7 @@ def test_train_loudness_refits_the_estimate_on_played_inputs_and_keeps_the_netwo
     kernel = next(np.asarray(w) for w in new.weights if w.path.endswith("loudness/kernel")).ravel()
     played = loudness_columns("played")
     assert np.all(kernel[~played] == 0) and np.any(kernel[played] != 0)
-    test = V.Prepared(select(pieces_of(tpd_folder), "test", "jazz", seed=SPLIT_SEED))
+    test = V.Prepared(select(collection, "test", "jazz", seed=SPLIT_SEED))
     err = np.concatenate([p - t for t, p, _ in onset_predictions(new, test)])
     assert new_meta["test"]["rmse"] == pytest.approx(np.sqrt(np.mean(err ** 2)), abs=1e-3)  # the stored test figures are its own  # the stored test figures are the model's
     assert json.dumps(V.load_file(old)[1]["loudness"]) == json.dumps(meta["loudness"])  # the original file is kept
