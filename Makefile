@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(VENV)/bin/musicstyle transfer --to jazz -o out/maple_leaf_rag_to_jazz.mid --wav out/maple_leaf_rag_to_jazz.wav --plot out/maple_leaf_rag_to_jazz.png
 
 test: $(STAMP)
-	MUSICSTYLE_QUICK=1 $(PY) -m pytest tests notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900 -q
+	MUSICSTYLE_QUICK=1 $(PY) -m pytest -n 2 --dist loadfile tests notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900 -q
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/00_index.ipynb
