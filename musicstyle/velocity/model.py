@@ -251,14 +251,27 @@ def with_loudness(model, loudness: dict):
     if not found:
         raise MusicstyleError(model.name, "not a note velocity model: it has no piece loudness estimate")
     copy.set_weights(model.get_weights())
+    set_loudness_weights(copy, loudness)
+    return copy
+
+
+def set_loudness_weights(model, loudness: dict) -> None:
+    """Put the weights of ``loudness`` into a note model's estimate, in place, in every member.
+
+    Only the weights: the piece standardisation (``mu``, ``var``) is the model's own, so this suits
+    estimates fitted on the pieces it was standardised on (:func:`with_loudness` sets both).
+
+    Args:
+        model: a note model (or a seed ensemble of them).
+        loudness: :func:`musicstyle.velocity.loudness.fit_loudness`'s result.
+    """
     kernel = np.asarray(loudness["w"], np.float32).reshape(-1, 1) / LOUDNESS_RANGE
-    stack = [copy]
+    stack = [model]
     while stack:
         layer = stack.pop()
         stack.extend(getattr(layer, "layers", []))
         if layer.name == "loudness":
             layer.set_weights([kernel])
-    return copy
 
 
 def average_model(models: list, name: str = "velocity_average"):

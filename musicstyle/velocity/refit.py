@@ -15,7 +15,7 @@ from ..training.modelfile import model_path
 from .data import Prepared, pieces_of
 from .evaluate import add_test_metrics, onset_predictions, stored_figures
 from .loudness import LAMBDAS, fit_loudness
-from .model import NOTE_ARCHS, with_loudness
+from .model import NOTE_ARCHS, set_loudness_weights, with_loudness
 from .shipped import load_file, save
 from .texture import fit_spread, fit_texture
 
@@ -79,15 +79,18 @@ def refit_loudness(path, output, data=None, inputs: str = "played", lambdas=LAMB
     tr, va = _side(collection, "train", meta), _side(collection, "validation", meta)
     train_data, val_data = Prepared(tr), Prepared(va)
     before, tried, best = _rmse(model, val_data), [], None
-    for lam in lambdas:
-        loud = fit_loudness(train_data, val_data, lambdas=(float(lam),), inputs=inputs)
-        candidate = with_loudness(model, loud)
-        rmse = _rmse(candidate, val_data)
-        tried.append({"lambda": float(lam), "validation_rmse": round(rmse, 4), "loo_piece_rmse": loud["loo_piece_rmse"]})
+    fits = [fit_loudness(train_data, val_data, lambdas=(float(lam),), inputs=inputs) for lam in lambdas]
+    # one copy for every penalty: each fit standardises on the same training pieces, only its weights differ
+    model = with_loudness(model, fits[0])
+    for loud in fits:
+        set_loudness_weights(model, loud)
+        rmse = _rmse(model, val_data)
+        tried.append({"lambda": loud["lambda"], "validation_rmse": round(rmse, 4), "loo_piece_rmse": loud["loo_piece_rmse"]})
         score = rmse if choose == "validation" else loud["loo_piece_rmse"]
         if best is None or score < best[0]:
-            best = (score, rmse, loud, candidate)
-    _, rmse, loud, model = best
+            best = (score, rmse, loud)
+    _, rmse, loud = best
+    set_loudness_weights(model, loud)
     predictions = onset_predictions(model, val_data)
     texture = fit_texture(model, val_data, predictions)
     meta.update(
