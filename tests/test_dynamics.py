@@ -185,6 +185,28 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
     assert 0.0 <= D.p_jazz(model, meta, read_midi((tmp_path / "jazz" / "jazz0.mid").read_bytes())) <= 1.0
 
 
+def test_train_dynamics_passes_segment_notes_only_when_given(tmp_path, monkeypatch, capsys):
+    import musicstyle.dynamics as dyn
+
+    calls = []
+    monkeypatch.setattr(dyn, "train_command", lambda *a, **k: calls.append(k) or {"saved": "x"})
+    out = str(tmp_path / "j.keras")
+    assert main(["train", "dynamics", "--kind", "relations", "--segment-notes", "0", "-o", out]) == 0
+    assert main(["train", "dynamics", "--kind", "relations", "-o", out]) == 0
+    assert calls[0]["segment_notes"] == 0 and "segment_notes" not in calls[1]  # the default is the package's
+    with pytest.raises(MusicstyleError, match="notes per segment"):
+        D.train("relations", segment_notes=-1)
+    import inspect
+
+    from musicstyle.dynamics.train import train_command
+
+    assert inspect.signature(train_command).parameters["segment_notes"].default == D.SEGMENT_NOTES
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["train", "dynamics", "--help"])
+    assert f"default: {D.SEGMENT_NOTES})" in " ".join(capsys.readouterr().out.split())  # the help says the package's default
+
+
 def test_evaluate_transfer_prints_its_tables(tmp_path, capsys):
     for genre in D.GENRES:
         (tmp_path / genre).mkdir()
@@ -348,13 +370,13 @@ def _toy_items(per_genre=10, n=400, seed=0):
 
 @pytest.fixture
 def trainer_calls(monkeypatch):
-    """Every call of the one trainer, recorded."""
+    """Every call of the one trainer, recorded (its keywords, and its positional arguments as ``args``)."""
     from musicstyle.training import trainer
 
     calls, real = [], trainer.train
 
     def spy(*args, **kwargs):
-        calls.append(kwargs)
+        calls.append({**kwargs, "args": args})
         return real(*args, **kwargs)
 
     monkeypatch.setattr(trainer, "train", spy)
@@ -500,6 +522,62 @@ def test_a_tiny_relations_judge_is_not_fooled_by_shuffles(trainer_calls):
         judged[it.source, it.genre].append(D.judged_as(model, meta, it.dynamics) == it.genre)
     assert {k: np.mean(v) >= 0.8 for k, v in judged.items()} == dict.fromkeys(judged, True)
     assert D.piece_accuracy(model, meta, [it for it in validation if it.source == "real"]) >= 0.8
+
+
+def test_segments_of_a_piece():
+    assert D.segment_bounds(0) == [(0, 0)] and D.segment_bounds(100, 300) == [(0, 100)]
+    assert D.segment_bounds(1000, None) == D.segment_bounds(1000, 0) == [(0, 1000)]
+    bounds = D.segment_bounds(1000, 300)
+    assert len(bounds) == 3 and bounds[0][0] == 0 and bounds[-1][1] == 1000
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:])) and {b - a for a, b in bounds} <= {333, 334}
+    d = D.dynamics_of(related_piece(np.random.default_rng(0), n_chords=300))  # 600 notes
+    rows = D.relation_segments_of(d, 200)
+    assert rows.shape == (3, len(D.RELATIONS)) and rows.dtype == np.float32
+    r2 = D.RELATIONS.index("r2")
+    assert (rows[:, r2] > 0.8).all()  # every stretch of the piece carries its relation
+    assert (D.relation_segments_of(D.shuffled(d, seed=1), 200)[:, r2] < 0.2).all()
+    assert np.array_equal(D.relation_segments_of(d, None), D.relations_of(d)[None])
+    empty = D.Dynamics(np.zeros(0), np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, bool), np.zeros((0, len(D.ATTRIBUTES))))
+    assert not D.relation_segments_of(empty, 300).any()
+
+
+def test_a_piece_verdict_is_its_segments_mean_log_probability():
+    one = np.array([[2.0, 0.0, -1.0]])
+    assert np.exp(D.segment_log_probabilities(one)) == pytest.approx(np.exp(one[0]) / np.exp(one[0]).sum())
+    two = np.array([[2.0, 0.0, -1.0], [0.0, 3.0, 0.0]])
+    log_p = two - np.log(np.exp(two).sum(1, keepdims=True))
+    assert D.segment_log_probabilities(two) == pytest.approx(log_p.mean(0))
+    model = D.build_relations(np.zeros(len(D.RELATIONS)), np.ones(len(D.RELATIONS)), hidden=4)
+    d = D.dynamics_of(related_piece(np.random.default_rng(1), n_chords=300))
+    rows = D.relation_segments_of(d, 150)
+    expected = D.segment_log_probabilities(np.asarray(model(rows, training=False)))
+    expected = np.exp(expected) / np.exp(expected).sum()
+    p = D.outcome_probabilities(model, {"arch": "relations", "segment_notes": 150}, d)
+    assert list(p.values()) == pytest.approx(expected.tolist(), abs=1e-5) and len(rows) == 4
+    whole = D.outcome_probabilities(model, {"arch": "relations"}, d)  # a judge file without segments
+    logits = np.asarray(model(D.relations_of(d)[None], training=False)).ravel()
+    assert list(whole.values()) == pytest.approx((np.exp(logits) / np.exp(logits).sum()).tolist(), abs=1e-5)
+
+
+def test_relation_table_gives_each_item_its_segments():
+    items = _relation_items(2, per_genre=2)
+    x, index = D.relation_table(items, 50)
+    sizes = [len(D.relation_segments_of(it.dynamics, 50)) for it in items]
+    assert len(x) == sum(sizes) and np.array_equal(np.bincount(index), sizes) and min(sizes) >= 2
+    assert np.array_equal(x[index == 3], D.relation_segments_of(items[3].dynamics, 50))
+
+
+def test_a_relations_judge_on_segments_weighs_each_item_alike(trainer_calls):
+    train, validation = _relation_items(0), _relation_items(1, per_genre=6)
+    model, history = D.train_relations(train, validation, epochs=25, hidden=4, batch_size=32, verbose=0, notes=50)
+    x, y, w = trainer_calls[0]["args"][1](0, np.random.default_rng(0))
+    _, index = D.relation_table(train, 50)
+    per_item = np.bincount(index, weights=w)
+    outcome = np.array([it.outcome for it in train])
+    for k in range(len(D.OUTCOMES)):  # every item of an outcome weighs the same, every outcome in all the same
+        assert np.ptp(per_item[outcome == k]) < 1e-4
+    assert np.ptp([per_item[outcome == k].sum() for k in range(len(D.OUTCOMES))]) < 1e-3 * len(w)
+    assert D.outcome_accuracy(model, validation, notes=50) == max(h["val_outcome_accuracy"] for h in history) >= 0.8
 
 
 def test_shuffled_share_and_routes_from_rows():

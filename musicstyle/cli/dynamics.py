@@ -26,6 +26,8 @@ def register(groups) -> None:
                    "(measure on it with evaluate transfer --split held-out --hold-out GROUP)")
     p.add_argument("--hidden", type=int, help="hidden ReLU units of the relations or stats judge "
                    "(default: 16 for relations, 32 for stats; 0: logistic regression)")
+    p.add_argument("--segment-notes", type=int, help="notes per segment the relations judge reads; "
+                   "a piece's verdict is its segments' mean log-probability (0: whole pieces; default: 300)")
     p.add_argument("-o", "--output", required=True, help="model file to write (.keras; written by the chief only)")
     add_run_options(p)
     p.set_defaults(func=_train)
@@ -54,9 +56,10 @@ def _train(args) -> int:
     from ..settings import quiet_tensorflow
 
     quiet_tensorflow()
+    segments = {} if args.segment_notes is None else {"segment_notes": args.segment_notes}
     result = train_command(args.kind, args.output, data=args.data, epochs=args.epochs, real_only=args.real_only,
                            extra_models=args.extra_models, seed=args.seed, strategy=args.strategy,
-                           checkpoint_dir=args.checkpoint_dir, hold_out=args.hold_out, hidden=args.hidden)
+                           checkpoint_dir=args.checkpoint_dir, hold_out=args.hold_out, hidden=args.hidden, **segments)
     emit(result, False)
     return 0
 

@@ -49,26 +49,29 @@ from .data import (
 from .evaluate import evaluate_command, evaluate_transfer, piece_verdicts, route_predictors, summarise
 from .model import (
     ENSEMBLE, KIND, RAW, RELATIONAL, RELATIONS_HIDDEN, SHIPPED, STATS_HIDDEN, TRUSTED, build_cnn, build_relations,
-    build_stats, ensemble, jazz_logit, judged_as, load, load_model_file, outcome_probabilities, p_jazz, relations_of,
-    verdict,
+    build_stats, ensemble, jazz_logit, judged_as, load, load_model_file, outcome_probabilities, p_jazz, relation_segments_of,
+    relations_of, segment_log_probabilities, verdict,
 )
 from .observations import (
     FEATURES, HOP, SEGMENT, observations, onset_jump, segment_features, segment_slices, segment_table,
     top_note_emphasis,
 )
-from .relations import ATTRIBUTES, RELATIONS, RIDGE, note_attributes, relation_features
+from .relations import (
+    ATTRIBUTES, RELATIONS, RIDGE, SEGMENT_NOTES, note_attributes, relation_features, relation_segments, segment_bounds,
+)
 from .train import (
-    CROP, augmenting_predictors, outcome_accuracy, piece_accuracy, train, train_cnn, train_command, train_relations,
+    CROP, augmenting_predictors, outcome_accuracy, piece_accuracy, relation_table, train, train_cnn, train_command, train_relations,
     train_stats, unrelated_items,
 )
 
 __all__ = [
     "ATTRIBUTES", "CROP", "ENSEMBLE", "FEATURES", "GENRES", "HOP", "KIND", "MIN_STD", "OUTCOMES", "RAW", "RELATIONAL",
-    "RELATIONS", "RELATIONS_HIDDEN", "RIDGE", "SEGMENT", "SHIPPED", "STATS_HIDDEN", "TRUSTED", "UNRELATED", "Dynamics",
+    "RELATIONS", "RELATIONS_HIDDEN", "RIDGE", "SEGMENT", "SEGMENT_NOTES", "SHIPPED", "STATS_HIDDEN", "TRUSTED", "UNRELATED", "Dynamics",
     "Item", "Predictions", "as_dynamics", "augmenting_predictors", "build_cnn", "build_relations", "build_stats",
     "dynamics_of", "ensemble", "evaluate_command", "evaluate_transfer", "held_out", "jazz_logit", "judged_as", "load",
     "load_model_file", "load_pieces", "note_attributes", "observations", "onset_jump", "outcome_accuracy",
-    "outcome_probabilities", "p_jazz", "piece_accuracy", "piece_verdicts", "real_and_own", "relation_features", "relations_of",
+    "outcome_probabilities", "p_jazz", "piece_accuracy", "piece_verdicts", "real_and_own", "relation_features", "relation_segments",
+    "relation_segments_of", "relation_table", "relations_of", "segment_bounds", "segment_log_probabilities",
     "route_predictors", "segment_features", "segment_slices", "segment_table", "shuffled", "standardise", "summarise",
     "texture_alone", "top_note_emphasis", "train", "train_cnn", "train_command", "train_relations", "train_stats",
     "unrelated_items", "velocity_predictors", "verdict",

@@ -12,7 +12,7 @@ from ..errors import MusicstyleError
 from ..training.graph import compiled
 from .data import OUTCOMES, Dynamics, as_dynamics
 from .observations import FEATURES, segment_table
-from .relations import RELATIONS, relation_features
+from .relations import RELATIONS, relation_features, relation_segments
 
 #: Hidden ReLU units of the statistics model (0 would be plain logistic regression, which could not
 #: fit real pieces and model predictions at once: 69% of the jazz model's own output judged jazz).
@@ -115,9 +115,43 @@ def relations_of(d: Dynamics) -> np.ndarray:
     return relation_features(d.attributes, d.chord, d.z)
 
 
-def _relation_logits(model, d: Dynamics) -> np.ndarray:
-    """The relations judge's logit of each of :data:`OUTCOMES` for a piece."""
-    return compiled(model)(relations_of(d)[None]).astype(np.float64).ravel()
+def relation_segments_of(d: Dynamics, notes: int | None) -> np.ndarray:
+    """A piece's relation features, one row per segment of about ``notes`` notes.
+
+    Taught in ``notebooks/02b_did_the_style_move.ipynb``.
+
+    Args:
+        d: the piece, with its note attributes (:func:`musicstyle.dynamics.dynamics_of`).
+        notes: notes per segment (None or 0: one row for the whole piece, as :func:`relations_of`).
+
+    Returns:
+        float32 ``(segments, len(RELATIONS))`` (:func:`musicstyle.dynamics.relation_segments`).
+    """
+    if d.attributes is None:
+        raise ValueError("the relations judge needs the notes: build the dynamics with dynamics_of(perf)")
+    return relation_segments(d.attributes, d.chord, d.z, notes)
+
+
+def segment_log_probabilities(logits: np.ndarray) -> np.ndarray:
+    """A piece's log-probability of each outcome from its segments' logits: their mean log-probability.
+
+    Args:
+        logits: ``(segments, outcomes)``.
+
+    Returns:
+        ``(outcomes,)`` float64 (for one segment, its log-probabilities).
+    """
+    logits = np.asarray(logits, np.float64)
+    top = logits.max(1, keepdims=True)
+    log_p = logits - top - np.log(np.exp(logits - top).sum(1, keepdims=True))
+    return log_p.mean(0)
+
+
+def _relation_logits(model, meta: dict, d: Dynamics) -> np.ndarray:
+    """The relations judge's (unnormalised) log-probability of each of :data:`OUTCOMES` for a piece:
+    the mean over its segments when the judge was trained on segments (``segment_notes``)."""
+    rows = relation_segments_of(d, meta.get("segment_notes"))
+    return segment_log_probabilities(compiled(model)(rows))
 
 
 def outcome_probabilities(model, meta: dict, data) -> dict:
@@ -132,7 +166,7 @@ def outcome_probabilities(model, meta: dict, data) -> dict:
     """
     d = as_dynamics(data)
     if meta.get("arch") == "relations":
-        logits = _relation_logits(model, d)
+        logits = _relation_logits(model, meta, d)
         p = np.exp(logits - logits.max())
         return dict(zip(OUTCOMES, (p / p.sum()).tolist()))
     pj = p_jazz(model, meta, d)
@@ -165,10 +199,11 @@ def jazz_logit(model, meta: dict, d: Dynamics) -> float:
 
     Returns:
         The logit (the CNN over the whole piece; the mean over segments for ``stats``; the mean of
-        the members for the ensemble; log P(jazz) / P(classical) for ``relations``).
+        the members for the ensemble; log P(jazz) / P(classical) for ``relations``, from its
+        segments' mean log-probabilities).
     """
     if meta.get("arch") == "relations":
-        logits = _relation_logits(model, d)
+        logits = _relation_logits(model, meta, d)
         return float(logits[1] - logits[0])
     if meta.get("arch") == ENSEMBLE:
         return float(np.mean([jazz_logit(m, mm, d) for m, mm in model]))

@@ -15,6 +15,8 @@ chords, how long the notes) cancels out and only the relation is left. A piece's
   chords' mean residual, the share of the residual variance that lies between chords, and the mean
   onset-to-onset jump of the residual (in residual standard deviations).
 
+The judge measures these on each stretch of about :data:`SEGMENT_NOTES` notes
+(:func:`relation_segments`) and gives a piece the mean of its stretches' log-probabilities.
 Velocities shuffled among a piece's notes, or drawn with no regard to them (a texture on a flat
 line), have coefficients, correlations and ``r2`` near 0 whatever the notes are. Nothing here reads
 a pedal, the quantisation of onsets or the overall loudness (all say how a file was made, not how
@@ -50,6 +52,9 @@ ATTRIBUTES = (
 )
 #: Ridge penalty per note (the regression is on standardised attributes).
 RIDGE = 0.01
+#: Notes per segment of the ``relations`` judge: it judges each stretch of about this many notes and
+#: gives a piece the mean of their log-probabilities (:func:`relation_segments`).
+SEGMENT_NOTES = 300
 #: The relation features of a piece, in order.
 RELATIONS = (*(f"coef_{a}" for a in ATTRIBUTES), *(f"corr_{a}" for a in ATTRIBUTES), "r2", "residual_chord_lag1",
              "residual_chord_lag2", "residual_chord_lag4", "residual_between_chords", "residual_jump")
@@ -136,3 +141,36 @@ def relation_features(attributes: np.ndarray, chord: np.ndarray, z: np.ndarray) 
     jump = float(np.abs(np.diff(residual)).mean() / max(residual.std(), 1e-9))
     out[:] = [*coef, *corr, r2, *lags, between, jump]
     return out
+
+
+def segment_bounds(n: int, notes: int | None = SEGMENT_NOTES) -> list[tuple[int, int]]:
+    """Where a piece's segments start and end: ``round(n / notes)`` equal stretches (at least one).
+
+    Args:
+        n: notes in the piece.
+        notes: notes per segment (None or 0: the whole piece).
+
+    Returns:
+        ``(start, end)`` note indices of each segment, in order.
+    """
+    k = max(1, round(n / notes)) if notes else 1
+    bounds = np.linspace(0, n, k + 1).astype(int)
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+
+
+def relation_segments(attributes: np.ndarray, chord: np.ndarray, z: np.ndarray,
+                      notes: int | None = SEGMENT_NOTES) -> np.ndarray:
+    """:func:`relation_features` of each segment of a piece (:func:`segment_bounds`).
+
+    Taught in ``notebooks/02b_did_the_style_move.ipynb``. A segment's velocities are standardised
+    over the segment, its attributes stay standardised over the piece.
+
+    Args:
+        attributes, chord, z: as for :func:`relation_features`.
+        notes: notes per segment (None or 0: one row for the whole piece).
+
+    Returns:
+        float32 ``(segments, len(RELATIONS))``.
+    """
+    return np.stack([relation_features(attributes[a:b], chord[a:b] - (chord[a] if b > a else 0), z[a:b])
+                     for a, b in segment_bounds(len(z), notes)])

@@ -14,9 +14,10 @@ import numpy as np
 from ..core.notes import CHORD_WINDOW_S
 from ..errors import MusicstyleError
 from .data import GENRES, MIN_STD, OUTCOMES, UNRELATED, Item, dynamics_of, load_pieces, real_and_own, shuffled, texture_alone, velocity_predictors
-from .model import KIND, RELATIONAL, RELATIONS_HIDDEN, SHIPPED, STATS_HIDDEN, build_cnn, build_relations, build_stats, jazz_logit, judged_as, relations_of
+from .model import (KIND, RELATIONAL, RELATIONS_HIDDEN, SHIPPED, STATS_HIDDEN, build_cnn, build_relations, build_stats, jazz_logit, judged_as, relation_segments_of,
+                    segment_log_probabilities)
 from .observations import FEATURES, SEGMENT, segment_table
-from .relations import ATTRIBUTES, RELATIONS
+from .relations import ATTRIBUTES, RELATIONS, SEGMENT_NOTES
 
 #: Crop length (onsets) the CNN is trained on.
 CROP = 256
@@ -158,7 +159,7 @@ def unrelated_items(pieces, metas: dict, seed: int = 0) -> list[Item]:
     return items
 
 
-def outcome_accuracy(model, items: list[Item], table: np.ndarray | None = None) -> float:
+def outcome_accuracy(model, items: list[Item], table: tuple | None = None, notes: int | None = SEGMENT_NOTES) -> float:
     """Mean over sources (real, own model, shuffled, ...) of the share of items given their outcome.
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``.
@@ -166,37 +167,53 @@ def outcome_accuracy(model, items: list[Item], table: np.ndarray | None = None) 
     Args:
         model: a ``relations`` judge.
         items: the items.
-        table: their relation features (default: computed).
+        table: their :func:`relation_table` (default: computed).
+        notes: notes per segment the judge reads (None or 0: whole pieces).
 
     Returns:
         The balanced share, 0-1 (NaN without items).
     """
     if not items:
         return float("nan")
-    x = _relation_table(items) if table is None else table
-    hit = np.asarray(model(x, training=False)).argmax(1) == np.array([it.outcome for it in items])
+    x, index = relation_table(items, notes) if table is None else table
+    logits = np.asarray(model(x, training=False), np.float64)
+    verdict = np.array([segment_log_probabilities(logits[index == i]).argmax() for i in range(len(items))])
+    hit = verdict == np.array([it.outcome for it in items])
     sources = np.array([it.source for it in items])
     return float(np.mean([hit[sources == s].mean() for s in dict.fromkeys(sources)]))
 
 
-def _relation_table(items: list[Item]) -> np.ndarray:
-    return np.stack([relations_of(it.dynamics) for it in items]).astype(np.float32)
+def relation_table(items: list[Item], notes: int | None = SEGMENT_NOTES) -> tuple[np.ndarray, np.ndarray]:
+    """Every item's segments' relation features (:func:`musicstyle.dynamics.relation_segments_of`).
+
+    Args:
+        items: the items.
+        notes: notes per segment (None or 0: one row per item).
+
+    Returns:
+        ``(rows, item)``: float32 ``(segments, len(RELATIONS))`` and the index of each row's item.
+    """
+    rows = [relation_segments_of(it.dynamics, notes) for it in items]
+    return np.concatenate(rows).astype(np.float32), np.repeat(np.arange(len(items)), [len(r) for r in rows])
 
 
 def train_relations(train: list[Item], validation: list[Item], epochs: int = 150, seed: int = 0, verbose: int = 1,
-                    hidden: int = RELATIONS_HIDDEN, batch_size: int = 64, strategy=None, checkpoint_dir=None):
-    """Train the relations judge (three outcomes) on per-piece relation features.
+                    hidden: int = RELATIONS_HIDDEN, batch_size: int = 256, strategy=None, checkpoint_dir=None,
+                    notes: int | None = SEGMENT_NOTES):
+    """Train the relations judge (three outcomes) on the relation features of pieces' segments.
 
-    Taught in ``notebooks/02b_did_the_style_move.ipynb``. Each outcome weighs the same in the loss;
-    the epoch kept has the best :func:`outcome_accuracy` on ``validation``.
+    Taught in ``notebooks/02b_did_the_style_move.ipynb``. Each outcome weighs the same in the loss,
+    and each item the same within its outcome (its segments share its weight); the epoch kept has
+    the best :func:`outcome_accuracy` on ``validation``.
 
     Args:
         train: training items (genre and :data:`UNRELATED` labels).
         validation: items that pick the epoch.
         epochs, seed, verbose: as for :func:`musicstyle.training.trainer.train`.
         hidden: hidden ReLU units (see :func:`musicstyle.dynamics.build_relations`).
-        batch_size: examples per step.
+        batch_size: segments per step.
         strategy, checkpoint_dir: passed to the trainer.
+        notes: notes per segment (None or 0: whole pieces, one row each).
 
     Returns:
         ``(model, history)``.
@@ -208,10 +225,13 @@ def train_relations(train: list[Item], validation: list[Item], epochs: int = 150
     from ..training.trainer import Schedule
     from ..training.trainer import train as run
 
-    x, vx = _relation_table(train), _relation_table(validation)
-    y = np.array([[it.outcome] for it in train], np.int32)
-    counts = np.bincount(y.ravel(), minlength=len(OUTCOMES)).astype(np.float64)
-    w = (len(y) / (len(OUTCOMES) * np.maximum(counts, 1)))[y.ravel()].astype(np.float32)
+    (x, index), vx = relation_table(train, notes), relation_table(validation, notes)
+    outcome = np.array([it.outcome for it in train])
+    counts = np.bincount(outcome, minlength=len(OUTCOMES)).astype(np.float64)
+    per_item = len(outcome) / (len(OUTCOMES) * np.maximum(counts, 1))[outcome] / np.bincount(index, minlength=len(train))
+    w = per_item[index]
+    w = (w * len(w) / w.sum()).astype(np.float32)
+    y = outcome[index][:, None].astype(np.int32)
     loss = functools.partial(keras.losses.sparse_categorical_crossentropy, from_logits=True)
     trained = run(
         lambda: build_relations(x.mean(0), x.var(0), hidden=hidden), lambda epoch, rng: (x, y, w), loss,
@@ -251,7 +271,8 @@ def augmenting_predictors(extra: list[dict] | None = None, archs: tuple | None =
 
 def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool | None = None,
           own_model: bool = True, seed: int = 0, verbose: int = 1, extra_models: list[dict] | None = None,
-          strategy=None, checkpoint_dir=None, hold_out: str | None = None, hidden: int | None = None) -> tuple:
+          strategy=None, checkpoint_dir=None, hold_out: str | None = None, hidden: int | None = None,
+          segment_notes: int | None = SEGMENT_NOTES) -> tuple:
     """Train a discriminator on the piece-level split of a folder with classical/ and jazz/.
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``; reproduced by ``musicstyle train dynamics``.
@@ -277,6 +298,7 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
             for a leave-group-out figure (``evaluate transfer --split held-out --hold-out GROUP``).
         hidden: hidden ReLU units of the relations or stats judge (default :data:`RELATIONS_HIDDEN`
             or :data:`STATS_HIDDEN`; 0: logistic regression).
+        segment_notes: notes per segment the relations judge reads (0: whole pieces).
 
     Returns:
         ``(model, meta)``.
@@ -286,6 +308,8 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
 
     if kind not in {**RELATIONAL, **SHIPPED}:
         raise MusicstyleError(kind, f"unknown discriminator kind (choose from {', '.join({**RELATIONAL, **SHIPPED})})")
+    if segment_notes is not None and segment_notes < 0:
+        raise MusicstyleError(segment_notes, "notes per segment must be 0 (whole pieces) or more")
     quick = quick_mode() if quick is None else quick
     collection = load_pieces(data, quick=quick, progress=verbose > 0)
     train_pieces = select(collection, "train", hold_out=hold_out)
@@ -313,7 +337,8 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
         va_unrelated = unrelated_items(val_pieces, metas, seed=10_000)
         hidden = RELATIONS_HIDDEN if hidden is None else hidden
         model, history = train_relations(tr + unrelated_items(train_pieces, metas, seed=seed), va + va_unrelated,
-                                         epochs=epochs or (10 if quick else 150), hidden=hidden, **common)
+                                         epochs=epochs or (10 if quick else 150), hidden=hidden,
+                                         notes=segment_notes, **common)
     elif kind == "cnn":
         model, history = train_cnn(tr, va, epochs=epochs or (2 if quick else 12), **common)
     else:
@@ -349,17 +374,18 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
         or None,
     }
     if kind == "relations":
-        meta.update(outcomes=list(OUTCOMES), attributes=list(ATTRIBUTES), hidden=hidden,
+        meta.update(outcomes=list(OUTCOMES), attributes=list(ATTRIBUTES), hidden=hidden, segment_notes=segment_notes or None,
                     trained_on="real + own-genre velocity model predictions (their genre); shuffled and texture "
                                "alone of both genres (unrelated)",
-                    validation_unrelated_accuracy=outcome_accuracy(model, va_unrelated),
-                    validation_outcome_accuracy=outcome_accuracy(model, va + va_unrelated))
+                    validation_unrelated_accuracy=outcome_accuracy(model, va_unrelated, notes=segment_notes),
+                    validation_outcome_accuracy=outcome_accuracy(model, va + va_unrelated, notes=segment_notes))
     return model, meta
 
 
 def train_command(kind: str, output, data=None, epochs: int | None = None, real_only: bool = False,
                   extra_models: list[tuple] | None = None, seed: int = 0, strategy: str = "auto",
-                  checkpoint_dir=None, hold_out: str | None = None, hidden: int | None = None) -> dict:
+                  checkpoint_dir=None, hold_out: str | None = None, hidden: int | None = None,
+                  segment_notes: int | None = SEGMENT_NOTES) -> dict:
     """``musicstyle train dynamics``: train (:func:`train`) and save (on the chief only).
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``.
@@ -367,7 +393,7 @@ def train_command(kind: str, output, data=None, epochs: int | None = None, real_
     Args:
         kind: ``cnn``, ``stats`` or ``relations``.
         output: the ``.keras`` file to write.
-        data, epochs, seed, checkpoint_dir, hold_out, hidden: as for :func:`train`.
+        data, epochs, seed, checkpoint_dir, hold_out, hidden, segment_notes: as for :func:`train`.
         real_only: the raw discriminator (no velocity-model re-predictions).
         extra_models: more (classical.keras, jazz.keras) pairs.
         strategy: ``auto``, ``default``, ``mirrored`` or ``multiworker``
@@ -389,7 +415,7 @@ def train_command(kind: str, output, data=None, epochs: int | None = None, real_
                 raise MusicstyleError(path, "no such model file")
     model, meta = train(kind, data=data, epochs=epochs, own_model=not real_only, extra_models=extra, seed=seed,
                         strategy=device.strategy(strategy), checkpoint_dir=checkpoint_dir, hold_out=hold_out,
-                        hidden=hidden)
+                        hidden=hidden, segment_notes=segment_notes)
     saved = device.is_chief()
     if saved:
         save_model(model, out, meta)
