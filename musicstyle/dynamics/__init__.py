@@ -38,7 +38,8 @@ Simultaneous onsets ("chords") are grouped by :func:`musicstyle.core.notes.chord
 
 Modules: :mod:`.data` (a piece's :class:`Dynamics`, the pieces, cached velocity-model predictions),
 :mod:`.observations` (the paper's observations, segment statistics), :mod:`.relations` (velocities
-against the notes), :mod:`.model` (the discriminators, the ensemble, :func:`verdict`), :mod:`.train`, :mod:`.evaluate` (did the style move?).
+against the notes), :mod:`.model` (the discriminators, the ensemble, :func:`verdict`), :mod:`.train`,
+:mod:`.relations_training` (the relations judge's examples and table), :mod:`.evaluate` (did the style move?).
 Figures and tables: :mod:`musicstyle.figures.dynamics`.
 """
 
@@ -49,8 +50,8 @@ from .data import (
 from .evaluate import evaluate_command, evaluate_transfer, piece_verdicts, route_predictors, summarise
 from .model import (
     ENSEMBLE, KIND, RAW, RELATIONAL, RELATIONS_HIDDEN, SHIPPED, STATS_HIDDEN, TRUSTED, build_cnn, build_relations,
-    build_stats, ensemble, jazz_logit, judged_as, load, load_model_file, outcome_probabilities, p_jazz, relation_segments_of,
-    relations_of, segment_log_probabilities, verdict,
+    build_stats, ensemble, jazz_logit, judged_as, load, load_model_file, outcome_probabilities, p_jazz,
+    relation_segments_of, relations_of, segment_log_probabilities, verdict,
 )
 from .observations import (
     FEATURES, HOP, SEGMENT, observations, onset_jump, segment_features, segment_slices, segment_table,
@@ -59,15 +60,13 @@ from .observations import (
 from .relations import (
     ATTRIBUTES, RELATIONS, RIDGE, SEGMENT_NOTES, note_attributes, relation_features, relation_segments, segment_bounds,
 )
-from .train import (
-    CROP, augmenting_predictors, outcome_accuracy, piece_accuracy, relation_table, train, train_cnn, train_command, train_relations,
-    train_stats, unrelated_items,
-)
+from .relations_training import outcome_accuracy, relation_table, train_relations, unrelated_items
+from .train import CROP, augmenting_predictors, piece_accuracy, train, train_cnn, train_command, train_stats
 
 __all__ = [
     "ATTRIBUTES", "CROP", "ENSEMBLE", "FEATURES", "GENRES", "HOP", "KIND", "MIN_STD", "OUTCOMES", "RAW", "RELATIONAL",
-    "RELATIONS", "RELATIONS_HIDDEN", "RIDGE", "SEGMENT", "SEGMENT_NOTES", "SHIPPED", "STATS_HIDDEN", "TRUSTED", "UNRELATED", "Dynamics",
-    "Item", "Predictions", "as_dynamics", "augmenting_predictors", "build_cnn", "build_relations", "build_stats",
+    "RELATIONS", "RELATIONS_HIDDEN", "RIDGE", "SEGMENT", "SEGMENT_NOTES", "SHIPPED", "STATS_HIDDEN", "TRUSTED", "UNRELATED",
+    "Dynamics", "Item", "Predictions", "as_dynamics", "augmenting_predictors", "build_cnn", "build_relations", "build_stats",
     "dynamics_of", "ensemble", "evaluate_command", "evaluate_transfer", "held_out", "jazz_logit", "judged_as", "load",
     "load_model_file", "load_pieces", "note_attributes", "observations", "onset_jump", "outcome_accuracy",
     "outcome_probabilities", "p_jazz", "piece_accuracy", "piece_verdicts", "real_and_own", "relation_features", "relation_segments",

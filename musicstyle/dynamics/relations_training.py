@@ -1,0 +1,120 @@
+"""Training the relations judge through the one trainer: its examples of unrelated velocities, its
+table of stretches' relation features, and the accuracy that picks its epoch.
+
+Taught in ``notebooks/02b_did_the_style_move.ipynb`` (``musicstyle train dynamics --kind relations``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .data import GENRES, OUTCOMES, UNRELATED, Item, dynamics_of, shuffled, texture_alone
+from .model import RELATIONS_HIDDEN, build_relations, relation_segments_of, segment_log_probabilities
+from .relations import SEGMENT_NOTES
+
+
+def unrelated_items(pieces, metas: dict, seed: int = 0) -> list[Item]:
+    """Velocities that do not fit their notes: each piece's own shuffled, and every genre's texture alone.
+
+    Taught in ``notebooks/02b_did_the_style_move.ipynb``: the ``relations`` judge's third outcome.
+
+    Args:
+        pieces: :class:`musicstyle.data.Piece` objects.
+        metas: genre -> a velocity model's metadata (its ``train_mean`` and ``texture``).
+        seed: seed of the shuffles (the texture draws are seeded as transfer draws them).
+
+    Returns:
+        Per piece, one shuffled item and one texture-alone item per genre, labelled :data:`UNRELATED`.
+    """
+    items = []
+    for i, p in enumerate(pieces):
+        d = dynamics_of(p.performance)
+        items.append(Item(shuffled(d, seed + i), UNRELATED, "shuffled", p.name))
+        for g in GENRES:
+            if metas.get(g, {}).get("texture"):
+                items.append(Item(d.with_velocity(texture_alone(metas[g], p.performance)), UNRELATED, "texture alone", p.name))
+    return items
+
+
+def outcome_accuracy(model, items: list[Item], table: tuple | None = None, notes: int | None = SEGMENT_NOTES) -> float:
+    """Mean over sources (real, own model, shuffled, ...) of the share of items given their outcome.
+
+    Taught in ``notebooks/02b_did_the_style_move.ipynb``.
+
+    Args:
+        model: a ``relations`` judge.
+        items: the items.
+        table: their :func:`relation_table` (default: computed).
+        notes: notes per segment the judge reads (None or 0: whole pieces).
+
+    Returns:
+        The balanced share, 0-1 (NaN without items).
+    """
+    if not items:
+        return float("nan")
+    x, index = relation_table(items, notes) if table is None else table
+    logits = np.asarray(model(x, training=False), np.float64)
+    per_item = np.split(logits, np.cumsum(np.bincount(index, minlength=len(items)))[:-1])
+    verdict = np.array([segment_log_probabilities(rows).argmax() for rows in per_item])
+    hit = verdict == np.array([it.outcome for it in items])
+    sources = np.array([it.source for it in items])
+    return float(np.mean([hit[sources == s].mean() for s in dict.fromkeys(sources)]))
+
+
+def relation_table(items: list[Item], notes: int | None = SEGMENT_NOTES) -> tuple[np.ndarray, np.ndarray]:
+    """Every item's segments' relation features (:func:`musicstyle.dynamics.relation_segments_of`).
+
+    Args:
+        items: the items.
+        notes: notes per segment (None or 0: one row per item).
+
+    Returns:
+        ``(rows, item)``: float32 ``(segments, len(RELATIONS))`` and the index of each row's item.
+    """
+    rows = [relation_segments_of(it.dynamics, notes) for it in items]
+    return np.concatenate(rows).astype(np.float32), np.repeat(np.arange(len(items)), [len(r) for r in rows])
+
+
+def train_relations(train: list[Item], validation: list[Item], epochs: int = 150, seed: int = 0, verbose: int = 1,
+                    hidden: int = RELATIONS_HIDDEN, batch_size: int = 256, strategy=None, checkpoint_dir=None,
+                    notes: int | None = SEGMENT_NOTES):
+    """Train the relations judge (three outcomes) on the relation features of pieces' segments.
+
+    Taught in ``notebooks/02b_did_the_style_move.ipynb``. Each outcome weighs the same in the loss,
+    and each item the same within its outcome (its segments share its weight); the epoch kept has
+    the best :func:`outcome_accuracy` on ``validation``.
+
+    Args:
+        train: training items (genre and :data:`UNRELATED` labels).
+        validation: items that pick the epoch.
+        epochs, seed, verbose: as for :func:`musicstyle.training.trainer.train`.
+        hidden: hidden ReLU units (see :func:`musicstyle.dynamics.build_relations`).
+        batch_size: segments per step.
+        strategy, checkpoint_dir: passed to the trainer.
+        notes: notes per segment (None or 0: whole pieces, one row each).
+
+    Returns:
+        ``(model, history)``.
+    """
+    import functools
+
+    import keras
+
+    from ..training.trainer import Schedule
+    from ..training.trainer import train as run
+
+    (x, index), vx = relation_table(train, notes), relation_table(validation, notes)
+    outcome = np.array([it.outcome for it in train])
+    counts = np.bincount(outcome, minlength=len(OUTCOMES)).astype(np.float64)
+    per_item = len(outcome) / (len(OUTCOMES) * np.maximum(counts, 1))[outcome] / np.bincount(index, minlength=len(train))
+    w = per_item[index]
+    w = (w * len(w) / w.sum()).astype(np.float32)
+    y = outcome[index][:, None].astype(np.int32)
+    loss = functools.partial(keras.losses.sparse_categorical_crossentropy, from_logits=True)
+    trained = run(
+        lambda: build_relations(x.mean(0), x.var(0), hidden=hidden), lambda epoch, rng: (x, y, w), loss,
+        score=lambda model: {"val_outcome_accuracy": outcome_accuracy(model, validation, vx)},
+        schedule=Schedule(epochs=epochs, batch_size=batch_size, learning_rate=3e-3, halve_after=None, patience=None,
+                          monitor="val_outcome_accuracy", mode="max"),
+        strategy=strategy, checkpoint_dir=checkpoint_dir, seed=seed, label="dynamics relations", verbose=verbose)
+    return trained.model, trained.history
