@@ -12,7 +12,7 @@ from ..errors import MusicstyleError
 from ..training.graph import compiled
 from .data import OUTCOMES, Dynamics, as_dynamics
 from .observations import FEATURES, segment_table
-from .relations import RELATIONS, relation_features, relation_segments
+from .relations import RELATIONS, relation_segments
 
 #: Hidden ReLU units of the statistics model (0 would be plain logistic regression, which could not
 #: fit real pieces and model predictions at once: 69% of the jazz model's own output judged jazz).
@@ -110,9 +110,7 @@ def relations_of(d: Dynamics) -> np.ndarray:
     Returns:
         float32 ``(len(RELATIONS),)`` (:func:`musicstyle.dynamics.relation_features`).
     """
-    if d.attributes is None:
-        raise ValueError("the relations judge needs the notes: build the dynamics with dynamics_of(perf)")
-    return relation_features(d.attributes, d.chord, d.z)
+    return relation_segments_of(d, None)[0]
 
 
 def relation_segments_of(d: Dynamics, notes: int | None) -> np.ndarray:
@@ -141,10 +139,9 @@ def segment_log_probabilities(logits: np.ndarray) -> np.ndarray:
     Returns:
         ``(outcomes,)`` float64 (for one segment, its log-probabilities).
     """
-    logits = np.asarray(logits, np.float64)
-    top = logits.max(1, keepdims=True)
-    log_p = logits - top - np.log(np.exp(logits - top).sum(1, keepdims=True))
-    return log_p.mean(0)
+    from scipy.special import log_softmax
+
+    return log_softmax(np.asarray(logits, np.float64), axis=1).mean(0)
 
 
 def _relation_logits(model, meta: dict, d: Dynamics) -> np.ndarray:
