@@ -185,6 +185,16 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
     assert 0.0 <= D.p_jazz(model, meta, read_midi((tmp_path / "jazz" / "jazz0.mid").read_bytes())) <= 1.0
 
 
+def test_a_judges_metadata_says_what_it_reads():
+    from musicstyle.dynamics.train import _input_description
+
+    assert _input_description("relations", 300) == ("onset velocities standardised over each stretch of about 300 "
+                                                    "notes, related to the notes' attributes (standardised over the piece)")
+    assert "over the piece, related" in _input_description("relations", None)
+    assert _input_description("stats", None).endswith("-> segment statistics")
+    assert _input_description("cnn", None) == "per-piece standardised onset velocities"
+
+
 def test_train_dynamics_passes_segment_notes_only_when_given(tmp_path, monkeypatch, capsys):
     import musicstyle.dynamics as dyn
 

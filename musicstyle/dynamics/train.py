@@ -248,8 +248,7 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
         "arch": kind,
         "genres": list(GENRES),
         "labels": {"0": "classical", "1": "jazz"},
-        "input": "per-piece standardised onset velocities" + {"stats": " -> segment statistics",
-                                                              "relations": " related to the notes' attributes"}.get(kind, ""),
+        "input": _input_description(kind, segment_notes),
         "features": {"stats": list(FEATURES), "relations": list(RELATIONS)}.get(kind),
         "segment": {"stats": SEGMENT, "cnn": CROP}.get(kind),
         "chord_window_s": CHORD_WINDOW_S,
@@ -275,6 +274,14 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
                     validation_unrelated_accuracy=outcome_accuracy(model, va_unrelated, notes=segment_notes),
                     validation_outcome_accuracy=outcome_accuracy(model, va + va_unrelated, notes=segment_notes))
     return model, meta
+
+
+def _input_description(kind: str, segment_notes: int | None) -> str:
+    """What a judge of ``kind`` reads, for its metadata."""
+    if kind != "relations":
+        return "per-piece standardised onset velocities" + (" -> segment statistics" if kind == "stats" else "")
+    where = f"each stretch of about {segment_notes} notes" if segment_notes else "the piece"
+    return f"onset velocities standardised over {where}, related to the notes' attributes (standardised over the piece)"
 
 
 def train_command(kind: str, output, data=None, epochs: int | None = None, real_only: bool = False,
