@@ -366,6 +366,30 @@ def test_transfer_figures_keep_their_keys():
     assert all(set(o) == {"top_emphasis_z", "top_emphasis_velocity", "onset_jump_z"} for o in out["observations"].values())
 
 
+def test_transfer_judges_each_distinct_version_of_a_piece_once(monkeypatch):
+    import musicstyle.dynamics.evaluate as E
+    from musicstyle.data import Collection, Piece
+
+    pieces = [Piece(f"{g}{i}", g, f"{g}/{g}{i}.mid", read_midi(melody(list(range(30 + i, 110, 3)))))
+              for g in D.GENRES for i in range(2)]
+    judges = {"relations": D.load("relations")}
+    calls = []
+    judge = E.outcome_probabilities
+    monkeypatch.setattr(E, "outcome_probabilities", lambda m, meta, d: calls.append(d.velocity.copy()) or judge(m, meta, d))
+    routes = {"mean": {"classical": _Fake(-9), "jazz": _Fake(9)}, "texture": {"classical": _Fake(-5), "jazz": _Fake(5)}}
+    out = D.evaluate_transfer(Collection("x", pieces), judges, routes["texture"], routes=routes)
+    # six versions of each piece, then the mean route's transfer and own output: the texture route is the
+    # transfer itself, and every fake draws alike, so each route's draw on the source's mean is the
+    # texture_on_source_model version
+    assert len(calls) == 8 * len(pieces)
+    assert all(len({c.tobytes() for c in calls[i:i + 8]}) == 8 for i in range(0, len(calls), 8))  # none twice
+    for direction in ("jazz_to_classical", "classical_to_jazz"):
+        same = out[direction]["routes"]["texture"]
+        assert (same["moved_share"], same["control_share"], same["drawn_on_source_model_share"]) == (
+            out[direction]["moved_share"], out[direction]["control_share"],
+            out[direction]["texture_on_source_model_share"])
+
+
 def _toy_items(per_genre=10, n=400, seed=0):
     """Smooth (classical) and jumpy (jazz) velocity sequences, single notes."""
     rng = np.random.default_rng(seed)

@@ -84,14 +84,21 @@ def evaluate_transfer(collection, discriminators: dict, predictors: dict, truste
         for k, v in versions.items():
             row[k] = {kind: outcome_probabilities(m, meta, v) for kind, (m, meta) in discriminators.items()}
             row[k + "_obs"] = observations(v)
-        judge = discriminators[trusted]
-        row["routes"] = {name: {side: outcome_probabilities(*judge, d.with_velocity(route[g](p.performance)))
-                                for side, g in (("transfer", other), ("own", p.genre))}
+        judged = {v.velocity.tobytes(): row[k][trusted] for k, v in versions.items()}
+
+        def judge(velocity, d=d, judged=judged):
+            """The trusted judge's verdict, once for each distinct set of velocities of the piece."""
+            v = d.with_velocity(velocity)
+            key = v.velocity.tobytes()
+            if key not in judged:
+                judged[key] = outcome_probabilities(*discriminators[trusted], v)
+            return judged[key]
+
+        row["routes"] = {name: {side: judge(route[g](p.performance)) for side, g in (("transfer", other), ("own", p.genre))}
                          for name, route in (routes or {}).items()}
         if own_mean is not None:
             for name, route in routes.items():
-                row["routes"][name]["drawn_on_source_model"] = outcome_probabilities(
-                    *judge, d.with_velocity(_drawn_on(own_mean[p.genre], route[other], p.performance)))
+                row["routes"][name]["drawn_on_source_model"] = judge(_drawn_on(own_mean[p.genre], route[other], p.performance))
         rows.append(row)
     for pred in [*predictors.values(), *(q for r in (routes or {}).values() for q in r.values())]:
         if hasattr(pred, "save"):
