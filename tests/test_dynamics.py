@@ -166,13 +166,18 @@ def test_unknown_kind():
     assert json.loads(json.dumps(D.FEATURES))  # plain names, stored in model metadata
 
 
-def test_train_command_on_a_tiny_folder(tmp_path, capsys):
+def tiny_folder(root, notes=300):
+    """Four smooth (classical) and four jumpy (jazz) melodies of ``notes`` notes under ``root``."""
     rng = np.random.default_rng(0)
     for genre, jumpy in (("classical", 3), ("jazz", 25)):
-        (tmp_path / genre).mkdir()
+        (root / genre).mkdir()
         for i in range(4):
-            v = np.clip(64 + np.cumsum(rng.normal(0, 2, 300)) * 0.5 + rng.normal(0, jumpy, 300), 5, 120)
-            (tmp_path / genre / f"{genre}{i}.mid").write_bytes(melody(v, step=120))
+            v = np.clip(64 + np.cumsum(rng.normal(0, 2, notes)) * 0.5 + rng.normal(0, jumpy, notes), 5, 120)
+            (root / genre / f"{genre}{i}.mid").write_bytes(melody(v, step=120))
+
+
+def test_train_command_on_a_tiny_folder(tmp_path, capsys):
+    tiny_folder(tmp_path)
     out, checkpoints = tmp_path / "d.keras", tmp_path / "checkpoints"
     args = ["train", "dynamics", "--data", str(tmp_path), "--kind", "stats", "--real-only", "--epochs", "2",
             "--hidden", "0", "--strategy", "default", "--checkpoint-dir", str(checkpoints), "-o", str(out)]
@@ -183,6 +188,18 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
     assert meta["arch"] == "stats" and meta["trained_on"] == "real" and meta["features"] == list(D.FEATURES)
     assert "hidden" not in [layer.name for layer in model.layers]  # --hidden 0: logistic regression (default 32 units)
     assert 0.0 <= D.p_jazz(model, meta, read_midi((tmp_path / "jazz" / "jazz0.mid").read_bytes())) <= 1.0
+
+
+def test_a_relations_judges_validation_figures_read_its_stretches(tmp_path, monkeypatch):
+    T = importlib.import_module("musicstyle.dynamics.train")
+    tiny_folder(tmp_path, notes=240)
+    metas = []
+    accuracy = T.piece_accuracy
+    monkeypatch.setattr(T, "piece_accuracy", lambda m, meta, items: metas.append(meta) or accuracy(m, meta, items))
+    model, meta = D.train("relations", data=tmp_path, epochs=3, quick=True, verbose=0, segment_notes=60)
+    assert metas and all(m["segment_notes"] == meta["segment_notes"] == 60 for m in metas)  # as the saved judge reads
+    assert meta["validation_outcome_accuracy"] == max(h["val_outcome_accuracy"] for h in meta["history"])
+    assert 0.0 <= meta["validation_unrelated_accuracy"] <= 1.0
 
 
 def test_a_judges_metadata_says_what_it_reads():
@@ -547,6 +564,10 @@ def test_a_tiny_relations_judge_is_not_fooled_by_shuffles(trainer_calls):
     assert len(trainer_calls) == 1 and trainer_calls[0]["schedule"].monitor == "val_outcome_accuracy"
     best = max(h["val_outcome_accuracy"] for h in history)
     assert D.outcome_accuracy(model, validation) == best >= 0.9
+    shares = D.outcome_shares(model, validation, D.relation_table(validation))
+    assert list(shares) == list(dict.fromkeys(it.source for it in validation)) and all(type(s) is str for s in shares)
+    assert shares == {s: D.outcome_accuracy(model, [it for it in validation if it.source == s]) for s in shares}
+    assert np.mean(list(shares.values())) == pytest.approx(best) and D.outcome_shares(model, []) == {}
     meta = {"arch": "relations"}
     for it in validation:
         p = D.outcome_probabilities(model, meta, it.dynamics)

@@ -60,7 +60,7 @@ from .observations import (
 from .relations import (
     ATTRIBUTES, RELATIONS, RIDGE, SEGMENT_NOTES, note_attributes, relation_features, relation_segments, segment_bounds,
 )
-from .relations_training import outcome_accuracy, relation_table, train_relations, unrelated_items
+from .relations_training import outcome_accuracy, outcome_shares, relation_table, train_relations, unrelated_items
 from .train import CROP, augmenting_predictors, piece_accuracy, train, train_cnn, train_command, train_stats
 
 __all__ = [
@@ -69,7 +69,8 @@ __all__ = [
     "Dynamics", "Item", "Predictions", "as_dynamics", "augmenting_predictors", "build_cnn", "build_relations", "build_stats",
     "dynamics_of", "ensemble", "evaluate_command", "evaluate_transfer", "held_out", "jazz_logit", "judged_as", "load",
     "load_model_file", "load_pieces", "note_attributes", "observations", "onset_jump", "outcome_accuracy",
-    "outcome_probabilities", "p_jazz", "piece_accuracy", "piece_verdicts", "real_and_own", "relation_features", "relation_segments",
+    "outcome_probabilities", "outcome_shares", "p_jazz", "piece_accuracy", "piece_verdicts", "real_and_own",
+    "relation_features", "relation_segments",
     "relation_segments_of", "relation_table", "relations_of", "segment_bounds", "segment_log_probabilities",
     "route_predictors", "segment_features", "segment_slices", "segment_table", "shuffled", "standardise", "summarise",
     "texture_alone", "top_note_emphasis", "train", "train_cnn", "train_command", "train_relations", "train_stats",

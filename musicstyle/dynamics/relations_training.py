@@ -36,8 +36,9 @@ def unrelated_items(pieces, metas: dict, seed: int = 0) -> list[Item]:
     return items
 
 
-def outcome_accuracy(model, items: list[Item], table: tuple | None = None, notes: int | None = SEGMENT_NOTES) -> float:
-    """Mean over sources (real, own model, shuffled, ...) of the share of items given their outcome.
+def outcome_shares(model, items: list[Item], table: tuple | None = None,
+                   notes: int | None = SEGMENT_NOTES) -> dict[str, float]:
+    """Per source of ``items`` (real, own model, shuffled, ...), the share given their outcome.
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``.
 
@@ -48,17 +49,26 @@ def outcome_accuracy(model, items: list[Item], table: tuple | None = None, notes
         notes: notes per segment the judge reads (None or 0: whole pieces).
 
     Returns:
-        The balanced share, 0-1 (NaN without items).
+        Source -> share, 0-1, in the order the sources first appear.
     """
     if not items:
-        return float("nan")
+        return {}
     x, index = relation_table(items, notes) if table is None else table
     logits = np.asarray(model(x, training=False), np.float64)
     per_item = np.split(logits, np.cumsum(np.bincount(index, minlength=len(items)))[:-1])
     verdict = np.array([segment_log_probabilities(rows).argmax() for rows in per_item])
     hit = verdict == np.array([it.outcome for it in items])
-    sources = np.array([it.source for it in items])
-    return float(np.mean([hit[sources == s].mean() for s in dict.fromkeys(sources)]))
+    sources = [it.source for it in items]
+    return {s: float(hit[np.equal(sources, s)].mean()) for s in dict.fromkeys(sources)}
+
+
+def outcome_accuracy(model, items: list[Item], table: tuple | None = None, notes: int | None = SEGMENT_NOTES) -> float:
+    """Mean over sources of :func:`outcome_shares`: the balanced share, 0-1 (NaN without items).
+
+    Taught in ``notebooks/02b_did_the_style_move.ipynb``.
+    """
+    shares = outcome_shares(model, items, table, notes)
+    return float(np.mean(list(shares.values()))) if shares else float("nan")
 
 
 def relation_table(items: list[Item], notes: int | None = SEGMENT_NOTES) -> tuple[np.ndarray, np.ndarray]:
@@ -77,7 +87,7 @@ def relation_table(items: list[Item], notes: int | None = SEGMENT_NOTES) -> tupl
 
 def train_relations(train: list[Item], validation: list[Item], epochs: int = 150, seed: int = 0, verbose: int = 1,
                     hidden: int = RELATIONS_HIDDEN, batch_size: int = 256, strategy=None, checkpoint_dir=None,
-                    notes: int | None = SEGMENT_NOTES):
+                    notes: int | None = SEGMENT_NOTES, validation_table: tuple | None = None):
     """Train the relations judge (three outcomes) on the relation features of pieces' segments.
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``. Each outcome weighs the same in the loss,
@@ -92,6 +102,7 @@ def train_relations(train: list[Item], validation: list[Item], epochs: int = 150
         batch_size: segments per step.
         strategy, checkpoint_dir: passed to the trainer.
         notes: notes per segment (None or 0: whole pieces, one row each).
+        validation_table: ``validation``'s :func:`relation_table` (default: computed).
 
     Returns:
         ``(model, history)``.
@@ -103,7 +114,8 @@ def train_relations(train: list[Item], validation: list[Item], epochs: int = 150
     from ..training.trainer import Schedule
     from ..training.trainer import train as run
 
-    (x, index), vx = relation_table(train, notes), relation_table(validation, notes)
+    x, index = relation_table(train, notes)
+    vx = relation_table(validation, notes) if validation_table is None else validation_table
     outcome = np.array([it.outcome for it in train])
     counts = np.bincount(outcome, minlength=len(OUTCOMES)).astype(np.float64)
     per_item = len(outcome) / (len(OUTCOMES) * np.maximum(counts, 1))[outcome] / np.bincount(index, minlength=len(train))

@@ -18,7 +18,7 @@ from .data import GENRES, MIN_STD, OUTCOMES, Item, load_pieces, real_and_own, ve
 from .model import KIND, RELATIONAL, RELATIONS_HIDDEN, SHIPPED, STATS_HIDDEN, build_cnn, build_stats, jazz_logit, judged_as
 from .observations import FEATURES, SEGMENT, segment_table
 from .relations import ATTRIBUTES, RELATIONS, SEGMENT_NOTES
-from .relations_training import outcome_accuracy, train_relations, unrelated_items
+from .relations_training import outcome_shares, relation_table, train_relations, unrelated_items
 
 #: Crop length (onsets) the CNN is trained on.
 CROP = 256
@@ -231,9 +231,11 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
         metas = {g: p.meta for g, p in sets[0].items()} if sets else {}
         va_unrelated = unrelated_items(val_pieces, metas, seed=10_000)
         hidden = RELATIONS_HIDDEN if hidden is None else hidden
-        model, history = train_relations(tr + unrelated_items(train_pieces, metas, seed=seed), va + va_unrelated,
+        validation = va + va_unrelated
+        table = relation_table(validation, segment_notes)
+        model, history = train_relations(tr + unrelated_items(train_pieces, metas, seed=seed), validation,
                                          epochs=epochs or (10 if quick else 150), hidden=hidden,
-                                         notes=segment_notes, **common)
+                                         notes=segment_notes, validation_table=table, **common)
     elif kind == "cnn":
         model, history = train_cnn(tr, va, epochs=epochs or (2 if quick else 12), **common)
     else:
@@ -241,6 +243,7 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
         model, history = train_stats(tr, va, epochs=epochs or (10 if quick else 60), hidden=hidden, **common)
     va_real = [it for it in va_all if it.source == "real"]
     va_own = {g: [it for it in va_all if it.source == "own model" and it.genre == g] for g in GENRES}
+    judge = {"arch": kind, "segment_notes": segment_notes or None}  # read as the saved judge will be
     scored = [h.get("val_piece_accuracy", h.get("val_outcome_accuracy")) for h in history
               if "val_piece_accuracy" in h or "val_outcome_accuracy" in h]
     meta = {
@@ -263,16 +266,18 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
         "quick": bool(quick),
         "history": history,
         "validation_piece_accuracy": max(scored) if scored else None,
-        "validation_real_accuracy": piece_accuracy(model, {"arch": kind}, va_real),
-        "validation_own_model_accuracy": {g: piece_accuracy(model, {"arch": kind}, v) for g, v in va_own.items() if v}
+        "validation_real_accuracy": piece_accuracy(model, judge, va_real),
+        "validation_own_model_accuracy": {g: piece_accuracy(model, judge, v) for g, v in va_own.items() if v}
         or None,
     }
     if kind == "relations":
+        shares = outcome_shares(model, validation, table)
+        unrelated = {it.source for it in va_unrelated}
         meta.update(outcomes=list(OUTCOMES), attributes=list(ATTRIBUTES), hidden=hidden, segment_notes=segment_notes or None,
                     trained_on="real + own-genre velocity model predictions (their genre); shuffled and texture "
                                "alone of both genres (unrelated)",
-                    validation_unrelated_accuracy=outcome_accuracy(model, va_unrelated, notes=segment_notes),
-                    validation_outcome_accuracy=outcome_accuracy(model, va + va_unrelated, notes=segment_notes))
+                    validation_unrelated_accuracy=float(np.mean([v for s, v in shares.items() if s in unrelated])),
+                    validation_outcome_accuracy=float(np.mean(list(shares.values()))))
     return model, meta
 
 
