@@ -20,6 +20,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 RUN = json.loads((ROOT / "notebooks" / "course_run.json").read_text())
 sys.path.insert(0, str(ROOT / "tools"))
 from execute_notebooks import WIDGET, is_progress_bar, scrub  # noqa: E402
+from run_course import index_with_times, merged_run  # noqa: E402
 
 
 def code_cells(path: Path) -> list:
@@ -82,3 +83,22 @@ def test_the_index_shows_the_measured_times():
         assert shown, row
         assert float(shown.group(1)) == round(r["seconds"] / 60, 1)
         assert float(shown.group(2)) == round(r["peak_rss_mb"] / 1024, 2)
+
+
+def test_a_notebook_stored_alone_replaces_its_row_and_is_listed_as_rerun():
+    old = {"notebooks": [{"name": "a.ipynb", "seconds": 10.0, "peak_rss_mb": 100.0, "ok": True},
+                         {"name": "b.ipynb", "seconds": 20.0, "peak_rss_mb": 200.0, "ok": True}], "total_seconds": 30.0}
+    again = {"name": "b.ipynb", "seconds": 5.5, "peak_rss_mb": 300.0, "ok": True}
+    run = merged_run(old, [again], whole=False)
+    assert [r["name"] for r in run["notebooks"]] == ["a.ipynb", "b.ipynb"]
+    assert run["notebooks"][1] == again and run["total_seconds"] == 15.5 and run["rerun"] == ["b.ipynb"]
+    assert "rerun" not in merged_run(run, old["notebooks"], whole=True)  # a whole run starts the record afresh
+
+
+def test_the_index_table_is_rewritten_from_the_run_and_nothing_else_changes():
+    source = ("Intro 1.0 min, 2.00 GB |\n| notebook | teaches | time |\n|---|---|---|\n"
+              "| [a](a.ipynb) | reading | 9.9 min, 9.99 GB |\n| [c](c.ipynb) | other | 1.0 min, 1.00 GB |")
+    run = {"notebooks": [{"name": "a.ipynb", "seconds": 43.7, "peak_rss_mb": 1034.0, "ok": True}]}
+    lines = index_with_times(source, run).split("\n")
+    assert lines[3] == "| [a](a.ipynb) | reading | 0.7 min, 1.01 GB |"
+    assert lines[:3] + lines[4:] == source.split("\n")[:3] + source.split("\n")[4:]

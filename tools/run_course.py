@@ -4,8 +4,9 @@
 
 Every notebook in ``notebooks/`` (or those named) runs top to bottom with ``MUSICSTYLE_QUICK`` unset
 (full mode), from a temporary copy of the notebooks folder unless ``--store`` writes the outputs back
-(scrubbed as ``tools/execute_notebooks.py`` does; with every notebook, the JSON line is also written
-to ``notebooks/course_run.json``, which the index's times and ``tests/test_stored_notebooks.py`` read).
+(scrubbed as ``tools/execute_notebooks.py`` does). Stored runs are recorded in ``notebooks/course_run.json``
+(with every notebook, the whole JSON line; with some, their rows replace the old ones and their names join
+``rerun``), and the index's table of times is rewritten from it; ``tests/test_stored_notebooks.py`` reads both.
 The kernel's resident memory (plus the private memory of its child processes) is sampled every 0.2 s. The last line printed is one JSON object:
 ``{"notebooks": [{"name", "seconds", "peak_rss_mb", "ok", "error"?}, ...], "total_seconds": ...}``.
 A benchmark, not a test: it trains the models for real and takes tens of minutes on a CPU.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -80,6 +82,54 @@ def run_one(path: Path, timeout: int) -> dict:
     return {**row, "_nb": nb}
 
 
+RUN = ROOT / "notebooks" / "course_run.json"
+INDEX = ROOT / "notebooks" / "00_index.ipynb"
+INDEX_ROW = re.compile(r"^(\| \[(?P<name>[^\]]+)\]\(.*\| )[\d.]+ min, [\d.]+ GB \|$")
+
+
+def merged_run(old: dict | None, rows: list[dict], whole: bool) -> dict:
+    """The course record after storing ``rows``: a whole run replaces it; a partial one replaces its rows."""
+    if whole or old is None:
+        return {"notebooks": rows, "total_seconds": round(sum(r["seconds"] for r in rows), 1)}
+    new = {r["name"]: r for r in rows}
+    merged = [new.pop(r["name"], r) for r in old["notebooks"]] + list(new.values())
+    rerun = sorted(set(old.get("rerun", [])) | {r["name"] for r in rows})
+    return {"notebooks": merged, "total_seconds": round(sum(r["seconds"] for r in merged), 1), "rerun": rerun}
+
+
+def index_with_times(source: str, run: dict) -> str:
+    """The index's markdown with each notebook's row showing its time and peak memory from ``run``."""
+    figures = {r["name"][: -len(".ipynb")]: r for r in run["notebooks"]}
+
+    def line(text: str) -> str:
+        m = INDEX_ROW.match(text)
+        if not m or m["name"] not in figures:
+            return text
+        r = figures[m["name"]]
+        return f"{m[1]}{r['seconds'] / 60:.1f} min, {r['peak_rss_mb'] / 1024:.2f} GB |"
+
+    return "\n".join(line(t) for t in source.split("\n"))
+
+
+def record(rows: list[dict], whole: bool) -> None:
+    """Write the stored run into ``notebooks/course_run.json`` and the index's table.
+
+    Only notebooks that ran through are recorded (their outputs alone were stored); a whole run with a
+    failure is recorded as a partial one.
+    """
+    whole = whole and all(r["ok"] for r in rows)
+    rows = [r for r in rows if r["ok"]]
+    if not rows:
+        return
+    run = merged_run(json.loads(RUN.read_text()) if RUN.exists() else None, rows, whole)
+    RUN.write_text(json.dumps(run) + "\n")
+    index = nbformat.read(INDEX, as_version=4)
+    for cell in index.cells:
+        if cell.cell_type == "markdown":
+            cell.source = index_with_times(cell.source, run)
+    nbformat.write(index, INDEX)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/*.ipynb in order")
@@ -100,8 +150,8 @@ def main() -> int:
             print(json.dumps(row), file=sys.stderr, flush=True)
             rows.append(row)
     line = json.dumps({"notebooks": rows, "total_seconds": round(time.perf_counter() - t0, 1)})
-    if args.store and not args.notebooks:
-        (ROOT / "notebooks" / "course_run.json").write_text(line + "\n")
+    if args.store:
+        record(rows, whole=not args.notebooks)
     print(line)
     return 0 if all(r["ok"] for r in rows) else 1
 
