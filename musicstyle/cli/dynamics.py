@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..data.groups import GROUPS
+from ..dynamics.relations import SEGMENT_NOTES
 from . import add_run_options, emit
 
 
@@ -27,7 +28,7 @@ def register(groups) -> None:
     p.add_argument("--hidden", type=int, help="hidden ReLU units of the relations or stats judge "
                    "(default: 16 for relations, 32 for stats; 0: logistic regression)")
     p.add_argument("--segment-notes", type=int, help="notes per segment the relations judge reads; "
-                   "a piece's verdict is its segments' mean log-probability (0: whole pieces; default: 300)")
+                   f"a piece's verdict is its segments' mean log-probability (0: whole pieces; default: {SEGMENT_NOTES})")
     p.add_argument("-o", "--output", required=True, help="model file to write (.keras; written by the chief only)")
     add_run_options(p)
     p.set_defaults(func=_train)
