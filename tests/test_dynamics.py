@@ -202,6 +202,33 @@ def test_a_relations_judges_validation_figures_read_its_stretches(tmp_path, monk
     assert 0.0 <= meta["validation_unrelated_accuracy"] <= 1.0
 
 
+def test_a_relations_judge_of_several_members_averages_their_log_probabilities(tmp_path):
+    from scipy.special import log_softmax
+
+    from musicstyle.training.modelfile import save_model
+
+    tiny_folder(tmp_path, notes=240)
+    checkpoints = tmp_path / "checkpoints"
+    model, meta = D.train("relations", data=tmp_path, epochs=2, quick=True, verbose=0, segment_notes=60, members=2,
+                          checkpoint_dir=checkpoints)
+    assert meta["members"] == 2 and len(meta["member_validation_outcome_accuracy"]) == 2
+    assert [h["member"] for h in meta["history"]] == [1, 1, 2, 2]
+    assert meta["validation_piece_accuracy"] == meta["validation_outcome_accuracy"]  # the ensemble's own
+    assert not list(checkpoints.glob("*"))  # no member's checkpoint is left behind
+    x = np.random.default_rng(0).normal(size=(5, len(D.RELATIONS))).astype("float32")
+    members = [layer for layer in model.layers if layer.name.startswith("dynamics_relations_")]
+    outputs = [log_softmax(np.asarray(m(x), np.float64), axis=1) for m in members]
+    assert len(members) == 2 and not np.allclose(*outputs)  # seeds 0 and 1
+    np.testing.assert_allclose(np.asarray(model(x)), np.mean(outputs, axis=0), atol=1e-5)
+    save_model(model, tmp_path / "judge.keras", meta)
+    loaded, loaded_meta = D.load_model_file(tmp_path / "judge.keras")
+    np.testing.assert_allclose(np.asarray(loaded(x)), np.mean(outputs, axis=0), atol=1e-5)
+    p = D.outcome_probabilities(loaded, loaded_meta, read_midi((tmp_path / "jazz" / "jazz0.mid").read_bytes()))
+    assert set(p) == set(D.OUTCOMES) and abs(sum(p.values()) - 1) < 1e-9
+    with pytest.raises(MusicstyleError, match="only for the relations judge"):
+        D.train("cnn", data=tmp_path, members=2)
+
+
 def test_a_judges_metadata_says_what_it_reads():
     from musicstyle.dynamics.train import _input_description
 
@@ -218,9 +245,10 @@ def test_train_dynamics_passes_segment_notes_only_when_given(tmp_path, monkeypat
     calls = []
     monkeypatch.setattr(dyn, "train_command", lambda *a, **k: calls.append(k) or {"saved": "x"})
     out = str(tmp_path / "j.keras")
-    assert main(["train", "dynamics", "--kind", "relations", "--segment-notes", "0", "-o", out]) == 0
+    assert main(["train", "dynamics", "--kind", "relations", "--segment-notes", "0", "--members", "3", "-o", out]) == 0
     assert main(["train", "dynamics", "--kind", "relations", "-o", out]) == 0
     assert calls[0]["segment_notes"] == 0 and "segment_notes" not in calls[1]  # the default is the package's
+    assert calls[0]["members"] == 3 and calls[1]["members"] is None  # None: RELATIONS_MEMBERS for relations, else 1
     with pytest.raises(MusicstyleError, match="notes per segment"):
         D.train("relations", segment_notes=-1)
     import inspect
@@ -456,12 +484,17 @@ def test_a_tiny_stats_model_trains_through_the_trainer(trainer_calls):
 
 def test_only_the_chief_saves(tmp_path, monkeypatch):
     T = importlib.import_module("musicstyle.dynamics.train")
-    monkeypatch.setattr(T, "train", lambda *a, **k: (D.build_cnn(), {"kind": "dynamics", "validation_piece_accuracy": 1.0}))
+    members = []
+    monkeypatch.setattr(T, "train", lambda *a, **k: members.append(k["members"]) or
+                        (D.build_cnn(), {"kind": "dynamics", "validation_piece_accuracy": 1.0}))
     out = tmp_path / "d.keras"
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}))
     assert D.train_command("cnn", out, strategy="default")["saved"] is None and not out.exists()
     monkeypatch.delenv("TF_CONFIG")
     assert D.train_command("cnn", out, strategy="default")["saved"] == str(out) and out.is_file()
+    D.train_command("relations", out, strategy="default")
+    D.train_command("relations", out, strategy="default", members=2)
+    assert members == [1, 1, D.RELATIONS_MEMBERS, 2]  # the relations judge averages seeds by default
 
 
 def test_judges_give_through_their_compiled_pass_what_they_give_layer_by_layer():

@@ -12,6 +12,7 @@ from musicstyle import velocity as V  # noqa: E402
 from musicstyle.cli import main  # noqa: E402
 from musicstyle.core.midi import read_midi  # noqa: E402
 from musicstyle.errors import MusicstyleError  # noqa: E402
+from musicstyle.training.ensemble import average_model  # noqa: E402
 from musicstyle.data import SPLIT_SEED, select  # noqa: E402
 from musicstyle.velocity.data import PIECE_INPUT, loudness_columns, pieces_of  # noqa: E402
 from musicstyle.velocity.evaluate import onset_predictions  # noqa: E402
@@ -68,8 +69,8 @@ def test_with_loudness_reaches_every_member_of_a_seed_ensemble():
         for target, loudness in ((targets, _loudness(2)), (members, _loudness(1))):
             keras.utils.set_random_seed(seed)
             target.append(V.improved_model(60.0, channels=8, loudness=loudness, name=f"m{seed}"))
-    moved = V.with_loudness(V.model.average_model(members), _loudness(2))
-    np.testing.assert_allclose(_outputs(moved, inputs), _outputs(V.model.average_model(targets), inputs), atol=1e-4)
+    moved = V.with_loudness(average_model(members), _loudness(2))
+    np.testing.assert_allclose(_outputs(moved, inputs), _outputs(average_model(targets), inputs), atol=1e-4)
     with pytest.raises(MusicstyleError, match="no piece loudness estimate"):
         V.with_loudness(V.build_model("paper"), _loudness(2))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..data.groups import GROUPS
+from ..dynamics.model import RELATIONS_MEMBERS
 from ..dynamics.relations import SEGMENT_NOTES
 from . import add_run_options, emit
 
@@ -29,6 +30,8 @@ def register(groups) -> None:
                    "(default: 16 for relations, 32 for stats; 0: logistic regression)")
     p.add_argument("--segment-notes", type=int, help="notes per segment the relations judge reads; "
                    f"a piece's verdict is its segments' mean log-probability (0: whole pieces; default: {SEGMENT_NOTES})")
+    p.add_argument("--members", type=int, help="relations judges trained from seeds SEED, SEED+1, ... and averaged "
+                   f"in one file (default: {RELATIONS_MEMBERS} for relations; the other kinds train one network)")
     p.add_argument("-o", "--output", required=True, help="model file to write (.keras; written by the chief only)")
     add_run_options(p)
     p.set_defaults(func=_train)
@@ -60,7 +63,8 @@ def _train(args) -> int:
     segments = {} if args.segment_notes is None else {"segment_notes": args.segment_notes}
     result = train_command(args.kind, args.output, data=args.data, epochs=args.epochs, real_only=args.real_only,
                            extra_models=args.extra_models, seed=args.seed, strategy=args.strategy,
-                           checkpoint_dir=args.checkpoint_dir, hold_out=args.hold_out, hidden=args.hidden, **segments)
+                           checkpoint_dir=args.checkpoint_dir, hold_out=args.hold_out, hidden=args.hidden,
+                           members=args.members, **segments)
     emit(result, False)
     return 0
 

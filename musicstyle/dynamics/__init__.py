@@ -49,8 +49,8 @@ from .data import (
 )
 from .evaluate import evaluate_command, evaluate_transfer, piece_verdicts, route_predictors, summarise
 from .model import (
-    ENSEMBLE, KIND, RAW, RELATIONAL, RELATIONS_HIDDEN, SHIPPED, STATS_HIDDEN, TRUSTED, build_cnn, build_relations,
-    build_stats, ensemble, jazz_logit, judged_as, load, load_model_file, outcome_probabilities, p_jazz,
+    ENSEMBLE, KIND, RAW, RELATIONAL, RELATIONS_HIDDEN, RELATIONS_MEMBERS, SHIPPED, STATS_HIDDEN, TRUSTED, build_cnn,
+    build_relations, build_stats, ensemble, jazz_logit, judged_as, load, load_model_file, outcome_probabilities, p_jazz,
     relation_segments_of, relations_of, segment_log_probabilities, verdict,
 )
 from .observations import (
@@ -65,7 +65,8 @@ from .train import CROP, augmenting_predictors, piece_accuracy, train, train_cnn
 
 __all__ = [
     "ATTRIBUTES", "CROP", "ENSEMBLE", "FEATURES", "GENRES", "HOP", "KIND", "MIN_STD", "OUTCOMES", "RAW", "RELATIONAL",
-    "RELATIONS", "RELATIONS_HIDDEN", "RIDGE", "SEGMENT", "SEGMENT_NOTES", "SHIPPED", "STATS_HIDDEN", "TRUSTED", "UNRELATED",
+    "RELATIONS", "RELATIONS_HIDDEN", "RELATIONS_MEMBERS", "RIDGE", "SEGMENT", "SEGMENT_NOTES", "SHIPPED", "STATS_HIDDEN",
+    "TRUSTED", "UNRELATED",
     "Dynamics", "Item", "Predictions", "as_dynamics", "augmenting_predictors", "build_cnn", "build_relations", "build_stats",
     "dynamics_of", "ensemble", "evaluate_command", "evaluate_transfer", "held_out", "jazz_logit", "judged_as", "load",
     "load_model_file", "load_pieces", "note_attributes", "observations", "onset_jump", "outcome_accuracy",

@@ -29,6 +29,9 @@ ENSEMBLE = "ensemble"
 TRUSTED = "relations"
 #: Hidden ReLU units of the relations judge.
 RELATIONS_HIDDEN = 16
+#: Seeds of the relations judge that ``musicstyle train dynamics`` averages (one network's verdicts vary
+#: from seed to seed by a few pieces in a hundred).
+RELATIONS_MEMBERS = 5
 #: The metadata ``kind`` of every discriminator file.
 KIND = "dynamics"
 
@@ -78,13 +81,15 @@ def build_stats(mean: np.ndarray, var: np.ndarray, l2: float = 1e-3, hidden: int
     return keras.Model(inp, out, name="dynamics_stats")
 
 
-def build_relations(mean: np.ndarray, var: np.ndarray, l2: float = 1e-3, hidden: int = RELATIONS_HIDDEN):
+def build_relations(mean: np.ndarray, var: np.ndarray, l2: float = 1e-3, hidden: int = RELATIONS_HIDDEN,
+                    name: str = "dynamics_relations"):
     """The relations judge. Taught in ``notebooks/02b_did_the_style_move.ipynb``.
 
     Args:
         mean, var: the training table's mean and variance of each of :data:`RELATIONS`.
         l2: L2 penalty of every kernel.
         hidden: ReLU units of one hidden layer (0: multinomial logistic regression).
+        name: the Keras model's name (distinct for each member of a seed ensemble).
 
     Returns:
         An uncompiled Keras model: relations (batch, len(RELATIONS)) -> one logit per outcome
@@ -98,7 +103,7 @@ def build_relations(mean: np.ndarray, var: np.ndarray, l2: float = 1e-3, hidden:
     if hidden:
         x = layers.Dense(hidden, activation="relu", kernel_regularizer=keras.regularizers.L2(l2), name="hidden")(x)
     out = layers.Dense(len(OUTCOMES), kernel_regularizer=keras.regularizers.L2(l2), name="logits")(x)
-    return keras.Model(inp, out, name="dynamics_relations")
+    return keras.Model(inp, out, name=name)
 
 
 def relations_of(d: Dynamics) -> np.ndarray:

@@ -6,8 +6,12 @@ Taught in ``notebooks/02b_did_the_style_move.ipynb`` (``musicstyle train dynamic
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
 import numpy as np
 
+from ..training.ensemble import average_model
 from .data import GENRES, OUTCOMES, UNRELATED, Item, dynamics_of, shuffled, texture_alone
 from .model import RELATIONS_HIDDEN, build_relations, relation_segments_of, segment_log_probabilities
 from .relations import SEGMENT_NOTES
@@ -87,12 +91,13 @@ def relation_table(items: list[Item], notes: int | None = SEGMENT_NOTES) -> tupl
 
 def train_relations(train: list[Item], validation: list[Item], epochs: int = 150, seed: int = 0, verbose: int = 1,
                     hidden: int = RELATIONS_HIDDEN, batch_size: int = 256, strategy=None, checkpoint_dir=None,
-                    notes: int | None = SEGMENT_NOTES, validation_table: tuple | None = None):
+                    notes: int | None = SEGMENT_NOTES, validation_table: tuple | None = None, members: int = 1):
     """Train the relations judge (three outcomes) on the relation features of pieces' segments.
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``. Each outcome weighs the same in the loss,
     and each item the same within its outcome (its segments share its weight); the epoch kept has
-    the best :func:`outcome_accuracy` on ``validation``.
+    the best :func:`outcome_accuracy` on ``validation``. Several members (seeds ``seed``,
+    ``seed + 1``, ...) are trained on the same table and averaged as log-probabilities in one model.
 
     Args:
         train: training items (genre and :data:`UNRELATED` labels).
@@ -100,12 +105,13 @@ def train_relations(train: list[Item], validation: list[Item], epochs: int = 150
         epochs, seed, verbose: as for :func:`musicstyle.training.trainer.train`.
         hidden: hidden ReLU units (see :func:`musicstyle.dynamics.build_relations`).
         batch_size: segments per step.
-        strategy, checkpoint_dir: passed to the trainer.
+        strategy, checkpoint_dir: passed to the trainer (each member checkpoints in ``member-K`` below it).
         notes: notes per segment (None or 0: whole pieces, one row each).
         validation_table: ``validation``'s :func:`relation_table` (default: computed).
+        members: networks trained and averaged (1: the network itself).
 
     Returns:
-        ``(model, history)``.
+        ``(model, history)``; with several members each history row has its ``member`` (1, 2, ...).
     """
     import functools
 
@@ -123,10 +129,22 @@ def train_relations(train: list[Item], validation: list[Item], epochs: int = 150
     w = (w * len(w) / w.sum()).astype(np.float32)
     y = outcome[index][:, None].astype(np.int32)
     loss = functools.partial(keras.losses.sparse_categorical_crossentropy, from_logits=True)
-    trained = run(
-        lambda: build_relations(x.mean(0), x.var(0), hidden=hidden), lambda epoch, rng: (x, y, w), loss,
-        score=lambda model: {"val_outcome_accuracy": outcome_accuracy(model, validation, vx)},
-        schedule=Schedule(epochs=epochs, batch_size=batch_size, learning_rate=3e-3, halve_after=None, patience=None,
-                          monitor="val_outcome_accuracy", mode="max"),
-        strategy=strategy, checkpoint_dir=checkpoint_dir, seed=seed, label="dynamics relations", verbose=verbose)
-    return trained.model, trained.history
+    schedule = Schedule(epochs=epochs, batch_size=batch_size, learning_rate=3e-3, halve_after=None, patience=None,
+                        monitor="val_outcome_accuracy", mode="max")
+    models, history, one = [], [], members == 1
+    for k in range(1, members + 1):
+        name = "dynamics_relations" if one else f"dynamics_relations_{k}"
+        where = checkpoint_dir if one or checkpoint_dir is None else Path(checkpoint_dir) / f"member-{k}"
+        trained = run(lambda name=name: build_relations(x.mean(0), x.var(0), hidden=hidden, name=name),
+                      lambda epoch, rng: (x, y, w), loss,
+                      score=lambda model: {"val_outcome_accuracy": outcome_accuracy(model, validation, vx)},
+                      schedule=schedule, strategy=strategy, checkpoint_dir=where, seed=seed + k - 1, verbose=verbose,
+                      label="dynamics relations" + ("" if one else f" member {k}/{members}"))
+        if not one and where is not None and where.is_dir() and not any(where.iterdir()):
+            where.rmdir()  # the finished member's checkpoint is gone
+        models.append(trained.model)
+        history += trained.history if one else [{"member": k, **row} for row in trained.history]
+    if one:
+        return models[0], history
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        return average_model(models, name="dynamics_relations", each="log_softmax"), history

@@ -15,7 +15,9 @@ import numpy as np
 from ..core.notes import CHORD_WINDOW_S
 from ..errors import MusicstyleError
 from .data import GENRES, MIN_STD, OUTCOMES, Item, load_pieces, real_and_own, velocity_predictors
-from .model import KIND, RELATIONAL, RELATIONS_HIDDEN, SHIPPED, STATS_HIDDEN, build_cnn, build_stats, jazz_logit, judged_as
+from .model import (
+    KIND, RELATIONAL, RELATIONS_HIDDEN, RELATIONS_MEMBERS, SHIPPED, STATS_HIDDEN, build_cnn, build_stats, jazz_logit, judged_as,
+)
 from .observations import FEATURES, SEGMENT, segment_table
 from .relations import ATTRIBUTES, RELATIONS, SEGMENT_NOTES
 from .relations_training import outcome_shares, relation_table, train_relations, unrelated_items
@@ -167,7 +169,7 @@ def augmenting_predictors(extra: list[dict] | None = None, archs: tuple | None =
 def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool | None = None,
           own_model: bool = True, seed: int = 0, verbose: int = 1, extra_models: list[dict] | None = None,
           strategy=None, checkpoint_dir=None, hold_out: str | None = None, hidden: int | None = None,
-          segment_notes: int | None = SEGMENT_NOTES) -> tuple:
+          segment_notes: int | None = SEGMENT_NOTES, members: int = 1) -> tuple:
     """Train a discriminator on the piece-level split of a folder with classical/ and jazz/.
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``; reproduced by ``musicstyle train dynamics``.
@@ -194,6 +196,8 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
         hidden: hidden ReLU units of the relations or stats judge (default :data:`RELATIONS_HIDDEN`
             or :data:`STATS_HIDDEN`; 0: logistic regression).
         segment_notes: notes per segment the relations judge reads (0: whole pieces).
+        members: relations judges trained from seeds ``seed``, ``seed + 1``, ... and averaged (the
+            other kinds train one network).
 
     Returns:
         ``(model, meta)``.
@@ -203,6 +207,8 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
 
     if kind not in {**RELATIONAL, **SHIPPED}:
         raise MusicstyleError(kind, f"unknown discriminator kind (choose from {', '.join({**RELATIONAL, **SHIPPED})})")
+    if members < 1 or (members > 1 and kind != "relations"):
+        raise MusicstyleError(members, "members: 1 or more, and more than 1 only for the relations judge")
     if segment_notes is not None and segment_notes < 0:
         raise MusicstyleError(segment_notes, "notes per segment must be 0 (whole pieces) or more")
     quick = quick_mode() if quick is None else quick
@@ -235,7 +241,7 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
         table = relation_table(validation, segment_notes)
         model, history = train_relations(tr + unrelated_items(train_pieces, metas, seed=seed), validation,
                                          epochs=epochs or (10 if quick else 150), hidden=hidden,
-                                         notes=segment_notes, validation_table=table, **common)
+                                         notes=segment_notes, validation_table=table, members=members, **common)
     elif kind == "cnn":
         model, history = train_cnn(tr, va, epochs=epochs or (2 if quick else 12), **common)
     else:
@@ -277,7 +283,11 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
                     trained_on="real + own-genre velocity model predictions (their genre); shuffled and texture "
                                "alone of both genres (unrelated)",
                     validation_unrelated_accuracy=float(np.mean([v for s, v in shares.items() if s in unrelated])),
-                    validation_outcome_accuracy=float(np.mean(list(shares.values()))))
+                    validation_outcome_accuracy=float(np.mean(list(shares.values()))), members=members)
+        if members > 1:  # the ensemble's own accuracy, beside each member's best epoch
+            meta["member_validation_outcome_accuracy"] = [max(h["val_outcome_accuracy"] for h in history if h["member"] == k)
+                                                          for k in range(1, members + 1)]
+            meta["validation_piece_accuracy"] = meta["validation_outcome_accuracy"]
     return model, meta
 
 
@@ -292,7 +302,7 @@ def _input_description(kind: str, segment_notes: int | None) -> str:
 def train_command(kind: str, output, data=None, epochs: int | None = None, real_only: bool = False,
                   extra_models: list[tuple] | None = None, seed: int = 0, strategy: str = "auto",
                   checkpoint_dir=None, hold_out: str | None = None, hidden: int | None = None,
-                  segment_notes: int | None = SEGMENT_NOTES) -> dict:
+                  segment_notes: int | None = SEGMENT_NOTES, members: int | None = None) -> dict:
     """``musicstyle train dynamics``: train (:func:`train`) and save (on the chief only).
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``.
@@ -301,6 +311,7 @@ def train_command(kind: str, output, data=None, epochs: int | None = None, real_
         kind: ``cnn``, ``stats`` or ``relations``.
         output: the ``.keras`` file to write.
         data, epochs, seed, checkpoint_dir, hold_out, hidden, segment_notes: as for :func:`train`.
+        members: as for :func:`train` (None: :data:`RELATIONS_MEMBERS` for the relations judge, else 1).
         real_only: the raw discriminator (no velocity-model re-predictions).
         extra_models: more (classical.keras, jazz.keras) pairs.
         strategy: ``auto``, ``default``, ``mirrored`` or ``multiworker``
@@ -322,7 +333,8 @@ def train_command(kind: str, output, data=None, epochs: int | None = None, real_
                 raise MusicstyleError(path, "no such model file")
     model, meta = train(kind, data=data, epochs=epochs, own_model=not real_only, extra_models=extra, seed=seed,
                         strategy=device.strategy(strategy), checkpoint_dir=checkpoint_dir, hold_out=hold_out,
-                        hidden=hidden, segment_notes=segment_notes)
+                        hidden=hidden, segment_notes=segment_notes,
+                        members=members or (RELATIONS_MEMBERS if kind == "relations" else 1))
     saved = device.is_chief()
     if saved:
         save_model(model, out, meta)

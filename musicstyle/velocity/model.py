@@ -1,4 +1,5 @@
-"""The two velocity architectures, their loss, a seed ensemble, and one whole-piece pass.
+"""The velocity architectures, their loss, and one whole-piece pass (seed ensembles:
+:func:`musicstyle.training.ensemble.average_model`).
 
 Taught in ``notebooks/02_velocity_cnn.ipynb``. Keras is imported inside the functions, so importing
 the package stays light; the custom layers are :mod:`musicstyle.training.layers` (registered names
@@ -272,32 +273,6 @@ def set_loudness_weights(model, loudness: dict) -> None:
         stack.extend(getattr(layer, "layers", []))
         if layer.name == "loudness":
             layer.set_weights([kernel])
-
-
-def average_model(models: list, name: str = "velocity_average"):
-    """One model whose output is the mean of ``models``' outputs (same inputs): a seed ensemble.
-
-    Taught in ``notebooks/02_velocity_cnn.ipynb``.
-
-    Args:
-        models: Keras models with the same inputs; copied without any training state.
-        name: the Keras model's name.
-
-    Returns:
-        The averaging Keras model.
-    """
-    import keras
-
-    from ..training import layers  # noqa: F401  (the members' custom layers, for from_config)
-
-    bare = []
-    for m in models:
-        copy = keras.Model.from_config(m.get_config())
-        copy.set_weights(m.get_weights())
-        bare.append(copy)
-    inputs = [keras.Input(t.shape[1:], name=f"input_{i + 1}") for i, t in enumerate(models[0].inputs)]
-    outs = [m(inputs if len(inputs) > 1 else inputs[0]) for m in bare]
-    return keras.Model(inputs, keras.layers.Average(name="mean")(outs), name=name)
 
 
 def is_note_model(model) -> bool:

@@ -17,11 +17,12 @@ from ..data import SPLIT_SEED, load_npz, pieces_checksum, save_npz, select
 from ..errors import MusicstyleError
 from ..core.notes import NOTE_FEATURES
 from ..core.roll import PAPER
+from ..training.ensemble import average_model
 from ..training.modelfile import model_path
 from .data import Prepared, pieces_of
 from .evaluate import add_test_metrics, baselines, onset_predictions, stored_figures
 from .loudness import fit_loudness
-from .model import NOTE_ARCHS, average_model, build_model, check_genre_arch, masked_mse, to_numpy
+from .model import NOTE_ARCHS, build_model, check_genre_arch, masked_mse, to_numpy
 from .shipped import KIND, load_file, save
 from .texture import fit_spread, fit_texture
 
