@@ -229,6 +229,34 @@ def test_a_relations_judge_of_several_members_averages_their_log_probabilities(t
         D.train("cnn", data=tmp_path, members=2)
 
 
+def test_an_interrupted_relations_ensemble_resumes_member_by_member(tmp_path, monkeypatch):
+    from musicstyle.training import trainer
+
+    (tmp_path / "data").mkdir()
+    tiny_folder(tmp_path / "data", notes=240)
+    real, seeds = trainer.train, []
+
+    def interrupt(epoch, row, model):
+        raise KeyboardInterrupt
+
+    def spy(*args, **kwargs):
+        seeds.append(kwargs["seed"])
+        return real(*args, **({**kwargs, "on_epoch_end": interrupt} if len(seeds) == 2 else kwargs))
+
+    monkeypatch.setattr(trainer, "train", spy)
+    checkpoints = tmp_path / "checkpoints"
+    options = dict(data=tmp_path / "data", epochs=2, quick=True, verbose=0, segment_notes=60, members=2,
+                   checkpoint_dir=checkpoints)
+    with pytest.raises(KeyboardInterrupt):  # member 2 is interrupted after its first epoch
+        D.train("relations", **options)
+    assert (checkpoints / "member-1" / "done.npz").is_file() and list((checkpoints / "member-2").glob("checkpoint-*"))
+    seeds.clear()
+    model, meta = D.train("relations", **options)
+    assert seeds == [1]  # member 1 (seed 0) is read back; member 2 resumes at its second epoch
+    assert [(h["member"], h["epoch"]) for h in meta["history"]] == [(1, 1), (1, 2), (2, 1), (2, 2)]
+    assert not list(checkpoints.glob("*"))
+
+
 def test_a_judges_metadata_says_what_it_reads():
     from musicstyle.dynamics.train import _input_description
 

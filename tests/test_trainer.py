@@ -123,6 +123,43 @@ def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path):
     assert [r["loss"] for r in resumed.history] == pytest.approx([r["loss"] for r in whole.history], rel=1e-3)
 
 
+def test_a_finished_member_is_read_back_until_the_ensemble_is_cleared(tmp_path, monkeypatch):
+    from musicstyle.training import ensemble, trainer
+
+    schedule = Schedule(epochs=2, batch_size=16, learning_rate=1e-2, patience=None)
+    folder = ensemble.member_folder(tmp_path, 2)
+    assert folder == tmp_path / "member-2" and ensemble.member_folder(None, 2) is None
+    model, best, rows, _ = ensemble.train_member(_build, _draw, _mse, VALIDATION, schedule=schedule, checkpoint_dir=folder,
+                                                 seed=3, verbose=0)
+    assert (folder / ensemble.DONE).is_file() and len(rows) == 2
+    monkeypatch.setattr(trainer, "train", lambda *a, **k: pytest.fail("a finished member is not trained again"))
+    again, again_best, again_rows, _ = ensemble.train_member(_build, _draw, _mse, VALIDATION, schedule=schedule,
+                                                             checkpoint_dir=folder, seed=3, verbose=0)
+    assert again_best == best and again_rows == rows
+    for a, b in zip(again.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    ensemble.clear_members(tmp_path, 2)
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_average_of_log_softmax_is_the_members_mean_log_probability():
+    import keras
+    from scipy.special import log_softmax
+
+    from musicstyle.training.ensemble import average_model
+
+    members = []
+    for k in (1, 2):
+        keras.utils.set_random_seed(k)
+        x = keras.Input((4,))
+        members.append(keras.Model(x, keras.layers.Dense(3)(x), name=f"m{k}"))
+    x = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    expected = np.mean([log_softmax(np.asarray(m(x), np.float64), axis=1) for m in members], axis=0)
+    np.testing.assert_allclose(np.asarray(average_model(members, each="log_softmax")(x)), expected, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(average_model(members)(x)), np.mean([np.asarray(m(x)) for m in members], 0),
+                               atol=1e-5)
+
+
 def _run(script: str, env: dict, timeout: float = 240) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(HERE / "helpers" / script)], env={**os.environ, **env},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -7,11 +7,10 @@ Taught in ``notebooks/02b_did_the_style_move.ipynb`` (``musicstyle train dynamic
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 
 import numpy as np
 
-from ..training.ensemble import average_model
+from ..training.ensemble import average_model, clear_members, member_folder, train_member
 from .data import GENRES, OUTCOMES, UNRELATED, Item, dynamics_of, shuffled, texture_alone
 from .model import RELATIONS_HIDDEN, build_relations, relation_segments_of, segment_log_probabilities
 from .relations import SEGMENT_NOTES
@@ -105,7 +104,7 @@ def train_relations(train: list[Item], validation: list[Item], epochs: int = 150
         epochs, seed, verbose: as for :func:`musicstyle.training.trainer.train`.
         hidden: hidden ReLU units (see :func:`musicstyle.dynamics.build_relations`).
         batch_size: segments per step.
-        strategy, checkpoint_dir: passed to the trainer (each member checkpoints in ``member-K`` below it).
+        strategy, checkpoint_dir: passed to the trainer (each member resumes from ``member-K`` below it).
         notes: notes per segment (None or 0: whole pieces, one row each).
         validation_table: ``validation``'s :func:`relation_table` (default: computed).
         members: networks trained and averaged (1: the network itself).
@@ -131,20 +130,25 @@ def train_relations(train: list[Item], validation: list[Item], epochs: int = 150
     loss = functools.partial(keras.losses.sparse_categorical_crossentropy, from_logits=True)
     schedule = Schedule(epochs=epochs, batch_size=batch_size, learning_rate=3e-3, halve_after=None, patience=None,
                         monitor="val_outcome_accuracy", mode="max")
-    models, history, one = [], [], members == 1
+
+    def score(model) -> dict:
+        return {"val_outcome_accuracy": outcome_accuracy(model, validation, vx)}
+
+    if members == 1:
+        trained = run(lambda: build_relations(x.mean(0), x.var(0), hidden=hidden), lambda epoch, rng: (x, y, w), loss,
+                      schedule=schedule, strategy=strategy, checkpoint_dir=checkpoint_dir, seed=seed,
+                      label="dynamics relations", verbose=verbose, score=score)
+        return trained.model, trained.history
+    models, history = [], []
     for k in range(1, members + 1):
-        name = "dynamics_relations" if one else f"dynamics_relations_{k}"
-        where = checkpoint_dir if one or checkpoint_dir is None else Path(checkpoint_dir) / f"member-{k}"
-        trained = run(lambda name=name: build_relations(x.mean(0), x.var(0), hidden=hidden, name=name),
-                      lambda epoch, rng: (x, y, w), loss,
-                      score=lambda model: {"val_outcome_accuracy": outcome_accuracy(model, validation, vx)},
-                      schedule=schedule, strategy=strategy, checkpoint_dir=where, seed=seed + k - 1, verbose=verbose,
-                      label="dynamics relations" + ("" if one else f" member {k}/{members}"))
-        if not one and where is not None and where.is_dir() and not any(where.iterdir()):
-            where.rmdir()  # the finished member's checkpoint is gone
-        models.append(trained.model)
-        history += trained.history if one else [{"member": k, **row} for row in trained.history]
-    if one:
-        return models[0], history
+        model, _, rows, _ = train_member(
+            lambda name=f"dynamics_relations_{k}": build_relations(x.mean(0), x.var(0), hidden=hidden, name=name),
+            lambda epoch, rng: (x, y, w), loss, score=score, schedule=schedule, strategy=strategy,
+            checkpoint_dir=member_folder(checkpoint_dir, k), seed=seed + k - 1,
+            label=f"dynamics relations member {k}/{members}", verbose=verbose)
+        models.append(model)
+        history += [{"member": k, **row} for row in rows]
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        return average_model(models, name="dynamics_relations", each="log_softmax"), history
+        model = average_model(models, name="dynamics_relations", each="log_softmax")
+    clear_members(checkpoint_dir, members)
+    return model, history

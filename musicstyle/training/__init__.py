@@ -1,4 +1,5 @@
-"""The training layer: registered layers, the one trainer, model files with metadata, shipped models.
+"""The training layer: registered layers, the one trainer, seed ensembles, model files with metadata,
+shipped models.
 
 Taught in ``notebooks/02_velocity_cnn.ipynb``. Depends on :mod:`musicstyle.core` and
 :mod:`musicstyle.data`; every model package trains through :func:`musicstyle.training.trainer.train`

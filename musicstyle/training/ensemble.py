@@ -1,10 +1,68 @@
-"""Seed ensembles: one Keras model that averages several trained models with the same inputs.
+"""Seed ensembles: members trained one by one through the one trainer (resumable member by member), then
+one Keras model that averages them.
 
 Taught in ``notebooks/02_velocity_cnn.ipynb`` (the velocity models' members) and
 ``notebooks/02b_did_the_style_move.ipynb`` (the relations judge's members).
 """
 
 from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..data import load_npz, save_npz
+
+#: The file in a member's checkpoint folder that holds it once it has finished.
+DONE = "done.npz"
+
+
+def member_folder(checkpoint_dir, k: int) -> Path | None:
+    """Member ``k``'s (1, 2, ...) checkpoint folder under ``checkpoint_dir`` (None without one)."""
+    return None if checkpoint_dir is None else Path(checkpoint_dir) / f"member-{k}"
+
+
+def train_member(build, *args, checkpoint_dir=None, strategy=None, **kwargs) -> tuple:
+    """One member through :func:`musicstyle.training.trainer.train`, or read back when it finished before.
+
+    Args:
+        build, *args, **kwargs: as for the trainer.
+        checkpoint_dir: this member's folder (:func:`member_folder`): the trainer's checkpoint while it
+            trains, then its weights, best score and history (:data:`DONE`) until :func:`clear_members`.
+        strategy: as for the trainer.
+
+    Returns:
+        ``(model, best, history, mixed_precision)``.
+    """
+    from .trainer import train as run
+
+    done = None if checkpoint_dir is None else Path(checkpoint_dir) / DONE
+    finished = None if done is None else load_npz(done)
+    if finished is not None:
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            model = build()
+        model.set_weights([finished[f"w{i}"] for i in range(len(model.get_weights()))])
+        state = json.loads(str(finished["state"]))
+        return model, state["best"], state["rows"], state["mixed"]
+    out = run(build, *args, strategy=strategy, checkpoint_dir=checkpoint_dir, **kwargs)
+    if done is not None:
+        arrays = {f"w{i}": w for i, w in enumerate(out.model.get_weights())}
+        arrays["state"] = np.array(json.dumps({"best": out.best, "rows": out.history, "mixed": out.mixed_precision}))
+        save_npz(done, arrays)
+    return out.model, out.best, out.history, out.mixed_precision
+
+
+def clear_members(checkpoint_dir, members: int) -> None:
+    """Remove the members' finished files and empty folders: the whole ensemble is trained."""
+    for k in range(1, members + 1):
+        folder = member_folder(checkpoint_dir, k)
+        if folder is None:
+            return
+        (folder / DONE).unlink(missing_ok=True)
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def average_model(models: list, name: str = "average", each: str | None = None):

@@ -8,16 +8,15 @@ validation loss goes back to the best weights and halves the learning rate; seve
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from ..data import SPLIT_SEED, load_npz, pieces_checksum, save_npz, select
+from ..data import SPLIT_SEED, pieces_checksum, select
 from ..errors import MusicstyleError
 from ..core.notes import NOTE_FEATURES
 from ..core.roll import PAPER
-from ..training.ensemble import average_model
+from ..training.ensemble import average_model, clear_members, member_folder, train_member
 from ..training.modelfile import model_path
 from .data import Prepared, pieces_of
 from .evaluate import add_test_metrics, baselines, onset_predictions, stored_figures
@@ -52,30 +51,6 @@ def _copy(model):
     copy = keras.Model.from_config(model.get_config())
     copy.set_weights(model.get_weights())
     return copy
-
-
-def _member(build, draw, validation, schedule, strategy, checkpoint_dir, seed: int, label: str, verbose: int):
-    """One member through the trainer, or read back from ``checkpoint_dir`` when it finished before.
-
-    Returns ``(model, best, rows, mixed_precision)``.
-    """
-    from ..training.trainer import train as run
-
-    done = Path(checkpoint_dir) / "done.npz" if checkpoint_dir is not None else None
-    finished = load_npz(done) if done is not None else None
-    if finished is not None:
-        with strategy.scope():
-            model = build()
-        model.set_weights([finished[f"w{i}"] for i in range(len(model.get_weights()))])
-        state = json.loads(str(finished["state"]))
-        return model, state["best"], state["rows"], state["mixed"]
-    out = run(build, draw, masked_mse, validation, schedule=schedule, strategy=strategy, checkpoint_dir=checkpoint_dir,
-              seed=seed, label=label, verbose=verbose)
-    if done is not None:
-        arrays = {f"w{i}": w for i, w in enumerate(out.model.get_weights())}
-        arrays["state"] = np.array(json.dumps({"best": out.best, "rows": out.history, "mixed": out.mixed_precision}))
-        save_npz(done, arrays)
-    return out.model, out.best, out.history, out.mixed_precision
 
 
 def train(genre: str, arch: str = "improved", data=None, epochs: int = 40, window: int = WINDOW, batch: int = 8,
@@ -167,9 +142,9 @@ def train(genre: str, arch: str = "improved", data=None, epochs: int = 40, windo
                                loudness=loud, channels=channels, name=name)
 
         label = f"{genre} {arch}" + (f" member {member + 1}/{members}" if members > 1 else "")
-        where = None if checkpoint_dir is None else Path(checkpoint_dir) / f"member-{member + 1}"
-        model, best, rows, mixed = _member(build, draw, validation, schedule, strategy, where, seed + member, label,
-                                           int(bool(verbose)))
+        model, best, rows, mixed = train_member(build, draw, masked_mse, validation, schedule=schedule, strategy=strategy,
+                                                checkpoint_dir=member_folder(checkpoint_dir, member + 1),
+                                                seed=seed + member, label=label, verbose=int(bool(verbose)))
         for row in rows:
             for key, value in zip(HISTORY_KEYS, (member, row["loss"], row["val_loss"], row["seconds"], row["learning_rate"])):
                 history[key].append(value)
@@ -230,12 +205,7 @@ def train(genre: str, arch: str = "improved", data=None, epochs: int = 40, windo
                      {k: loud[k] for k in ("lambda", "inputs", "loo_piece_rmse", "val_piece_rmse", "val_piece_rmse_mean")} if loud else None),
         **base,
     }
-    if checkpoint_dir is not None:  # the run is complete: its members' checkpoints are no longer needed
-        for member in range(members):
-            folder = Path(checkpoint_dir) / f"member-{member + 1}"
-            (folder / "done.npz").unlink(missing_ok=True)
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
+    clear_members(checkpoint_dir, members)  # the run is complete: its members' checkpoints are no longer needed
     return model, meta, history
 
 
