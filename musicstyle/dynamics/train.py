@@ -284,10 +284,10 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
                                "alone of both genres (unrelated)",
                     validation_unrelated_accuracy=float(np.mean([v for s, v in shares.items() if s in unrelated])),
                     validation_outcome_accuracy=float(np.mean(list(shares.values()))), members=members)
-        if members > 1:  # the ensemble's own accuracy, beside each member's best epoch
+        meta["validation_piece_accuracy"] = meta["validation_outcome_accuracy"]  # the judge's own, an ensemble's too
+        if members > 1:
             meta["member_validation_outcome_accuracy"] = [max(h["val_outcome_accuracy"] for h in history if h["member"] == k)
                                                           for k in range(1, members + 1)]
-            meta["validation_piece_accuracy"] = meta["validation_outcome_accuracy"]
     return model, meta
 
 
