@@ -101,3 +101,16 @@ def test_text_output_lists_a_nested_dictionary_under_its_key(capsys):
         "split  test", "jazz", "  pieces  35", "  ratio   0.8", "empty  {}", "rows   [1, 2]"]
     emit({"jazz": {"pieces": 35}}, True)
     assert capsys.readouterr().out == '{"jazz": {"pieces": 35}}\n'
+
+
+def test_help_examples_are_valid_commands_and_the_main_job_is_listed_first(capsys):
+    from musicstyle.cli import EXAMPLES, build_parser
+
+    parser = build_parser()
+    examples = [line.split()[1:] for line in EXAMPLES.splitlines() if line.startswith("  musicstyle ")]
+    assert len(examples) == 4
+    for argv in examples:
+        assert callable(parser.parse_args(argv).func), argv
+    parser.print_help()
+    commands = [line.split()[0] for line in capsys.readouterr().out.splitlines() if line.startswith("    ")]
+    assert commands.index("transfer") < commands.index("inspect") < commands.index("compose")

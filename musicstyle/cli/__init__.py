@@ -13,6 +13,20 @@ import sys
 
 from ..errors import MusicstyleError
 
+#: What ``musicstyle --help`` says the tool does, and shows first.
+DESCRIPTION = """Music style transfer between jazz and classical piano, and note-sequence generation.
+Bad input prints one line, error: FILE: reason, and exits with status 2."""
+EXAMPLES = """examples:
+  musicstyle transfer piece.mid --to jazz -o piece_jazz.mid --wav piece_jazz.wav
+  musicstyle classify piece.mid
+  musicstyle compose --genre pop -o pop.mid
+  musicstyle evaluate velocity --data DIR --json
+
+'musicstyle COMMAND --help' (or 'musicstyle train --help') for each command's options."""
+
+#: Command families in the order their commands are listed (any other module of this package follows).
+FAMILIES = ("velocity", "data", "classifier", "chords", "tokens", "dynamics")
+
 #: Sub-command groups that hold one command per capability.
 GROUPS = {
     "train": "train a model and save it as .keras",
@@ -22,14 +36,16 @@ GROUPS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="musicstyle", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="musicstyle", description=DESCRIPTION, epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     top = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     groups = {"top": top}
     for name, help_text in GROUPS.items():
         sub = top.add_parser(name, help=help_text)
         groups[name] = sub.add_subparsers(dest="what", required=True, metavar="WHAT")
     # every module of this package adds its sub-commands with register(groups)
-    for module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    names = [m.name for m in pkgutil.iter_modules(__path__)]
+    for module in sorted(names, key=lambda n: (FAMILIES.index(n) if n in FAMILIES else len(FAMILIES), n)):
         importlib.import_module(f"{__name__}.{module}").register(groups)
     return parser
 
