@@ -17,11 +17,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The main job, offline: the bundled Maple Leaf Rag given classical and jazz dynamics by the shipped
-# velocity models (MIDI, WAV, heat map each), beside the original's heat maps and audio.
+# velocity models (MIDI, WAV, heat map each), beside the original's heat maps and audio; the judge's verdicts
+# before and after each transfer are printed.
 demo: $(STAMP)
 	$(VENV)/bin/musicstyle explore -o out
-	$(VENV)/bin/musicstyle transfer --to classical -o out/maple_leaf_rag_to_classical.mid --wav out/maple_leaf_rag_to_classical.wav --plot out/maple_leaf_rag_to_classical.png
-	$(VENV)/bin/musicstyle transfer --to jazz -o out/maple_leaf_rag_to_jazz.mid --wav out/maple_leaf_rag_to_jazz.wav --plot out/maple_leaf_rag_to_jazz.png
+	$(VENV)/bin/musicstyle transfer --to classical -o out/maple_leaf_rag_to_classical.mid --wav out/maple_leaf_rag_to_classical.wav --plot out/maple_leaf_rag_to_classical.png --judge
+	$(VENV)/bin/musicstyle transfer --to jazz -o out/maple_leaf_rag_to_jazz.mid --wav out/maple_leaf_rag_to_jazz.wav --plot out/maple_leaf_rag_to_jazz.png --judge
 
 test: $(STAMP)
 	MUSICSTYLE_QUICK=1 $(PY) -m pytest -n 2 --dist loadfile tests notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900 -q

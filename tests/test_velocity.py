@@ -316,6 +316,17 @@ def test_cli_transfer_with_shipped_model_keeps_everything_but_velocities(tmp_pat
     assert np.array_equal(a.controls, b.controls) and np.array_equal(a.tempos, b.tempos)
     assert wav.stat().st_size > 1000 and png.read_bytes()[:4] == b"\x89PNG"
     assert capsys.readouterr().out.splitlines()[0].split() == ["midi", str(out)]
+    assert main(["transfer", str(src), "--to", "jazz", "-o", str(out), "--judge", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["notes"] == len(a.notes)
+    for side, midi in (("before", a), ("after", read_midi(out))):
+        v = midi.notes["velocity"]
+        assert result["velocity"][side] == {"mean": round(float(v.mean()), 1), "std": round(float(v.std()), 1)}
+        assert set(result["judged"][side]) == {"classical", "jazz", "unrelated"}
+        assert sum(result["judged"][side].values()) == pytest.approx(1, abs=0.002)
+    from musicstyle import dynamics
+
+    assert result["judged"]["before"] == {k: round(p, 3) for k, p in dynamics.verdict(src.read_bytes()).items()}
 
 
 def test_evaluate_json_on_held_out_real_pieces(tpd_folder, capsys, monkeypatch):

@@ -17,7 +17,7 @@ from ..errors import MusicstyleError
 DESCRIPTION = """Music style transfer between jazz and classical piano, and note-sequence generation.
 Bad input prints one line, error: FILE: reason, and exits with status 2."""
 EXAMPLES = """examples:
-  musicstyle transfer piece.mid --to jazz -o piece_jazz.mid --wav piece_jazz.wav
+  musicstyle transfer piece.mid --to jazz -o piece_jazz.mid --wav piece_jazz.wav --judge
   musicstyle classify piece.mid
   musicstyle compose --genre pop -o pop.mid
   musicstyle evaluate velocity --data DIR --json

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from . import add_run_options, emit
 
 # the names only (light imports): the data groups, the velocity architectures, refit choices and transfer routes
@@ -90,6 +92,10 @@ def register(groups) -> None:
     p.add_argument("--no-texture", dest="texture", action="store_false",
                    help="write the model's mean prediction alone, without a draw of the genre's chord-to-chord texture")
     p.add_argument("--seed", type=int, default=0, help="seed of the texture draw (the same file and seed give the same output)")
+    p.add_argument("--judge", action="store_true",
+                   help="also print the trusted dynamics judge's verdict on the piece before and after (P(classical), "
+                        "P(jazz), P(unrelated))")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=_transfer)
 
     p = groups["bench"].add_parser("velocity", help="training s/epoch and 5-minute inference, paper vs improved")
@@ -176,8 +182,16 @@ def _transfer(args) -> int:
     quiet_tensorflow()
     from ..figures.velocity import transfer_to_files
 
-    emit(transfer_to_files(args.file, args.genre, args.output, args.arch, texture=args.texture, seed=args.seed, route=args.route,
-                           wav=args.wav, seconds=args.seconds, plot=args.plot), False)
+    result = transfer_to_files(args.file, args.genre, args.output, args.arch, texture=args.texture, seed=args.seed,
+                               route=args.route, wav=args.wav, seconds=args.seconds, plot=args.plot)
+    if args.judge:
+        from .. import dynamics
+        from ..data.examples import default_piece
+
+        sources = (("before", Path(args.file) if args.file else default_piece()), ("after", Path(args.output)))
+        result["judged"] = {side: {k: round(float(p), 3) for k, p in dynamics.verdict(path.read_bytes()).items()}
+                            for side, path in sources}
+    emit(result, args.json)
     return 0
 
 

@@ -144,7 +144,8 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
         route: one of :data:`musicstyle.velocity.ROUTES` (None: decided by ``texture``).
 
     Returns:
-        What was written: ``midi``, ``notes`` (count), and ``plot`` / ``wav`` when asked for.
+        What was written: ``midi``, ``notes`` (count), ``velocity`` (mean and standard deviation before and
+        after), and ``plot`` / ``wav`` when asked for.
     """
     from .. import velocity
     from ..data.examples import default_piece
@@ -159,12 +160,15 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
     dest = Path(output)
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_bytes(out)
-    written = {"midi": str(dest), "notes": len(before.notes)}
+    after = read_midi(out, name=str(dest))
+    written = {"midi": str(dest), "notes": len(before.notes),
+               "velocity": {side: {"mean": round(float(v.mean()), 1), "std": round(float(v.std()), 1)}
+                            for side, v in (("before", before.notes["velocity"]), ("after", after.notes["velocity"]))}}
     if plot:
         import matplotlib
 
         matplotlib.use("Agg")
-        fig = transfer_figure(before, read_midi(out, name=str(dest)), ("original", f"to {genre} ({arch} model)"))
+        fig = transfer_figure(before, after, ("original", f"to {genre} ({arch} model)"))
         Path(plot).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(plot, dpi=110)
         written["plot"] = str(plot)
