@@ -138,6 +138,24 @@ def test_verdict_three_probabilities_summing_to_one():
     assert D.verdict(read_midi(data)) == pytest.approx(out)
 
 
+def test_caution_below_the_fewest_notes_a_verdict_needs():
+    assert D.MIN_NOTES == 256 and D.caution(D.MIN_NOTES) is None and D.caution(10_000) is None
+    assert D.caution(D.MIN_NOTES - 1).startswith(f"only {D.MIN_NOTES - 1} notes")
+    perf = read_midi(chord_piece([[(60, 50 + i % 7), (64, 60)] for i in range(40)]))
+    cut = D.first_notes(perf, 7)
+    assert np.array_equal(cut.notes, perf.notes[:7]) and np.array_equal(cut.tempos, perf.tempos) and len(perf.notes) == 80
+
+
+def test_verdicts_by_length_on_real_pieces(tpd_folder):
+    pieces = D.held_out(tpd_folder, per_genre=2).pieces
+    short, whole = D.verdicts_by_length(pieces, lengths=(400, None))
+    assert short["notes"] == 400 and short["pieces"] == sum(len(p.performance.notes) >= 400 for p in pieces)
+    assert whole["notes"] is None and whole["pieces"] == 4
+    judge, meta = D.load(D.TRUSTED)
+    assert whole["real_correct"] == np.mean([D.judged_as(judge, meta, p.performance) == p.genre for p in pieces])
+    assert all(0.0 <= row[k] <= 1.0 for row in (short, whole) for k in ("real_correct", "shuffled_as_a_genre", "moved"))
+
+
 def test_verdict_bad_input_names_the_reason():
     with pytest.raises(MusicstyleError, match="not a MIDI file"):
         D.verdict(b"hello")

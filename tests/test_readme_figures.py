@@ -97,3 +97,13 @@ def test_transfer_judge_figures_are_the_stored_full_run():
     assert f"judges {round(float(real.group(1)))}% of the real pieces correctly" in text
     for share in moved.groups():
         assert f"**{round(100 * float(share))}%**" in text
+
+
+def test_excerpt_figures_are_the_stored_full_run():
+    out, text = stored_output("02b_did_the_style_move.ipynb"), prose(section("Did the style move?"))
+    rows = {m.group(1): m.groups()[1:] for m in re.finditer(r"^ *(\d+|whole) +\d+ +(\d+)% +(\d+)% +\d+%$", out, re.MULTILINE)}
+    assert {"64", "128", "256", "whole"} <= set(rows)
+    lengths = ("64", "128", "256")
+    assert "right on " + " / ".join(f"{rows[n][0]}%" for n in lengths) + " of the real pieces" in text
+    assert f"(whole pieces: {rows['whole'][0]}%)" in text
+    assert "genre " + " / ".join(f"{rows[n][1]}%" for n in lengths) + " of the time" in text

@@ -144,6 +144,15 @@ def test_each_mode_is_judged_by_its_own_judge(tmp_path, monkeypatch):
     assert "P(classical) fell by 30%" in w.verdicts.value
 
 
+def test_a_piece_too_short_for_the_dynamics_judge_gets_a_caution(tmp_path, monkeypatch):
+    w = _widget_in_mode(tmp_path, monkeypatch, "velocity transfer", halve)
+    w.button.click()
+    assert w.message.value == "" and "Caution: only 2 notes" in w.verdicts.value
+    w = _widget_in_mode(tmp_path, monkeypatch, "halve", halve)  # a judge of the notes needs no such caution
+    w.button.click()
+    assert w.message.value == "" and "Caution" not in w.verdicts.value
+
+
 def test_verdict_says_what_the_judge_hears_and_links_its_notebook():
     line = widgets.verdict_html({"classical": 0.01, "jazz": 0.99}, {"classical": 0.19, "jazz": 0.81}, "jazz", "dynamics discriminator")
     assert "P(jazz) fell by 18%" in line and "less like its target" in line

@@ -191,6 +191,8 @@ def _transfer(args) -> int:
         sources = (("before", Path(args.file) if args.file else default_piece()), ("after", Path(args.output)))
         result["judged"] = {side: {k: round(float(p), 3) for k, p in dynamics.verdict(path.read_bytes()).items()}
                             for side, path in sources}
+        if note := dynamics.caution(result["notes"]):
+            result["judged"]["caution"] = note
     emit(result, args.json)
     return 0
 

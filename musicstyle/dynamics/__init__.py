@@ -39,7 +39,8 @@ Simultaneous onsets ("chords") are grouped by :func:`musicstyle.core.notes.chord
 Modules: :mod:`.data` (a piece's :class:`Dynamics`, the pieces, cached velocity-model predictions),
 :mod:`.observations` (the paper's observations, segment statistics), :mod:`.relations` (velocities
 against the notes), :mod:`.model` (the discriminators, the ensemble, :func:`verdict`), :mod:`.train`,
-:mod:`.relations_training` (the relations judge's examples and table), :mod:`.evaluate` (did the style move?).
+:mod:`.relations_training` (the relations judge's examples and table), :mod:`.evaluate` (did the style move?),
+:mod:`.excerpts` (how many notes the judge needs).
 Figures and tables: :mod:`musicstyle.figures.dynamics`.
 """
 
@@ -47,6 +48,7 @@ from .data import (
     GENRES, MIN_STD, OUTCOMES, UNRELATED, Dynamics, Item, Predictions, as_dynamics, dynamics_of, held_out, load_pieces,
     real_and_own, shuffled, standardise, texture_alone, velocity_predictors,
 )
+from .excerpts import MIN_NOTES, caution, first_notes, verdicts_by_length
 from .evaluate import evaluate_command, evaluate_transfer, piece_verdicts, route_predictors, summarise
 from .model import (
     ENSEMBLE, KIND, RAW, RELATIONAL, RELATIONS_HIDDEN, RELATIONS_MEMBERS, SHIPPED, STATS_HIDDEN, TRUSTED, build_cnn,
@@ -64,16 +66,16 @@ from .relations_training import outcome_accuracy, outcome_shares, relation_table
 from .train import CROP, augmenting_predictors, piece_accuracy, train, train_cnn, train_command, train_stats
 
 __all__ = [
-    "ATTRIBUTES", "CROP", "ENSEMBLE", "FEATURES", "GENRES", "HOP", "KIND", "MIN_STD", "OUTCOMES", "RAW", "RELATIONAL",
+    "ATTRIBUTES", "CROP", "ENSEMBLE", "FEATURES", "GENRES", "HOP", "KIND", "MIN_NOTES", "MIN_STD", "OUTCOMES", "RAW", "RELATIONAL",
     "RELATIONS", "RELATIONS_HIDDEN", "RELATIONS_MEMBERS", "RIDGE", "SEGMENT", "SEGMENT_NOTES", "SHIPPED", "STATS_HIDDEN",
     "TRUSTED", "UNRELATED",
     "Dynamics", "Item", "Predictions", "as_dynamics", "augmenting_predictors", "build_cnn", "build_relations", "build_stats",
-    "dynamics_of", "ensemble", "evaluate_command", "evaluate_transfer", "held_out", "jazz_logit", "judged_as", "load",
+    "caution", "dynamics_of", "ensemble", "evaluate_command", "evaluate_transfer", "first_notes", "held_out", "jazz_logit", "judged_as", "load",
     "load_model_file", "load_pieces", "note_attributes", "observations", "onset_jump", "outcome_accuracy",
     "outcome_probabilities", "outcome_shares", "p_jazz", "piece_accuracy", "piece_verdicts", "real_and_own",
     "relation_features", "relation_segments",
     "relation_segments_of", "relation_table", "relations_of", "segment_bounds", "segment_log_probabilities",
     "route_predictors", "segment_features", "segment_slices", "segment_table", "shuffled", "standardise", "summarise",
     "texture_alone", "top_note_emphasis", "train", "train_cnn", "train_command", "train_relations", "train_stats",
-    "unrelated_items", "velocity_predictors", "verdict",
+    "unrelated_items", "velocity_predictors", "verdict", "verdicts_by_length",
 ]

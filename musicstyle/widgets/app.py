@@ -218,7 +218,8 @@ class StyleTransferWidget:
             self.progress.value = 3
             judge_name, judge = ("given judge", self.verdict) if self.verdict else judges.VERDICTS[mode]
             before, after = judge(data), judge(new)
-            self.verdicts.value = judges.verdict_html(before, after, target, judge_name)
+            note = "" if self.verdict else judges.caution(mode, len(before_perf.notes))
+            self.verdicts.value = judges.verdict_html(before, after, target, judge_name, note)
             kind = "to" if mode == "velocity transfer" else mode.split()[0]
             self.download.value = download_link(new, f"{Path(name).stem}_{kind}_{target}.mid")
             self.result = Result(name, new, before, after)

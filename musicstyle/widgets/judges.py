@@ -60,7 +60,16 @@ JUDGES: dict[str, tuple[str, str]] = {
 }
 
 
-def verdict_html(before: dict, after: dict, target: str, judge: str) -> str:
+def caution(mode: str, notes: int) -> str:
+    """What to say beside a mode's verdict on a piece of ``notes`` notes ('' when its judge needs no caution)."""
+    if mode != "velocity transfer":
+        return ""
+    from .. import dynamics
+
+    return dynamics.caution(notes) or ""
+
+
+def verdict_html(before: dict, after: dict, target: str, judge: str, note: str = "") -> str:
     """The verdict line: the judge's P(genre) before and after, what the judge looks at, a link to its notebook.
 
     Taught in ``notebooks/07_style_transfer_widget.ipynb``.
@@ -70,6 +79,7 @@ def verdict_html(before: dict, after: dict, target: str, judge: str) -> str:
         after: the same of the result.
         target: the genre aimed at.
         judge: the judge's name (a key of :data:`JUDGES` for the explanation).
+        note: a caution shown under the verdict (see :func:`caution`).
 
     Returns:
         HTML.
@@ -86,6 +96,8 @@ def verdict_html(before: dict, after: dict, target: str, judge: str) -> str:
                  else f"<br>P({html.escape(target)}) did not move.")
         if moved < 0:
             line += " The judge hears the result as less like its target than the source: a model's output is not always what this judge calls that genre."
+    if note:
+        line += f'<br><span style="color:#b45309">Caution: {html.escape(note)}.</span>'
     if words:
         line += (f"<br><small>The {html.escape(judge)} {html.escape(words)}; it was trained on The Piano Dataset, so a piece "
                  f'in another style (like the ragtime default) is placed by resemblance only. How it decides: '
