@@ -2,6 +2,7 @@
 
 import importlib
 import json
+import re
 
 import numpy as np
 import pytest
@@ -320,6 +321,7 @@ def test_evaluate_transfer_prints_its_tables(tmp_path, capsys):
                  "routes, judged by the trusted judge:", "on source", "classical_to_jazz"):
         assert line in out
     assert "{" not in out  # tables, not dictionaries
+    assert re.search(rf"short_pieces +4 of 4 pieces have fewer than {D.MIN_NOTES} notes", out)  # melodies of at most 27 notes
 
 
 def test_evaluate_transfer_per_piece_verdicts_give_the_shares(tmp_path, capsys):

@@ -82,7 +82,7 @@ def _evaluate(args) -> int:
         return 0
     from ..figures.dynamics import observation_table, per_piece_table, routes_table, table
 
-    emit({k: v for k, v in result.items() if k in ("data", "split", "hold_out", "texture", "pieces", "routes_skipped", "skipped")},
+    emit({k: v for k, v in result.items() if k in ("data", "split", "hold_out", "texture", "pieces", "routes_skipped", "skipped", "short_pieces")},
          False)
     print(f"\n{table(result)}\n\nroutes, judged by the trusted judge:\n{routes_table(result)}\n\n{observation_table(result)}")
     if args.per_piece:

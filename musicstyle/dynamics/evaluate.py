@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import MusicstyleError
 from .data import GENRES, dynamics_of, load_pieces, shuffled, texture_alone, velocity_predictors
+from .excerpts import MIN_NOTES
 from .model import ENSEMBLE, RAW, RELATIONAL, SHIPPED, TRUSTED, ensemble, load, load_model_file, outcome_probabilities
 from .observations import observations
 
@@ -289,7 +290,8 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
     Returns:
         ``data``, ``split``, ``texture``, the figures of :func:`evaluate_transfer` with every
         route of :func:`route_predictors` (``routes_skipped``: the routes the models cannot write,
-        and why), and ``skipped`` (unreadable files) if any.
+        and why), ``skipped`` (unreadable files) and ``short_pieces`` (a caution: how many pieces have
+        fewer than :data:`~musicstyle.dynamics.MIN_NOTES` notes) if any.
     """
     from ..data import Collection, select
 
@@ -312,4 +314,8 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
         result["routes_skipped"] = routes_skipped
     if collection.skipped:
         result["skipped"] = len(collection.skipped)
+    short = sum(len(p.performance.notes) < MIN_NOTES for p in collection.pieces)
+    if short:
+        result["short_pieces"] = (f"{short} of {len(collection.pieces)} pieces have fewer than {MIN_NOTES} notes, "
+                                  f"too few for the trusted judge to be sure (dynamics.verdicts_by_length)")
     return result
