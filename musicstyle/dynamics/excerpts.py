@@ -14,6 +14,7 @@ import numpy as np
 from ..core.midi import Performance
 from .data import GENRES, UNRELATED, dynamics_of, shuffled
 from .model import TRUSTED, load, outcome_probabilities
+from .relations import SEGMENT_NOTES
 
 #: Fewest notes whose verdict is shown without a caution. On TPD's 70 held-out pieces cut to their first
 #: 256 notes the trusted judge is right on 90% of the real pieces (128 notes: 81%, 64: 69%, whole pieces:
@@ -30,7 +31,8 @@ def caution(notes: int) -> str | None:
     """What to say beside a verdict on a piece of ``notes`` notes (None: nothing, it is long enough)."""
     if notes >= MIN_NOTES:
         return None
-    return (f"only {notes} notes: the judge reads how velocities follow the notes over stretches of about 300 notes, "
+    return (f"only {notes} notes: the judge reads how velocities follow the notes over stretches of about "
+            f"{SEGMENT_NOTES} notes, "
             f"and on excerpts of held-out pieces shorter than {MIN_NOTES} notes it is right less often "
             f"(notebook 02b, section 7)")
 
@@ -73,8 +75,12 @@ def verdicts_by_length(pieces, lengths=(32, 64, 128, MIN_NOTES, 512, None), seed
             model, model_meta = models[other]
             real.append(outcome(d) == piece.genre)
             mixed.append(outcome(shuffled(d, seed)) != UNRELATED)
-            moved.append(outcome(d.with_velocity(velocity.transferred_velocities(model, model_meta, perf, seed=seed))) == other)
-        share = (lambda hits: float(np.mean(hits))) if real else (lambda hits: float("nan"))
-        rows.append({"notes": n, "pieces": len(real), "real_correct": share(real), "shuffled_as_a_genre": share(mixed),
-                     "moved": share(moved)})
+            transferred = velocity.transferred_velocities(model, model_meta, perf, seed=seed)
+            moved.append(outcome(d.with_velocity(transferred)) == other)
+        rows.append({"notes": n, "pieces": len(real), "real_correct": _share(real),
+                     "shuffled_as_a_genre": _share(mixed), "moved": _share(moved)})
     return rows
+
+
+def _share(hits: list[bool]) -> float:
+    return float(np.mean(hits)) if hits else float("nan")
