@@ -327,7 +327,7 @@ def test_cli_transfer_with_shipped_model_keeps_everything_but_velocities(tmp_pat
     from musicstyle import dynamics
 
     assert result["judged"]["before"] == {k: round(p, 3) for k, p in dynamics.verdict(src.read_bytes()).items()}
-    assert result["judged"]["caution"] == dynamics.caution(len(a.notes))  # a tiny piece: too short to judge
+    assert result["judged"]["caution"] == dynamics.caution(a)  # a tiny piece: too short to judge
 
 
 def test_evaluate_json_on_held_out_real_pieces(tpd_folder, capsys, monkeypatch):

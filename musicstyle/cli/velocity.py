@@ -186,12 +186,13 @@ def _transfer(args) -> int:
                                route=args.route, wav=args.wav, seconds=args.seconds, plot=args.plot)
     if args.judge:
         from .. import dynamics
+        from ..core.midi import read_midi
         from ..data.examples import default_piece
 
         sources = (("before", Path(args.file) if args.file else default_piece()), ("after", Path(args.output)))
         result["judged"] = {side: {k: round(float(p), 3) for k, p in dynamics.verdict(path.read_bytes()).items()}
                             for side, path in sources}
-        if note := dynamics.caution(result["notes"]):
+        if note := dynamics.caution(read_midi(sources[0][1].read_bytes())):
             result["judged"]["caution"] = note
     emit(result, args.json)
     return 0

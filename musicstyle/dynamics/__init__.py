@@ -45,8 +45,8 @@ Figures and tables: :mod:`musicstyle.figures.dynamics`.
 """
 
 from .data import (
-    GENRES, MIN_STD, OUTCOMES, UNRELATED, Dynamics, Item, Predictions, as_dynamics, dynamics_of, held_out, load_pieces,
-    real_and_own, shuffled, standardise, texture_alone, velocity_predictors,
+    GENRES, MIN_STD, NO_DYNAMICS, OUTCOMES, UNRELATED, Dynamics, Item, Predictions, as_dynamics, dynamics_of, has_dynamics,
+    held_out, judgeable, load_pieces, real_and_own, shuffled, standardise, texture_alone, velocity_predictors,
 )
 from .excerpts import MIN_NOTES, caution, first_notes, verdicts_by_length
 from .evaluate import evaluate_command, evaluate_transfer, piece_verdicts, route_predictors, summarise
@@ -66,12 +66,12 @@ from .relations_training import outcome_accuracy, outcome_shares, relation_table
 from .train import CROP, augmenting_predictors, piece_accuracy, train, train_cnn, train_command, train_stats
 
 __all__ = [
-    "ATTRIBUTES", "CROP", "ENSEMBLE", "FEATURES", "GENRES", "HOP", "KIND", "MIN_NOTES", "MIN_STD", "OUTCOMES", "RAW",
+    "ATTRIBUTES", "CROP", "ENSEMBLE", "FEATURES", "GENRES", "HOP", "KIND", "MIN_NOTES", "MIN_STD", "NO_DYNAMICS", "OUTCOMES", "RAW",
     "RELATIONAL", "RELATIONS", "RELATIONS_HIDDEN", "RELATIONS_MEMBERS", "RIDGE", "SEGMENT", "SEGMENT_NOTES", "SHIPPED", "STATS_HIDDEN",
     "TRUSTED", "UNRELATED",
     "Dynamics", "Item", "Predictions", "as_dynamics", "augmenting_predictors", "build_cnn", "build_relations", "build_stats",
-    "caution", "dynamics_of", "ensemble", "evaluate_command", "evaluate_transfer", "first_notes", "held_out", "jazz_logit",
-    "judged_as", "load",
+    "caution", "dynamics_of", "ensemble", "evaluate_command", "evaluate_transfer", "first_notes", "has_dynamics", "held_out",
+    "jazz_logit", "judged_as", "judgeable", "load",
     "load_model_file", "load_pieces", "note_attributes", "observations", "onset_jump", "outcome_accuracy",
     "outcome_probabilities", "outcome_shares", "p_jazz", "piece_accuracy", "piece_verdicts", "real_and_own",
     "relation_features", "relation_segments",

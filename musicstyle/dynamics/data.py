@@ -71,6 +71,42 @@ def standardise(v) -> np.ndarray:
     return (v - v.mean()) / max(float(v.std()), MIN_STD)
 
 
+#: Reason given for a piece left out of a judge's training and figures (:func:`judgeable`).
+NO_DYNAMICS = "no dynamics to judge"
+
+
+def has_dynamics(piece: "Performance | Dynamics") -> bool:
+    """Whether a piece's velocities vary (a spread of at least :data:`MIN_STD`).
+
+    A file written with one velocity for every note (a score exported as it is) carries no dynamics:
+    a judge of dynamics can only guess on it, and would learn from it how the file was made.
+    """
+    v = piece.velocity if isinstance(piece, Dynamics) else piece.notes["velocity"]
+    return len(v) > 0 and float(np.std(v)) >= MIN_STD
+
+
+def judgeable(collection):
+    """The collection with every piece without dynamics (:func:`has_dynamics`) moved to its skipped files.
+
+    Taught in ``notebooks/02b_did_the_style_move.ipynb``. Applied after a split is drawn, never before,
+    so that no piece changes side.
+
+    Args:
+        collection: a :class:`musicstyle.data.Collection`.
+
+    Returns:
+        A :class:`musicstyle.data.Collection`; the pieces left out are skipped for :data:`NO_DYNAMICS`.
+    """
+    from ..data import Collection, Skipped
+
+    flat = [p for p in collection.pieces if not has_dynamics(p.performance)]
+    if not flat:
+        return collection
+    kept = [p for p in collection.pieces if has_dynamics(p.performance)]
+    skipped = [*collection.skipped, *(Skipped(p.path, NO_DYNAMICS) for p in flat)]
+    return Collection(collection.root, kept, skipped, collection.repaired)
+
+
 def dynamics_of(perf: Performance, velocity: np.ndarray | None = None) -> Dynamics:
     """The dynamics of a performance. Taught in ``notebooks/02b_did_the_style_move.ipynb``.
 
@@ -168,7 +204,7 @@ def held_out(data=None, per_genre: int | None = None, side: str = "test"):
         side: ``train``, ``validation`` or ``test``.
 
     Returns:
-        A :class:`musicstyle.data.Collection` of those pieces.
+        A :class:`musicstyle.data.Collection` of those pieces with dynamics (:func:`judgeable`).
     """
     from ..data import SPLIT_SEED, load_folder, locate, midi_files, split_names
 
@@ -180,7 +216,7 @@ def held_out(data=None, per_genre: int | None = None, side: str = "test"):
     if per_genre is not None:
         genre_of = {r: g for g, r in files}
         names = [n for g in GENRES for n in [n for n in names if genre_of[n] == g][:per_genre]]
-    return load_folder(folder, genres=GENRES, subset=names, quick=False, progress=False)
+    return judgeable(load_folder(folder, genres=GENRES, subset=names, quick=False, progress=False))
 
 
 def load_pieces(data=None, split: str = "all", quick: bool = False, progress: bool = True):

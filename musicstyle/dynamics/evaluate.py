@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import MusicstyleError
-from .data import GENRES, dynamics_of, load_pieces, shuffled, texture_alone, velocity_predictors
+from .data import GENRES, NO_DYNAMICS, dynamics_of, judgeable, load_pieces, shuffled, texture_alone, velocity_predictors
 from .excerpts import MIN_NOTES
 from .model import ENSEMBLE, RAW, RELATIONAL, SHIPPED, TRUSTED, ensemble, load, load_model_file, outcome_probabilities
 from .observations import observations
@@ -290,8 +290,9 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
     Returns:
         ``data``, ``split``, ``texture``, the figures of :func:`evaluate_transfer` with every
         route of :func:`route_predictors` (``routes_skipped``: the routes the models cannot write,
-        and why), ``skipped`` (unreadable files) and ``short_pieces`` (a caution: how many pieces have
-        fewer than :data:`~musicstyle.dynamics.MIN_NOTES` notes) if any.
+        and why), ``skipped`` (unreadable files), ``no_dynamics`` (pieces left out: one velocity for
+        every note, :func:`~musicstyle.dynamics.judgeable`) and ``short_pieces`` (a caution: how many
+        pieces have fewer than :data:`~musicstyle.dynamics.MIN_NOTES` notes) if any.
     """
     from ..data import Collection, select
 
@@ -303,6 +304,10 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
         if not all(any(p.genre == g for p in pieces) for g in GENRES):
             raise MusicstyleError(collection.root, f"the group {hold_out} lacks a genre")
         collection = Collection(collection.root, pieces, collection.skipped)
+    collection = judgeable(collection)
+    for g in GENRES:
+        if not collection.genre(g):
+            raise MusicstyleError(collection.root, f"no {g} pieces with dynamics (each has one velocity for every note)")
     predictors, routes = route_predictors(texture)
     routes, routes_skipped = _usable(routes, collection.pieces[0])
     result = evaluate_transfer(collection, _judges(relations, cnn, stats), predictors, trusted=trusted,
@@ -312,8 +317,11 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
         result["hold_out"] = hold_out
     if routes_skipped:
         result["routes_skipped"] = routes_skipped
-    if collection.skipped:
-        result["skipped"] = len(collection.skipped)
+    flat = sum(s.reason == NO_DYNAMICS for s in collection.skipped)
+    if flat:
+        result["no_dynamics"] = flat
+    if len(collection.skipped) > flat:
+        result["skipped"] = len(collection.skipped) - flat
     short = sum(len(p.performance.notes) < MIN_NOTES for p in collection.pieces)
     if short:
         result["short_pieces"] = (f"{short} of {len(collection.pieces)} pieces have fewer than {MIN_NOTES} notes, "

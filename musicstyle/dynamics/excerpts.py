@@ -12,13 +12,13 @@ import dataclasses
 import numpy as np
 
 from ..core.midi import Performance
-from .data import GENRES, UNRELATED, dynamics_of, shuffled
+from .data import GENRES, UNRELATED, dynamics_of, has_dynamics, shuffled
 from .model import TRUSTED, load, outcome_probabilities
 from .relations import SEGMENT_NOTES
 
-#: Fewest notes whose verdict is shown without a caution. On TPD's 70 held-out pieces cut to their first
-#: 256 notes the trusted judge is right on 90% of the real pieces (128 notes: 81%, 64: 69%, whole pieces:
-#: 97%; :func:`verdicts_by_length`, printed in notebook 02b).
+#: Fewest notes whose verdict is shown without a caution. On TPD's 69 held-out pieces with dynamics cut to
+#: their first 256 notes the trusted judge is right on 90% of the real pieces (128 notes: 81%, 64: 68%,
+#: whole pieces: 97%; :func:`verdicts_by_length`, printed in notebook 02b).
 MIN_NOTES = 256
 
 
@@ -27,14 +27,25 @@ def first_notes(perf: Performance, notes: int) -> Performance:
     return dataclasses.replace(perf, notes=perf.notes[:notes])
 
 
-def caution(notes: int) -> str | None:
-    """What to say beside a verdict on a piece of ``notes`` notes (None: nothing, it is long enough)."""
-    if notes >= MIN_NOTES:
-        return None
-    return (f"only {notes} notes: the judge reads how velocities follow the notes over stretches of about "
-            f"{SEGMENT_NOTES} notes, "
-            f"and on excerpts of held-out pieces shorter than {MIN_NOTES} notes it is right less often "
-            f"(notebook 02b, section 7)")
+def caution(perf: Performance) -> str | None:
+    """What to say beside the trusted judge's verdicts on a piece and its transfer (None: nothing).
+
+    Args:
+        perf: the source piece.
+
+    Returns:
+        Why its verdicts are less sure: no dynamics in the source (:func:`has_dynamics`), too few notes
+        (:data:`MIN_NOTES`), or both; None when neither.
+    """
+    notes, said = len(perf.notes), []
+    if not has_dynamics(perf):
+        said.append("the source has one velocity for every note: it has no dynamics to judge, so the judge calls "
+                    "it unrelated before transfer")
+    if notes < MIN_NOTES:
+        said.append(f"only {notes} notes: the judge reads how velocities follow the notes over stretches of about "
+                    f"{SEGMENT_NOTES} notes, and on excerpts of held-out pieces shorter than {MIN_NOTES} notes it is "
+                    f"right less often (notebook 02b, section 7)")
+    return "; ".join(said) or None
 
 
 def verdicts_by_length(pieces, lengths=(32, 64, 128, MIN_NOTES, 512, None), seed: int = 0) -> list[dict]:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import MusicstyleError
 from ..training.graph import compiled
-from .data import OUTCOMES, Dynamics, as_dynamics
+from .data import OUTCOMES, UNRELATED, Dynamics, as_dynamics, has_dynamics
 from .observations import FEATURES, segment_table
 from .relations import RELATIONS, relation_segments
 
@@ -164,10 +164,13 @@ def outcome_probabilities(model, meta: dict, data) -> dict:
         data: MIDI bytes, a Performance or :class:`Dynamics` (with its notes for ``relations``).
 
     Returns:
-        ``{outcome: probability}`` over :data:`OUTCOMES`, summing to 1.
+        ``{outcome: probability}`` over :data:`OUTCOMES`, summing to 1. A relations judge gives a piece
+        without dynamics (:func:`has_dynamics`) ``unrelated`` outright: its velocities relate to nothing.
     """
     d = as_dynamics(data)
     if meta.get("arch") == "relations":
+        if not has_dynamics(d):
+            return {o: float(o == UNRELATED) for o in OUTCOMES}
         logits = _relation_logits(model, meta, d)
         p = np.exp(logits - logits.max())
         return dict(zip(OUTCOMES, (p / p.sum()).tolist()))

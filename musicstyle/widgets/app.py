@@ -218,7 +218,7 @@ class StyleTransferWidget:
             self.progress.value = 3
             judge_name, judge = ("given judge", self.verdict) if self.verdict else judges.VERDICTS[mode]
             before, after = judge(data), judge(new)
-            note = "" if self.verdict else judges.caution(mode, len(before_perf.notes))
+            note = "" if self.verdict else judges.caution(mode, before_perf)
             self.verdicts.value = judges.verdict_html(before, after, target, judge_name, note)
             kind = "to" if mode == "velocity transfer" else mode.split()[0]
             self.download.value = download_link(new, f"{Path(name).stem}_{kind}_{target}.mid")

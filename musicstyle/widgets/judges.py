@@ -60,13 +60,13 @@ JUDGES: dict[str, tuple[str, str]] = {
 }
 
 
-def caution(mode: str, notes: int) -> str:
-    """What to say beside a mode's verdict on a piece of ``notes`` notes ('' when its judge needs no caution)."""
+def caution(mode: str, perf) -> str:
+    """What to say beside a mode's verdicts on a source piece (a Performance; '' when its judge needs no caution)."""
     if mode != "velocity transfer":
         return ""
     from .. import dynamics
 
-    return dynamics.caution(notes) or ""
+    return dynamics.caution(perf) or ""
 
 
 def verdict_html(before: dict, after: dict, target: str, judge: str, note: str = "") -> str:
