@@ -71,7 +71,7 @@ def standardise(v) -> np.ndarray:
     return (v - v.mean()) / max(float(v.std()), MIN_STD)
 
 
-#: Reason given for a piece left out of a judge's training and figures (:func:`judgeable`).
+#: Reason given for a piece left out of a judge's figures (:func:`judgeable`).
 NO_DYNAMICS = "no dynamics to judge"
 
 
@@ -99,12 +99,12 @@ def judgeable(collection):
     """
     from ..data import Collection, Skipped
 
-    flat = [p for p in collection.pieces if not has_dynamics(p.performance)]
-    if not flat:
+    varies = [has_dynamics(p.performance) for p in collection.pieces]
+    if all(varies):
         return collection
-    kept = [p for p in collection.pieces if has_dynamics(p.performance)]
-    skipped = [*collection.skipped, *(Skipped(p.path, NO_DYNAMICS) for p in flat)]
-    return Collection(collection.root, kept, skipped, collection.repaired)
+    kept = [p for p, ok in zip(collection.pieces, varies) if ok]
+    flat = [Skipped(p.path, NO_DYNAMICS) for p, ok in zip(collection.pieces, varies) if not ok]
+    return Collection(collection.root, kept, [*collection.skipped, *flat], collection.repaired)
 
 
 def dynamics_of(perf: Performance, velocity: np.ndarray | None = None) -> Dynamics:
