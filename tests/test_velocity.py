@@ -811,3 +811,13 @@ def test_long_piece_names_keep_their_end_in_the_tables():
     name = "Disc 2 - Track 14 - Autumn Leaves (take 3)"
     assert clip_name(name, 20) == "...n Leaves (take 3)" and len(clip_name(name, 20)) == 20
     assert clip_name("ADIG01", 20) == "ADIG01"
+
+
+@pytest.mark.parametrize("genre", ["classical", "jazz"])
+def test_a_shipped_models_mean_reads_the_notes_never_the_velocities(genre):
+    """The README's promise: a score exported with one velocity for every note gets the same dynamics."""
+    model, meta = V.load(genre)
+    flat = smf(track(sum([[(0, on(48 + i % 24, 80)), (240, off(48 + i % 24))] for i in range(300)], [])))
+    played = smf(track(sum([[(0, on(48 + i % 24, 20 + (i * 37) % 100)), (240, off(48 + i % 24))] for i in range(300)], [])))
+    a, b = (read_midi(V.transfer_bytes(model, data, "x.mid", meta, texture=False)).notes["velocity"] for data in (flat, played))
+    assert np.array_equal(a, b) and a.std() > 0
