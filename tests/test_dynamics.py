@@ -3,6 +3,7 @@
 import importlib
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -147,9 +148,24 @@ def test_caution_without_dynamics_or_below_the_fewest_notes_a_verdict_needs():
     assert D.caution(cut).startswith(f"only {D.MIN_NOTES - 1} notes")
     flat = read_midi(chord_piece([[(60, 70), (64, 70)] for i in range(D.MIN_NOTES)]))
     assert not D.has_dynamics(flat) and D.has_dynamics(perf)
-    assert D.caution(flat).startswith("the source has one velocity for every note") and "notes:" not in D.caution(flat)
+    assert D.caution(flat).startswith("the piece has one velocity for every note") and "notes:" not in D.caution(flat)
     assert "; only 6 notes" in D.caution(D.first_notes(flat, 6))
     assert D.verdict(flat) == {"classical": 0.0, "jazz": 0.0, "unrelated": 1.0}  # its velocities relate to nothing
+
+
+def test_judge_command_gives_the_verdict_and_its_caution(tmp_path, capsys):
+    path = tmp_path / "short piece.mid"
+    path.write_bytes(chord_piece([[(60, 50 + i % 7), (64, 60), (67, 90 - i % 11)] for i in range(40)]))
+    assert main(["judge", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    perf = read_midi(path.read_bytes())
+    assert out["file"] == str(path) and out["notes"] == 120 and out["caution"] == D.caution(perf)
+    assert {k: out[k] for k in D.OUTCOMES} == {k: round(p, 3) for k, p in D.verdict(perf).items()}
+    assert main(["judge", str(tmp_path / "none.mid")]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'none.mid'}: no such file\n"
+    cnn = Path(D.__file__).parent.parent / "pretrained" / "dynamics_cnn.keras"
+    assert main(["judge", str(path), "--relations", str(cnn)]) == 2
+    assert "not a relations judge (a cnn discriminator)" in capsys.readouterr().err
 
 
 def test_pieces_without_dynamics_are_left_out_of_the_judges_figures(tmp_path, monkeypatch):

@@ -25,7 +25,7 @@ EXAMPLES = """examples:
 'musicstyle COMMAND --help' (or 'musicstyle train --help') for each command's options."""
 
 #: Command families in the order their commands are listed (any other module of this package follows).
-FAMILIES = ("velocity", "data", "classifier", "chords", "tokens", "dynamics")
+FAMILIES = ("velocity", "dynamics", "data", "classifier", "chords", "tokens")
 
 #: Sub-command groups that hold one command per capability.
 GROUPS = {

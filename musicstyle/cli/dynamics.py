@@ -1,4 +1,4 @@
-"""Dynamics commands: ``train dynamics`` and ``evaluate transfer`` (did the style move?)."""
+"""Dynamics commands: ``judge``, ``train dynamics`` and ``evaluate transfer`` (did the style move?)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,12 @@ def _data_option(p) -> None:
 
 
 def register(groups) -> None:
+    p = groups["top"].add_parser("judge", help="classical, jazz or unrelated? the trusted judge's verdict on a piece's dynamics")
+    p.add_argument("file")
+    p.add_argument("--relations", help="a relations judge file (default: the shipped one)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_judge)
+
     p = groups["train"].add_parser("dynamics", help="train a dynamics discriminator (jazz vs classical from velocities)")
     _data_option(p)
     p.add_argument("--kind", choices=("cnn", "stats", "relations"), default="cnn",
@@ -53,6 +59,30 @@ def register(groups) -> None:
                    help="also the trusted judge's verdict on each piece: as played, own model, transferred, controls")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_evaluate)
+
+
+def _judge(args) -> int:
+    from pathlib import Path
+
+    from ..core.midi import read_midi
+    from ..dynamics import TRUSTED, caution, load, load_model_file, outcome_probabilities
+    from ..errors import MusicstyleError
+    from ..settings import quiet_tensorflow
+
+    quiet_tensorflow()
+    path = Path(args.file)
+    if not path.is_file():
+        raise MusicstyleError(path, "no such file")
+    perf = read_midi(path.read_bytes(), name=str(path))  # bad input fails here, before any model loads
+    model, meta = load_model_file(args.relations) if args.relations else load(TRUSTED)
+    if meta.get("arch") != "relations":
+        raise MusicstyleError(args.relations, f"not a relations judge (a {meta.get('arch')} discriminator)")
+    result = {"file": str(path), "notes": len(perf.notes),
+              **{k: round(float(p), 3) for k, p in outcome_probabilities(model, meta, perf).items()}}
+    if note := caution(perf):
+        result["caution"] = note
+    emit(result, args.json)
+    return 0
 
 
 def _train(args) -> int:

@@ -31,16 +31,15 @@ def caution(perf: Performance) -> str | None:
     """What to say beside the trusted judge's verdicts on a piece and its transfer (None: nothing).
 
     Args:
-        perf: the source piece.
+        perf: the piece (the source of a transfer).
 
     Returns:
-        Why its verdicts are less sure: no dynamics in the source (:func:`has_dynamics`), too few notes
+        Why its verdicts are less sure: no dynamics in the piece (:func:`has_dynamics`), too few notes
         (:data:`MIN_NOTES`), or both; None when neither.
     """
     notes, said = len(perf.notes), []
     if not has_dynamics(perf):
-        said.append("the source has one velocity for every note: it has no dynamics to judge, so the judge calls "
-                    "it unrelated before transfer")
+        said.append("the piece has one velocity for every note: it has no dynamics, so the judge calls it unrelated")
     if notes < MIN_NOTES:
         said.append(f"only {notes} notes: the judge reads how velocities follow the notes over stretches of about "
                     f"{SEGMENT_NOTES} notes, and on excerpts of held-out pieces shorter than {MIN_NOTES} notes it is "
