@@ -168,6 +168,36 @@ def test_judge_command_gives_the_verdict_and_its_caution(tmp_path, capsys):
     assert "not a relations judge (a cnn discriminator)" in capsys.readouterr().err
 
 
+def test_stretch_verdicts_average_to_the_pieces_and_are_drawn(tmp_path, capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from musicstyle.figures.dynamics import plot_stretches
+
+    rng = np.random.default_rng(5)
+    perf = read_midi(chord_piece([[(60 + int(rng.integers(0, 12)), int(rng.integers(30, 100))), (72, int(rng.integers(30, 100)))]
+                                  for _ in range(450)]))
+    judge, meta = D.load(D.TRUSTED)
+    rows = D.stretch_probabilities(judge, meta, perf)
+    assert [r["notes"] for r in rows] == [[0, 299], [300, 599], [600, 899]] and rows[0]["start_s"] == 0.0
+    assert rows[1]["start_s"] == pytest.approx(perf.seconds(perf.notes["start"][300]), abs=0.01)
+    mean = np.mean([np.log([r[o] for o in D.OUTCOMES]) for r in rows], axis=0)
+    assert np.allclose(np.exp(mean) / np.exp(mean).sum(), [D.outcome_probabilities(judge, meta, perf)[o] for o in D.OUTCOMES])
+    flat = read_midi(chord_piece([[(60, 70), (64, 70)]] * 200))
+    assert [r["unrelated"] for r in D.stretch_probabilities(judge, meta, flat)] == [1.0]
+    with pytest.raises(ValueError, match="relations judge, not cnn"):
+        D.stretch_probabilities(*D.load("cnn"), perf)
+    ax = plot_stretches({"a": rows, "b": rows})
+    assert len(ax.patches) == 4  # P(jazz) and P(classical) of each version
+    path = tmp_path / "p.mid"
+    path.write_bytes(chord_piece([[(60, 50 + i % 7), (64, 60), (67, 90 - i % 11)] for i in range(200)]))
+    assert main(["judge", str(path), "--stretches", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["notes"] for r in out["stretches"]] == [[0, 299], [300, 599]]
+    assert main(["judge", str(path), "--stretches"]) == 0
+    assert re.search(r"\n  0\.0-\d+\.\d s +classical \d\.\d\d  jazz \d\.\d\d  unrelated \d\.\d\d\n", capsys.readouterr().out)
+
+
 def test_pieces_without_dynamics_are_left_out_of_the_judges_figures(tmp_path, monkeypatch):
     from musicstyle.data import load_folder
 

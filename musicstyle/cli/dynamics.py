@@ -16,6 +16,8 @@ def register(groups) -> None:
     p = groups["top"].add_parser("judge", help="classical, jazz or unrelated? the trusted judge's verdict on a piece's dynamics")
     p.add_argument("file")
     p.add_argument("--relations", help="a relations judge file (default: the shipped one)")
+    p.add_argument("--stretches", action="store_true", help="also the verdict on each stretch of about "
+                   f"{SEGMENT_NOTES} notes the judge reads (the piece's is their mean log-probability)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_judge)
 
@@ -65,7 +67,7 @@ def _judge(args) -> int:
     from pathlib import Path
 
     from ..core.midi import read_midi
-    from ..dynamics import TRUSTED, caution, load, load_model_file, outcome_probabilities
+    from ..dynamics import OUTCOMES, TRUSTED, caution, load, load_model_file, outcome_probabilities, stretch_probabilities
     from ..errors import MusicstyleError
     from ..settings import quiet_tensorflow
 
@@ -81,6 +83,13 @@ def _judge(args) -> int:
               **{k: round(float(p), 3) for k, p in outcome_probabilities(model, meta, perf).items()}}
     if note := caution(perf):
         result["caution"] = note
+    if args.stretches:
+        rows = stretch_probabilities(model, meta, perf)
+        if args.json:
+            result["stretches"] = [{**r, **{k: round(r[k], 3) for k in OUTCOMES}} for r in rows]
+        else:
+            result["stretches"] = {f"{r['start_s']:.1f}-{r['end_s']:.1f} s": "  ".join(f"{k} {r[k]:.2f}" for k in OUTCOMES)
+                                   for r in rows}
     emit(result, args.json)
     return 0
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.midi import Performance
 from ..errors import MusicstyleError
 from ..training.graph import compiled
-from .data import OUTCOMES, UNRELATED, Dynamics, as_dynamics, has_dynamics
+from .data import OUTCOMES, UNRELATED, Dynamics, as_dynamics, dynamics_of, has_dynamics
 from .observations import FEATURES, segment_table
-from .relations import RELATIONS, relation_segments
+from .relations import RELATIONS, relation_segments, segment_bounds
 
 #: Hidden ReLU units of the statistics model (0 would be plain logistic regression, which could not
 #: fit real pieces and model predictions at once: 69% of the jazz model's own output judged jazz).
@@ -176,6 +177,35 @@ def outcome_probabilities(model, meta: dict, data) -> dict:
         return dict(zip(OUTCOMES, (p / p.sum()).tolist()))
     pj = p_jazz(model, meta, d)
     return {"classical": 1.0 - pj, "jazz": pj, "unrelated": 0.0}
+
+
+def stretch_probabilities(model, meta: dict, perf: Performance) -> list[dict]:
+    """A relations judge's verdict on each stretch of a piece it reads, in order.
+
+    Taught in ``notebooks/02b_did_the_style_move.ipynb``. The piece's verdict
+    (:func:`outcome_probabilities`) is its stretches' mean log-probability.
+
+    Args:
+        model, meta: a relations judge.
+        perf: the piece.
+
+    Returns:
+        One dict per stretch: ``notes`` (first and last note index), ``start_s``, ``end_s`` (onsets of
+        those notes, seconds) and the probability of each of :data:`OUTCOMES`.
+    """
+    if meta.get("arch") != "relations":
+        raise ValueError(f"stretches are read by a relations judge, not {meta.get('arch')}")
+    d = dynamics_of(perf)
+    bounds = segment_bounds(len(d.velocity), meta.get("segment_notes"))
+    if has_dynamics(d):
+        logits = np.asarray(compiled(model)(relation_segments_of(d, meta.get("segment_notes"))), np.float64)
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+    else:
+        p = np.tile([float(o == UNRELATED) for o in OUTCOMES], (len(bounds), 1))
+    onset = perf.seconds(perf.notes["start"])
+    return [{"notes": [a, b - 1], "start_s": round(float(onset[a]), 2), "end_s": round(float(onset[b - 1]), 2),
+             **dict(zip(OUTCOMES, row.tolist()))} for (a, b), row in zip(bounds, p)]
 
 
 def judged_as(model, meta: dict, data) -> str:

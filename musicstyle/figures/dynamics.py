@@ -193,3 +193,34 @@ def plot_relations(groups: dict, ax=None):
     ax.set_ylabel("correlation with velocity (z)")
     ax.legend(fontsize=8)
     return ax
+
+
+def plot_stretches(versions: dict, ax=None):
+    """Where in a piece the judge hears each genre: P(jazz) and P(classical) of every stretch it reads.
+
+    Taught in ``notebooks/02b_did_the_style_move.ipynb``.
+
+    Args:
+        versions: label -> :func:`musicstyle.dynamics.stretch_probabilities` of one version of a piece.
+        ax: the axes to draw on (default: a new figure).
+
+    Returns:
+        The axes: per version, P(jazz) above the middle line and P(classical) below it, one step per stretch
+        over the time of its notes (what is left is P(unrelated)).
+    """
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(11, 3.2))
+    for i, (label, rows) in enumerate(versions.items()):
+        colour = f"C{i}"
+        edges = [r["start_s"] for r in rows] + [rows[-1]["end_s"]]
+        ax.stairs([r["jazz"] for r in rows], edges, color=colour, lw=2, label=f"{label}: P(jazz)")
+        ax.stairs([-r["classical"] for r in rows], edges, color=colour, lw=2, ls="--", label=f"{label}: P(classical)")
+    ax.axhline(0, color="0.4", lw=0.8)
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_yticks([-1, -0.5, 0, 0.5, 1], ["1 classical", "0.5", "0", "0.5", "1 jazz"])
+    ax.set_xlabel("time (s), one step per stretch the judge reads")
+    ax.set_ylabel("probability")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return ax
