@@ -141,7 +141,8 @@ def test_widget_runs_in_a_real_browser(jupyterlab):
             widget.locator(".widget-html-content:has-text('of the dynamics discriminator: before:')").wait_for()
             widget.locator("text=hears how hard each note is struck").wait_for()
             widget.locator("a[download$='.mid']").wait_for(state="attached")
-            widget.locator("img").wait_for()
+            widget.locator("img").nth(1).wait_for()  # the before/after figure, then the judge's verdict by stretch
+            assert widget.locator("img").count() == 2
             widget.locator("text=result of: default/Maple Leaf Rag (Joplin)").wait_for()
             assert widget.locator(".widget-html-content:has-text('error:')").count() == 0
             widget.screenshot(path=str(ARTIFACTS / "widget_result.png"))
@@ -165,7 +166,7 @@ def test_widget_runs_in_a_real_browser(jupyterlab):
             widget.locator("text=uploaded: my tune.mid").wait_for()
             button.click()
             widget.locator("a[download='my tune_to_classical.mid']").wait_for(state="attached")
-            widget.locator("img").wait_for()
+            widget.locator("img").nth(1).wait_for()
             assert widget.locator("text=error:").count() == 0 and widget.locator("text=uploaded: my tune.mid").count() == 1
             assert widget.locator("text=Caution: only 36 notes").count() == 1  # too short for the judge to be sure
             widget.screenshot(path=str(ARTIFACTS / "widget_upload_result.png"))

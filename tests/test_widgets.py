@@ -148,9 +148,13 @@ def test_a_piece_too_short_for_the_dynamics_judge_gets_a_caution(tmp_path, monke
     w = _widget_in_mode(tmp_path, monkeypatch, "velocity transfer", halve)
     w.button.click()
     assert w.message.value == "" and "Caution: only 2 notes" in w.verdicts.value
+    # velocity transfer also draws the dynamics judge's verdict stretch by stretch, under the before/after figure
+    assert [o["data"]["text/plain"] for o in w.figure.outputs] == ["before/after figure", "verdict by stretch"]
+    assert len(w.last_stretches.axes[0].patches) == 4
     w = _widget_in_mode(tmp_path, monkeypatch, "halve", halve)  # a judge of the notes needs no such caution
     w.button.click()
     assert w.message.value == "" and "Caution" not in w.verdicts.value
+    assert len(w.figure.outputs) == 1 and w.last_stretches is None
 
 
 def test_verdict_says_what_the_judge_hears_and_links_its_notebook():

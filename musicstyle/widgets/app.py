@@ -91,6 +91,7 @@ class StyleTransferWidget:
         self.verdict = verdict
         self.result: Result | None = None
         self.last_figure = None  # the before/after figure of the last run (matplotlib Figure)
+        self.last_stretches = None  # the judge's verdict by stretch of the last velocity transfer (Figure)
         self._picked = next(iter(self.pieces), None)  # the list's choice, kept while an upload is used
         self._quiet = False
         genres = [ALL] + sorted({name.split("/")[0] for name in self.pieces if "/" in name} & set(GENRES))
@@ -196,7 +197,7 @@ class StyleTransferWidget:
 
     def _run(self, _button=None) -> None:
         self.results.children = ()  # the previous result goes at once
-        self.result = None
+        self.result = self.last_stretches = None
         self.button.disabled = True
         self.progress.value = 0
         mode = self.mode.value
@@ -212,7 +213,8 @@ class StyleTransferWidget:
             _WARM.add(mode)
             self.status.value = "rendering audio and judging…"
             self.progress.value = 2
-            self._show_figure(before_perf, read_midi(new, name=name), target, mode)
+            after_perf = read_midi(new, name=name)
+            self._show_figure(before_perf, after_perf, target, mode)
             self.audio_before.value = wav_bytes(data)
             self.audio_after.value = wav_bytes(new)
             self.progress.value = 3
@@ -220,6 +222,8 @@ class StyleTransferWidget:
             before, after = judge(data), judge(new)
             note = "" if self.verdict else judges.caution(mode, before_perf)
             self.verdicts.value = judges.verdict_html(before, after, target, judge_name, note)
+            if rows := ({} if self.verdict else judges.stretches(mode, before_perf, after_perf, target)):
+                self._show_stretches(rows)
             kind = "to" if mode == "velocity transfer" else mode.split()[0]
             self.download.value = download_link(new, f"{Path(name).stem}_{kind}_{target}.mid")
             self.result = Result(name, new, before, after)
@@ -241,25 +245,39 @@ class StyleTransferWidget:
             self.button.disabled = False
 
     def _show_figure(self, before, after, target: str, mode: str) -> None:
-        import matplotlib.pyplot as plt
-
         from ..figures.rolls import before_after
 
         same_notes = len(before.notes) == len(after.notes) and all(
             (before.notes[k] == after.notes[k]).all() for k in ("start", "end", "pitch"))  # only velocities changed
         titles = ("original", f"to {target} ({mode})" if same_notes else f"new {target} music ({mode})")
         fig = before_after(before, after, titles, same_notes=same_notes)
-        # the PNG goes straight into the Output widget's state: no kernel messages, so it also
-        # works when the widget is driven from code and never shown
-        png = io.BytesIO()
-        fig.savefig(png, format="png", dpi=80)
-        plt.close(fig)
-        self.figure.outputs = ({
-            "output_type": "display_data",
-            "data": {"image/png": base64.b64encode(png.getvalue()).decode("ascii"), "text/plain": "before/after figure"},
-            "metadata": {},
-        },)
+        self.figure.outputs = (_png_output(fig, "before/after figure"),)
         self.last_figure = fig
+
+    def _show_stretches(self, rows: dict) -> None:
+        """The judge's verdict stretch by stretch, before and after, under the before/after figure."""
+        import matplotlib.pyplot as plt
+
+        from ..figures.dynamics import plot_stretches
+
+        fig, ax = plt.subplots(figsize=(13, 2.6))
+        plot_stretches(rows, ax=ax)
+        ax.set_title("where the dynamics judge hears each genre, stretch by stretch", fontsize=10)
+        fig.tight_layout()
+        self.figure.outputs = (*self.figure.outputs, _png_output(fig, "verdict by stretch"))
+        self.last_stretches = fig
+
+
+def _png_output(fig, text: str) -> dict:
+    """A figure as an Output widget's display data, closed: the PNG goes straight into the widget's state
+    (no kernel messages, so it also works when the widget is driven from code and never shown)."""
+    import matplotlib.pyplot as plt
+
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=80)
+    plt.close(fig)
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"image/png": base64.b64encode(png.getvalue()).decode("ascii"), "text/plain": text}}
 
 
 def show(pieces: dict[str, Path] | None = None) -> StyleTransferWidget:

@@ -69,6 +69,18 @@ def caution(mode: str, perf) -> str:
     return dynamics.caution(perf) or ""
 
 
+def stretches(mode: str, before, after, target: str) -> dict:
+    """The trusted judge's verdict on each stretch of the source and the result (see
+    :func:`musicstyle.dynamics.stretch_probabilities`), for velocity transfer ({} for other modes)."""
+    if mode != "velocity transfer":
+        return {}
+    from .. import dynamics
+
+    judge, meta = dynamics.load(dynamics.TRUSTED)
+    return {"original": dynamics.stretch_probabilities(judge, meta, before),
+            f"to {target}": dynamics.stretch_probabilities(judge, meta, after)}
+
+
 def verdict_html(before: dict, after: dict, target: str, judge: str, note: str = "") -> str:
     """The verdict line: the judge's P(genre) before and after, what the judge looks at, a link to its notebook.
 
