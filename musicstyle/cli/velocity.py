@@ -189,10 +189,11 @@ def _transfer(args) -> int:
         from ..core.midi import read_midi
         from ..data.examples import default_piece
 
-        sources = (("before", Path(args.file) if args.file else default_piece()), ("after", Path(args.output)))
-        result["judged"] = {side: {k: round(float(p), 3) for k, p in dynamics.verdict(path.read_bytes()).items()}
-                            for side, path in sources}
-        if note := dynamics.caution(read_midi(sources[0][1].read_bytes())):
+        pieces = {side: read_midi(path.read_bytes(), name=str(path)) for side, path in
+                  (("before", Path(args.file) if args.file else default_piece()), ("after", Path(args.output)))}
+        result["judged"] = {side: {k: round(float(p), 3) for k, p in dynamics.verdict(perf).items()}
+                            for side, perf in pieces.items()}
+        if note := dynamics.caution(pieces["before"]):
             result["judged"]["caution"] = note
     emit(result, args.json)
     return 0
