@@ -12,6 +12,7 @@ import numpy as np
 
 from ..core.midi import Performance, read_midi, write_events
 from ..core.roll import PAPER, Layout
+from ..core.outputs import MIDI, output_file
 from ..errors import MusicstyleError
 from .data import matrix
 from .model import GENRES, Generator, shipped_generator
@@ -144,8 +145,8 @@ def generate_file(source, out, genre: str, seconds: float = 30.0, temperature: f
         raise MusicstyleError("--seconds", "must be in (0, 600]")
     if temperature <= 0:
         raise MusicstyleError("--temperature", "must be > 0")
+    out = output_file(out, MIDI, inputs=(src,))
     data = inspired_bytes(read_midi(src), src.stem, genre, seconds, temperature, seed)  # errors name the file
-    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     return {"written": str(out), "genre": genre, "inspired_by": str(src), "seconds": seconds, "bytes": len(data)}

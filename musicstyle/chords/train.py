@@ -9,7 +9,6 @@ kept.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
@@ -120,11 +119,9 @@ def train_command(genre: str, data=None, units: int = 128, length: int = 128, ba
     from .. import classifier
     from ..data import load_dataset, select
     from ..training import device
-    from ..training.modelfile import load_model, save_model
+    from ..training.modelfile import load_model, model_path, save_model
 
-    out = Path(out or shipped_name(genre))
-    if out.suffix != ".keras":
-        raise MusicstyleError(out, "model files must end in .keras")
+    out = model_path(out or shipped_name(genre))
     distribute = device.strategy(strategy)  # before any other TensorFlow work
     collection = load_dataset("tpd", data, quick=False, progress=False)
     tr, va = select(collection, "train", genre), select(collection, "validation", genre)

@@ -15,7 +15,7 @@ from ..errors import MusicstyleError
 
 #: What ``musicstyle --help`` says the tool does, and shows first.
 DESCRIPTION = """Music style transfer between jazz and classical piano, and note-sequence generation.
-Bad input prints one line, error: FILE: reason, and exits with status 2."""
+Bad input prints one line, error: FILE: reason, and exits with status 2; no command writes over its input."""
 EXAMPLES = """examples:
   musicstyle transfer piece.mid --to jazz -o piece_jazz.mid --wav piece_jazz.wav --judge
   musicstyle classify piece.mid

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from . import add_run_options, emit
+from ..core.outputs import output_file
 from ..errors import MusicstyleError
 
 GENRES = ("classical", "pop", "jazz")
@@ -92,8 +92,6 @@ def _compose(args) -> int:
         raise MusicstyleError("--tokens", f"must be at least 1 (got {args.tokens})")
     if args.temperature is not None and args.temperature <= 0:
         raise MusicstyleError("--temperature", f"must be > 0 (got {args.temperature})")
-    if Path(args.out).suffix.lower() not in (".mid", ".midi"):
-        raise MusicstyleError(args.out, "output must end in .mid or .midi")
     result = T.compose(args.genre, args.out, args.tokens, seed=args.seed, greedy=args.greedy, seed_file=args.seed_file,
                        model=args.model, temperature=args.temperature, top_k=args.top_k, max_run=args.max_run,
                        penalty=args.penalty)
@@ -104,10 +102,9 @@ def _compose(args) -> int:
 def _train(args) -> int:
     from .. import tokens as T
     from ..training.device import is_chief
+    from ..training.modelfile import model_path
 
-    out = Path(args.out or f"tokens_{args.genre}.keras")
-    if out.suffix != ".keras":
-        raise MusicstyleError(out, "model files must end in .keras")
+    out = model_path(args.out or f"tokens_{args.genre}.keras")
     _, meta = T.train(
         args.genre, args.data, rich=args.rich, arch=args.arch, epochs=args.epochs, minutes=args.minutes, quick=True if args.quick else None,
         out=out, seed=args.seed, strategy=args.strategy, checkpoint_dir=args.checkpoint_dir, init=args.init, units=args.units,
@@ -143,8 +140,8 @@ def _composed(args) -> int:
 def _tokenize(args) -> int:
     from .. import tokens as T
 
-    if args.out and Path(args.out).suffix != ".npz":
-        raise MusicstyleError(args.out, "token tables are written as .npz")
+    if args.out:
+        output_file(args.out, (".npz",), "token tables")
     result = T.tokenize_all(args.data, args.out, args.workers, cache=not args.no_cache, progress=not args.json)
     emit({**result, "skipped": len(result["skipped"])} if not args.json else result, args.json)
     return 0

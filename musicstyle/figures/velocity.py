@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.midi import Performance, read_midi
+from ..core.outputs import MIDI, output_file, plot_suffixes
 from ..errors import MusicstyleError
 from . import clip_name
 from .rolls import before_after
@@ -145,7 +146,8 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
 
     Returns:
         What was written: ``midi``, ``notes`` (count), ``velocity`` (mean and standard deviation before and
-        after), and ``plot`` / ``wav`` when asked for.
+        after), and ``plot`` / ``wav`` when asked for. Every output is checked before any work
+        (:func:`musicstyle.core.outputs.output_file`): never over ``src``, and of a kind its writer knows.
     """
     from .. import velocity
     from ..data.examples import default_piece
@@ -153,11 +155,15 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
     src = Path(src) if src else default_piece()
     if not src.is_file():
         raise MusicstyleError(src, "no such file")
+    dest = output_file(output, MIDI, inputs=(src,))
+    if wav:
+        wav = output_file(wav, (".wav",), "--wav", inputs=(src,))
+    if plot:
+        plot = output_file(plot, plot_suffixes(), "--plot", inputs=(src,))
     data = src.read_bytes()
     before = read_midi(data, name=str(src))  # bad input fails here, before any model loads
     model, meta = velocity.load(genre, arch)
     out = velocity.transfer_bytes(model, data, str(src), meta, texture=texture, seed=seed, route=route)
-    dest = Path(output)
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_bytes(out)
     after = read_midi(out, name=str(dest))
@@ -169,13 +175,13 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
 
         matplotlib.use("Agg")
         fig = transfer_figure(before, after, ("original", f"to {genre} ({arch} model)"))
-        Path(plot).parent.mkdir(parents=True, exist_ok=True)
+        plot.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(plot, dpi=110)
         written["plot"] = str(plot)
     if wav:
         from ..core import audio
 
-        Path(wav).parent.mkdir(parents=True, exist_ok=True)
+        wav.parent.mkdir(parents=True, exist_ok=True)
         audio.write_wav(wav, audio.render(out, seconds))
         written["wav"] = f"{wav} ({audio.backend()})"
     return written

@@ -10,6 +10,7 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
+from ..core.outputs import MIDI, output_file
 from ..errors import MusicstyleError
 from .cache import elements
 from .data import split_files
@@ -276,6 +277,7 @@ def compose(genre: str, out: str | Path, n: int = 500, seed: int = 0, greedy: bo
         ``seconds_with_tracing``, ``first_tokens`` and ``played`` (``genre`` or ``tutorial``: eighth
         notes at one velocity).
     """
+    out = output_file(out, MIDI, inputs=(seed_file,))
     net, meta, _ = load(model or genre)
     if seed_file:
         start = tokens(elements(seed_file), meta.get("rich", False))
@@ -287,7 +289,6 @@ def compose(genre: str, out: str | Path, n: int = 500, seed: int = 0, greedy: bo
     t0 = time.perf_counter()
     toks = gen.generate(start, n, greedy=greedy, seed=seed, **dec)
     seconds = time.perf_counter() - t0
-    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(to_midi(toks, playing=meta.get("playing"), seed=seed))
     return {"out": str(out), "genre": genre, "tokens": len(toks), **run_stats(toks), "decoding": "greedy" if greedy else dec,

@@ -12,6 +12,7 @@ import json
 import zipfile
 from pathlib import Path
 
+from ..core.outputs import output_file
 from ..errors import MusicstyleError
 
 METADATA_NAME = "musicstyle.json"
@@ -24,12 +25,9 @@ def model_path(path: str | Path) -> Path:
         path: the model file to write.
 
     Returns:
-        The path; another suffix raises :class:`MusicstyleError`.
+        The path; another suffix, or a folder, raises :class:`MusicstyleError`.
     """
-    path = Path(path)
-    if path.suffix != ".keras":
-        raise MusicstyleError(path, "model files must end in .keras")
-    return path
+    return output_file(path, (".keras",), "model files")
 
 
 def save_model(model, path: str | Path, metadata: dict) -> Path:

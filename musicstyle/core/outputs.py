@@ -1,0 +1,49 @@
+"""Files a command writes, checked before any work starts: the right kind, not a folder, never an input."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import MusicstyleError
+
+#: Endings of the MIDI files the package writes.
+MIDI = (".mid", ".midi")
+
+
+def output_file(path: str | Path, suffixes: tuple[str, ...], kind: str = "output", inputs=()) -> Path:
+    """``path`` as a :class:`Path` once it is safe to write.
+
+    Args:
+        path: the file to write.
+        suffixes: the endings its writer understands (lower case, with the dot).
+        kind: what is written, for the message (``"model files"`` gives "model files must end in .keras").
+        inputs: files the same command reads (``None`` entries are ignored).
+
+    Returns:
+        The path. Raises :class:`MusicstyleError` naming it when its ending is not one of ``suffixes``,
+        when it is a folder, or when it is one of ``inputs`` (writing would lose that input).
+    """
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        endings = " or ".join(suffixes) if len(suffixes) < 3 else f"one of {', '.join(suffixes)}"
+        raise MusicstyleError(path, f"{kind} must end in {endings}")
+    if path.is_dir():
+        raise MusicstyleError(path, "is a folder: give a file name")
+    for source in inputs:
+        if source is not None and _same_file(path, Path(source)):
+            raise MusicstyleError(path, "is also the input: write the result to another file (the input is kept)")
+    return path
+
+
+def plot_suffixes() -> tuple[str, ...]:
+    """The endings matplotlib writes figures in (``.png``, ``.pdf``, ``.svg``, ...)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return tuple(f".{k}" for k in FigureCanvasBase.get_supported_filetypes())
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()

@@ -1,0 +1,81 @@
+"""Files a command writes are checked before any work: the right kind, not a folder, never one of its inputs."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from midibytes import SCALE, smf, track
+from musicstyle.cli import main
+from musicstyle.core.outputs import MIDI, output_file, plot_suffixes
+from musicstyle.errors import MusicstyleError
+
+
+def test_a_new_file_of_the_right_kind_is_returned_as_a_path(tmp_path):
+    assert output_file(str(tmp_path / "a" / "b.MID"), MIDI) == tmp_path / "a" / "b.MID"
+
+
+@pytest.mark.parametrize("name, suffixes, message", [
+    ("x.txt", MIDI, "output must end in .mid or .midi"),
+    ("x", MIDI, "output must end in .mid or .midi"),
+    ("x.jpgg", (".png", ".pdf", ".svg"), "output must end in one of .png, .pdf, .svg"),
+])
+def test_a_wrong_ending_is_refused(tmp_path, name, suffixes, message):
+    with pytest.raises(MusicstyleError) as err:
+        output_file(tmp_path / name, suffixes)
+    assert str(err.value) == f"{tmp_path / name}: {message}"
+
+
+def test_a_folder_is_refused(tmp_path):
+    (tmp_path / "d.mid").mkdir()
+    with pytest.raises(MusicstyleError, match="is a folder"):
+        output_file(tmp_path / "d.mid", MIDI)
+
+
+def test_an_input_is_refused_by_any_name(tmp_path, monkeypatch):
+    src = tmp_path / "in.mid"
+    src.write_bytes(b"x")
+    os.symlink(src, tmp_path / "link.mid")
+    monkeypatch.chdir(tmp_path)
+    for name in ("in.mid", str(src), "./sub/../in.mid", "link.mid"):
+        with pytest.raises(MusicstyleError, match="is also the input"):
+            output_file(name, MIDI, inputs=(None, src))
+    assert output_file("other.mid", MIDI, inputs=(None, src)).name == "other.mid"
+
+
+def test_plots_take_every_ending_matplotlib_writes():
+    assert {".png", ".pdf", ".svg"} <= set(plot_suffixes())
+
+
+@pytest.fixture
+def piece(tmp_path):
+    src = tmp_path / "piece.mid"
+    src.write_bytes(smf(track(SCALE)))
+    return src
+
+
+def _commands(src, tmp_path):
+    other = tmp_path / "other.mid"
+    return {
+        "transfer over its input": (["transfer", str(src), "--to", "jazz", "-o", str(src)], src, "is also the input"),
+        "transfer audio over its input": (["transfer", str(src), "--to", "jazz", "-o", str(other), "--wav", str(src)], src,
+                                          "--wav must end in .wav"),
+        "transfer audio as mp3": (["transfer", str(src), "--to", "jazz", "-o", str(other), "--wav", str(tmp_path / "a.mp3")],
+                                  tmp_path / "a.mp3", "--wav must end in .wav"),
+        "transfer plot of an unknown kind": (["transfer", str(src), "--to", "jazz", "-o", str(other), "--plot",
+                                              str(tmp_path / "p.xyz")], tmp_path / "p.xyz", "--plot must end in one of"),
+        "generate over its input": (["generate", "--genre", "jazz", "--inspired-by", str(src), "-o", str(src)], src,
+                                    "is also the input"),
+        "compose over its seed file": (["compose", "--genre", "jazz", "--seed-file", str(src), "-o", str(src)], src,
+                                       "is also the input"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_commands("piece.mid", Path("."))))
+def test_a_command_refuses_before_writing_anything(case, piece, tmp_path, capsys):
+    argv, named, reason = _commands(piece, tmp_path)[case]
+    before = piece.read_bytes()
+    assert main(argv) == 2
+    assert capsys.readouterr().err.startswith(f"error: {named}: {reason}")
+    assert piece.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["piece.mid"]
