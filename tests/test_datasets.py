@@ -202,6 +202,44 @@ def test_missing_remote_file_is_reported(tmp_path):
             fetch(tiny_source(), tmp_path / "tiny", base_url=url, progress=False)
 
 
+def test_unreachable_source_stops_early_and_names_the_host(tmp_path, monkeypatch):
+    import pooch
+    import requests
+
+    tried = []
+
+    def offline(url, **kwargs):
+        tried.append(url)
+        raise requests.ConnectionError("Name or service not known")
+
+    monkeypatch.setattr(pooch, "retrieve", offline)
+    many = {f"jazz/j{i}.mid": piece(40 + i) for i in range(60)}
+    with pytest.raises(MusicstyleError, match="cannot reach mirror.invalid:8080 .*ConnectionError: Name or service") as err:
+        fetch(tiny_source(many), tmp_path / "tiny", base_url="http://mirror.invalid:8080/x", progress=False, workers=2)
+    assert len(tried) < len(many) and "the rest were not tried" in str(err.value)
+    assert not (tmp_path / "tiny").exists() or leftovers(tmp_path / "tiny") == []
+
+
+def test_a_few_failures_after_a_success_are_listed_not_stopped(tmp_path, monkeypatch):
+    import pooch
+    import requests
+
+    real, tried = pooch.retrieve, []
+
+    def flaky(url, **kwargs):
+        tried.append(url)
+        if len(tried) > 1:
+            raise requests.ConnectionError("reset")
+        return real(url, **kwargs)
+
+    monkeypatch.setattr(pooch, "retrieve", flaky)
+    many = {f"jazz/j{i}.mid": piece(40 + i) for i in range(20)}
+    with Server(many) as url:
+        with pytest.raises(MusicstyleError, match="19 of 20 downloads failed"):
+            fetch(tiny_source(many), tmp_path / "tiny", base_url=url, progress=False, workers=1)
+    assert len(tried) == 20
+
+
 def test_pieces_checksum_depends_on_content_not_order(tmp_path):
     c = load_folder(make_folder(tmp_path / "d"), progress=False)
     a = datasets.pieces_checksum(c.pieces)

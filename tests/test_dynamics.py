@@ -150,6 +150,7 @@ def test_caution_without_dynamics_or_below_the_fewest_notes_a_verdict_needs():
     assert not D.has_dynamics(flat) and D.has_dynamics(perf)
     assert D.caution(flat).startswith("the piece has one velocity for every note") and "notes:" not in D.caution(flat)
     assert "; only 6 notes" in D.caution(D.first_notes(flat, 6))
+    assert "; only 1 note:" in D.caution(D.first_notes(flat, 1))
     assert D.verdict(flat) == {"classical": 0.0, "jazz": 0.0, "unrelated": 1.0}  # its velocities relate to nothing
 
 

@@ -68,6 +68,13 @@ def _commands(src, tmp_path):
                                     "is also the input"),
         "compose over its seed file": (["compose", "--genre", "jazz", "--seed-file", str(src), "-o", str(src)], src,
                                        "is also the input"),
+        "compose with a negative top-k": (["compose", "--genre", "jazz", "-o", str(other), "--top-k", "-1"], "--top-k",
+                                          "must be at least 0"),
+        "transfer audio of negative length": (["transfer", str(src), "--to", "jazz", "-o", str(other), "--wav",
+                                               str(tmp_path / "a.wav"), "--seconds", "-3"], "--seconds", "must be > 0"),
+        "explore into a file": (["explore", str(src), "-o", str(src)], src, "is a file: give a folder"),
+        "explore negative length": (["explore", str(src), "-o", str(tmp_path / "ex"), "--seconds", "0"], "--seconds",
+                                    "must be > 0"),
     }
 
 

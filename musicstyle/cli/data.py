@@ -18,6 +18,7 @@ def register(groups) -> None:
     p = top.add_parser("fetch", help="download a dataset from its public source, verified by SHA-256")
     p.add_argument("dataset", choices=("tpd", "pop909"))
     p.add_argument("--dest", help="folder to download into (default: the user cache)")
+    p.add_argument("--mirror", metavar="URL", help="another copy of the same files (each is still checked by its SHA-256)")
     p.set_defaults(func=_fetch)
 
     p = top.add_parser("explore", help="heat maps (chords, velocity, onsets) and audio of a piece")
@@ -47,7 +48,7 @@ def _inspect(args) -> int:
 def _fetch(args) -> int:
     from ..data import fetch
 
-    print(fetch(args.dataset, args.dest))
+    print(fetch(args.dataset, args.dest, base_url=args.mirror))
     return 0
 
 

@@ -92,6 +92,9 @@ def _compose(args) -> int:
         raise MusicstyleError("--tokens", f"must be at least 1 (got {args.tokens})")
     if args.temperature is not None and args.temperature <= 0:
         raise MusicstyleError("--temperature", f"must be > 0 (got {args.temperature})")
+    for option, value in (("--top-k", args.top_k), ("--max-run", args.max_run), ("--penalty", args.penalty)):
+        if value is not None and value < 0:
+            raise MusicstyleError(option, f"must be at least 0 (got {value:g})")
     result = T.compose(args.genre, args.out, args.tokens, seed=args.seed, greedy=args.greedy, seed_file=args.seed_file,
                        model=args.model, temperature=args.temperature, top_k=args.top_k, max_run=args.max_run,
                        penalty=args.penalty)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import urllib.parse
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
@@ -24,6 +25,9 @@ from .cache import cache_home
 #: The genres of The Piano Dataset (subfolders of its root).
 GENRES = ("classical", "jazz")
 MIDI_SUFFIXES = (".mid", ".midi")
+#: Connection failures, before any download succeeds, that stop a fetch: the source cannot be reached.
+UNREACHABLE = 16
+NOT_TRIED = "not tried: the source cannot be reached"
 
 
 @dataclass(frozen=True)
@@ -139,42 +143,69 @@ def fetch(name: str | Source, dest: str | Path | None = None, base_url: str | No
         progress: show a progress bar.
 
     Returns:
-        ``dest``. Raises :class:`MusicstyleError` listing the files that failed.
+        ``dest``. Raises :class:`MusicstyleError` listing the files that failed, or naming the host
+        when :data:`UNREACHABLE` connections fail before any download succeeds (the rest are not tried).
     """
     import pooch
+    import requests
     from tqdm.auto import tqdm
 
     source = name if isinstance(name, Source) else SOURCES[name]
     dest = Path(dest) if dest is not None else cache_home() / "data" / source.name
     wanted = source.checksums()
     downloader = pooch.HTTPDownloader(progressbar=False, timeout=60)
+    logger, level = pooch.get_logger(), pooch.get_logger().level
+    counts, lock = {"ok": 0, "offline": 0}, threading.Lock()
+
+    def unreachable() -> bool:
+        return counts["offline"] >= UNREACHABLE and not counts["ok"]
 
     def one(rel: str) -> tuple[str, str | None]:
+        if unreachable():
+            return rel, NOT_TRIED
         target = dest / rel
         try:
             pooch.retrieve(source.url(rel, base_url), known_hash=f"sha256:{wanted[rel]}", fname=target.name,
                            path=target.parent, downloader=downloader, progressbar=False)
+            with lock:
+                counts["ok"] += 1
             return rel, None
         except Exception as err:  # network errors, HTTP errors, checksum mismatch
+            if isinstance(err, (requests.ConnectionError, requests.Timeout)):
+                with lock:
+                    counts["offline"] += 1
             return rel, _short_reason(err)
 
     todo = [rel for rel in wanted if not (dest / rel).is_file() or sha256_file(dest / rel) != wanted[rel]]
     failures = []
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        bar = tqdm(total=len(todo), desc=f"download {source.name}", unit="file", disable=not progress or not todo)
-        for rel, reason in pool.map(one, todo):
-            bar.update()
-            if reason:
-                failures.append(f"{rel}: {reason}")
-        bar.close()
+    logger.setLevel("WARNING")  # one progress bar, not a line per file
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            bar = tqdm(total=len(todo), desc=f"download {source.name}", unit="file", disable=not progress or not todo)
+            for rel, reason in pool.map(one, todo):
+                if reason is NOT_TRIED:
+                    continue
+                bar.update()
+                if reason:
+                    failures.append((rel, reason))
+            bar.close()
+    finally:
+        logger.setLevel(level)
+    if unreachable():
+        rel, reason = failures[0]
+        host = urllib.parse.urlsplit(source.url(rel, base_url)).netloc
+        raise MusicstyleError(dest, f"cannot reach {host} ({reason}); the first {len(failures)} downloads failed and "
+                                    "the rest were not tried (check the network, or give a mirror: --mirror URL)")
     if failures:
-        listed = "; ".join(failures[:5]) + (f"; and {len(failures) - 5} more" if len(failures) > 5 else "")
+        listed = "; ".join(f"{rel}: {reason}" for rel, reason in failures[:5])
+        listed += f"; and {len(failures) - 5} more" if len(failures) > 5 else ""
         raise MusicstyleError(dest, f"{len(failures)} of {len(todo)} downloads failed: {listed}")
     return dest
 
 
 def _short_reason(err: Exception) -> str:
     text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    text = text.split("(Caused by ", 1)[-1]  # requests: the cause, not the connection pool's URL
     if "hash" in text.lower() and "match" in text.lower():
         return "SHA-256 does not match the published checksum (corrupted download)"
     return f"{type(err).__name__}: {text[:200]}"

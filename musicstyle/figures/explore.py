@@ -10,6 +10,7 @@ from pathlib import Path
 from ..core import audio
 from ..core.midi import read_midi
 from ..core.roll import PAPER, piano_roll
+from ..errors import MusicstyleError
 from .rolls import roll_figure
 
 
@@ -31,6 +32,11 @@ def explore(path: str | Path | None, out: str | Path = "out", seconds: float = 3
     """
     import matplotlib
 
+    if seconds <= 0:
+        raise MusicstyleError("--seconds", f"must be > 0 (got {seconds:g})")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise MusicstyleError(out, "is a file: give a folder to write into")
     matplotlib.use("Agg")
     if path is None:
         from ..data.examples import default_piece
@@ -38,7 +44,6 @@ def explore(path: str | Path | None, out: str | Path = "out", seconds: float = 3
         path = default_piece()
     perf = read_midi(path)
     roll = piano_roll(perf, PAPER)
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = first_onset_step(roll)
     fig = roll_figure(roll, f"{perf.name}: steps {start}-{start + 512}", start=start)

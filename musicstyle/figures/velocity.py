@@ -156,6 +156,8 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
     if not src.is_file():
         raise MusicstyleError(src, "no such file")
     dest = output_file(output, MIDI, inputs=(src,))
+    if seconds is not None and seconds <= 0:
+        raise MusicstyleError("--seconds", f"must be > 0 (got {seconds:g})")
     if wav:
         wav = output_file(wav, (".wav",), "--wav", inputs=(src,))
     if plot:
