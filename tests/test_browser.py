@@ -137,7 +137,7 @@ def test_widget_runs_in_a_real_browser(jupyterlab):
             page.wait_for_selector(".jp-Notebook .jp-Cell:last-child .jp-OutputArea-output:has-text('judged by the genre classifier')", timeout=400_000)
             button.click()
             # both players hold a loaded sound (ipywidgets serves the WAV bytes as a blob: URL)
-            page.wait_for_function(f"[...document.querySelectorAll('audio')].filter(a => a.duration > 1).length >= 2", timeout=240_000)
+            page.wait_for_function("[...document.querySelectorAll('audio')].filter(a => a.duration > 1).length >= 2", timeout=240_000)
             widget.locator(".widget-html-content:has-text('of the dynamics discriminator: before:')").wait_for()
             widget.locator("text=hears how hard each note is struck").wait_for()
             widget.locator("a[download$='.mid']").wait_for(state="attached")

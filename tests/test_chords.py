@@ -158,7 +158,9 @@ def test_generate_command_writes_playable_midi(tmp_path):
     again = tmp_path / "again.mid"
     main(["generate", "--genre", "classical", "--inspired-by", str(src), "-o", str(again), "--seconds", "5", "--seed", "3"])
     assert again.read_bytes() == out.read_bytes()
-    assert main(["generate", "--genre", "classical", "--inspired-by", str(src), "-o", str(out), "--temperature", "0"]) == 2
+    with pytest.raises(SystemExit) as exit_:
+        main(["generate", "--genre", "classical", "--inspired-by", str(src), "-o", str(out), "--temperature", "0"])
+    assert exit_.value.code == 2
 
 
 def test_shipped_models_have_metadata():

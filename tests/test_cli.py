@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from midibytes import cc, off, on, smf, track
 from musicstyle.cli import main
 
@@ -114,3 +116,34 @@ def test_help_examples_are_valid_commands_and_the_main_job_is_listed_first(capsy
     parser.print_help()
     commands = [line.split()[0] for line in capsys.readouterr().out.splitlines() if line.startswith("    ")]
     assert commands.index("transfer") < commands.index("inspect") < commands.index("compose")
+
+
+OUT_OF_RANGE = [
+    (["train", "velocity", "--genre", "jazz", "-o", "m.keras", "--epochs", "0"], "--epochs: must be at least 1 (got 0)"),
+    (["train", "velocity", "--genre", "jazz", "-o", "m.keras", "--minutes", "-1"], "--minutes: must be > 0 (got -1)"),
+    (["train", "velocity", "--genre", "jazz", "-o", "m.keras", "--patience", "0"], "--patience: must be at least 1"),
+    (["train", "velocity", "--genre", "jazz", "-o", "m.keras", "--lr", "nan"], "--lr: must be > 0 (got nan)"),
+    (["train", "classifier", "--epochs", "-2"], "--epochs: must be at least 1 (got -2)"),
+    (["train", "dynamics", "-o", "d.keras", "--members", "0"], "--members: must be at least 1"),
+    (["train", "dynamics", "-o", "d.keras", "--hidden", "-1"], "--hidden: must be at least 0"),
+    (["train", "chords", "--genre", "jazz", "--units", "0"], "--units: must be at least 1"),
+    (["train", "tokens", "--genre", "jazz", "--window", "1"], "--window: must be at least 2"),
+    (["transfer", "--to", "jazz", "-o", "x.mid", "--seconds", "0"], "--seconds: must be > 0"),
+    (["explore", "--seconds", "-3"], "--seconds: must be > 0"),
+    (["generate", "--genre", "jazz", "--inspired-by", "p.mid", "-o", "x.mid", "--temperature", "0"], "--temperature: must be > 0"),
+    (["compose", "--genre", "jazz", "-o", "x.mid", "--tokens", "0"], "--tokens: must be at least 1"),
+    (["compose", "--genre", "jazz", "-o", "x.mid", "--top-k", "-1"], "--top-k: must be at least 0"),
+    (["compose", "--genre", "jazz", "-o", "x.mid", "--penalty", "-0.5"], "--penalty: must be at least 0 (got -0.5)"),
+    (["evaluate", "composed", "--pieces", "0"], "--pieces: must be at least 1"),
+    (["train", "velocity", "--genre", "jazz", "-o", "m.keras", "--epochs", "ten"], "--epochs: invalid int value: 'ten'"),
+]
+
+
+@pytest.mark.parametrize("argv, message", OUT_OF_RANGE, ids=[" ".join(a[:2] + a[-2:]) for a, _ in OUT_OF_RANGE])
+def test_numbers_out_of_range_are_refused_before_any_work(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert f"error: argument {message}" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -68,13 +68,7 @@ def _commands(src, tmp_path):
                                     "is also the input"),
         "compose over its seed file": (["compose", "--genre", "jazz", "--seed-file", str(src), "-o", str(src)], src,
                                        "is also the input"),
-        "compose with a negative top-k": (["compose", "--genre", "jazz", "-o", str(other), "--top-k", "-1"], "--top-k",
-                                          "must be at least 0"),
-        "transfer audio of negative length": (["transfer", str(src), "--to", "jazz", "-o", str(other), "--wav",
-                                               str(tmp_path / "a.wav"), "--seconds", "-3"], "--seconds", "must be > 0"),
         "explore into a file": (["explore", str(src), "-o", str(src)], src, "is a file: give a folder"),
-        "explore negative length": (["explore", str(src), "-o", str(tmp_path / "ex"), "--seconds", "0"], "--seconds",
-                                    "must be > 0"),
     }
 
 
@@ -85,4 +79,15 @@ def test_a_command_refuses_before_writing_anything(case, piece, tmp_path, capsys
     assert main(argv) == 2
     assert capsys.readouterr().err.startswith(f"error: {named}: {reason}")
     assert piece.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["piece.mid"]
+
+
+def test_library_calls_refuse_an_audio_length_of_zero_before_writing(piece, tmp_path):
+    from musicstyle.figures.explore import explore
+    from musicstyle.figures.velocity import transfer_to_files
+
+    with pytest.raises(MusicstyleError, match=r"--seconds: must be > 0 \(got 0\)"):
+        explore(piece, tmp_path / "ex", seconds=0)
+    with pytest.raises(MusicstyleError, match=r"--seconds: must be > 0 \(got -1\)"):
+        transfer_to_files(piece, "jazz", tmp_path / "o.mid", wav=tmp_path / "o.wav", seconds=-1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["piece.mid"]

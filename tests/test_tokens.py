@@ -247,11 +247,8 @@ def test_evaluate_counts_unknown_targets_as_errors():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["compose", "--genre", "jazz", "-o", "x.mid", "--tokens", "0"], "--tokens: must be at least 1"),
         (["compose", "--genre", "jazz", "-o", "x.txt"], "output must end in .mid"),
-        (["compose", "--genre", "jazz", "-o", "x.mid", "--temperature", "0"], "--temperature: must be > 0"),
         (["evaluate", "tokens", "--genre", "jazz", "--data", "NOWHERE", "--model", "NOWHERE.keras"], "no such model file"),
-        (["evaluate", "composed", "--pieces", "0"], "must be at least 1"),
         (["train", "tokens", "--genre", "jazz", "--init", "NOWHERE.keras", "--quick", "--data", "NOWHERE"], "NOWHERE"),
     ],
 )

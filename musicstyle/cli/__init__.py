@@ -50,6 +50,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def at_least(low: int, kind=int):
+    """An argparse type: a number (``int`` or ``float``) of at least ``low``, else a clear usage error."""
+
+    def parse(text: str):
+        value = kind(text)  # a ValueError becomes argparse's "invalid int value"
+        if not value >= low:
+            raise argparse.ArgumentTypeError(f"must be at least {low:g} (got {text})")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def positive(text: str) -> float:
+    """An argparse type: a float above 0 (a length, a temperature, a rate, a time budget)."""
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 (got {text})")
+    return value
+
+
 def add_run_options(p) -> None:
     """Add ``--checkpoint-dir`` and ``--strategy`` to a ``train`` command (every model's).
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import add_run_options, emit
+from . import add_run_options, at_least, emit, positive
 from .classifier import add_evaluate
 
 GENRES = ("classical", "jazz")
@@ -13,8 +13,8 @@ def register(groups) -> None:
     p.add_argument("--genre", choices=GENRES, required=True)
     p.add_argument("--inspired-by", required=True, metavar="PIECE.mid")
     p.add_argument("-o", "--out", required=True, metavar="OUT.mid")
-    p.add_argument("--seconds", type=float, default=30.0)
-    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--seconds", type=positive, default=30.0)
+    p.add_argument("--temperature", type=positive, default=1.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_generate)
@@ -22,12 +22,12 @@ def register(groups) -> None:
     p = groups["train"].add_parser("chords", help="train one genre's conditioned LSTM on TPD (piece-level split)")
     p.add_argument("--genre", choices=GENRES, required=True)
     p.add_argument("--data", help="TPD folder (default: found as for tpd)")
-    p.add_argument("--units", type=int, default=128, help="LSTM units (the shipped models: 128)")
-    p.add_argument("--length", type=int, default=128)
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--learning-rate", type=float, default=2e-3)
-    p.add_argument("--epochs", type=int, default=100)
-    p.add_argument("--minutes", type=float, default=30.0, help="stop after the epoch that passes this budget")
+    p.add_argument("--units", type=at_least(1), default=128, help="LSTM units (the shipped models: 128)")
+    p.add_argument("--length", type=at_least(1), default=128)
+    p.add_argument("--batch", type=at_least(1), default=64)
+    p.add_argument("--learning-rate", type=positive, default=2e-3)
+    p.add_argument("--epochs", type=at_least(1), default=100)
+    p.add_argument("--minutes", type=positive, default=30.0, help="stop after the epoch that passes this budget")
     p.add_argument("--unconditioned", action="store_true", help="all style vectors zero (a warm start for --init)")
     p.add_argument("--init", help="start from the weights of this .keras model (layers of the same name)")
     p.add_argument("--seed", type=int, default=0)
@@ -40,7 +40,7 @@ def register(groups) -> None:
 
     p = groups["bench"].add_parser("generate", help="compiled generation loop against one model.predict per step")
     p.add_argument("--genre", choices=GENRES, default="classical")
-    p.add_argument("--steps", type=int, default=None, help="steps to generate (default: 30 s of music)")
+    p.add_argument("--steps", type=at_least(1), default=None, help="steps to generate (default: 30 s of music)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_bench)
 

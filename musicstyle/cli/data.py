@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from . import emit
+from . import at_least, emit, positive
 
 
 def register(groups) -> None:
@@ -24,12 +24,12 @@ def register(groups) -> None:
     p = top.add_parser("explore", help="heat maps (chords, velocity, onsets) and audio of a piece")
     p.add_argument("file", nargs="?", help="MIDI file (default: the bundled default piece)")
     p.add_argument("-o", "--out", default="out", help="output folder (default: out)")
-    p.add_argument("--seconds", type=float, default=30.0, help="length of the audio excerpt")
+    p.add_argument("--seconds", type=positive, default=30.0, help="length of the audio excerpt")
     p.set_defaults(func=_explore)
 
     p = groups["bench"].add_parser("preprocess", help="MIDI -> matrices: cold, warm, against music21")
     p.add_argument("--data", help="folder with the dataset (default: found as for tpd)")
-    p.add_argument("--music21-files", type=int, default=12, help="files parsed by music21 (timing scaled up)")
+    p.add_argument("--music21-files", type=at_least(1), default=12, help="files parsed by music21 (timing scaled up)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_bench)
 

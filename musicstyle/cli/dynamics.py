@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..data.groups import GROUPS
 from ..dynamics.model import RELATIONS_MEMBERS
 from ..dynamics.relations import SEGMENT_NOTES
-from . import add_run_options, emit
+from . import add_run_options, at_least, emit
 
 
 def _data_option(p) -> None:
@@ -26,7 +26,7 @@ def register(groups) -> None:
     p.add_argument("--kind", choices=("cnn", "stats", "relations"), default="cnn",
                    help="sequence CNN, segment statistics, or the relations judge (velocities against the notes; "
                         "three outcomes: classical, jazz, unrelated)")
-    p.add_argument("--epochs", type=int, help="epochs (default: 12 for cnn, 60 for stats, 150 for relations; fewer in quick mode)")
+    p.add_argument("--epochs", type=at_least(1), help="epochs (default: 12 for cnn, 60 for stats, 150 for relations; fewer in quick mode)")
     p.add_argument("--real-only", action="store_true",
                    help="train on real pieces only (no velocity-model re-predictions): the raw discriminator")
     p.add_argument("--extra-models", nargs=2, action="append", metavar=("CLASSICAL.keras", "JAZZ.keras"),
@@ -34,11 +34,11 @@ def register(groups) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights and of the training crops")
     p.add_argument("--hold-out", choices=GROUPS, help="leave this recording-source group out of every side "
                    "(measure on it with evaluate transfer --split held-out --hold-out GROUP)")
-    p.add_argument("--hidden", type=int, help="hidden ReLU units of the relations or stats judge "
+    p.add_argument("--hidden", type=at_least(0), help="hidden ReLU units of the relations or stats judge "
                    "(default: 16 for relations, 32 for stats; 0: logistic regression)")
-    p.add_argument("--segment-notes", type=int, help="notes per segment the relations judge reads; "
+    p.add_argument("--segment-notes", type=at_least(0), help="notes per segment the relations judge reads; "
                    f"a piece's verdict is its segments' mean log-probability (0: whole pieces; default: {SEGMENT_NOTES})")
-    p.add_argument("--members", type=int, help="relations judges trained from seeds SEED, SEED+1, ... and averaged "
+    p.add_argument("--members", type=at_least(1), help="relations judges trained from seeds SEED, SEED+1, ... and averaged "
                    f"in one file (default: {RELATIONS_MEMBERS} for relations; the other kinds train one network)")
     p.add_argument("-o", "--output", required=True, help="model file to write (.keras; written by the chief only)")
     add_run_options(p)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from . import add_run_options, emit
+from . import add_run_options, at_least, emit, positive
 from ..core.outputs import output_file
 from ..errors import MusicstyleError
 
@@ -15,11 +15,11 @@ def register(groups) -> None:
     p = groups["top"].add_parser("compose", help="write a new piece with a genre's note-token LSTM")
     p.add_argument("--genre", choices=GENRES, required=True)
     p.add_argument("-o", "--out", required=True, help="output MIDI file")
-    p.add_argument("--tokens", type=int, default=500, help="tokens to generate (default 500)")
-    p.add_argument("--temperature", type=float, default=None, help="sampling temperature (default 1.0)")
-    p.add_argument("--top-k", type=int, default=None, help="sample among the k most likely tokens (default 0: all)")
-    p.add_argument("--max-run", type=int, default=None, help="longest run of one token allowed (default 8; 0: no limit)")
-    p.add_argument("--penalty", type=float, default=None, help="logit penalty per recent use of a token (default: the model's)")
+    p.add_argument("--tokens", type=at_least(1), default=500, help="tokens to generate (default 500)")
+    p.add_argument("--temperature", type=positive, default=None, help="sampling temperature (default 1.0)")
+    p.add_argument("--top-k", type=at_least(0), default=None, help="sample among the k most likely tokens (default 0: all)")
+    p.add_argument("--max-run", type=at_least(0), default=None, help="longest run of one token allowed (default 8; 0: no limit)")
+    p.add_argument("--penalty", type=at_least(0, float), default=None, help="logit penalty per recent use of a token (default: the model's)")
     p.add_argument("--greedy", action="store_true", help="always take the most likely token (shows why it fails)")
     p.add_argument("--seed", type=int, default=0, help="random seed: same seed, same piece")
     p.add_argument("--seed-file", help="MIDI file whose first tokens start the piece (default: a held-out piece)")
@@ -30,7 +30,7 @@ def register(groups) -> None:
     p = groups["top"].add_parser("tokenize", help="every TPD and POP909 file through music21, in parallel (cached)")
     p.add_argument("--data", help="folder holding tpd/ and pop909/ (default: MUSICSTYLE_DATA)")
     p.add_argument("--out", help="write the element tables here (.npz): the package's shipped tables")
-    p.add_argument("--workers", type=int, default=None, help="parallel music21 processes (default: every core)")
+    p.add_argument("--workers", type=at_least(1), default=None, help="parallel music21 processes (default: every core)")
     p.add_argument("--no-cache", action="store_true", help="parse every file again (an honest cold time)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_tokenize)
@@ -38,7 +38,7 @@ def register(groups) -> None:
     p = groups["bench"].add_parser("tokens", help="music21 tokenization: cold parallel, cached, plain sequential")
     p.add_argument("--data", help="folder holding tpd/ and pop909/ (default: MUSICSTYLE_DATA)")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--files", type=int, default=10, help="files parsed cold and sequentially (timings scaled up)")
+    p.add_argument("--files", type=at_least(1), default=10, help="files parsed cold and sequentially (timings scaled up)")
     p.set_defaults(func=_bench)
 
     p = groups["train"].add_parser("tokens", help="train a genre's note-token LSTM")
@@ -47,20 +47,20 @@ def register(groups) -> None:
     p.add_argument("--out", help="output .keras (default: tokens_GENRE.keras in the current folder)")
     p.add_argument("--arch", choices=("lstm", "tutorial"), default="lstm",
                    help="lstm (embedding, every position trained) or tutorial (the popular recipe, as a baseline)")
-    p.add_argument("--epochs", type=int, default=60)
-    p.add_argument("--minutes", type=float, default=38.0, help="time budget: stop after the epoch that passes it")
-    p.add_argument("--units", type=int, default=None)
-    p.add_argument("--layers", type=int, default=None)
-    p.add_argument("--embedding", type=int, default=None)
-    p.add_argument("--window", type=int, default=None, help="tokens per training window (default 128; the tutorial 100)")
-    p.add_argument("--batch", type=int, default=None, help="windows per batch (default 32)")
-    p.add_argument("--min-count", type=int, default=None, help="rarer training tokens become <unk>")
-    p.add_argument("--transpose", type=int, default=None, help="random shift of up to this many semitones per piece and epoch (default 5)")
+    p.add_argument("--epochs", type=at_least(1), default=60)
+    p.add_argument("--minutes", type=positive, default=38.0, help="time budget: stop after the epoch that passes it")
+    p.add_argument("--units", type=at_least(1), default=None)
+    p.add_argument("--layers", type=at_least(1), default=None)
+    p.add_argument("--embedding", type=at_least(1), default=None)
+    p.add_argument("--window", type=at_least(2), default=None, help="tokens per training window (default 128; the tutorial 100)")
+    p.add_argument("--batch", type=at_least(1), default=None, help="windows per batch (default 32)")
+    p.add_argument("--min-count", type=at_least(1), default=None, help="rarer training tokens become <unk>")
+    p.add_argument("--transpose", type=at_least(0), default=None, help="random shift of up to this many semitones per piece and epoch (default 5)")
     p.add_argument("--rich", action="store_true", help="tokens with real chord pitches, durations and rests")
     p.add_argument("--quick", action="store_true", help="tiny subset (same as MUSICSTYLE_QUICK=1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", help="a .keras token model (same data and settings) to train on from")
-    p.add_argument("--learning-rate", type=float, default=None, help="Adam's starting rate (default 3e-3; lower to train on from --init)")
+    p.add_argument("--learning-rate", type=positive, default=None, help="Adam's starting rate (default 3e-3; lower to train on from --init)")
     p.add_argument("--hold-out", choices=GROUPS, help="a recording-source group left out of training and measured on (leave-group-out)")
     add_run_options(p)
     p.set_defaults(func=_train)
@@ -78,8 +78,8 @@ def register(groups) -> None:
 
     p = groups["evaluate"].add_parser("composed", help="composed pieces per genre: classifier verdict, histograms, repetition")
     p.add_argument("--genre", choices=GENRES, action="append", help="a genre (repeatable; default classical and jazz)")
-    p.add_argument("--pieces", type=int, default=20, help="pieces per genre (seeds 1..N, default 20)")
-    p.add_argument("--tokens", type=int, default=500, help="tokens per piece (default 500)")
+    p.add_argument("--pieces", type=at_least(1), default=20, help="pieces per genre (seeds 1..N, default 20)")
+    p.add_argument("--tokens", type=at_least(1), default=500, help="tokens per piece (default 500)")
     p.add_argument("--data", help="folder holding tpd/ and pop909/ (default: MUSICSTYLE_DATA)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_composed)
@@ -88,13 +88,6 @@ def register(groups) -> None:
 def _compose(args) -> int:
     from .. import tokens as T
 
-    if args.tokens < 1:
-        raise MusicstyleError("--tokens", f"must be at least 1 (got {args.tokens})")
-    if args.temperature is not None and args.temperature <= 0:
-        raise MusicstyleError("--temperature", f"must be > 0 (got {args.temperature})")
-    for option, value in (("--top-k", args.top_k), ("--max-run", args.max_run), ("--penalty", args.penalty)):
-        if value is not None and value < 0:
-            raise MusicstyleError(option, f"must be at least 0 (got {value:g})")
     result = T.compose(args.genre, args.out, args.tokens, seed=args.seed, greedy=args.greedy, seed_file=args.seed_file,
                        model=args.model, temperature=args.temperature, top_k=args.top_k, max_run=args.max_run,
                        penalty=args.penalty)
@@ -134,8 +127,6 @@ def _evaluate(args) -> int:
 def _composed(args) -> int:
     from .. import tokens as T
 
-    if args.pieces < 1 or args.tokens < 1:
-        raise MusicstyleError("--pieces/--tokens", "must be at least 1")
     emit({"rows": T.genre_table(tuple(args.genre or ("classical", "jazz")), args.pieces, args.tokens, args.data)}, args.json)
     return 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import add_run_options, emit
+from . import add_run_options, at_least, emit, positive
 
 # the names only (light imports): the data groups, the velocity architectures, refit choices and transfer routes
 from ..data.groups import GROUPS
@@ -20,14 +20,14 @@ def register(groups) -> None:
     p.add_argument("--arch", choices=ARCHS, default="improved",
                    help="improved (gated dilated CNN over notes), paper (the CS230 grid CNN) or stylenet (BiLSTMs over notes)")
     p.add_argument("--literal", action="store_true", help="paper model as published (last batch norm starts at 0)")
-    p.add_argument("--epochs", type=int, default=40, help="most epochs (early stopping on validation)")
-    p.add_argument("--windows-per-epoch", type=int, default=None,
+    p.add_argument("--epochs", type=at_least(1), default=40, help="most epochs (early stopping on validation)")
+    p.add_argument("--windows-per-epoch", type=at_least(1), default=None,
                    help="random windows (1,024 notes, or steps for the paper model) drawn per epoch (default: as many as fit the data)")
-    p.add_argument("--channels", type=int, default=48, help="improved model's channels")
-    p.add_argument("--members", type=int, default=None,
+    p.add_argument("--channels", type=at_least(1), default=48, help="improved model's channels")
+    p.add_argument("--members", type=at_least(1), default=None,
                    help="networks trained with seeds seed, seed+1, ... and averaged into one model (default: 3 for improved; 1 for paper and stylenet)")
-    p.add_argument("--transpose", type=int, default=3, help="improved model: move each training window by up to this many semitones")
-    p.add_argument("--loudness-penalty", type=float, default=None,
+    p.add_argument("--transpose", type=at_least(0), default=3, help="improved model: move each training window by up to this many semitones")
+    p.add_argument("--loudness-penalty", type=at_least(0, float), default=None,
                    help="note models: ridge penalty of the piece loudness estimate (default: chosen by leave-one-out)")
     p.add_argument("--loudness-inputs", choices=("played", "all"), default="played",
                    help="note models: what the loudness estimate reads: how the piece was played (default) or also how "
@@ -36,10 +36,10 @@ def register(groups) -> None:
     p.add_argument("--hold-out", choices=GROUPS, default=None,
                    help="leave this recording-source group out of train/validation/test (measure on it with "
                         "musicstyle evaluate velocity --split held-out --hold-out GROUP --model FILE)")
-    p.add_argument("--minutes", type=float, default=None, help="time budget per network (stops after the epoch that passes it)")
-    p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (halved after every second epoch in a row without a better validation loss)")
-    p.add_argument("--patience", type=int, default=6, help="epochs in a row without a better validation loss before stopping")
+    p.add_argument("--minutes", type=positive, default=None, help="time budget per network (stops after the epoch that passes it)")
+    p.add_argument("--batch", type=at_least(1), default=8)
+    p.add_argument("--lr", type=positive, default=1e-3, help="Adam learning rate (halved after every second epoch in a row without a better validation loss)")
+    p.add_argument("--patience", type=at_least(1), default=6, help="epochs in a row without a better validation loss before stopping")
     p.add_argument("--init", help="continue training from this model file (same genre and architecture)")
     p.add_argument("--seed", type=int, default=0)
     add_run_options(p)
@@ -54,7 +54,7 @@ def register(groups) -> None:
                       "training pieces, the penalty chosen on the validation notes by default (network unchanged)")
     p.add_argument("--loudness-inputs", choices=("played", "all"), default="played",
                    help="what the new estimate reads: how the piece was played (default) or also how the file was made")
-    p.add_argument("--loudness-penalty", type=float, action="append", default=None,
+    p.add_argument("--loudness-penalty", type=at_least(0, float), action="append", default=None,
                    help="a ridge penalty to try (repeatable; default: each of musicstyle.velocity.loudness.LAMBDAS); "
                         "the one --choose picks is kept")
     p.add_argument("--choose", choices=CHOICES, default="validation",
@@ -84,7 +84,7 @@ def register(groups) -> None:
     p.add_argument("-o", "--output", required=True, help="output MIDI file")
     p.add_argument("--wav", help="also write audio of the result (fluidsynth if installed, else a plain synthesizer)")
     p.add_argument("--plot", help="also write a heat map of original vs transferred velocity (PNG)")
-    p.add_argument("--seconds", type=float, default=None, help="length of the WAV (default: whole piece)")
+    p.add_argument("--seconds", type=positive, default=None, help="length of the WAV (default: whole piece)")
     p.add_argument("--arch", choices=ARCHS, default="improved")
     p.add_argument("--route", choices=ROUTES, default=None,
                    help="mean (the model's mean), texture (mean + AR(1) chord texture, the default) or sampled (mean + "
