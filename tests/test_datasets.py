@@ -47,6 +47,20 @@ def test_load_reports_skipped_files_and_never_stops(tmp_path):
     assert {p.name for p in c.genre("classical")} == {f"piece {i}'s" for i in range(6)}
 
 
+def test_genre_folders_are_found_in_any_case_with_files_in_subfolders(tmp_path):
+    root = tmp_path / "other source"
+    (root / "Classical" / "Bach").mkdir(parents=True)
+    (root / "JAZZ").mkdir()
+    (root / "Classical" / "Bach" / "a.MID").write_bytes(piece(60))
+    (root / "Classical" / "b.midi").write_bytes(piece(62))
+    (root / "JAZZ" / "c.mid").write_bytes(piece(40))
+    (root / "JAZZ" / "notes.txt").write_bytes(b"not a piece")
+    c = load_folder(root, progress=False)
+    assert sorted((p.genre, p.path) for p in c.pieces) == [
+        ("classical", "Classical/Bach/a.MID"), ("classical", "Classical/b.midi"), ("jazz", "JAZZ/c.mid")]
+    assert c.skipped == []
+
+
 def test_cache_is_used_and_equal_and_rebuilt_when_damaged(tmp_path, monkeypatch):
     monkeypatch.setenv("MUSICSTYLE_CACHE", str(tmp_path / "cache"))  # empty, whatever other tests cached
     folder = make_folder(tmp_path / "d")

@@ -83,7 +83,7 @@ def midi_files(folder: str | Path, genres: Iterable[str] = ()) -> Iterable[tuple
 
     Args:
         folder: the dataset's root.
-        genres: subfolders to look in, one per genre (empty: the whole folder, genre None).
+        genres: subfolders to look in, one per genre, named in any case (empty: the whole folder, genre None).
 
     Returns:
         An iterator of ``(genre, path)``, sorted by path within each genre.
@@ -95,9 +95,11 @@ def midi_files(folder: str | Path, genres: Iterable[str] = ()) -> Iterable[tuple
 
     genres = tuple(genres)
     if genres:
+        subfolders = sorted(d for d in folder.iterdir() if d.is_dir()) if folder.is_dir() else []
         for g in genres:
-            if (folder / g).is_dir():
-                yield from ((g, p) for p in midis(folder / g))
+            for d in subfolders:
+                if d.name.lower() == g:  # jazz/, Jazz/ or JAZZ/
+                    yield from ((g, p) for p in midis(d))
     else:
         yield from ((None, p) for p in midis(folder))
 
