@@ -26,6 +26,12 @@ def test_a_wrong_ending_is_refused(tmp_path, name, suffixes, message):
     assert str(err.value) == f"{tmp_path / name}: {message}"
 
 
+def test_endings_a_writer_needs_exactly_are_matched_in_case_too(tmp_path):
+    assert output_file(tmp_path / "a.MIDI", MIDI).name == "a.MIDI"
+    with pytest.raises(MusicstyleError, match="model files must end in .keras"):
+        output_file(tmp_path / "m.KERAS", (".keras",), "model files", exact=True)
+
+
 def test_a_folder_is_refused(tmp_path):
     (tmp_path / "d.mid").mkdir()
     with pytest.raises(MusicstyleError, match="is a folder"):

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from ..core.midi import Performance, read_midi, write_events
-from ..core.roll import PAPER, Layout
 from ..core.outputs import MIDI, output_file
+from ..core.roll import PAPER, Layout
 from ..errors import MusicstyleError
 from .data import matrix
 from .model import GENRES, Generator, shipped_generator

@@ -9,7 +9,6 @@ kept.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from ..core.roll import PAPER, Layout

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from . import at_least, emit, positive
 
 

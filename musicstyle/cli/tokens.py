@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-
 from . import add_run_options, at_least, emit, positive
-from ..core.outputs import output_file
 from ..errors import MusicstyleError
 
 GENRES = ("classical", "pop", "jazz")
@@ -133,9 +131,10 @@ def _composed(args) -> int:
 
 def _tokenize(args) -> int:
     from .. import tokens as T
+    from ..core.outputs import output_file
 
     if args.out:
-        output_file(args.out, (".npz",), "token tables")
+        output_file(args.out, (".npz",), "token tables", exact=True)
     result = T.tokenize_all(args.data, args.out, args.workers, cache=not args.no_cache, progress=not args.json)
     emit({**result, "skipped": len(result["skipped"])} if not args.json else result, args.json)
     return 0

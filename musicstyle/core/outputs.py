@@ -11,7 +11,7 @@ from ..errors import MusicstyleError
 MIDI = (".mid", ".midi")
 
 
-def output_file(path: str | Path, suffixes: tuple[str, ...], kind: str = "output", inputs=()) -> Path:
+def output_file(path: str | Path, suffixes: tuple[str, ...], kind: str = "output", inputs=(), exact: bool = False) -> Path:
     """``path`` as a :class:`Path` once it is safe to write.
 
     Args:
@@ -19,13 +19,14 @@ def output_file(path: str | Path, suffixes: tuple[str, ...], kind: str = "output
         suffixes: the endings its writer understands (lower case, with the dot).
         kind: what is written, for the message (``"model files"`` gives "model files must end in .keras").
         inputs: files the same command reads (``None`` entries are ignored).
+        exact: the ending must match in case too (Keras saves only to ``.keras``, numpy to ``.npz``).
 
     Returns:
         The path. Raises :class:`MusicstyleError` naming it when its ending is not one of ``suffixes``,
         when it is a folder, or when it is one of ``inputs`` (writing would lose that input).
     """
     path = Path(path)
-    if path.suffix.lower() not in suffixes:
+    if (path.suffix if exact else path.suffix.lower()) not in suffixes:
         endings = " or ".join(suffixes) if len(suffixes) < 3 else f"one of {', '.join(suffixes)}"
         raise MusicstyleError(path, f"{kind} must end in {endings}")
     if path.is_dir():

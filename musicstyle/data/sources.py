@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import urllib.parse
 import threading
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources

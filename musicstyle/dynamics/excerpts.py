@@ -41,8 +41,8 @@ def caution(perf: Performance) -> str | None:
     if not has_dynamics(perf):
         said.append("the piece has one velocity for every note: it has no dynamics, so the judge calls it unrelated")
     if notes < MIN_NOTES:
-        said.append(f"only {notes} note{'s' * (notes != 1)}: the judge reads how velocities follow the notes over stretches of about "
-                    f"{SEGMENT_NOTES} notes, and on excerpts of held-out pieces shorter than {MIN_NOTES} notes it is "
+        said.append(f"only {notes} note{'s' * (notes != 1)}: the judge reads how velocities follow the notes over "
+                    f"stretches of about {SEGMENT_NOTES} notes, and on excerpts of held-out pieces shorter than {MIN_NOTES} notes it is "
                     f"right less often (notebook 02b, section 7)")
     return "; ".join(said) or None
 

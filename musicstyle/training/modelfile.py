@@ -27,7 +27,7 @@ def model_path(path: str | Path) -> Path:
     Returns:
         The path; another suffix, or a folder, raises :class:`MusicstyleError`.
     """
-    return output_file(path, (".keras",), "model files")
+    return output_file(path, (".keras",), "model files", exact=True)
 
 
 def save_model(model, path: str | Path, metadata: dict) -> Path:
