@@ -194,6 +194,8 @@ def test_vocabulary_mismatch_fails_clearly_on_load(tmp_path):
     path = save_model(model, tmp_path / "ok.keras", meta)
     _, _, vocab = T.load(path)
     assert vocab.tokens == VOCAB
+    with pytest.raises(MusicstyleError, match=r"^rock: neither a genre \(classical, pop, jazz\) nor a .keras model file"):
+        T.load("rock")
 
 
 def test_sampling_is_reproducible_also_after_reload_in_a_fresh_process(tmp_path):

@@ -153,5 +153,7 @@ def load(genre_or_path: str | Path) -> tuple:
         from ..training.modelfile import load_model
 
         name = Path(genre_or_path)
+        if name.suffix != ".keras" and not name.exists():
+            raise MusicstyleError(name, f"neither a genre ({', '.join(GENRE_SOURCES)}) nor a .keras model file")
         model, meta = load_model(name, kind="tokens")
     return model, meta, check_metadata(meta, model, name)
