@@ -122,6 +122,16 @@ def test_classify_command(tmp_path, capsys):
     model = tmp_path / "m.keras"
     model.write_bytes(b"nope")
     assert main(["classify", str(f), "--model", str(model)]) == 2
+    capsys.readouterr()
+    # several files: one JSON line each, an unreadable one reported and skipped, status 2 at the end
+    assert main(["classify", str(f), str(bad), str(f), "--json"]) == 2
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines()]
+    assert [r["file"] for r in lines] == [str(f), str(f)] and lines[0] == lines[1]
+    assert captured.err.startswith(f"error: {bad}: ") and captured.err.count("\n") == 1
+    # a bad model stops at once, not once per file
+    assert main(["classify", str(f), str(f), "--model", str(model)]) == 2
+    assert capsys.readouterr().err.count("error: ") == 1
 
 
 def test_real_pieces_classified(tpd_folder):

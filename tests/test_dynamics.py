@@ -167,6 +167,14 @@ def test_judge_command_gives_the_verdict_and_its_caution(tmp_path, capsys):
     cnn = Path(D.__file__).parent.parent / "pretrained" / "dynamics_cnn.keras"
     assert main(["judge", str(path), "--relations", str(cnn)]) == 2
     assert "not a relations judge (a cnn discriminator)" in capsys.readouterr().err
+    # several files: one verdict each (text: blocks apart), the missing one reported, status 2 at the end
+    assert main(["judge", str(path), str(tmp_path / "none.mid"), str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"error: {tmp_path / 'none.mid'}: no such file\n"
+    blocks = captured.out.rstrip("\n").split("\n\n")
+    assert len(blocks) == 2 and blocks[0] == blocks[1] and blocks[0].startswith(f"file       {path}")
+    assert main(["judge", str(path), str(path), "--relations", str(cnn)]) == 2
+    assert capsys.readouterr().err.count("error: ") == 1
 
 
 def test_stretch_verdicts_average_to_the_pieces_and_are_drawn(tmp_path, capsys):

@@ -10,6 +10,7 @@ import importlib
 import json
 import pkgutil
 import sys
+from pathlib import Path
 
 from ..errors import MusicstyleError
 
@@ -19,6 +20,7 @@ Bad input prints one line, error: FILE: reason, and exits with status 2; no comm
 EXAMPLES = """examples:
   musicstyle transfer piece.mid --to jazz -o piece_jazz.mid --wav piece_jazz.wav --judge
   musicstyle classify piece.mid
+  musicstyle judge my_pieces/*.mid --json
   musicstyle compose --genre pop -o pop.mid
   musicstyle evaluate velocity --data DIR --json
 
@@ -96,6 +98,34 @@ def emit(result: dict, as_json: bool) -> None:
         return
     for line in _lines(result):
         print(line)
+
+
+def each_file(files: list[str], one, as_json: bool) -> int:
+    """Print ``one(file)`` for each file: one JSON object per line with ``as_json``, else blocks apart.
+
+    Args:
+        files: the files named on the command line.
+        one: file -> result dict; raises :class:`MusicstyleError` on bad input.
+        as_json: as for :func:`emit`.
+
+    Returns:
+        The exit status. Of several files, one that cannot be read prints its ``error: FILE: reason``
+        line and the others go on (status 2 at the end); any other error (a bad model file) stops.
+    """
+    failed = False
+    for i, name in enumerate(files):
+        try:
+            result = one(name)
+        except MusicstyleError as err:
+            if len(files) == 1 or err.source not in (name, str(Path(name))):
+                raise
+            print(f"error: {err}", file=sys.stderr)
+            failed = True
+            continue
+        if i and not as_json:
+            print()
+        emit(result, as_json)
+    return 2 if failed else 0
 
 
 def _lines(result: dict, indent: str = ""):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import add_run_options, at_least, emit
+from . import add_run_options, at_least, each_file, emit
 
 
 def add_evaluate(groups, what: str, help_text: str, model_help: str, func) -> None:
@@ -25,7 +25,7 @@ def add_evaluate(groups, what: str, help_text: str, model_help: str, func) -> No
 
 def register(groups) -> None:
     p = groups["top"].add_parser("classify", help="classical or jazz? the shipped keys-only classifier's verdict")
-    p.add_argument("file")
+    p.add_argument("files", nargs="+", metavar="FILE", help="MIDI files (several: one result each; with --json one line each)")
     p.add_argument("--model", help="a classifier .keras file (default: the shipped one)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_classify)
@@ -48,8 +48,7 @@ def register(groups) -> None:
 def _classify(args) -> int:
     from ..classifier import classify
 
-    emit(classify(args.file, args.model), args.json)
-    return 0
+    return each_file(args.files, lambda name: {"file": name, **classify(name, args.model)}, args.json)
 
 
 def _train(args) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..data.groups import GROUPS
 from ..dynamics.model import RELATIONS_MEMBERS
 from ..dynamics.relations import SEGMENT_NOTES
-from . import add_run_options, at_least, emit
+from . import add_run_options, at_least, each_file, emit
 
 
 def _data_option(p) -> None:
@@ -14,7 +14,7 @@ def _data_option(p) -> None:
 
 def register(groups) -> None:
     p = groups["top"].add_parser("judge", help="classical, jazz or unrelated? the trusted judge's verdict on a piece's dynamics")
-    p.add_argument("file")
+    p.add_argument("files", nargs="+", metavar="FILE", help="MIDI files (several: one verdict each; with --json one line each)")
     p.add_argument("--relations", help="a relations judge file (default: the shipped one)")
     p.add_argument("--stretches", action="store_true", help="also the verdict on each stretch of about "
                    f"{SEGMENT_NOTES} notes the judge reads (the piece's is their mean log-probability)")
@@ -72,26 +72,32 @@ def _judge(args) -> int:
     from ..settings import quiet_tensorflow
 
     quiet_tensorflow()
-    path = Path(args.file)
-    if not path.is_file():
-        raise MusicstyleError(path, "no such file")
-    perf = read_midi(path.read_bytes(), name=str(path))  # bad input fails here, before any model loads
-    model, meta = load_model_file(args.relations) if args.relations else load(TRUSTED)
-    if meta.get("arch") != "relations":
-        raise MusicstyleError(args.relations, f"not a relations judge (a {meta.get('arch')} discriminator)")
-    result = {"file": str(path), "notes": len(perf.notes),
-              **{k: round(float(p), 3) for k, p in outcome_probabilities(model, meta, perf).items()}}
-    if note := caution(perf):
-        result["caution"] = note
-    if args.stretches:
-        rows = stretch_probabilities(model, meta, perf)
-        if args.json:
-            result["stretches"] = [{**r, **{k: round(r[k], 3) for k in OUTCOMES}} for r in rows]
-        else:
-            result["stretches"] = {f"{r['start_s']:.1f}-{r['end_s']:.1f} s": "  ".join(f"{k} {r[k]:.2f}" for k in OUTCOMES)
-                                   for r in rows}
-    emit(result, args.json)
-    return 0
+    judge = []  # loaded once, at the first file that reads
+
+    def one(name: str) -> dict:
+        path = Path(name)
+        if not path.is_file():
+            raise MusicstyleError(path, "no such file")
+        perf = read_midi(path.read_bytes(), name=str(path))  # bad input fails here, before any model loads
+        if not judge:
+            judge.append(load_model_file(args.relations) if args.relations else load(TRUSTED))
+            if judge[0][1].get("arch") != "relations":
+                raise MusicstyleError(args.relations, f"not a relations judge (a {judge[0][1].get('arch')} discriminator)")
+        model, meta = judge[0]
+        result = {"file": str(path), "notes": len(perf.notes),
+                  **{k: round(float(p), 3) for k, p in outcome_probabilities(model, meta, perf).items()}}
+        if note := caution(perf):
+            result["caution"] = note
+        if args.stretches:
+            rows = stretch_probabilities(model, meta, perf)
+            if args.json:
+                result["stretches"] = [{**r, **{k: round(r[k], 3) for k in OUTCOMES}} for r in rows]
+            else:
+                result["stretches"] = {f"{r['start_s']:.1f}-{r['end_s']:.1f} s": "  ".join(f"{k} {r[k]:.2f}" for k in OUTCOMES)
+                                       for r in rows}
+        return result
+
+    return each_file(args.files, one, args.json)
 
 
 def _train(args) -> int:
