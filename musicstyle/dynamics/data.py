@@ -219,8 +219,8 @@ def held_out(data=None, per_genre: int | None = None, side: str = "test"):
     return judgeable(load_folder(folder, genres=GENRES, subset=names, quick=False, progress=False))
 
 
-def load_pieces(data=None, split: str = "all", quick: bool = False, progress: bool = True):
-    """The pieces a discriminator is trained or judged on, both genres required.
+def load_pieces(data=None, split: str = "all", quick: bool = False, progress: bool = True, both: bool = True):
+    """The pieces a discriminator is trained (both genres) or judged on (either will do).
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``.
 
@@ -229,9 +229,11 @@ def load_pieces(data=None, split: str = "all", quick: bool = False, progress: bo
         split: ``all`` (every file) or ``test`` (only the held-out files are parsed: :func:`held_out`).
         quick: keep the small quick-mode subset (``split="all"`` only).
         progress: show a progress bar while parsing.
+        both: both genres are needed (else one will do).
 
     Returns:
-        A :class:`musicstyle.data.Collection`; a missing genre raises :class:`MusicstyleError`.
+        A :class:`musicstyle.data.Collection`; a missing genre (both, with ``both=False``) raises
+        :class:`MusicstyleError`.
     """
     from ..data import load_dataset
 
@@ -241,14 +243,15 @@ def load_pieces(data=None, split: str = "all", quick: bool = False, progress: bo
         collection = held_out(data)
     else:
         collection = load_dataset("tpd", path=data, quick=quick, progress=progress)
-    for g in GENRES:
-        if not collection.genre(g):
-            if split == "test":
-                reason = (f"no held-out {g} pieces (the test side is 10% of each genre's files; "
-                          "need classical/ and jazz/ subfolders)")
-            else:
-                reason = f"no readable {g} pieces (need classical/ and jazz/ subfolders)"
-            raise MusicstyleError(collection.root, reason)
+    missing = [g for g in GENRES if not collection.genre(g)]
+    if missing and (both or len(missing) == len(GENRES)):
+        g = " or ".join(missing)
+        need = "classical/ and jazz/ subfolders" if both else "a classical/ or jazz/ subfolder"
+        if split == "test":
+            reason = f"no held-out {g} pieces (the test side is 10% of each genre's files; need {need})"
+        else:
+            reason = f"no readable {g} pieces (need {need})"
+        raise MusicstyleError(collection.root, reason)
     return collection
 
 

@@ -298,16 +298,15 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
 
     if (split == "held-out") != (hold_out is not None):
         raise MusicstyleError(split, "the held-out split goes with --hold-out GROUP (and only it)")
-    collection = load_pieces(data, "all" if split == "held-out" else split, progress=progress)
+    collection = load_pieces(data, "all" if split == "held-out" else split, progress=progress, both=False)
     if split == "held-out":
         pieces = select(collection, "held-out", hold_out=hold_out)
-        if not all(any(p.genre == g for p in pieces) for g in GENRES):
-            raise MusicstyleError(collection.root, f"the group {hold_out} lacks a genre")
+        if not pieces:
+            raise MusicstyleError(collection.root, f"no pieces of the group {hold_out}")
         collection = Collection(collection.root, pieces, collection.skipped)
     collection = judgeable(collection)
-    for g in GENRES:
-        if not collection.genre(g):
-            raise MusicstyleError(collection.root, f"no {g} pieces with dynamics (each has one velocity for every note)")
+    if not collection.pieces:
+        raise MusicstyleError(collection.root, "no pieces with dynamics (each has one velocity for every note)")
     predictors, routes = route_predictors(texture)
     routes, routes_skipped = _usable(routes, collection.pieces[0])
     result = evaluate_transfer(collection, _judges(relations, cnn, stats), predictors, trusted=trusted,
