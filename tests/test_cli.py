@@ -34,6 +34,18 @@ def test_inspect_bad_file_prints_one_line_and_exits_2(tmp_path, capsys):
     assert captured.err == f"error: {path}: not a MIDI file (no 'MThd' header)\n"
 
 
+def test_inspect_several_files_one_json_line_each_and_the_unreadable_one_reported(tmp_path, capsys):
+    good = write(tmp_path, "a.mid", smf(track([(0, on(60, 100)), (480, off(60))])))
+    bad = write(tmp_path, "b.mid", b"hello")
+    assert main(["inspect", str(good), str(bad), str(good), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert [json.loads(line)["file"] for line in captured.out.splitlines()] == [str(good), str(good)]
+    assert captured.err == f"error: {bad}: not a MIDI file (no 'MThd' header)\n"
+    assert main(["inspect", str(good), str(good)]) == 0
+    first, second = capsys.readouterr().out.split("\n\n")
+    assert first + "\n" == second and first.startswith(f"file ")
+
+
 def test_entry_point_runs_without_traceback(tmp_path):
     path = write(tmp_path, "cut.mid", smf(track([(0, on(60, 100)), (480, off(60))]))[:-3])
     proc = subprocess.run([sys.executable, "-m", "musicstyle", "inspect", str(path)], capture_output=True, text=True)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from . import at_least, emit, positive
+from . import at_least, each_file, emit, positive
 
 
 def register(groups) -> None:
     top = groups["top"]
-    p = top.add_parser("inspect", help="numbers of one MIDI file")
-    p.add_argument("file")
+    p = top.add_parser("inspect", help="numbers of MIDI files")
+    p.add_argument("files", nargs="+", metavar="FILE", help="MIDI files (several: one result each; with --json one line each)")
     p.add_argument("--layout", choices=("paper", "full88"), default="paper")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--strict", action="store_true", help="refuse a file that needs repairs (the standard to the letter)")
@@ -37,11 +37,13 @@ def _inspect(args) -> int:
     from ..core.inspection import inspect_file
     from ..core.roll import FULL88, PAPER
 
-    result = inspect_file(args.file, FULL88 if args.layout == "full88" else PAPER, strict=args.strict)
-    if not args.json:
-        result["repairs"] = ", ".join(f"{kind} x{count}" for kind, count in result["repairs"].items()) or "none"
-    emit(result, args.json)
-    return 0
+    def one(name: str) -> dict:
+        result = inspect_file(name, FULL88 if args.layout == "full88" else PAPER, strict=args.strict)
+        if not args.json:
+            result["repairs"] = ", ".join(f"{kind} x{count}" for kind, count in result["repairs"].items()) or "none"
+        return result
+
+    return each_file(args.files, one, args.json)
 
 
 def _fetch(args) -> int:
