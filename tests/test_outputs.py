@@ -97,3 +97,16 @@ def test_library_calls_refuse_an_audio_length_of_zero_before_writing(piece, tmp_
     with pytest.raises(MusicstyleError, match=r"--seconds: must be > 0 \(got -1\)"):
         transfer_to_files(piece, "jazz", tmp_path / "o.mid", wav=tmp_path / "o.wav", seconds=-1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["piece.mid"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "velocity", "--genre", "jazz", "--init", "m.keras", "-o", "m.keras"],
+    ["train", "chords", "--genre", "jazz", "--init", "m.keras", "-o", "m.keras"],
+    ["train", "tokens", "--genre", "jazz", "--init", "m.keras", "--out", "./m.keras"],
+], ids=["velocity", "chords", "tokens"])
+def test_training_never_writes_over_the_model_it_starts_from(argv, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.keras").write_bytes(b"a model")
+    assert main(argv) == 2
+    assert capsys.readouterr().err.startswith(f"error: {argv[-1].lstrip('./')}: is also the input")
+    assert (tmp_path / "m.keras").read_bytes() == b"a model"

@@ -755,7 +755,7 @@ def test_train_spread_gives_an_older_model_file_the_sampled_route(tpd_folder, tm
     assert sampled.shape == mean.shape and np.all((sampled >= 1) & (sampled <= 127)) and not np.array_equal(sampled, mean)
     paper = pretrained_path(V.pretrained_name("jazz", "paper"))
     for args, reason in (([str(paper), "-o", str(tmp_path / "p.keras")], "only a note model"),
-                         ([str(out), "-o", str(out)], "new file"), ([str(old), "-o", str(tmp_path / "x.h5")], ".keras")):
+                         ([str(out), "-o", str(out)], "is also the input"), ([str(old), "-o", str(tmp_path / "x.h5")], ".keras")):
         assert main(["train", "spread", *args, "--data", str(tpd_folder)]) == 2
         assert reason in capsys.readouterr().err
     assert V.load("jazz")[1]["spread"] and V.load("classical")[1]["spread"]  # the shipped models carry one

@@ -118,7 +118,7 @@ def test_train_loudness_refits_the_estimate_on_played_inputs_and_keeps_the_netwo
     assert loud["loo_piece_rmse"] == min(t["loo_piece_rmse"] for t in loud["tried"])
     paper = pretrained_path(V.pretrained_name("jazz", "paper"))
     for args, reason in (([str(paper), "-o", str(tmp_path / "p.keras")], "only a note model"),
-                         ([str(out), "-o", str(out)], "new file"), ([str(old), "-o", str(tmp_path / "x.h5")], ".keras")):
+                         ([str(out), "-o", str(out)], "is also the input"), ([str(old), "-o", str(tmp_path / "x.h5")], ".keras")):
         assert main(["train", "loudness", *args, "--data", str(tpd_folder)]) == 2
         assert reason in capsys.readouterr().err
     with pytest.raises(MusicstyleError, match="unknown way"):

@@ -120,7 +120,7 @@ def train_command(genre: str, data=None, units: int = 128, length: int = 128, ba
     from ..training import device
     from ..training.modelfile import load_model, model_path, save_model
 
-    out = model_path(out or shipped_name(genre))
+    out = model_path(out or shipped_name(genre), inputs=(init,))
     distribute = device.strategy(strategy)  # before any other TensorFlow work
     collection = load_dataset("tpd", data, quick=False, progress=False)
     tr, va = select(collection, "train", genre), select(collection, "validation", genre)

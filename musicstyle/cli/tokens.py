@@ -98,7 +98,7 @@ def _train(args) -> int:
     from ..training.device import is_chief
     from ..training.modelfile import model_path
 
-    out = model_path(args.out or f"tokens_{args.genre}.keras")
+    out = model_path(args.out or f"tokens_{args.genre}.keras", inputs=(args.init,))
     _, meta = T.train(
         args.genre, args.data, rich=args.rich, arch=args.arch, epochs=args.epochs, minutes=args.minutes, quick=True if args.quick else None,
         out=out, seed=args.seed, strategy=args.strategy, checkpoint_dir=args.checkpoint_dir, init=args.init, units=args.units,

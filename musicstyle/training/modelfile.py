@@ -18,16 +18,17 @@ from ..errors import MusicstyleError
 METADATA_NAME = "musicstyle.json"
 
 
-def model_path(path: str | Path) -> Path:
+def model_path(path: str | Path, inputs=()) -> Path:
     """``path`` as a :class:`Path` when it names a ``.keras`` file (checked before any training starts).
 
     Args:
         path: the model file to write.
+        inputs: model files the command reads (a ``--init`` model, the model being refitted; ``None`` ignored).
 
     Returns:
-        The path; another suffix, or a folder, raises :class:`MusicstyleError`.
+        The path; another suffix, a folder or one of ``inputs`` raises :class:`MusicstyleError`.
     """
-    return output_file(path, (".keras",), "model files", exact=True)
+    return output_file(path, (".keras",), "model files", inputs=inputs, exact=True)
 
 
 def save_model(model, path: str | Path, metadata: dict) -> Path:

@@ -5,8 +5,6 @@ Taught in ``notebooks/02_velocity_cnn.ipynb``: ``musicstyle train loudness`` and
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from ..data import SPLIT_SEED, pieces_checksum, select
@@ -26,9 +24,7 @@ CHOICES = ("validation", "leave-one-out")
 
 def _note_model_file(path, output, needs_texture: bool = False):
     """``(model, meta, out)`` of a note model file to be written anew to ``output`` (never over ``path``)."""
-    out = model_path(output)
-    if out.resolve() == Path(path).resolve():
-        raise MusicstyleError(out, "write the changed model to a new file (the original is kept)")
+    out = model_path(output, inputs=(path,))
     model, meta = load_file(path)
     if meta.get("arch") not in NOTE_ARCHS or (needs_texture and not meta.get("texture")):
         raise MusicstyleError(path, "only a note model (improved or stylenet)" + (" with a texture" if needs_texture else "")

@@ -229,7 +229,7 @@ def train_to_file(output, genre: str, arch: str = "improved", data=None, members
     """
     from ..training.device import is_chief
 
-    out = model_path(output)
+    out = model_path(output, inputs=(options.get("init"),))
     members = members or (3 if arch == "improved" else 1)
     model, meta, _ = train(genre, arch, data=data, members=members, **options)
     if not is_chief():
