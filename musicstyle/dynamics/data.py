@@ -232,8 +232,8 @@ def load_pieces(data=None, split: str = "all", quick: bool = False, progress: bo
         both: both genres are needed (else one will do).
 
     Returns:
-        A :class:`musicstyle.data.Collection`; a missing genre (both, with ``both=False``) raises
-        :class:`MusicstyleError`.
+        A :class:`musicstyle.data.Collection`. Raises :class:`MusicstyleError` when a genre has no
+        pieces (with ``both=False``, when neither has).
     """
     from ..data import load_dataset
 

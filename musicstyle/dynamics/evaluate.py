@@ -276,7 +276,7 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
     Taught in ``notebooks/02b_did_the_style_move.ipynb``.
 
     Args:
-        data: a folder with classical/ and jazz/ (default: TPD).
+        data: a folder with classical/ and jazz/, or one of them: that direction only (default: TPD).
         split: ``all``, ``test`` (the held-out side of the piece-level split) or ``held-out`` (every
             piece of the recording-source group ``hold_out``: a leave-group-out figure for a judge
             trained with that ``hold_out``).
