@@ -315,7 +315,7 @@ def test_cli_transfer_with_shipped_model_keeps_everything_but_velocities(tmp_pat
         assert np.array_equal(a.notes[field], b.notes[field])
     assert np.array_equal(a.controls, b.controls) and np.array_equal(a.tempos, b.tempos)
     assert wav.stat().st_size > 1000 and png.read_bytes()[:4] == b"\x89PNG"
-    assert capsys.readouterr().out.splitlines()[0].split() == ["midi", str(out)]
+    assert [line.split(None, 1) for line in capsys.readouterr().out.splitlines()[:2]] == [["file", str(src)], ["midi", str(out)]]
     assert main(["transfer", str(src), "--to", "jazz", "-o", str(out), "--judge", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["notes"] == len(a.notes)
@@ -328,6 +328,41 @@ def test_cli_transfer_with_shipped_model_keeps_everything_but_velocities(tmp_pat
 
     assert result["judged"]["before"] == {k: round(p, 3) for k, p in dynamics.verdict(src.read_bytes()).items()}
     assert result["judged"]["caution"] == dynamics.caution(a)  # a tiny piece: too short to judge
+
+
+def test_cli_transfer_of_several_files_into_a_folder(tmp_path, capsys):
+    a, b, bad = tmp_path / "a.mid", tmp_path / "sub" / "b.mid", tmp_path / "bad.mid"
+    b.parent.mkdir()
+    a.write_bytes(piece_bytes())
+    b.write_bytes(piece_bytes(shift=2))
+    bad.write_bytes(b"hello")
+    out = tmp_path / "out"
+    assert main(["transfer", str(a), str(bad), str(b), "--to", "jazz", "--out-dir", str(out), "--wav", "--plot", "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"error: {bad}: not a MIDI file (no 'MThd' header)\n"
+    results = [json.loads(line) for line in captured.out.splitlines()]
+    assert [(r["file"], r["midi"]) for r in results] == [(str(a), str(out / "a_to_jazz.mid")), (str(b), str(out / "b_to_jazz.mid"))]
+    assert sorted(p.name for p in out.iterdir()) == [f"{n}_to_jazz.{e}" for n in "ab" for e in ("mid", "png", "wav")]
+    for src in (a, b):
+        moved = read_midi(out / f"{src.stem}_to_jazz.mid")
+        assert np.array_equal(moved.notes["pitch"], read_midi(src).notes["pitch"])
+    # -o with --wav and no name: the audio beside it
+    assert main(["transfer", str(a), "--to", "classical", "-o", str(tmp_path / "one.mid"), "--wav"]) == 0
+    assert (tmp_path / "one.wav").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["x.mid", "y.mid", "-o", "z.mid"], "z.mid: -o names one file: give --out-dir DIR for 2 inputs"),
+    (["x.mid"], "-o/--out-dir: give one"),
+    (["x.mid", "-o", "z.mid", "--out-dir", "d"], "-o/--out-dir: give one"),
+    (["x.mid", "--out-dir", "d", "--wav", "w.wav"], "--wav/--plot: with --out-dir they take no name"),
+    (["x.mid", "sub/x.mid", "--out-dir", "d"], "d/x_to_jazz.mid: two inputs of one name would be written here"),
+])
+def test_cli_transfer_outputs_are_settled_before_any_work(argv, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["transfer", *argv, "--to", "jazz"]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {message}")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_evaluate_json_on_held_out_real_pieces(tpd_folder, capsys, monkeypatch):

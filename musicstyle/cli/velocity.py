@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import add_run_options, at_least, emit, positive
+from . import add_run_options, at_least, each_file, emit, positive
 
 # the names only (light imports): the data groups, the velocity architectures, refit choices and transfer routes
 from ..data.groups import GROUPS
@@ -79,11 +79,16 @@ def register(groups) -> None:
     p.set_defaults(func=_evaluate)
 
     p = groups["top"].add_parser("transfer", help="give a piece the dynamics of another genre (only velocities change)")
-    p.add_argument("file", nargs="?", help="input MIDI file (default: the bundled default piece, Maple Leaf Rag)")
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="input MIDI files (none: the bundled default piece, Maple Leaf Rag)")
     p.add_argument("--to", required=True, choices=("classical", "jazz"), dest="genre")
-    p.add_argument("-o", "--output", required=True, help="output MIDI file")
-    p.add_argument("--wav", help="also write audio of the result (fluidsynth if installed, else a plain synthesizer)")
-    p.add_argument("--plot", help="also write a heat map of original vs transferred velocity (PNG)")
+    p.add_argument("-o", "--output", help="output MIDI file, for one input")
+    p.add_argument("--out-dir", metavar="DIR", help="folder for the results of any number of inputs: NAME_to_GENRE.mid "
+                   "(and .wav, .png beside it)")
+    p.add_argument("--wav", nargs="?", const=True, metavar="OUT.wav", help="also write audio of the result (fluidsynth if "
+                   "installed, else a plain synthesizer); without a name, beside the MIDI")
+    p.add_argument("--plot", nargs="?", const=True, metavar="OUT.png", help="also write a heat map of original vs "
+                   "transferred velocity; without a name, a PNG beside the MIDI")
     p.add_argument("--seconds", type=positive, default=None, help="length of the WAV (default: whole piece)")
     p.add_argument("--arch", choices=ARCHS, default="improved")
     p.add_argument("--route", choices=ROUTES, default=None,
@@ -177,26 +182,50 @@ def _evaluate(args) -> int:
 
 
 def _transfer(args) -> int:
+    from ..data.examples import default_piece
+    from ..errors import MusicstyleError
     from ..settings import quiet_tensorflow
 
+    files = args.files or [str(default_piece())]
+    if (args.output is None) == (args.out_dir is None):
+        raise MusicstyleError("-o/--out-dir", "give one: -o OUT.mid for one input, or --out-dir DIR")
+    if args.output and len(files) > 1:
+        raise MusicstyleError(args.output, f"-o names one file: give --out-dir DIR for {len(files)} inputs")
+    if args.out_dir and (isinstance(args.wav, str) or isinstance(args.plot, str)):
+        raise MusicstyleError("--wav/--plot", "with --out-dir they take no name: each is written beside its MIDI")
+    from ..figures.velocity import transfer_outputs, transfer_to_files
+
+    targets = {name: transfer_outputs(name, *_transfer_targets(args, name)) for name in files}  # all before any work
+    midis = [t[0] for t in targets.values()]
+    if len(set(midis)) < len(midis):
+        same = next(m for m in midis if midis.count(m) > 1)
+        raise MusicstyleError(same, "two inputs of one name would be written here: give them separate --out-dir runs")
     quiet_tensorflow()
-    from ..figures.velocity import transfer_to_files
 
-    result = transfer_to_files(args.file, args.genre, args.output, args.arch, texture=args.texture, seed=args.seed,
-                               route=args.route, wav=args.wav, seconds=args.seconds, plot=args.plot)
-    if args.judge:
-        from .. import dynamics
-        from ..core.midi import read_midi
-        from ..data.examples import default_piece
+    def one(name: str) -> dict:
+        midi, wav, plot = targets[name]
+        result = {"file": name, **transfer_to_files(name, args.genre, midi, args.arch, texture=args.texture, seed=args.seed,
+                                                    route=args.route, wav=wav, seconds=args.seconds, plot=plot)}
+        if args.judge:
+            from .. import dynamics
+            from ..core.midi import read_midi
 
-        pieces = {side: read_midi(path.read_bytes(), name=str(path)) for side, path in
-                  (("before", Path(args.file) if args.file else default_piece()), ("after", Path(args.output)))}
-        result["judged"] = {side: {k: round(float(p), 3) for k, p in dynamics.verdict(perf).items()}
-                            for side, perf in pieces.items()}
-        if note := dynamics.caution(pieces["before"]):
-            result["judged"]["caution"] = note
-    emit(result, args.json)
-    return 0
+            pieces = {side: read_midi(path.read_bytes(), name=str(path)) for side, path in (("before", Path(name)), ("after", midi))}
+            result["judged"] = {side: {k: round(float(p), 3) for k, p in dynamics.verdict(perf).items()}
+                                for side, perf in pieces.items()}
+            if note := dynamics.caution(pieces["before"]):
+                result["judged"]["caution"] = note
+        return result
+
+    return each_file(files, one, args.json)
+
+
+def _transfer_targets(args, name: str) -> tuple:
+    """The MIDI, WAV (or None) and figure (or None) ``transfer`` writes for input ``name``."""
+    midi = Path(args.output) if args.output else Path(args.out_dir) / f"{Path(name).stem}_to_{args.genre}.mid"
+    beside = {"wav": midi.with_suffix(".wav"), "plot": midi.with_suffix(".png")}
+    return midi, *(None if not v else Path(v) if isinstance(v, str) else beside[k]
+                   for k, v in (("wav", args.wav), ("plot", args.plot)))
 
 
 def _bench(args) -> int:

@@ -126,6 +126,22 @@ def transfer_figure(before: Performance, after: Performance, titles=("original",
     return before_after(before, after, titles, same_notes=True)
 
 
+def transfer_outputs(src, output, wav=None, plot=None) -> tuple:
+    """The files :func:`transfer_to_files` writes, checked (:func:`musicstyle.core.outputs.output_file`).
+
+    Args:
+        src: the input MIDI file.
+        output, wav, plot: the MIDI, audio (or None) and figure (or None) to write.
+
+    Returns:
+        ``(output, wav, plot)`` as paths (None where not asked for). Raises :class:`MusicstyleError`
+        for an ending its writer does not know, a folder, or ``src`` itself.
+    """
+    return (output_file(output, MIDI, inputs=(src,)),
+            output_file(wav, (".wav",), "--wav", inputs=(src,)) if wav else None,
+            output_file(plot, plot_suffixes(), "--plot", inputs=(src,)) if plot else None)
+
+
 def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: bool = True, seed: int = 0,
                       wav=None, seconds: float | None = None, plot=None, route: str | None = None) -> dict:
     """``musicstyle transfer``: a piece with a genre's velocities, and optionally its heat map and audio.
@@ -155,13 +171,9 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
     src = Path(src) if src else default_piece()
     if not src.is_file():
         raise MusicstyleError(src, "no such file")
-    dest = output_file(output, MIDI, inputs=(src,))
+    dest, wav, plot = transfer_outputs(src, output, wav, plot)
     if seconds is not None and seconds <= 0:
         raise MusicstyleError("--seconds", f"must be > 0 (got {seconds:g})")
-    if wav:
-        wav = output_file(wav, (".wav",), "--wav", inputs=(src,))
-    if plot:
-        plot = output_file(plot, plot_suffixes(), "--plot", inputs=(src,))
     data = src.read_bytes()
     before = read_midi(data, name=str(src))  # bad input fails here, before any model loads
     model, meta = velocity.load(genre, arch)
