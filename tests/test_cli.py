@@ -122,7 +122,7 @@ def test_help_examples_are_valid_commands_and_the_main_job_is_listed_first(capsy
 
     parser = build_parser()
     examples = [line.split()[1:] for line in EXAMPLES.splitlines() if line.startswith("  musicstyle ")]
-    assert len(examples) == 5
+    assert len(examples) == 6
     for argv in examples:
         assert callable(parser.parse_args(argv).func), argv
     parser.print_help()

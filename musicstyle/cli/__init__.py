@@ -19,6 +19,7 @@ DESCRIPTION = """Music style transfer between jazz and classical piano, and note
 Bad input prints one line, error: FILE: reason, and exits with status 2; no command writes over its input."""
 EXAMPLES = """examples:
   musicstyle transfer piece.mid --to jazz -o piece_jazz.mid --wav piece_jazz.wav --judge
+  musicstyle transfer my_pieces/*.mid --to classical --out-dir out --wav --plot
   musicstyle classify piece.mid
   musicstyle judge my_pieces/*.mid --json
   musicstyle compose --genre pop -o pop.mid
