@@ -64,6 +64,7 @@ def register(groups) -> None:
 
 
 def _judge(args) -> int:
+    import functools
     from pathlib import Path
 
     from ..core.midi import read_midi
@@ -72,18 +73,20 @@ def _judge(args) -> int:
     from ..settings import quiet_tensorflow
 
     quiet_tensorflow()
-    judge = []  # loaded once, at the first file that reads
+
+    @functools.cache
+    def relations_judge() -> tuple:
+        model, meta = load_model_file(args.relations) if args.relations else load(TRUSTED)
+        if meta.get("arch") != "relations":
+            raise MusicstyleError(args.relations, f"not a relations judge (a {meta.get('arch')} discriminator)")
+        return model, meta
 
     def one(name: str) -> dict:
         path = Path(name)
         if not path.is_file():
             raise MusicstyleError(path, "no such file")
         perf = read_midi(path.read_bytes(), name=str(path))  # bad input fails here, before any model loads
-        if not judge:
-            judge.append(load_model_file(args.relations) if args.relations else load(TRUSTED))
-            if judge[0][1].get("arch") != "relations":
-                raise MusicstyleError(args.relations, f"not a relations judge (a {judge[0][1].get('arch')} discriminator)")
-        model, meta = judge[0]
+        model, meta = relations_judge()  # loaded once
         result = {"file": str(path), "notes": len(perf.notes),
                   **{k: round(float(p), 3) for k, p in outcome_probabilities(model, meta, perf).items()}}
         if note := caution(perf):

@@ -156,7 +156,8 @@ def fetch(name: str | Source, dest: str | Path | None = None, base_url: str | No
     dest = Path(dest) if dest is not None else cache_home() / "data" / source.name
     wanted = source.checksums()
     downloader = pooch.HTTPDownloader(progressbar=False, timeout=60)
-    logger, level = pooch.get_logger(), pooch.get_logger().level
+    logger = pooch.get_logger()
+    level = logger.level
     counts, lock = {"ok": 0, "offline": 0}, threading.Lock()
 
     def unreachable() -> bool:
