@@ -26,6 +26,18 @@ def test_inspect_json(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["columns"] == 90
 
 
+def test_inspect_names_the_smpte_timing_of_a_file_timed_in_frames(tmp_path, capsys):
+    plain = write(tmp_path, "plain.mid", smf(track([(0, on(60, 100)), (480, off(60))])))
+    framed = write(tmp_path, "framed.mid", smf(track([(0, on(60, 100)), (1000, off(60))]), division=0xE728))
+    assert main(["inspect", str(plain), str(framed), "--json"]) == 0
+    results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["smpte"] for r in results] == [None, {"frame_rate": 25, "ticks_per_frame": 40}]
+    assert [r["duration_s"] for r in results] == [0.5, 1.0]
+    assert main(["inspect", str(plain), str(framed)]) == 0
+    plain_text, framed_text = capsys.readouterr().out.split("\n\n")
+    assert "\nsmpte " not in plain_text and "\nsmpte                25 frames a second, 40 ticks a frame" in framed_text
+
+
 def test_inspect_bad_file_prints_one_line_and_exits_2(tmp_path, capsys):
     path = write(tmp_path, "notes.txt", b"hello")
     assert main(["inspect", str(path), "--json"]) == 2
@@ -43,7 +55,7 @@ def test_inspect_several_files_one_json_line_each_and_the_unreadable_one_reporte
     assert captured.err == f"error: {bad}: not a MIDI file (no 'MThd' header)\n"
     assert main(["inspect", str(good), str(good)]) == 0
     first, second = capsys.readouterr().out.split("\n\n")
-    assert first + "\n" == second and first.startswith(f"file ")
+    assert first + "\n" == second and first.startswith("file ")
 
 
 def test_entry_point_runs_without_traceback(tmp_path):

@@ -37,6 +37,30 @@ def test_default_tempo_before_the_first_tempo_event():
     assert read_midi(data).duration_s == 0.5
 
 
+def smpte(frame_rate: int, ticks_per_frame: int) -> int:
+    """The header's division word for SMPTE timing (the frame rate as a negative byte)."""
+    return ((256 - frame_rate) << 8) | ticks_per_frame
+
+
+@pytest.mark.parametrize("rate, ticks_per_frame, tpq, tempos, ticks_a_second", [
+    (25, 40, 500, [], 1000),
+    (24, 4, 48, [], 96),
+    (30, 80, 1200, [], 2400),
+    (29, 80, 1200, [(0, 500_500)], 2400 / 1.001),
+    (25, 3, 75, [(0, 1_000_000)], 75),
+])
+def test_smpte_ticks_are_timed_in_frames_and_the_files_tempo_events_do_not_count(
+        rate, ticks_per_frame, tpq, tempos, ticks_a_second):
+    data = smf(track([(0, tempo(250_000)), (0, on(60, 90)), (int(ticks_a_second) * 3, off(60)),
+                      (0, on(62, 80)), (int(ticks_a_second), off(62))]), division=smpte(rate, ticks_per_frame))
+    perf = read_midi(data)
+    assert (perf.ticks_per_quarter, perf.tempos.tolist(), perf.smpte) == (tpq, tempos, (rate, ticks_per_frame))
+    expected = np.array([0, int(ticks_a_second) * 3, int(ticks_a_second) * 4]) / ticks_a_second
+    np.testing.assert_allclose(perf.seconds(np.array([0, perf.notes["end"][0], perf.notes["end"][1]])), expected)
+    assert notes_of(data)[1][2:] == (62, 80) and perf.repairs == {}
+    assert read_midi(data, strict=True).notes.tolist() == perf.notes.tolist()
+
+
 def test_restrike_ends_the_sounding_note():
     # on, on again (no off between), off, on, off: three strikes of one key
     data = smf(track([(0, on(60, 100)), (100, on(60, 90)), (100, off(60)), (100, on(60, 80)), (100, off(60))]))
@@ -131,6 +155,14 @@ def test_rewrite_changes_only_velocity_bytes():
         assert new.notes[field].tolist() == old.notes[field].tolist()
     assert new.controls.tolist() == old.controls.tolist()
     assert new.tempos.tolist() == old.tempos.tolist()
+
+
+def test_rewrite_keeps_an_smpte_file_timed_as_it_was():
+    data = smf(track([(0, on(60, 100)), (1000, off(60)), (0, on(64, 50)), (500, off(64))]), division=smpte(25, 40))
+    out = rewrite_velocities(data, lambda ticks, pitches, old: np.array([70.0, 71.0]))
+    assert out[:14] == data[:14]
+    new = read_midi(out)
+    assert new.notes["velocity"].tolist() == [70, 71] and new.duration_s == pytest.approx(1.5)
 
 
 def test_rewrite_clips_to_1_127():

@@ -40,6 +40,7 @@ def inspect_file(path: str | Path, layout: Layout = PAPER, strict: bool = False)
         "steps": int(step_of(perf.end_tick, perf.ticks_per_quarter, layout.steps_per_beat)) + 1,
         "columns": layout.columns,
         "ticks_per_quarter": perf.ticks_per_quarter,
+        "smpte": None if perf.smpte is None else {"frame_rate": perf.smpte[0], "ticks_per_frame": perf.smpte[1]},
         "tempo_changes": int(len(perf.tempos)),
         "pitch_range": [int(pitch.min()), int(pitch.max())],
         "velocity_mean": round(float(vel.mean()), 2),

@@ -27,9 +27,12 @@ notes in 166 TPD files), and pretty_midi and mido pair correctly but are 10-100 
   pretty_midi read them) and ``unknown_format`` (a format above 2, read as format 1).
   ``strict=True`` raises instead (unknown chunks, a missing end-of-track and events after it are
   still accepted and counted).
+* A file timed in SMPTE frames (24, 25, 29.97 or 30 a second) is read with the ticks per quarter
+  and the one tempo that give its ticks their times in seconds, a quarter half a second
+  (``Performance.smpte``; its own tempo events do not count, as the standard says).
 * Not MIDI, empty, cut inside the header or inside an event, an undefined status byte (0xF4,
-  0xF5, 0xF9, 0xFD: no reader knows its length), a status byte where a data byte belongs, SMPTE
-  timing, zero ticks per quarter note, fewer tracks than the header announces, no notes, a tempo
+  0xF5, 0xF9, 0xFD: no reader knows its length), a status byte where a data byte belongs, an SMPTE
+  frame rate other than those four, zero ticks per quarter note, fewer tracks than the header announces, no notes, a tempo
   outside 4-1000 quarter notes per minute, a tick past 2**40 or a silence over :data:`MAX_GAP_S`
   seconds raise :class:`MusicstyleError`, in both modes.
 """
@@ -45,7 +48,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import MusicstyleError
-from .midiscan import MAX_TICK, REPAIRS, STRICT_TOLERATED, TEMPO_DTYPE, RawEvents, scan_events
+from .midiscan import DEFAULT_US_PER_QUARTER, MAX_TICK, REPAIRS, STRICT_TOLERATED, TEMPO_DTYPE, RawEvents, scan_events
 
 __all__ = [
     "CC_DTYPE", "MAX_GAP_S", "MAX_TICK", "NOTE_DTYPE", "PEDAL_CCS", "REPAIRS", "STRICT_TOLERATED", "TEMPO_DTYPE",
@@ -59,7 +62,6 @@ PEDAL_CCS = (64, 66, 67)
 MAX_GAP_S = 120.0
 #: Tempo range accepted, in quarter notes per minute.
 TEMPO_RANGE_QPM = (4.0, 1000.0)
-DEFAULT_US_PER_QUARTER = 500_000
 
 NOTE_DTYPE = np.dtype([("start", "i8"), ("end", "i8"), ("pitch", "u1"), ("velocity", "u1")])
 CC_DTYPE = np.dtype([("tick", "i8"), ("number", "u1"), ("value", "u1")])
@@ -83,6 +85,7 @@ class Performance:
     sha256: str = ""
     unreleased: int = 0  # note-ons never released, ended where their track ends
     repairs: dict = field(default_factory=dict)
+    smpte: tuple[int, int] | None = None  # (frame rate, ticks per frame) of a file timed in SMPTE frames
 
     @property
     def end_tick(self) -> int:
@@ -166,6 +169,7 @@ def read_midi(source: str | Path | bytes, name: str | None = None, strict: bool 
         sha256=hashlib.sha256(data).hexdigest(),
         unreleased=unreleased,
         repairs=raw.repairs,
+        smpte=raw.smpte,
     )
     validate(perf)
     return perf

@@ -17,6 +17,10 @@ import numpy as np
 from ..errors import MusicstyleError
 
 TEMPO_DTYPE = np.dtype([("tick", "i8"), ("us_per_quarter", "i8")])
+#: A quarter note's length before the first tempo event (120 quarters a minute), as the standard says.
+DEFAULT_US_PER_QUARTER = 500_000
+#: SMPTE frame rates as the header gives them, and the whole frames a second each counts.
+SMPTE_RATES = {24: 24, 25: 25, 29: 30, 30: 30}
 #: Ticks past this are absurd (and would overflow the note sort keys of the reader).
 MAX_TICK = 2**40
 
@@ -51,6 +55,8 @@ class RawEvents:
 
     ``offset`` is the byte position of an event's second data byte (a note-on's velocity);
     ``repairs`` counts the repairs made to read the file (kind -> count, see :data:`REPAIRS`).
+    A file timed in SMPTE frames has ``smpte`` (frame rate, ticks per frame), and ``tempos`` holds the
+    one tempo that times its ticks (:func:`smpte_timing`; the file's own tempo events do not count).
     """
 
     ticks_per_quarter: int
@@ -63,6 +69,7 @@ class RawEvents:
     track_end: np.ndarray
     tempos: np.ndarray
     repairs: dict = field(default_factory=dict)
+    smpte: tuple[int, int] | None = None
 
 
 _NO_STATUS, _KEEP, _SKIP2, _SKIP1, _META, _SYSEX, _SYSTEM = range(7)
@@ -89,6 +96,7 @@ class _Scan:
         self.changes, self.change_at = [], []  # running status: the status byte and the event index it starts at
         self.track_sizes, self.track_end = [], []
         self.repairs = Counter()
+        self.ticks_per_quarter, self.us_per_quarter, self.smpte = 0, DEFAULT_US_PER_QUARTER, None
 
     def repair(self, kind: str, strict_reason: str) -> None:
         """Count a repair, or raise ``strict_reason`` in strict mode."""
@@ -156,10 +164,29 @@ def _header(s: _Scan) -> tuple[int, int]:
     elif fmt > 2:
         s.repair("unknown_format", f"unknown MIDI format {fmt}")
     if division & 0x8000:
-        raise MusicstyleError(source, "SMPTE time division is not supported (need ticks per quarter note)")
-    if division == 0:
+        s.smpte = (256 - (division >> 8), division & 0xFF)
+        s.ticks_per_quarter, s.us_per_quarter = smpte_timing(*s.smpte, source)
+    elif division == 0:
         raise MusicstyleError(source, "zero ticks per quarter note")
+    else:
+        s.ticks_per_quarter = division
     return int.from_bytes(data[10:12], "big"), 8 + length
+
+
+def smpte_timing(frame_rate: int, ticks_per_frame: int, source: str = "<bytes>") -> tuple[int, int]:
+    """Ticks per quarter and the one tempo (microseconds per quarter) that time SMPTE ticks exactly.
+
+    A quarter is half a second, as in a file without tempo events, unless the ticks of a second are odd
+    (then a second). Rate 29 is 30-frame drop-frame timecode: 29.97 frames a second.
+
+    Raises:
+        MusicstyleError: for a frame rate other than 24, 25, 29 or 30, or no ticks per frame.
+    """
+    if frame_rate not in SMPTE_RATES or ticks_per_frame == 0:
+        raise MusicstyleError(source, f"malformed SMPTE time division ({frame_rate} frames a second, "
+                              f"{ticks_per_frame} ticks a frame; rates are 24, 25, 29 and 30)")
+    tpq, us = SMPTE_RATES[frame_rate] * ticks_per_frame, 1_001_000 if frame_rate == 29 else 1_000_000
+    return (tpq // 2, us // 2) if tpq % 2 == 0 else (tpq, us)
 
 
 def _trailing(s: _Scan, pos: int, ntracks: int) -> None:
@@ -313,11 +340,12 @@ def _raw_events(s: _Scan) -> RawEvents:
     statuses = np.repeat(np.array(s.changes, np.uint8), np.diff(change_at))
     raw = np.frombuffer(s.data, np.uint8)
     offset = np.array(s.offsets, np.int64)
-    tempo = np.zeros(len(s.tempos), TEMPO_DTYPE)
-    if s.tempos:
-        tempo["tick"], tempo["us_per_quarter"] = np.array(s.tempos, np.int64).T
+    tempos = s.tempos if s.smpte is None else [(0, s.us_per_quarter)] * (s.us_per_quarter != DEFAULT_US_PER_QUARTER)
+    tempo = np.zeros(len(tempos), TEMPO_DTYPE)
+    if tempos:
+        tempo["tick"], tempo["us_per_quarter"] = np.array(tempos, np.int64).T
     return RawEvents(
-        ticks_per_quarter=int.from_bytes(s.data[12:14], "big"),
+        ticks_per_quarter=s.ticks_per_quarter,
         tick=np.array(s.ticks, np.int64),
         status=statuses,
         data1=raw[offset - 1],
@@ -327,4 +355,5 @@ def _raw_events(s: _Scan) -> RawEvents:
         track_end=np.array(s.track_end, np.int64),
         tempos=tempo,
         repairs=dict(s.repairs),
+        smpte=s.smpte,
     )
