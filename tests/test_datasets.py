@@ -82,6 +82,19 @@ def test_cache_is_used_and_equal_and_rebuilt_when_damaged(tmp_path, monkeypatch)
     assert 72 in {int(p.performance.notes["pitch"][0]) for p in fourth.pieces}
 
 
+def test_a_file_timed_in_smpte_frames_keeps_its_seconds_through_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSICSTYLE_CACHE", str(tmp_path / "cache"))
+    folder = make_folder(tmp_path / "d", bad=False)
+    drop_frame = ((256 - 29) << 8) | 80  # 29.97 frames a second, 80 ticks a frame
+    (folder / "jazz" / "framed.mid").write_bytes(smf(track([(0, on(60, 90)), (2400, off(60))]), division=drop_frame))
+    seconds = []
+    for _ in range(2):  # parsed, then read from the cache
+        framed = next(p.performance for p in load_folder(folder, progress=False).pieces if p.name == "framed")
+        seconds.append(framed.duration_s)
+    assert seconds == [pytest.approx(1.001)] * 2
+    assert len(list((datasets.cache_home() / "parsed").glob("pieces-*.npz"))) == 1
+
+
 def test_quick_subset_is_fixed_and_small(tmp_path, monkeypatch):
     folder = make_folder(tmp_path / "d", n=20, bad=False)
     monkeypatch.setenv("MUSICSTYLE_QUICK", "1")
