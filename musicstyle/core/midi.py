@@ -28,13 +28,14 @@ notes in 166 TPD files), and pretty_midi and mido pair correctly but are 10-100 
   ``strict=True`` raises instead (unknown chunks, a missing end-of-track and events after it are
   still accepted and counted).
 * A file timed in SMPTE frames (24, 25, 29.97 or 30 a second) is read with the ticks per quarter
-  and the one tempo that give its ticks their times in seconds, a quarter half a second
-  (``Performance.smpte``; its own tempo events do not count, as the standard says).
-* Not MIDI, empty, cut inside the header or inside an event, an undefined status byte (0xF4,
-  0xF5, 0xF9, 0xFD: no reader knows its length), a status byte where a data byte belongs, an SMPTE
-  frame rate other than those four, zero ticks per quarter note, fewer tracks than the header announces, no notes, a tempo
-  outside 4-1000 quarter notes per minute, a tick past 2**40 or a silence over :data:`MAX_GAP_S`
-  seconds raise :class:`MusicstyleError`, in both modes.
+  and the one tempo that give its ticks their times in seconds, a quarter half a second (a second
+  when a second has an odd number of ticks; ``Performance.smpte``; its own tempo events do not
+  count, as the standard says).
+* Not MIDI, empty, cut inside the header or inside an event, an undefined status byte (0xF4, 0xF5,
+  0xF9, 0xFD: no reader knows its length), a status byte where a data byte belongs, an SMPTE frame
+  rate other than those four, zero ticks per quarter note, fewer tracks than the header announces,
+  no notes, a tempo outside 4-1000 quarter notes per minute, a tick past 2**40 or a silence over
+  :data:`MAX_GAP_S` seconds raise :class:`MusicstyleError`, in both modes.
 """
 
 from __future__ import annotations
