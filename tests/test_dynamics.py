@@ -431,6 +431,29 @@ def test_evaluate_transfer_per_piece_verdicts_give_the_shares(tmp_path, capsys):
     assert {line.split()[0] for line in lines[head + 1:]} == {r["name"] for r in rows}
 
 
+def test_evaluate_transfer_by_group_gives_each_recording_sources_shares(tmp_path, capsys):
+    for genre in D.GENRES:
+        (tmp_path / genre).mkdir()
+        for i in range(4):  # on the 16th grid (quantised), or off it with no pedal (no-pedal)
+            velocities = list(range(30 + 5 * i, 110, 3 + i % 2))
+            (tmp_path / genre / f"{genre}{i}.mid").write_bytes(melody(velocities, step=120 if i < 2 else 127))
+    assert main(["evaluate", "transfer", "--data", str(tmp_path), "--by-group", "--per-piece", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {g: f["pieces"] for g, f in result["by_group"].items()} == {"quantised": 4, "no-pedal": 4}
+    for group, names in (("quantised", {"0", "1"}), ("no-pedal", {"2", "3"})):
+        f, rows = result["by_group"][group], [r for r in result["per_piece"] if r["name"][-1] in names]
+        assert f["discriminator_accuracy"] == pytest.approx(np.mean([r["real"] == r["genre"] for r in rows]))
+        for src, dst in (("jazz", "classical"), ("classical", "jazz")):
+            rs = [r for r in rows if r["genre"] == src]
+            assert f[f"{src}_to_{dst}"]["pieces"] == 2
+            assert f[f"{src}_to_{dst}"]["moved_share"] == pytest.approx(np.mean([r["transfer"] == dst for r in rs]))
+            assert f[f"{src}_to_{dst}"]["control_share"] == pytest.approx(np.mean([r["own"] == src for r in rs]))
+    assert main(["evaluate", "transfer", "--data", str(tmp_path), "--by-group"]) == 0
+    out = capsys.readouterr().out
+    head = out.splitlines().index("trusted judge, by recording-source group:") + 1
+    assert out.splitlines()[head].split() == ["quantised", "(4)", "no-pedal", "(4)"]
+
+
 def test_ensemble_is_the_mean_log_odds_of_its_members():
     perf = read_midi(chord_piece([[(60, 50 + i % 7), (64, 60), (67, 90 - i % 11)] for i in range(40)]))
     d = D.dynamics_of(perf)

@@ -429,6 +429,36 @@ def test_evaluate_velocity_per_piece_adds_up_to_the_whole(tmp_path, capsys):
     assert [line.split()[0] for line in out.splitlines() if line.startswith("  jazz")] == ["jazz0", "jazz1", "jazz2"]
 
 
+def test_evaluate_velocity_by_group_splits_the_whole_by_recording_source(tmp_path, capsys):
+    quantised = piece_bytes()
+    live = smf(track([(d + 7 if d else d, e) for d, e in [  # pedalled, onsets off the grid: the soft group
+        (0, tempo(500_000)), (0, cc(64, 127)), (0, on(60, 80)), (0, on(48, 50)), (0, on(100, 33)), (240, off(60)),
+        (0, on(64, 90)), (240, off(64)), (0, off(48)), (0, on(62, 70)), (120, cc(64, 0)), (360, off(62)), (0, off(100)),
+        (0, on(72, 20)), (480, off(72))]]))
+    for genre in ("classical", "jazz"):
+        (tmp_path / genre).mkdir()
+        for i, data in enumerate((quantised, live, quantised, live)):
+            (tmp_path / genre / f"{genre}{i}.mid").write_bytes(data)
+    assert main(["evaluate", "velocity", "--data", str(tmp_path), "--by-group", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    for genre in ("classical", "jazz"):
+        r, groups = result[genre], result[genre]["by_group"]
+        assert list(groups) == ["quantised", "soft"] and [g["pieces"] for g in groups.values()] == [2, 2]
+        onsets = np.array([g["onsets"] for g in groups.values()])
+        assert onsets.sum() == r["onsets"]
+        for key in ("rmse", "rmse_mean_baseline"):  # onset-weighted
+            squares = onsets * np.array([g[key] for g in groups.values()]) ** 2
+            assert np.sqrt(squares.sum() / onsets.sum()) == pytest.approx(r[key], abs=0.01)
+        for g in groups.values():
+            assert g["rmse_ratio"] == pytest.approx(g["rmse"] / g["rmse_mean_baseline"], abs=1e-3)
+            assert g["rmse"] ** 2 >= g["within_piece_rmse"] ** 2 - 0.05
+    assert main(["evaluate", "velocity", "--data", str(tmp_path), "--by-group"]) == 0
+    out = capsys.readouterr().out
+    assert "classical, by recording-source group:" in out and "jazz, by recording-source group:" in out
+    assert [line.split()[:2] for line in out.splitlines() if line.startswith(("  quantised", "  soft"))] == [
+        ["quantised", "2"], ["soft", "2"]] * 2
+
+
 def test_within_piece_figures_leave_out_each_pieces_level():
     from musicstyle.velocity.evaluate import metrics
 

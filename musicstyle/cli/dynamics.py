@@ -59,6 +59,9 @@ def register(groups) -> None:
                    help="judge the velocity models' mean predictions alone (transfer writes mean + texture)")
     p.add_argument("--per-piece", action="store_true",
                    help="also the trusted judge's verdict on each piece: as played, own model, transferred, controls")
+    p.add_argument("--by-group", action="store_true",
+                   help="also the trusted judge's figures on each recording-source group of the pieces (quantised, "
+                        "no-pedal, loud, soft): how it fares on each kind of file")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_evaluate)
 
@@ -124,15 +127,17 @@ def _evaluate(args) -> int:
     quiet_tensorflow()
     result = evaluate_command(args.data, args.split, cnn=args.cnn, stats=args.stats, trusted=args.trusted,
                               texture=args.texture, progress=not args.json, relations=args.relations,
-                              hold_out=args.hold_out, per_piece=args.per_piece)
+                              hold_out=args.hold_out, per_piece=args.per_piece, by_group=args.by_group)
     if args.json:
         emit(result, True)
         return 0
-    from ..figures.dynamics import observation_table, per_piece_table, routes_table, table
+    from ..figures.dynamics import group_table, observation_table, per_piece_table, routes_table, table
 
     header = ("data", "split", "hold_out", "texture", "pieces", "routes_skipped", "skipped", "no_dynamics", "short_pieces")
     emit({k: v for k, v in result.items() if k in header}, False)
     print(f"\n{table(result)}\n\nroutes, judged by the trusted judge:\n{routes_table(result)}\n\n{observation_table(result)}")
+    if args.by_group:
+        print(f"\ntrusted judge, by recording-source group:\n{group_table(result)}")
     if args.per_piece:
         print(f"\n{per_piece_table(result)}")
     return 0

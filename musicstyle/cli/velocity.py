@@ -75,6 +75,9 @@ def register(groups) -> None:
                         "of a genre is its main model)")
     p.add_argument("--per-piece", action="store_true",
                    help="also each piece's figures for the main model (RMSE, the mean's, level error, within-piece)")
+    p.add_argument("--by-group", action="store_true",
+                   help="also the main model's figures on each recording-source group of the pieces (quantised, "
+                        "no-pedal, loud, soft): how it fares on each kind of file")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_evaluate)
 
@@ -168,14 +171,17 @@ def _evaluate(args) -> int:
     from ..velocity import GENRES, evaluate
     from ..velocity.evaluate import model_files
 
-    result = evaluate(args.data, args.split, models=model_files(args.model), hold_out=args.hold_out, per_piece=args.per_piece)
+    result = evaluate(args.data, args.split, models=model_files(args.model), hold_out=args.hold_out, per_piece=args.per_piece,
+                      by_group=args.by_group)
     if args.json:
         emit(result, True)
         return 0
-    from ..figures.velocity import evaluation_table, per_piece_table
+    from ..figures.velocity import evaluation_table, group_table, per_piece_table
 
     emit({k: v for k, v in result.items() if k not in GENRES}, False)
     print(f"\n{evaluation_table(result)}")
+    if args.by_group:
+        print(f"\n{group_table(result)}")
     if args.per_piece:
         print(f"\n{per_piece_table(result)}")
     return 0

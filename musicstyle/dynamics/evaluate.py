@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data import GROUPS, recording_group
 from ..errors import MusicstyleError
 from .data import GENRES, NO_DYNAMICS, dynamics_of, judgeable, load_pieces, shuffled, texture_alone, velocity_predictors
 from .excerpts import MIN_NOTES
@@ -31,7 +32,8 @@ def _mean(values) -> float | None:
 
 
 def evaluate_transfer(collection, discriminators: dict, predictors: dict, trusted: str | None = None,
-                      progress: bool = False, routes: dict | None = None, per_piece: bool = False) -> dict:
+                      progress: bool = False, routes: dict | None = None, per_piece: bool = False,
+                      by_group: bool = False) -> dict:
     """Judge every piece as played, re-predicted by its own genre's model, transferred and shuffled.
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``. Where the transfer draws a texture, also
@@ -51,6 +53,7 @@ def evaluate_transfer(collection, discriminators: dict, predictors: dict, truste
         routes: route name -> predictors like ``predictors``; each route's transfer and own-genre
             output judged by the trusted judge (None: no routes table).
         per_piece: also the trusted judge's verdicts on each piece (:func:`piece_verdicts`).
+        by_group: also the trusted judge's figures on each recording-source group (``by_group``).
 
     Returns:
         The figures of :func:`summarise`.
@@ -81,7 +84,7 @@ def evaluate_transfer(collection, discriminators: dict, predictors: dict, truste
             versions["texture_alone"] = d.with_velocity(texture_alone(target.meta, p.performance))
             if own_mean is not None:
                 versions["texture_on_source_model"] = d.with_velocity(_drawn_on(own_mean[p.genre], target, p.performance))
-        row = {"name": p.name, "genre": p.genre, "target": other}
+        row = {"name": p.name, "genre": p.genre, "target": other, "group": recording_group(p.performance)}
         for k, v in versions.items():
             row[k] = {kind: outcome_probabilities(m, meta, v) for kind, (m, meta) in discriminators.items()}
             row[k + "_obs"] = observations(v)
@@ -104,7 +107,7 @@ def evaluate_transfer(collection, discriminators: dict, predictors: dict, truste
     for pred in [*predictors.values(), *(q for r in (routes or {}).values() for q in r.values())]:
         if hasattr(pred, "save"):
             pred.save()
-    return summarise(rows, trusted, per_piece=per_piece)
+    return summarise(rows, trusted, per_piece=per_piece, by_group=by_group)
 
 
 def _drawn_on(source, target, perf) -> np.ndarray:
@@ -187,7 +190,7 @@ def piece_verdicts(rows: list[dict], kind: str) -> list[dict]:
              "p_target_after": round(_p(r["transfer"][kind], r["target"]), 4)} for r in rows]
 
 
-def summarise(rows: list[dict], trusted: str = TRUSTED, per_piece: bool = False) -> dict:
+def summarise(rows: list[dict], trusted: str = TRUSTED, per_piece: bool = False, by_group: bool = False) -> dict:
     """The ``evaluate transfer`` figures from per-piece verdicts. Taught in ``notebooks/02b_did_the_style_move.ipynb``.
 
     Args:
@@ -197,6 +200,8 @@ def summarise(rows: list[dict], trusted: str = TRUSTED, per_piece: bool = False)
             ``{"transfer": p, "own": p}`` by the trusted judge).
         trusted: the judge whose figures come first (the others under ``others``).
         per_piece: also the trusted judge's :func:`piece_verdicts` (``per_piece``).
+        by_group: also ``by_group``: for each recording-source group of the rows (their ``group``, in
+            the order of :data:`musicstyle.data.GROUPS`), its ``pieces`` and the trusted judge's shares.
 
     Returns:
         ``trusted``, ``pieces``, the trusted judge's shares (each direction with its ``routes``
@@ -221,6 +226,9 @@ def summarise(rows: list[dict], trusted: str = TRUSTED, per_piece: bool = False)
     out["observations"] = obs
     if per_piece:
         out["per_piece"] = piece_verdicts(rows, trusted)
+    if by_group:
+        out["by_group"] = {g: {"pieces": len(rs), **_figures(rs, trusted)} for g in GROUPS
+                           if (rs := [r for r in rows if r.get("group") == g])}
     return out
 
 
@@ -270,7 +278,7 @@ def _judges(relations=None, cnn=None, stats=None) -> dict:
 
 def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, trusted: str = TRUSTED,
                      texture: bool = True, progress: bool = True, relations=None, hold_out: str | None = None,
-                     per_piece: bool = False) -> dict:
+                     per_piece: bool = False, by_group: bool = False) -> dict:
     """``musicstyle evaluate transfer``: the shipped (or given) judges on a folder's pieces.
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``.
@@ -286,6 +294,7 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
         progress: show progress bars.
         hold_out: the group of ``split="held-out"`` (:data:`musicstyle.data.GROUPS`).
         per_piece: also the trusted judge's verdicts piece by piece (``per_piece``).
+        by_group: also the trusted judge's figures on each recording-source group (``by_group``).
 
     Returns:
         ``data``, ``split``, ``texture``, the figures of :func:`evaluate_transfer` with every
@@ -310,7 +319,7 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
     predictors, routes = route_predictors(texture)
     routes, routes_skipped = _usable(routes, collection.pieces[0])
     result = evaluate_transfer(collection, _judges(relations, cnn, stats), predictors, trusted=trusted,
-                               progress=progress, routes=routes, per_piece=per_piece)
+                               progress=progress, routes=routes, per_piece=per_piece, by_group=by_group)
     result = {"data": str(collection.root), "split": split, "texture": texture, **result}
     if hold_out:
         result["hold_out"] = hold_out

@@ -92,6 +92,26 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def group_table(result: dict) -> str:
+    """The trusted judge's figures on each recording-source group from ``evaluate transfer --by-group``.
+
+    Printed by ``musicstyle evaluate transfer --by-group``.
+
+    Args:
+        result: :func:`musicstyle.dynamics.evaluate_transfer`'s result with ``by_group``.
+
+    Returns:
+        The rows of :func:`table`, one column per group (its piece count beside its name).
+    """
+    cols = {f"{g} ({f['pieces']})": f for g, f in result["by_group"].items()}
+    widths = [max(len(c), len(_pct(0))) for c in cols]
+    width = max(len(label) for label, _ in _ROWS)
+    lines = [" " * width + "".join(f"  {c:>{w}}" for c, w in zip(cols, widths))]
+    for label, keys in _ROWS:
+        lines.append(f"{label:<{width}}" + "".join(f"  {_pct(_get(f, keys)):>{w}}" for f, w in zip(cols.values(), widths)))
+    return "\n".join(lines)
+
+
 def observation_table(result: dict) -> str:
     """The paper's observations from ``evaluate transfer`` as aligned text.
 

@@ -42,6 +42,32 @@ def evaluation_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def group_table(result: dict) -> str:
+    """The main model's figures on each recording-source group from ``evaluate velocity --by-group``, per genre.
+
+    Printed by ``musicstyle evaluate velocity --by-group``.
+
+    Args:
+        result: :func:`musicstyle.velocity.evaluate`'s result with ``by_group=True``.
+
+    Returns:
+        One row per group: pieces, onsets, the main model's RMSE, the training mean's, their ratio,
+        Pearson r, within-piece RMSE (the mean's), within-piece r and the level error.
+    """
+    lines = []
+    for genre, r in result.items():
+        if not isinstance(r, dict) or "by_group" not in r:
+            continue
+        lines.append(f"{genre}, by recording-source group:")
+        lines.append(f"  {'group':<11}{'pieces':>7}{'onsets':>9}{'RMSE':>8}{'mean':>8}{'ratio':>8}{'r':>8}"
+                     f"{'within':>8}{'(mean)':>8}{'within r':>10}{'level':>8}")
+        for g, f in r["by_group"].items():
+            lines.append(f"  {g:<11}{f['pieces']:>7}{f['onsets']:>9,}{f['rmse']:>8.2f}{f['rmse_mean_baseline']:>8.2f}"
+                         f"{f['rmse_ratio']:>8.3f}{f['pearson_r']:>8.3f}{f['within_piece_rmse']:>8.2f}"
+                         f"{f['within_piece_rmse_mean_baseline']:>8.2f}{f['within_piece_r']:>10.3f}{f['level_error']:>+8.1f}")
+    return "\n".join(lines)
+
+
 def per_piece_table(result: dict, width: int = 40) -> str:
     """Each piece's figures from ``evaluate velocity --per-piece`` as aligned text, per genre.
 

@@ -33,7 +33,7 @@ is refitted by :mod:`.refit`.
 """
 
 from .data import Prepared, features, piece_input
-from .evaluate import add_test_metrics, baselines, evaluate, evaluate_pieces, piece_figures
+from .evaluate import add_test_metrics, baselines, evaluate, evaluate_pieces, group_figures, piece_figures
 from .model import (ARCHS, GENRES, NOTE_ARCHS, build_model, improved_model, is_note_model, masked_mse, paper_model,
                     predict_whole, receptive_field, stylenet_model, with_loudness)
 from .shipped import load, load_file, pretrained_name, save
@@ -44,7 +44,7 @@ from .transfer import ROUTES, predict_notes, route_draw, transfer_bytes, transfe
 
 __all__ = [
     "ARCHS", "GENRES", "NOTE_ARCHS", "ROUTES", "WINDOW", "Prepared", "add_spread", "add_test_metrics", "baselines", "build_model", "evaluate",
-    "evaluate_pieces", "features", "fit_spread", "fit_texture", "improved_model", "is_note_model", "load", "load_file",
+    "evaluate_pieces", "features", "fit_spread", "fit_texture", "group_figures", "improved_model", "is_note_model", "load", "load_file",
     "masked_mse", "note_spread", "paper_model", "piece_figures", "piece_input", "piece_seed", "predict_notes", "predict_whole",
     "pretrained_name", "receptive_field", "refit_loudness", "route_draw", "sample_spread", "sample_texture", "save", "stylenet_model", "train",
     "train_to_file", "transfer_bytes", "transfer_file", "transferred_velocities", "with_loudness",

@@ -164,7 +164,8 @@ class Prepared:
     struck cells, an eighth of the memory); ``notes`` / ``velocity``: the note models' note features
     and every note's velocity; ``piece``: :func:`piece_input`; ``step`` / ``column``: each note's
     grid cell (column -1 outside the layout's key range); ``chord``: each note's chord id
-    (:func:`musicstyle.core.notes.chord_ids`). Pieces with no note in the key range are left out.
+    (:func:`musicstyle.core.notes.chord_ids`); ``kept``: each entry's index in ``pieces``. Pieces with
+    no note in the key range are left out.
     Taught in ``notebooks/02_velocity_cnn.ipynb``.
 
     Args:
@@ -175,7 +176,8 @@ class Prepared:
     def __init__(self, pieces, layout: Layout = PAPER):
         self.names, self.notes, self.velocity, self.piece, self.step, self.column, self.chord = ([] for _ in range(7))
         self._bits, self._struck = [], []  # grid input as bits; targets as (steps, keys, velocities) of struck cells
-        for p in pieces:
+        self.kept = []
+        for i, p in enumerate(pieces):
             perf = p.performance if hasattr(p, "performance") else p
             try:
                 roll = piano_roll(perf, layout)
@@ -184,6 +186,7 @@ class Prepared:
             nf = note_features(perf)
             pitch = perf.notes["pitch"].astype(np.int64)
             self.names.append(getattr(perf, "name", ""))
+            self.kept.append(i)
             self._bits.append(np.packbits(features(roll), axis=1))
             y = targets(roll)
             at = np.nonzero(y)

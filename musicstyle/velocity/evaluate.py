@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import SPLIT_SEED, select
+from ..data import GROUPS, SPLIT_SEED, recording_group, select
 from ..errors import MusicstyleError
 from .data import Prepared, pieces_of
 from .model import ARCHS, GENRES, is_note_model, predict_whole
@@ -121,7 +121,36 @@ def piece_figures(names: list[str], per: list[tuple[np.ndarray, np.ndarray, np.n
     return out
 
 
-def evaluate_pieces(pieces, genre: str, models: dict, per_piece: bool = False) -> dict:
+def group_figures(groups: list[str], per: list[tuple[np.ndarray, np.ndarray, np.ndarray]], mean: float) -> dict:
+    """One model's figures on the pieces of each recording-source group, to see where it fares worst.
+
+    Taught in ``notebooks/02_velocity_cnn.ipynb``.
+
+    Args:
+        groups: each piece's group (:func:`musicstyle.data.recording_group`).
+        per: :func:`onset_predictions` of those pieces.
+        mean: the training mean (the baseline).
+
+    Returns:
+        group -> ``pieces``, ``onsets``, :func:`metrics`, ``rmse_mean_baseline``, ``rmse_ratio``,
+        ``within_piece_rmse_mean_baseline`` and ``level_error`` (mean prediction minus mean velocity
+        over the onsets), for the groups of :data:`musicstyle.data.GROUPS` with onsets, in that order.
+    """
+    out = {}
+    for group in GROUPS:
+        these = [(t, p) for g, (t, p, _) in zip(groups, per) if g == group and len(t)]
+        if not these:
+            continue
+        f, baseline = metrics(these), metrics([(t, np.full_like(t, mean)) for t, _ in these])
+        true, pred = np.concatenate([t for t, _ in these]), np.concatenate([p for _, p in these])
+        out[group] = {"pieces": len(these), "onsets": len(true), **f, "rmse_mean_baseline": baseline["rmse"],
+                      "rmse_ratio": round(f["rmse"] / baseline["rmse"], 4) if baseline["rmse"] else None,
+                      "within_piece_rmse_mean_baseline": baseline["within_piece_rmse"],
+                      "level_error": round(float(pred.mean() - true.mean()), 3)}
+    return out
+
+
+def evaluate_pieces(pieces, genre: str, models: dict, per_piece: bool = False, by_group: bool = False) -> dict:
     """Figures of each model and of the baselines on ``pieces``.
 
     Taught in ``notebooks/02_velocity_cnn.ipynb``.
@@ -132,11 +161,13 @@ def evaluate_pieces(pieces, genre: str, models: dict, per_piece: bool = False) -
         models: name -> ``(model, meta)``; the first is the one reported as ``rmse``/``pearson_r``/...,
             and the baselines use its metadata's training means.
         per_piece: also the first model's :func:`piece_figures` (``per_piece``).
+        by_group: also the first model's :func:`group_figures` (``by_group``).
 
     Returns:
         The first model's figures, ``rmse_ratio`` (over the mean baseline), ``rmse_<name>`` of the
         others, and every model's and baseline's figures under ``figures``.
     """
+    pieces = list(pieces)
     prepared = Prepared(pieces)
     names = list(models)
     main_meta = models[names[0]][1]
@@ -163,6 +194,9 @@ def evaluate_pieces(pieces, genre: str, models: dict, per_piece: bool = False) -
     result["figures"] = figures
     if per_piece:
         result["per_piece"] = piece_figures(prepared.names, first, mean)
+    if by_group:
+        perfs = [getattr(pieces[i], "performance", pieces[i]) for i in prepared.kept]
+        result["by_group"] = group_figures([recording_group(perf) for perf in perfs], first, mean)
     return result
 
 
@@ -195,7 +229,7 @@ def model_files(paths) -> dict:
 
 
 def evaluate(data=None, split: str = "all", models: dict | None = None, collection=None, hold_out: str | None = None,
-             per_piece: bool = False) -> dict:
+             per_piece: bool = False, by_group: bool = False) -> dict:
     """Each genre's shipped models (improved, then paper and stylenet where shipped) on its own genre's pieces.
 
     Reproduced by ``musicstyle evaluate velocity``; taught in ``notebooks/02_velocity_cnn.ipynb``.
@@ -210,6 +244,7 @@ def evaluate(data=None, split: str = "all", models: dict | None = None, collecti
         hold_out: a recording-source group (:data:`musicstyle.data.GROUPS`) left out of the split,
             or measured alone with ``split="held-out"``: pass models trained with the same ``hold_out``.
         per_piece: each genre's main model also piece by piece (:func:`piece_figures`).
+        by_group: each genre's main model also on each recording-source group (:func:`group_figures`).
 
     Returns:
         ``split``, ``data``, ``hold_out`` and each genre's :func:`evaluate_pieces` (with each main
@@ -221,7 +256,7 @@ def evaluate(data=None, split: str = "all", models: dict | None = None, collecti
     for genre in GENRES:
         these = [p for p in pieces if p.genre == genre]
         chosen = (models or {}).get(genre) or _shipped(genre)
-        result[genre] = evaluate_pieces(these, genre, chosen, per_piece=per_piece)
+        result[genre] = evaluate_pieces(these, genre, chosen, per_piece=per_piece, by_group=by_group)
         result[genre]["trained_hold_out"] = next(iter(chosen.values()))[1].get("hold_out")
     return result
 
