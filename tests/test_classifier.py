@@ -86,6 +86,13 @@ def test_evaluate_votes_by_mean_probability(monkeypatch):
     assert r["pieces"] == 3 and r["piece_accuracy"] == pytest.approx(1 / 3)
     assert r["confusion"]["counts"] == [[0, 1], [1, 1]]
     assert r["majority_baseline"] == pytest.approx(2 / 3)
+    assert "by_group" not in r
+    monkeypatch.setattr(module, "recording_group", lambda perf: {"a": "loud", "b": "soft", "c": "loud"}[perf])
+    by_group = classifier.evaluate(None, {}, pieces, by_group=True)["by_group"]
+    assert list(by_group) == ["loud", "soft"]  # in the order of GROUPS
+    assert [(g["pieces"], g["segments"], g["piece_accuracy"]) for g in by_group.values()] == [(2, 4, 0.5), (1, 2, 0.0)]
+    assert by_group["loud"]["segment_accuracy"] == pytest.approx(1 / 4)
+    assert by_group["loud"]["confusion"]["counts"] == [[0, 1], [0, 1]]
 
 
 def test_project_2d_finds_the_main_axis():
@@ -246,5 +253,9 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
     assert main(["evaluate", "classifier", "--data", str(data), "--model", str(out), "--split", "test", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["pieces"] == 2 and result["split"] == "test" and result["layout_columns"] == KEYS_ONLY.columns
+    assert main(["evaluate", "classifier", "--data", str(data), "--model", str(out), "--split", "test", "--by-group",
+                 "--json"]) == 0
+    groups = json.loads(capsys.readouterr().out)["by_group"]
+    assert sum(g["pieces"] for g in groups.values()) == 2 and sum(g["segments"] for g in groups.values()) == result["segments"]
     assert main(["train", "classifier", "--data", str(data), "-o", str(tmp_path / "c.h5")]) == 2
     assert "model files must end in .keras" in capsys.readouterr().err

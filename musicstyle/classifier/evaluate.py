@@ -13,6 +13,7 @@ import numpy as np
 
 from ..core.midi import Performance, read_midi
 from ..core.roll import Layout
+from ..data import GROUPS, recording_group
 from ..errors import MusicstyleError
 from .data import CLASSES, features, tpd_pieces, windows
 from .model import load, style_model
@@ -60,38 +61,45 @@ def window_probabilities(model, meta: dict, perf: Performance) -> np.ndarray:
     return _predict(model, _windows_of(perf, meta))[:, 0]
 
 
-def evaluate(model, meta: dict, pieces) -> dict:
+def evaluate(model, meta: dict, pieces, by_group: bool = False) -> dict:
     """Accuracy by window and by vote. Taught in ``notebooks/03_genre_classifier.ipynb``.
 
     Args:
         model: a classifier.
         meta: its metadata.
         pieces: pieces with ``.performance`` and ``.genre``.
+        by_group: also ``by_group``: the same figures on each recording-source group of the pieces
+            (:func:`musicstyle.data.recording_group`, in the order of :data:`musicstyle.data.GROUPS`).
 
     Returns:
         ``segments``, ``segment_accuracy``, ``pieces``, ``piece_accuracy`` (vote = mean probability),
         ``majority_baseline``, ``confusion`` and ``paper_accuracy_leaky_split``.
     """
-    seg_correct = seg_total = 0
-    truth, guess = [], []
+    rows = []  # per piece: true label, voted label, windows, windows right, group
     for p in pieces:
         probs = window_probabilities(model, meta, p.performance)
         label = CLASSES.index(p.genre)
-        seg_correct += int(((probs > 0.5) == bool(label)).sum())
-        seg_total += len(probs)
-        truth.append(label)
-        guess.append(int(probs.mean() > 0.5))
-    truth, guess = np.array(truth), np.array(guess)
+        rows.append((label, int(probs.mean() > 0.5), len(probs), int(((probs > 0.5) == bool(label)).sum()),
+                     recording_group(p.performance) if by_group else None))
+    result = {**_accuracy(rows), "paper_accuracy_leaky_split": PAPER_ACCURACY}
+    if by_group:
+        result["by_group"] = {g: _accuracy(rs) for g in GROUPS if (rs := [r for r in rows if r[4] == g])}
+    return result
+
+
+def _accuracy(rows: list[tuple]) -> dict:
+    """Segment and piece accuracy, the majority baseline and the confusion of :func:`evaluate`'s rows."""
+    truth, guess = np.array([r[0] for r in rows], np.int64), np.array([r[1] for r in rows], np.int64)
+    segments = sum(r[2] for r in rows)
     confusion = [[int(((truth == i) & (guess == j)).sum()) for j in range(2)] for i in range(2)]
     counts = np.bincount(truth, minlength=2)
     return {
-        "segments": int(seg_total),
-        "segment_accuracy": seg_correct / max(seg_total, 1),
+        "segments": int(segments),
+        "segment_accuracy": sum(r[3] for r in rows) / max(segments, 1),
         "pieces": int(len(truth)),
         "piece_accuracy": float((truth == guess).mean()) if len(truth) else float("nan"),
         "majority_baseline": float(counts.max() / max(counts.sum(), 1)),
         "confusion": {"rows_true": list(CLASSES), "cols_predicted": list(CLASSES), "counts": confusion},
-        "paper_accuracy_leaky_split": PAPER_ACCURACY,
     }
 
 
@@ -169,20 +177,21 @@ def classify(file, model_file=None) -> dict:
     return {**result, "windows": int(len(probs)), "genre": max(CLASSES, key=result.get), "model": meta.get("arch")}
 
 
-def evaluate_command(data=None, split: str = "all", model_file=None) -> dict:
+def evaluate_command(data=None, split: str = "all", model_file=None, by_group: bool = False) -> dict:
     """``musicstyle evaluate classifier``. Taught in ``notebooks/03_genre_classifier.ipynb``.
 
     Args:
         data: a folder with ``classical/`` and ``jazz/`` (default: TPD).
         split: ``all``, ``train``, ``validation`` or ``test``.
         model_file: a classifier .keras file (default: the shipped one).
+        by_group: also the figures on each recording-source group (``by_group``).
 
     Returns:
         The :func:`evaluate` figures with ``split``, ``skipped``, ``model`` and ``layout_columns``.
     """
     model, meta = load(model_file) if model_file else load()
     pieces, collection = tpd_pieces(data, split)
-    result = evaluate(model, meta, pieces)
+    result = evaluate(model, meta, pieces, by_group=by_group)
     result.update(split=split, skipped=len(collection.skipped), model=meta.get("arch"),
                   layout_columns=Layout.from_dict(meta["layout"]).columns)
     return result

@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import add_run_options, at_least, each_file, emit
 
 
-def add_evaluate(groups, what: str, help_text: str, model_help: str, func) -> None:
+def add_evaluate(groups, what: str, help_text: str, model_help: str, func):
     """Add ``evaluate WHAT [--data DIR] [--split S] [--model FILE] [--json]`` (also ``evaluate chords``).
 
     Args:
@@ -13,6 +13,9 @@ def add_evaluate(groups, what: str, help_text: str, model_help: str, func) -> No
         what: the sub-command's name.
         help_text, model_help: help of the command and of its ``--model``.
         func: its handler.
+
+    Returns:
+        The sub-command's parser.
     """
     p = groups["evaluate"].add_parser(what, help=help_text)
     p.add_argument("--data", help="folder with classical/ and jazz/ (default: TPD)")
@@ -21,6 +24,7 @@ def add_evaluate(groups, what: str, help_text: str, model_help: str, func) -> No
     p.add_argument("--model", help=model_help)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=func)
+    return p
 
 
 def register(groups) -> None:
@@ -41,8 +45,11 @@ def register(groups) -> None:
     add_run_options(p)
     p.set_defaults(func=_train)
 
-    add_evaluate(groups, "classifier", "segment and piece accuracy against the majority baseline",
-                 "a classifier .keras file (default: the shipped one)", _evaluate)
+    p = add_evaluate(groups, "classifier", "segment and piece accuracy against the majority baseline",
+                     "a classifier .keras file (default: the shipped one)", _evaluate)
+    p.add_argument("--by-group", action="store_true",
+                   help="also the figures on each recording-source group of the pieces (quantised, no-pedal, loud, "
+                        "soft): does it tell the genres apart within each kind of file?")
 
 
 def _classify(args) -> int:
@@ -62,5 +69,5 @@ def _train(args) -> int:
 def _evaluate(args) -> int:
     from ..classifier import evaluate_command
 
-    emit(evaluate_command(args.data, args.split, args.model), args.json)
+    emit(evaluate_command(args.data, args.split, args.model, by_group=args.by_group), args.json)
     return 0
