@@ -83,10 +83,14 @@ def table(result: dict) -> str:
         The table, the trusted judge first (marked ``*``); each column as wide as its judge's name,
         so that five judges fit a notebook's output area.
     """
-    cols = {result["trusted"] + "*": result, **result.get("others", {})}
+    return _columns({result["trusted"] + "*": result, **result.get("others", {})}, "(* the trusted judge)")
+
+
+def _columns(cols: dict, corner: str) -> str:
+    """The rows of :data:`_ROWS`, one column of figures per entry of ``cols`` (headed by its key)."""
     widths = [max(len(c), len(_pct(0))) for c in cols]
     width = max(len(label) for label, _ in _ROWS)
-    lines = [f"{'(* the trusted judge)':<{width}}" + "".join(f"  {c:>{w}}" for c, w in zip(cols, widths))]
+    lines = [f"{corner:<{width}}" + "".join(f"  {c:>{w}}" for c, w in zip(cols, widths))]
     for label, keys in _ROWS:
         lines.append(f"{label:<{width}}" + "".join(f"  {_pct(_get(f, keys)):>{w}}" for f, w in zip(cols.values(), widths)))
     return "\n".join(lines)
@@ -103,13 +107,7 @@ def group_table(result: dict) -> str:
     Returns:
         The rows of :func:`table`, one column per group (its piece count beside its name).
     """
-    cols = {f"{g} ({f['pieces']})": f for g, f in result["by_group"].items()}
-    widths = [max(len(c), len(_pct(0))) for c in cols]
-    width = max(len(label) for label, _ in _ROWS)
-    lines = [" " * width + "".join(f"  {c:>{w}}" for c, w in zip(cols, widths))]
-    for label, keys in _ROWS:
-        lines.append(f"{label:<{width}}" + "".join(f"  {_pct(_get(f, keys)):>{w}}" for f, w in zip(cols.values(), widths)))
-    return "\n".join(lines)
+    return _columns({f"{g} ({f['pieces']})": f for g, f in result["by_group"].items()}, "")
 
 
 def observation_table(result: dict) -> str:
