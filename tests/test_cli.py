@@ -22,6 +22,7 @@ def test_inspect_json(tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["notes"] == 1 and result["pedal_presses"] == 1 and result["columns"] == 59
     assert result["steps"] == 9 and result["duration_s"] == 0.5
+    assert result["recording_group"] == "quantised"  # its one onset is on the 16th-note grid
     assert main(["inspect", str(path), "--json", "--layout", "full88"]) == 0
     assert json.loads(capsys.readouterr().out)["columns"] == 90
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.groups import recording_group
 from .midi import read_midi
 from .roll import PAPER, Layout, pedal_presses, step_of
 
@@ -21,7 +22,9 @@ def inspect_file(path: str | Path, layout: Layout = PAPER, strict: bool = False)
         strict: refuse a file that needs repairs (see :func:`musicstyle.core.midi.read_midi`).
 
     Returns:
-        Numbers by name; ``repairs`` maps each repair kind to its count (empty for a clean file).
+        Numbers by name; ``recording_group`` is the file's group of :data:`musicstyle.data.GROUPS`
+        (how it was made: the leave-group-out figures of that group estimate how the models fare on
+        such files); ``repairs`` maps each repair kind to its count (empty for a clean file).
 
     Raises:
         MusicstyleError: for a file that cannot be read.
@@ -46,6 +49,7 @@ def inspect_file(path: str | Path, layout: Layout = PAPER, strict: bool = False)
         "velocity_mean": round(float(vel.mean()), 2),
         "velocity_distinct": int(len(np.unique(vel))),
         "unreleased_note_ons": perf.unreleased,
+        "recording_group": recording_group(perf),
         "repairs": dict(sorted(perf.repairs.items())),
         "sha256": perf.sha256,
     }
