@@ -41,10 +41,10 @@ def _inspect(args) -> int:
         result = inspect_file(name, FULL88 if args.layout == "full88" else PAPER, strict=args.strict)
         if not args.json:
             result["repairs"] = ", ".join(f"{kind} x{count}" for kind, count in result["repairs"].items()) or "none"
-            smpte = result["smpte"]
-            result = {k: v for k, v in result.items() if k != "smpte" or smpte}
-            if smpte:
+            if smpte := result["smpte"]:
                 result["smpte"] = f"{smpte['frame_rate']} frames a second, {smpte['ticks_per_frame']} ticks a frame"
+            else:
+                del result["smpte"]
         return result
 
     return each_file(args.files, one, args.json)

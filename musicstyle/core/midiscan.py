@@ -340,7 +340,9 @@ def _raw_events(s: _Scan) -> RawEvents:
     statuses = np.repeat(np.array(s.changes, np.uint8), np.diff(change_at))
     raw = np.frombuffer(s.data, np.uint8)
     offset = np.array(s.offsets, np.int64)
-    tempos = s.tempos if s.smpte is None else [(0, s.us_per_quarter)] * (s.us_per_quarter != DEFAULT_US_PER_QUARTER)
+    tempos = s.tempos
+    if s.smpte is not None:  # the one tempo that times its ticks; a quarter of 0.5 s needs none
+        tempos = [] if s.us_per_quarter == DEFAULT_US_PER_QUARTER else [(0, s.us_per_quarter)]
     tempo = np.zeros(len(tempos), TEMPO_DTYPE)
     if tempos:
         tempo["tick"], tempo["us_per_quarter"] = np.array(tempos, np.int64).T
