@@ -245,9 +245,11 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
     model, meta = chords.load(str(out))
     assert meta["genre"] == "jazz" and meta["units"] == 8 and meta["conditioned"] and meta["train_pieces"] == 8
     assert len(meta["history"]) == 2 and "val_bce" in meta["history"][0]
+    (data / "classical" / "broken.mid").write_bytes(b"not midi")  # named in the figures; the split is unchanged
     assert main(["evaluate", "chords", "--data", str(data), "--model", str(out), "--split", "test", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert "classical" not in result and result["jazz"]["pieces"] == 1 and result["ratio"] == result["jazz"]["ratio"]
+    assert result["skipped"] == 1 and list(result["skipped_files"]) == ["classical/broken.mid"]
     assert main(["train", "chords", "--genre", "jazz", "--data", str(data), "-o", str(tmp_path / "c.h5")]) == 2
     assert "model files must end in .keras" in capsys.readouterr().err
 

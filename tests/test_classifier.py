@@ -250,9 +250,11 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
     model, meta = classifier.load(str(out))
     assert meta["arch"] == "paper" and meta["length"] == 64 and len(meta["history"]) == 2
     assert meta["test"]["pieces"] == 2 and meta["split"].endswith("seed 0")
+    (data / "jazz" / "broken.mid").write_bytes(b"not midi")  # named in the figures; the split is unchanged
     assert main(["evaluate", "classifier", "--data", str(data), "--model", str(out), "--split", "test", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["pieces"] == 2 and result["split"] == "test" and result["layout_columns"] == KEYS_ONLY.columns
+    assert result["skipped"] == 1 and result["skipped_files"] == {"jazz/broken.mid": "not a MIDI file (no 'MThd' header)"}
     assert main(["evaluate", "classifier", "--data", str(data), "--model", str(out), "--split", "test", "--by-group",
                  "--json"]) == 0
     groups = json.loads(capsys.readouterr().out)["by_group"]

@@ -220,6 +220,7 @@ def test_pieces_without_dynamics_are_left_out_of_the_judges_figures(tmp_path, mo
                                                                       ("jazz/flat.mid", D.NO_DYNAMICS)]
     result = D.evaluate_command(tmp_path, progress=False)
     assert result["no_dynamics"] == 2 and "skipped" not in result and result["pieces"] == 2
+    assert result["skipped_files"] == {"classical/flat.mid": D.NO_DYNAMICS, "jazz/flat.mid": D.NO_DYNAMICS}
     (tmp_path / "jazz" / "played.mid").unlink()
     result = D.evaluate_command(tmp_path, progress=False)  # one genre: its direction only
     assert result["pieces"] == 1 and result["no_dynamics"] == 2 and result["real_classical_judged_classical"] in (0, 1)

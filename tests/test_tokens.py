@@ -385,7 +385,13 @@ def test_evaluate_command_and_compose_on_a_saved_model(tmp_path, melody):
     model, meta = tiny(bias=[0.0, 3.0, 0.0, 0.0, 0.0, 0.0])
     path = save_model(model, tmp_path / "m.keras", {**meta, "seed_tokens": ["E4", "G4"]})
     r = T.evaluate_command("jazz", melody, model=path, progress=False)
-    assert r["pieces"] == 1 and r["tokens"] == 3 and r["skipped"] == 0
+    assert r["pieces"] == 1 and r["tokens"] == 3 and r["skipped"] == 0 and "skipped_files" not in r
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "m.mid").write_bytes(melody.read_bytes())
+    (folder / "broken.mid").write_bytes(b"MThd broken")
+    r = T.evaluate_command("jazz", folder, model=path, progress=False)
+    assert r["pieces"] == 1 and r["skipped"] == 1 and "music21 cannot read it" in r["skipped_files"][str(folder / "broken.mid")]
     out = T.compose("jazz", tmp_path / "new.mid", 30, model=path, max_run=0, greedy=True)
     assert out["first_tokens"] == ["C4"] * 12 and out["decoding"] == "greedy" and (tmp_path / "new.mid").is_file()
 

@@ -4,6 +4,7 @@ training through the one trainer (resumable), CLI."""
 import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -404,6 +405,23 @@ def test_evaluate_velocity_prints_a_table_per_genre(tmp_path, capsys):
     assert rows[0] == ["model", "RMSE", "MAE", "r", "within", "within", "r", "ratio"]
     assert {r[0] for r in rows} >= {"improved", "paper", "mean_baseline", "pitch_mean_baseline"}
     assert all(r[-1] == "1.000" for r in rows if r[0] == "mean_baseline")
+
+
+def test_evaluate_velocity_names_each_file_it_could_not_read(tmp_path, capsys):
+    for genre in ("classical", "jazz"):
+        (tmp_path / genre).mkdir()
+        (tmp_path / genre / f"{genre}.mid").write_bytes(piece_bytes())
+    (tmp_path / "jazz" / "broken.mid").write_bytes(b"not midi")
+    assert main(["evaluate", "velocity", "--data", str(tmp_path), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["skipped"] == 1 and result["skipped_files"] == {"jazz/broken.mid": "not a MIDI file (no 'MThd' header)"}
+    assert result["jazz"]["pieces"] == 1
+    assert main(["evaluate", "velocity", "--data", str(tmp_path)]) == 0
+    assert re.search(r"\n  jazz/broken\.mid +not a MIDI file", capsys.readouterr().out)
+    (tmp_path / "jazz" / "broken.mid").unlink()
+    assert main(["evaluate", "velocity", "--data", str(tmp_path), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["skipped"] == 0 and "skipped_files" not in result
 
 
 def test_evaluate_velocity_per_piece_adds_up_to_the_whole(tmp_path, capsys):

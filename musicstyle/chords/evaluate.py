@@ -84,7 +84,8 @@ def evaluate_split(data=None, split: str = "all", model_file=None) -> dict:
         model_file: a chords .keras file to measure instead, on the pieces of its genre only.
 
     Returns:
-        ``split``, ``skipped``, the :func:`evaluate` figures of each genre, ``overall`` (pooled over
+        ``split``, ``skipped`` (``skipped_files``: the reason for each file that could not be read, if
+        any), the :func:`evaluate` figures of each genre, ``overall`` (pooled over
         the steps of both) and ``ratio`` (the overall one).
     """
     from .. import classifier
@@ -95,6 +96,8 @@ def evaluate_split(data=None, split: str = "all", model_file=None) -> dict:
     pieces = select(collection, split)
     style, style_meta = classifier.load()
     result = {"split": split, "skipped": len(collection.skipped)}
+    if collection.skipped:
+        result["skipped_files"] = collection.skipped_files()
     totals = {}
     for genre in GENRES if chosen is None else [chosen[1]["genre"]]:
         mine = [p for p in pieces if p.genre == genre]

@@ -187,11 +187,14 @@ def evaluate_command(data=None, split: str = "all", model_file=None, by_group: b
         by_group: also the figures on each recording-source group (``by_group``).
 
     Returns:
-        The :func:`evaluate` figures with ``split``, ``skipped``, ``model`` and ``layout_columns``.
+        The :func:`evaluate` figures with ``split``, ``skipped`` (``skipped_files``: the reason for each
+        file that could not be read, if any), ``model`` and ``layout_columns``.
     """
     model, meta = load(model_file) if model_file else load()
     pieces, collection = tpd_pieces(data, split)
     result = evaluate(model, meta, pieces, by_group=by_group)
     result.update(split=split, skipped=len(collection.skipped), model=meta.get("arch"),
                   layout_columns=Layout.from_dict(meta["layout"]).columns)
+    if collection.skipped:
+        result["skipped_files"] = collection.skipped_files()
     return result

@@ -133,7 +133,8 @@ def _evaluate(args) -> int:
         return 0
     from ..figures.dynamics import group_table, observation_table, per_piece_table, routes_table, table
 
-    header = ("data", "split", "hold_out", "texture", "pieces", "routes_skipped", "skipped", "no_dynamics", "short_pieces")
+    header = ("data", "split", "hold_out", "texture", "pieces", "routes_skipped", "skipped", "no_dynamics", "skipped_files",
+              "short_pieces")
     emit({k: v for k, v in result.items() if k in header}, False)
     print(f"\n{table(result)}\n\nroutes, judged by the trusted judge:\n{routes_table(result)}\n\n{observation_table(result)}")
     if args.by_group:

@@ -69,6 +69,10 @@ class Collection:
         side = {path: k for k, paths in parts.items() for path in paths}
         return {k: [p for p in self.pieces if side[p.path] == k] for k in parts}
 
+    def skipped_files(self) -> dict[str, str]:
+        """The reason each skipped file was left out, by its path (for a command's output)."""
+        return {s.path: s.reason for s in self.skipped}
+
     def report(self) -> str:
         """One line per skipped file and per repaired file, for the user to read (notebook 01)."""
         lines = [f"skipped {s.path}: {s.reason}" for s in self.skipped]

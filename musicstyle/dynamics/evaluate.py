@@ -300,7 +300,8 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
         ``data``, ``split``, ``texture``, the figures of :func:`evaluate_transfer` with every
         route of :func:`route_predictors` (``routes_skipped``: the routes the models cannot write,
         and why), ``skipped`` (unreadable files), ``no_dynamics`` (pieces left out: one velocity for
-        every note, :func:`~musicstyle.dynamics.judgeable`) and ``short_pieces`` (a caution: how many
+        every note, :func:`~musicstyle.dynamics.judgeable`), ``skipped_files`` (the reason for each
+        file left out) and ``short_pieces`` (a caution: how many
         pieces have fewer than :data:`~musicstyle.dynamics.MIN_NOTES` notes) if any.
     """
     from ..data import Collection, select
@@ -330,6 +331,8 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
         result["no_dynamics"] = flat
     if len(collection.skipped) > flat:
         result["skipped"] = len(collection.skipped) - flat
+    if collection.skipped:
+        result["skipped_files"] = collection.skipped_files()
     short = sum(len(p.performance.notes) < MIN_NOTES for p in collection.pieces)
     if short:
         result["short_pieces"] = (f"{short} of {len(collection.pieces)} pieces have fewer than {MIN_NOTES} notes, "

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..core.midi import Performance, read_midi
 from ..core.outputs import MIDI, output_file, plot_suffixes
+from ..data import GENRES
 from ..errors import MusicstyleError
 from . import clip_name
 from .rolls import before_after
@@ -27,9 +28,7 @@ def evaluation_table(result: dict) -> str:
         The table; ``ratio`` is each row's RMSE over the training mean's.
     """
     lines = []
-    for genre, r in result.items():
-        if not isinstance(r, dict):  # split, data, hold_out
-            continue
+    for genre, r in _genres(result):
         if not r.get("figures"):
             lines.append(f"{genre}: no pieces")
             continue
@@ -40,6 +39,11 @@ def evaluation_table(result: dict) -> str:
             lines.append(f"  {name:<20}{f['rmse']:>8.2f}{f['mae']:>8.2f}{f['pearson_r']:>8.3f}{f['within_piece_rmse']:>8.2f}"
                          f"{f['within_piece_r']:>10.3f}{ratio:>8.3f}")
     return "\n".join(lines)
+
+
+def _genres(result: dict):
+    """(genre, figures) of each genre in an ``evaluate velocity`` result."""
+    return [(genre, result[genre]) for genre in GENRES if genre in result]
 
 
 def group_table(result: dict) -> str:
@@ -55,8 +59,8 @@ def group_table(result: dict) -> str:
         Pearson r, within-piece RMSE (the mean's), within-piece r and the level error.
     """
     lines = []
-    for genre, r in result.items():
-        if not isinstance(r, dict) or "by_group" not in r:
+    for genre, r in _genres(result):
+        if "by_group" not in r:
             continue
         lines.append(f"{genre}, by recording-source group:")
         lines.append(f"  {'group':<11}{'pieces':>7}{'onsets':>9}{'RMSE':>8}{'mean':>8}{'ratio':>8}{'r':>8}"
@@ -82,8 +86,8 @@ def per_piece_table(result: dict, width: int = 40) -> str:
         (mean prediction minus mean velocity), within-piece RMSE and r.
     """
     lines = []
-    for genre, r in result.items():
-        if not isinstance(r, dict) or "per_piece" not in r:
+    for genre, r in _genres(result):
+        if "per_piece" not in r:
             continue
         lines.append(f"{genre}, piece by piece:")
         lines.append(f"  {'piece':<{width}}{'onsets':>8}{'RMSE':>8}{'mean':>8}{'level':>8}{'within':>8}{'within r':>10}")

@@ -146,7 +146,8 @@ def evaluate_command(genre: str, data: str | Path, split: str | None = None, mod
         by_group: also ``by_group``, the figures of each group (:func:`evaluate_by_group`).
 
     Returns:
-        The figures of :func:`evaluate` and ``skipped`` (files music21 could not read).
+        The figures of :func:`evaluate`, ``skipped`` (how many files music21 could not read) and
+        ``skipped_files`` (the reason for each, if any).
     """
     net, meta, _ = load(model or genre)
     rich = meta.get("rich", False)
@@ -155,6 +156,8 @@ def evaluate_command(genre: str, data: str | Path, split: str | None = None, mod
     else:
         seqs, skipped = folder_tokens(data, rich, progress)
     out = {**evaluate(net, meta, seqs), "skipped": len(skipped)}
+    if skipped:
+        out["skipped_files"] = skipped
     if by_group and split in ("test", "validation"):
         out["by_group"] = evaluate_by_group(net, meta, genre, data, split)
     return out

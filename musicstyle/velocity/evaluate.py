@@ -247,12 +247,15 @@ def evaluate(data=None, split: str = "all", models: dict | None = None, collecti
         by_group: each genre's main model also on each recording-source group (:func:`group_figures`).
 
     Returns:
-        ``split``, ``data``, ``hold_out`` and each genre's :func:`evaluate_pieces` (with each main
-        model's own ``trained_hold_out``).
+        ``split``, ``data``, ``hold_out``, ``skipped`` (how many files could not be read;
+        ``skipped_files``: the reason for each, if any) and each genre's :func:`evaluate_pieces` (with
+        each main model's own ``trained_hold_out``).
     """
     collection = pieces_of(data, collection)
     pieces = select(collection, split, seed=SPLIT_SEED, hold_out=hold_out)
-    result = {"split": split, "data": str(collection.root), "hold_out": hold_out}
+    result = {"split": split, "data": str(collection.root), "hold_out": hold_out, "skipped": len(collection.skipped)}
+    if collection.skipped:
+        result["skipped_files"] = collection.skipped_files()
     for genre in GENRES:
         these = [p for p in pieces if p.genre == genre]
         chosen = (models or {}).get(genre) or _shipped(genre)
