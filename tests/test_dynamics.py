@@ -207,7 +207,7 @@ def test_stretch_verdicts_average_to_the_pieces_and_are_drawn(tmp_path, capsys):
     assert re.search(r"\n  0\.0-\d+\.\d s +classical \d\.\d\d  jazz \d\.\d\d  unrelated \d\.\d\d\n", capsys.readouterr().out)
 
 
-def test_pieces_without_dynamics_are_left_out_of_the_judges_figures(tmp_path, monkeypatch):
+def test_pieces_without_dynamics_are_left_out_of_the_judges_figures(tmp_path, monkeypatch, capsys):
     from musicstyle.data import load_folder
 
     for genre in D.GENRES:
@@ -221,6 +221,8 @@ def test_pieces_without_dynamics_are_left_out_of_the_judges_figures(tmp_path, mo
     result = D.evaluate_command(tmp_path, progress=False)
     assert result["no_dynamics"] == 2 and "skipped" not in result and result["pieces"] == 2
     assert result["skipped_files"] == {"classical/flat.mid": D.NO_DYNAMICS, "jazz/flat.mid": D.NO_DYNAMICS}
+    assert main(["evaluate", "transfer", "--data", str(tmp_path)]) == 0
+    assert re.search(r"\nskipped_files\n  classical/flat\.mid +no dynamics to judge\n", capsys.readouterr().out)
     (tmp_path / "jazz" / "played.mid").unlink()
     result = D.evaluate_command(tmp_path, progress=False)  # one genre: its direction only
     assert result["pieces"] == 1 and result["no_dynamics"] == 2 and result["real_classical_judged_classical"] in (0, 1)

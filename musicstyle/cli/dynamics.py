@@ -120,6 +120,11 @@ def _train(args) -> int:
     return 0
 
 
+#: What ``evaluate transfer`` prints above its tables.
+_HEADER = ("data", "split", "hold_out", "texture", "pieces", "routes_skipped", "skipped", "no_dynamics",
+           "skipped_files", "short_pieces")
+
+
 def _evaluate(args) -> int:
     from ..dynamics import evaluate_command
     from ..settings import quiet_tensorflow
@@ -133,9 +138,7 @@ def _evaluate(args) -> int:
         return 0
     from ..figures.dynamics import group_table, observation_table, per_piece_table, routes_table, table
 
-    header = ("data", "split", "hold_out", "texture", "pieces", "routes_skipped", "skipped", "no_dynamics", "skipped_files",
-              "short_pieces")
-    emit({k: v for k, v in result.items() if k in header}, False)
+    emit({k: v for k, v in result.items() if k in _HEADER}, False)
     print(f"\n{table(result)}\n\nroutes, judged by the trusted judge:\n{routes_table(result)}\n\n{observation_table(result)}")
     if args.by_group:
         print(f"\ntrusted judge, by recording-source group:\n{group_table(result)}")
