@@ -85,8 +85,8 @@ def evaluate_split(data=None, split: str = "all", model_file=None) -> dict:
 
     Returns:
         ``split``, ``skipped`` (``skipped_files``: the reason for each file that could not be read, if
-        any), the :func:`evaluate` figures of each genre, ``overall`` (pooled over
-        the steps of both) and ``ratio`` (the overall one).
+        any), the :func:`evaluate` figures of each genre, ``overall`` (pooled over the steps of both)
+        and ``ratio`` (the overall one).
     """
     from .. import classifier
     from ..data import load_dataset, select

@@ -301,8 +301,8 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
         route of :func:`route_predictors` (``routes_skipped``: the routes the models cannot write,
         and why), ``skipped`` (unreadable files), ``no_dynamics`` (pieces left out: one velocity for
         every note, :func:`~musicstyle.dynamics.judgeable`), ``skipped_files`` (the reason for each
-        file left out) and ``short_pieces`` (a caution: how many
-        pieces have fewer than :data:`~musicstyle.dynamics.MIN_NOTES` notes) if any.
+        file left out) and ``short_pieces`` (a caution: how many pieces have fewer than
+        :data:`~musicstyle.dynamics.MIN_NOTES` notes) if any.
     """
     from ..data import Collection, select
 
