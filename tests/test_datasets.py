@@ -95,6 +95,29 @@ def test_a_file_timed_in_smpte_frames_keeps_its_seconds_through_the_cache(tmp_pa
     assert len(list((datasets.cache_home() / "parsed").glob("pieces-*.npz"))) == 1
 
 
+def test_a_cache_folder_that_cannot_be_written_costs_a_warning_not_the_work(tmp_path, monkeypatch, capsys):
+    from musicstyle.data.cache import save_npz
+    from musicstyle.tokens import tokenize_files
+
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("MUSICSTYLE_CACHE", str(blocker))
+    folder = make_folder(tmp_path / "d")
+    for _ in range(2):  # nothing cached: parsed both times, one warning
+        c = load_folder(folder, progress=False)
+        assert len(c) == 12 and [s.path for s in c.skipped] == ["jazz/broken.mid"]
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 1 and f"{blocker / 'parsed'}: cannot be written" in err and "MUSICSTYLE_CACHE" in err
+    assert blocker.read_text() == "not a folder"
+    with pytest.raises(MusicstyleError, match="x.npz: cannot be written"):
+        save_npz(blocker / "x.npz", {"a": np.zeros(1)})
+    # the token workers hand their tables over through the cache: without it, one clear error
+    with pytest.raises(MusicstyleError, match=r"tokens: cannot be written \(.*\): set MUSICSTYLE_CACHE"):
+        tokenize_files([folder / "classical" / "piece 0's.mid"], progress=False)
+    with pytest.raises(MusicstyleError, match="examples: cannot be written"):
+        datasets.default_piece()
+
+
 def test_quick_subset_is_fixed_and_small(tmp_path, monkeypatch):
     folder = make_folder(tmp_path / "d", n=20, bad=False)
     monkeypatch.setenv("MUSICSTYLE_QUICK", "1")

@@ -4,14 +4,24 @@ Taught in ``notebooks/01_data_exploration.ipynb``. Every cache of the package (p
 token tables, velocity-model predictions, the rendered default piece) lives under :func:`cache_home`
 and is written through :func:`save_npz`: to a temporary name, then moved in place, so an
 interrupted write never leaves a half-written file; :func:`load_npz` treats a damaged file as absent.
+A cache that only saves time (:func:`save_cache`) and cannot be written costs one warning, not the work.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from ..errors import MusicstyleError
+
+#: What to do about a cache folder that cannot be written.
+FIX = "set MUSICSTYLE_CACHE to a folder that can be written"
 
 
 def cache_home() -> Path:
@@ -38,14 +48,54 @@ def save_npz(path: str | Path, arrays: dict, compressed: bool = False) -> Path:
         compressed: zip-compress the arrays.
 
     Returns:
-        ``path``.
+        ``path``; raises :class:`MusicstyleError` naming it when it cannot be written.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-    (np.savez_compressed if compressed else np.savez)(tmp, **arrays)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        (np.savez_compressed if compressed else np.savez)(tmp, **arrays)
+        os.replace(tmp, path)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise MusicstyleError(path, f"cannot be written ({err.strerror or err})") from err
     return path
+
+
+def save_cache(path: str | Path, arrays: dict, compressed: bool = False) -> Path | None:
+    """:func:`save_npz` for a cache that only saves time: when it cannot be written, one warning per
+    folder on stderr, and the work goes on uncached.
+
+    Returns:
+        ``path``, or None when it could not be written.
+    """
+    try:
+        return save_npz(path, arrays, compressed)
+    except MusicstyleError as err:
+        _warn_once(str(Path(path).parent), err.reason)
+        return None
+
+
+@functools.cache
+def _warn_once(folder: str, reason: str) -> None:
+    print(f"warning: {folder}: {reason}; going on without this cache ({FIX})", file=sys.stderr)
+
+
+def writable_folder(folder: str | Path) -> Path:
+    """``folder``, created if need be, for a cache the work cannot go without.
+
+    Returns:
+        The folder; raises :class:`MusicstyleError` naming it when no file can be written there.
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise MusicstyleError(folder, f"cannot be written ({err.strerror or err}): {FIX}") from err
+    return folder
 
 
 def load_npz(path: str | Path) -> dict | None:

@@ -17,7 +17,7 @@ import numpy as np
 from ..core.midi import CC_DTYPE, NOTE_DTYPE, TEMPO_DTYPE, Performance, read_midi
 from ..errors import MusicstyleError
 from ..settings import quick_mode
-from .cache import cache_path, load_npz, save_npz
+from .cache import cache_path, load_npz, save_cache
 from .sources import GENRES, midi_files
 from .split import SPLIT_SEED, quick_subset, split_names
 
@@ -138,7 +138,7 @@ def load_folder(folder: str | Path, genres: Iterable[str] = GENRES, subset: list
     repaired = [Repaired(piece.path, piece.performance.repairs) for piece in pieces if piece.performance.repairs]
     collection = Collection(str(folder), pieces, skipped, repaired)
     if cache:
-        save_npz(cache_file, _to_arrays(collection))
+        save_cache(cache_file, _to_arrays(collection))
     return collection
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .cache import cache_home
+from .cache import cache_home, writable_folder
 
 DEFAULT_PIECE = "joplin/maple_leaf_rag"
 
@@ -21,7 +21,7 @@ def default_piece() -> Path:
     if not target.is_file():
         from music21 import corpus
 
-        target.parent.mkdir(parents=True, exist_ok=True)
+        writable_folder(target.parent)
         tmp = target.with_suffix(f".tmp{os.getpid()}.mid")
         corpus.parse(DEFAULT_PIECE).write("midi", fp=str(tmp))
         os.replace(tmp, target)

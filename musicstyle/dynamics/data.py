@@ -330,10 +330,10 @@ class Predictions:
 
     def save(self) -> None:
         """Write the predictions made since the cache was read (atomically)."""
-        from ..data.cache import save_npz
+        from ..data.cache import save_cache
 
         if self._dirty:
-            save_npz(self.file, self._memory, compressed=True)
+            save_cache(self.file, self._memory, compressed=True)
             self._dirty = False
 
 

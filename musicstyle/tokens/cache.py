@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.cache import cache_path, load_npz, save_npz
+from ..data.cache import cache_path, load_npz, save_cache, save_npz, writable_folder
 from ..errors import MusicstyleError
 from .shipped import shipped_tables
 from .tokenizer import Elements, parse_elements
@@ -77,7 +77,7 @@ def _save_bundle(path: Path, tables: dict[str, Elements]) -> None:
     """Many element tables in one ``.npz``: their arrays concatenated, with the lengths to cut them."""
     items = list(tables.values())
     arrays = {k: np.concatenate([getattr(e, k) for e in items]) for k in _FIELDS if k != "start"}
-    save_npz(path, {
+    save_cache(path, {
         **arrays,
         "digest": np.asarray(list(tables), dtype=str),
         "n_el": np.asarray([len(e) for e in items], np.int64),
@@ -216,6 +216,7 @@ def tokenize_files(
         if not (cache and _fail_file(digest).is_file()):
             todo.append((p, data, digest))
     if todo:
+        writable_folder(cache_path("tokens"))  # the workers hand their tables over through it
         todo.sort(key=lambda t: -len(t[1]))  # longest first: workers finish together
         reasons = _parse_all([(data, str(p), digest) for p, data, digest in todo], workers or os.cpu_count() or 1, progress)
         for (p, _, digest), reason in zip(todo, reasons):
