@@ -38,6 +38,15 @@ def test_a_folder_is_refused(tmp_path):
         output_file(tmp_path / "d.mid", MIDI)
 
 
+def test_a_file_where_a_folder_of_the_path_would_be_is_refused(tmp_path):
+    (tmp_path / "f").write_bytes(b"a file")
+    for name in ("f/x.mid", "f/sub/x.mid"):
+        with pytest.raises(MusicstyleError) as err:
+            output_file(tmp_path / name, MIDI)
+        assert str(err.value) == f"{tmp_path / name}: cannot be written: {tmp_path / 'f'} is a file, not a folder"
+    assert (tmp_path / "f").read_bytes() == b"a file"
+
+
 def test_an_input_is_refused_by_any_name(tmp_path, monkeypatch):
     src = tmp_path / "in.mid"
     src.write_bytes(b"x")
@@ -61,7 +70,7 @@ def piece(tmp_path):
 
 
 def _commands(src, tmp_path):
-    other = tmp_path / "other.mid"
+    src, other = Path(src), tmp_path / "other.mid"
     return {
         "transfer over its input": (["transfer", str(src), "--to", "jazz", "-o", str(src)], src, "is also the input"),
         "transfer audio over its input": (["transfer", str(src), "--to", "jazz", "-o", str(other), "--wav", str(src)], src,
@@ -75,6 +84,10 @@ def _commands(src, tmp_path):
         "compose over its seed file": (["compose", "--genre", "jazz", "--seed-file", str(src), "-o", str(src)], src,
                                        "is also the input"),
         "explore into a file": (["explore", str(src), "-o", str(src)], src, "is a file: give a folder"),
+        "transfer into a folder that is a file": (["transfer", str(src), "--to", "jazz", "--out-dir", str(src / "d")],
+                                                  src / "d" / "piece_to_jazz.mid", "cannot be written: "),
+        "a model inside a file": (["train", "velocity", "--genre", "jazz", "-o", str(src / "m.keras")], src / "m.keras",
+                                  f"cannot be written: {src} is a file, not a folder"),
     }
 
 
@@ -86,6 +99,14 @@ def test_a_command_refuses_before_writing_anything(case, piece, tmp_path, capsys
     assert capsys.readouterr().err.startswith(f"error: {named}: {reason}")
     assert piece.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["piece.mid"]
+
+
+def test_a_checkpoint_folder_inside_a_file_is_a_usage_error(piece, capsys):
+    argv = ["train", "velocity", "--genre", "jazz", "-o", "m.keras", "--checkpoint-dir", str(piece / "c")]
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].endswith(f"error: argument --checkpoint-dir: {piece} is a file, not a folder")
 
 
 def test_library_calls_refuse_an_audio_length_of_zero_before_writing(piece, tmp_path):

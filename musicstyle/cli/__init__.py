@@ -74,13 +74,22 @@ def positive(text: str) -> float:
     return value
 
 
+def folder(text: str) -> str:
+    """An argparse type: a folder to write into, which may not exist yet but may not be (inside) a file."""
+    path = Path(text)
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise argparse.ArgumentTypeError(f"{existing} is a file, not a folder")
+    return text
+
+
 def add_run_options(p) -> None:
     """Add ``--checkpoint-dir`` and ``--strategy`` to a ``train`` command (every model's).
 
     Args:
         p: the command's parser.
     """
-    p.add_argument("--checkpoint-dir", help="folder of a resumable checkpoint (run again with it to resume)")
+    p.add_argument("--checkpoint-dir", type=folder, help="folder of a resumable checkpoint (run again with it to resume)")
     p.add_argument("--strategy", choices=("auto", "default", "mirrored", "multiworker"), default="auto",
                    help="tf.distribute strategy (auto: multi-worker when TF_CONFIG names several workers; "
                         "only the chief writes the model)")

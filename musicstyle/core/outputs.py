@@ -23,7 +23,8 @@ def output_file(path: str | Path, suffixes: tuple[str, ...], kind: str = "output
 
     Returns:
         The path. Raises :class:`MusicstyleError` naming it when its ending is not one of ``suffixes``,
-        when it is a folder, or when it is one of ``inputs`` (writing would lose that input).
+        when it is a folder, when a file stands where one of its folders would be, or when it is one
+        of ``inputs`` (writing would lose that input). Missing folders are made when it is written.
     """
     path = Path(path)
     if (path.suffix if exact else path.suffix.lower()) not in suffixes:
@@ -31,6 +32,9 @@ def output_file(path: str | Path, suffixes: tuple[str, ...], kind: str = "output
         raise MusicstyleError(path, f"{kind} must end in {endings}")
     if path.is_dir():
         raise MusicstyleError(path, "is a folder: give a file name")
+    existing = next((p for p in path.parents if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise MusicstyleError(path, f"cannot be written: {existing} is a file, not a folder")
     for source in inputs:
         if source is not None and _same_file(path, Path(source)):
             raise MusicstyleError(path, "is also the input: write the result to another file (the input is kept)")
