@@ -191,3 +191,21 @@ def test_inspect_unreadable_file_exits_2_with_one_line(case, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "musicstyle", "inspect", str(path)], capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.startswith(f"error: {path}: ") and proc.stderr.count("\n") == 1 and BAD[case][1] in proc.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["judge"],
+    ["classify"],
+    ["transfer", "--to", "jazz", "-o", "OUT.mid"],
+    ["generate", "--genre", "jazz", "-o", "OUT.mid", "--inspired-by"],
+], ids=["judge", "classify", "transfer", "generate"])
+def test_a_folder_given_for_a_midi_file_is_named_as_a_folder(argv, tmp_path, capsys):
+    from musicstyle.cli import main
+
+    (tmp_path / "songs").mkdir()
+    argv = [str(tmp_path / a) if a == "OUT.mid" else a for a in argv] + [str(tmp_path / "songs")]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip().endswith(f"error: {tmp_path / 'songs'}: is a folder: give a MIDI file")
+    assert main([a if a != str(tmp_path / "songs") else str(tmp_path / "none.mid") for a in argv]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"error: {tmp_path / 'none.mid'}: no such file")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["songs"]

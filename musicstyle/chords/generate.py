@@ -6,10 +6,10 @@ Taught in ``notebooks/04_lstm_generation.ipynb`` (and the pedalling of generated
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
+from ..core.inputs import input_file
 from ..core.midi import Performance, read_midi, write_events
 from ..core.outputs import MIDI, output_file
 from ..core.roll import PAPER, Layout
@@ -138,9 +138,7 @@ def generate_file(source, out, genre: str, seconds: float = 30.0, temperature: f
     Returns:
         ``written``, ``genre``, ``inspired_by``, ``seconds`` and ``bytes``.
     """
-    src = Path(source)
-    if not src.is_file():
-        raise MusicstyleError(src, "no such file")
+    src = input_file(source)
     if seconds <= 0 or seconds > 600:
         raise MusicstyleError("--seconds", "must be in (0, 600]")
     if temperature <= 0:

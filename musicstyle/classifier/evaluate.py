@@ -7,14 +7,13 @@ majority baseline.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
+from ..core.inputs import input_file
 from ..core.midi import Performance, read_midi
 from ..core.roll import Layout
 from ..data import GROUPS, recording_group
-from ..errors import MusicstyleError
 from .data import CLASSES, features, tpd_pieces, windows
 from .model import load, style_model
 
@@ -166,9 +165,7 @@ def classify(file, model_file=None) -> dict:
     Returns:
         The :func:`verdict` with ``windows``, ``genre`` and ``model`` (the architecture).
     """
-    path = Path(file)
-    if not path.is_file():
-        raise MusicstyleError(path, "no such file")
+    path = input_file(file)
     perf = read_midi(path)
     model, meta = load(model_file) if model_file else load()
     probs = window_probabilities(model, meta, perf)

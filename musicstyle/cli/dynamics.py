@@ -68,8 +68,8 @@ def register(groups) -> None:
 
 def _judge(args) -> int:
     import functools
-    from pathlib import Path
 
+    from ..core.inputs import input_file
     from ..core.midi import read_midi
     from ..dynamics import OUTCOMES, TRUSTED, caution, load, load_model_file, outcome_probabilities, stretch_probabilities
     from ..errors import MusicstyleError
@@ -85,9 +85,7 @@ def _judge(args) -> int:
         return model, meta
 
     def one(name: str) -> dict:
-        path = Path(name)
-        if not path.is_file():
-            raise MusicstyleError(path, "no such file")
+        path = input_file(name)
         perf = read_midi(path.read_bytes(), name=str(path))  # bad input fails here, before any model loads
         model, meta = relations_judge()  # loaded once
         result = {"file": str(path), "notes": len(perf.notes),

@@ -6,8 +6,8 @@ because it draws: :mod:`musicstyle.velocity` itself never imports a figure.
 
 from __future__ import annotations
 
-from pathlib import Path
 
+from ..core.inputs import input_file
 from ..core.midi import Performance, read_midi
 from ..core.outputs import MIDI, output_file, plot_suffixes
 from ..data import GENRES
@@ -198,9 +198,7 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
     from .. import velocity
     from ..data.examples import default_piece
 
-    src = Path(src) if src else default_piece()
-    if not src.is_file():
-        raise MusicstyleError(src, "no such file")
+    src = input_file(src) if src else default_piece()
     dest, wav, plot = transfer_outputs(src, output, wav, plot)
     if seconds is not None and seconds <= 0:
         raise MusicstyleError("--seconds", f"must be > 0 (got {seconds:g})")

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MusicstyleError
+from ..core.inputs import input_file
 from ..core.midi import Performance, read_midi, rewrite_velocities
 from ..core.notes import chord_ids, note_features
 from ..core.roll import Layout, piano_roll, step_of
@@ -170,9 +171,7 @@ def transfer_file(model, src, dest, meta: dict, texture: bool = True, seed: int 
     Returns:
         ``dest`` as a Path.
     """
-    src, dest = Path(src), Path(dest)
-    if not src.is_file():
-        raise MusicstyleError(src, "no such file")
+    src, dest = input_file(src), Path(dest)
     out = transfer_bytes(model, src.read_bytes(), str(src), meta, texture, seed, route)
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_bytes(out)
