@@ -407,7 +407,7 @@ def test_evaluate_velocity_prints_a_table_per_genre(tmp_path, capsys):
     assert all(r[-1] == "1.000" for r in rows if r[0] == "mean_baseline")
 
 
-def test_evaluate_velocity_names_each_file_it_could_not_read(tmp_path, capsys):
+def test_evaluate_velocity_names_each_file_it_could_not_read_and_each_piece_it_left_out(tmp_path, capsys):
     for genre in ("classical", "jazz"):
         (tmp_path / genre).mkdir()
         (tmp_path / genre / f"{genre}.mid").write_bytes(piece_bytes())
@@ -421,7 +421,14 @@ def test_evaluate_velocity_names_each_file_it_could_not_read(tmp_path, capsys):
     (tmp_path / "jazz" / "broken.mid").unlink()
     assert main(["evaluate", "velocity", "--data", str(tmp_path), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["skipped"] == 0 and "skipped_files" not in result
+    assert result["skipped"] == 0 and "skipped_files" not in result and "left_out" not in result["jazz"]
+    # a piece read but with nothing to measure is named with the reason too
+    (tmp_path / "jazz" / "high.mid").write_bytes(smf(track([(0, on(100, 80)), (480, off(100))])))
+    assert main(["evaluate", "velocity", "--data", str(tmp_path), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["jazz"]["pieces"] == 1 and result["jazz"]["left_out"] == {"jazz/high.mid": "no notes in the key range 32-88"}
+    assert main(["evaluate", "velocity", "--data", str(tmp_path)]) == 0
+    assert "\n  left out jazz/high.mid: no notes in the key range 32-88" in capsys.readouterr().out
 
 
 def test_evaluate_velocity_per_piece_adds_up_to_the_whole(tmp_path, capsys):

@@ -25,19 +25,21 @@ def evaluation_table(result: dict) -> str:
         result: :func:`musicstyle.velocity.evaluate`'s result (with each genre's ``figures``).
 
     Returns:
-        The table; ``ratio`` is each row's RMSE over the training mean's.
+        The table; ``ratio`` is each row's RMSE over the training mean's. Each piece left out is named
+        under its genre's rows, with the reason.
     """
     lines = []
     for genre, r in _genres(result):
         if not r.get("figures"):
             lines.append(f"{genre}: no pieces")
-            continue
-        lines.append(f"{genre}: {r['pieces']} pieces, {r['onsets']:,} onsets")
-        lines.append(f"  {'model':<20}{'RMSE':>8}{'MAE':>8}{'r':>8}{'within':>8}{'within r':>10}{'ratio':>8}")
-        for name, f in r["figures"].items():
+        else:
+            lines.append(f"{genre}: {r['pieces']} pieces, {r['onsets']:,} onsets")
+            lines.append(f"  {'model':<20}{'RMSE':>8}{'MAE':>8}{'r':>8}{'within':>8}{'within r':>10}{'ratio':>8}")
+        for name, f in r.get("figures", {}).items():
             ratio = f["rmse"] / r["rmse_mean_baseline"] if r["rmse_mean_baseline"] else float("nan")
             lines.append(f"  {name:<20}{f['rmse']:>8.2f}{f['mae']:>8.2f}{f['pearson_r']:>8.3f}{f['within_piece_rmse']:>8.2f}"
                          f"{f['within_piece_r']:>10.3f}{ratio:>8.3f}")
+        lines += [f"  left out {name}: {reason}" for name, reason in r.get("left_out", {}).items()]
     return "\n".join(lines)
 
 

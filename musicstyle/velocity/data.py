@@ -165,7 +165,7 @@ class Prepared:
     and every note's velocity; ``piece``: :func:`piece_input`; ``step`` / ``column``: each note's
     grid cell (column -1 outside the layout's key range); ``chord``: each note's chord id
     (:func:`musicstyle.core.notes.chord_ids`); ``kept``: each entry's index in ``pieces``. Pieces with
-    no note in the key range are left out.
+    no note in the key range, or too long for a grid, are left out (``left_out``: the reason by name).
     Taught in ``notebooks/02_velocity_cnn.ipynb``.
 
     Args:
@@ -176,13 +176,14 @@ class Prepared:
     def __init__(self, pieces, layout: Layout = PAPER):
         self.names, self.notes, self.velocity, self.piece, self.step, self.column, self.chord = ([] for _ in range(7))
         self._bits, self._struck = [], []  # grid input as bits; targets as (steps, keys, velocities) of struck cells
-        self.kept = []
+        self.kept, self.left_out = [], {}
         for i, p in enumerate(pieces):
             perf = p.performance if hasattr(p, "performance") else p
             try:
                 roll = piano_roll(perf, layout)
-            except MusicstyleError:
-                continue  # no notes in range / too long: nothing to learn from
+            except MusicstyleError as err:  # no notes in range / too long: nothing to learn from
+                self.left_out[getattr(p, "path", None) or getattr(perf, "name", "") or perf.source] = err.reason
+                continue
             nf = note_features(perf)
             pitch = perf.notes["pitch"].astype(np.int64)
             self.names.append(getattr(perf, "name", ""))

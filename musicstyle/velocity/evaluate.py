@@ -165,7 +165,8 @@ def evaluate_pieces(pieces, genre: str, models: dict, per_piece: bool = False, b
 
     Returns:
         The first model's figures, ``rmse_ratio`` (over the mean baseline), ``rmse_<name>`` of the
-        others, and every model's and baseline's figures under ``figures``.
+        others, every model's and baseline's figures under ``figures``, and ``left_out`` (the reason
+        by piece, if any: no note in the key range, or too long for a grid).
     """
     pieces = list(pieces)
     prepared = Prepared(pieces)
@@ -174,6 +175,8 @@ def evaluate_pieces(pieces, genre: str, models: dict, per_piece: bool = False, b
     mean = float(main_meta["train_mean"])
     pitch = np.asarray(main_meta["pitch_means"], np.float64)
     result = {"genre": genre, "pieces": len(prepared), "onsets": len(prepared.onset_velocities())}
+    if prepared.left_out:
+        result["left_out"] = prepared.left_out
     if not len(prepared):
         return result
     figures, first = {}, None
