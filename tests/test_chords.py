@@ -250,6 +250,15 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     assert "classical" not in result and result["jazz"]["pieces"] == 1 and result["ratio"] == result["jazz"]["ratio"]
     assert result["skipped"] == 1 and list(result["skipped_files"]) == ["classical/broken.mid"]
+    (data / "jazz" / "high.mid").write_bytes(smf(track([(0, on(100, 80)), (480, off(100))])))  # read, nothing to measure
+    assert main(["evaluate", "chords", "--data", str(data), "--model", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["jazz"]["pieces"] == 10 and list(result["jazz"]["left_out"]) == ["jazz/high.mid"]
+    only = tmp_path / "only"
+    (only / "jazz").mkdir(parents=True)
+    (only / "jazz" / "high.mid").write_bytes((data / "jazz" / "high.mid").read_bytes())
+    assert main(["evaluate", "chords", "--data", str(only), "--model", str(out)]) == 2
+    assert "no classical or jazz pieces to measure (jazz/high.mid: no notes in the key range" in capsys.readouterr().err
     assert main(["train", "chords", "--genre", "jazz", "--data", str(data), "-o", str(tmp_path / "c.h5")]) == 2
     assert "model files must end in .keras" in capsys.readouterr().err
 

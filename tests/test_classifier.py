@@ -259,5 +259,10 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
                  "--json"]) == 0
     groups = json.loads(capsys.readouterr().out)["by_group"]
     assert sum(g["pieces"] for g in groups.values()) == 2 and sum(g["segments"] for g in groups.values()) == result["segments"]
+    (data / "jazz" / "high.mid").write_bytes(smf(track([(0, on(100, 80)), (480, off(100))])))  # read, nothing to classify
+    assert main(["evaluate", "classifier", "--data", str(data), "--model", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["pieces"] == 20 and list(result["left_out"]) == ["jazz/high.mid"]
+    assert "no notes in the key range" in result["left_out"]["jazz/high.mid"]
     assert main(["train", "classifier", "--data", str(data), "-o", str(tmp_path / "c.h5")]) == 2
     assert "model files must end in .keras" in capsys.readouterr().err

@@ -6,7 +6,8 @@ import pytest
 from midibytes import cc, off, on, smf, tempo, track
 from musicstyle.errors import MusicstyleError
 from musicstyle.core.midi import read_midi
-from musicstyle.core.roll import FULL88, KEYS_ONLY, PAPER, Layout, pedal_presses, piano_roll, piano_rolls, segments, step_of
+from musicstyle.core.roll import (FULL88, KEYS_ONLY, MAX_STEPS, PAPER, Layout, pedal_presses, piano_roll, piano_rolls, rollable,
+                                  segments, step_of)
 
 # 480 ticks per quarter, 8 steps per beat: one step is 60 ticks
 PIECE = smf(track([
@@ -96,3 +97,20 @@ def test_no_note_in_range_is_an_error_or_an_empty_roll():
         piano_roll(perf, PAPER)
     roll = piano_roll(perf, PAPER, require_notes=False)
     assert roll.steps == 9 and not roll.onset.any() and not roll.velocity.any()
+
+
+def test_rollable_keeps_what_every_layout_can_make_matrices_of_and_says_why_not():
+    from musicstyle.data import Piece
+
+    high = read_midi(smf(track([(0, on(100, 80)), (480, off(100))])), name="high")
+    long = read_midi(smf(track([(0, on(60, 80)), (60 * MAX_STEPS, off(60))])), name="long")
+    pieces = [Piece(n, "jazz", f"jazz/{n}.mid", p) for n, p in (("ok", read_midi(PIECE)), ("high", high), ("long", long))]
+    kept, left_out = rollable(pieces, PAPER)
+    assert [p.name for p in kept] == ["ok"] and left_out == {
+        "jazz/high.mid": "no notes in the key range 32-88",
+        "jazz/long.mid": f"too long for a matrix: {MAX_STEPS + 1} steps (limit {MAX_STEPS})"}
+    assert rollable([high], FULL88) == ([high], {})  # performances too, keyed by name
+    assert rollable([high], FULL88, PAPER)[1] == {"high": "no notes in the key range 32-88"}
+    for name, reason in left_out.items():
+        with pytest.raises(MusicstyleError, match=reason.split(":")[0]):
+            piano_roll(pieces[["ok", "high", "long"].index(name[5:-4])].performance, PAPER)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.roll import Layout
+from ..core.roll import Layout, rollable
 from ..errors import MusicstyleError
 from .baselines import baseline_sums, bce_sum
 from .data import chunks, matrix
@@ -85,8 +85,9 @@ def evaluate_split(data=None, split: str = "all", model_file=None) -> dict:
 
     Returns:
         ``split``, ``skipped`` (``skipped_files``: the reason for each file that could not be read, if
-        any), the :func:`evaluate` figures of each genre, ``overall`` (pooled over the steps of both)
-        and ``ratio`` (the overall one).
+        any), the :func:`evaluate` figures of each genre (``left_out``: the reason by piece read but
+        not measured, if any), ``overall`` (pooled over the steps of both) and ``ratio`` (the overall
+        one).
     """
     from .. import classifier
     from ..data import load_dataset, select
@@ -100,18 +101,28 @@ def evaluate_split(data=None, split: str = "all", model_file=None) -> dict:
         result["skipped_files"] = collection.skipped_files()
     totals = {}
     for genre in GENRES if chosen is None else [chosen[1]["genre"]]:
-        mine = [p for p in pieces if p.genre == genre]
-        if not mine:
+        these = [p for p in pieces if p.genre == genre]
+        if not these:
             continue
         model, meta = chosen or load(genre)
-        vectors = [classifier.style_vector(p.performance, style, style_meta) for p in mine]
+        layout = Layout.from_dict(meta["layout"])
+        these, left_out = rollable(these, layout, Layout.from_dict(style_meta["layout"]))
+        mine = [matrix(p.performance, layout) for p in these]
+        vectors = [classifier.style_vector(p.performance, style, style_meta) for p in these]
+        if not mine:
+            if left_out:
+                result[genre] = {"pieces": 0, "left_out": left_out}
+            continue
         r = result[genre] = evaluate(model, meta, mine, vectors)
+        if left_out:
+            r["left_out"] = left_out
         for k in _FIGURES:
             totals[k] = totals.get(k, 0.0) + r[k] * r["steps"]
         totals["steps"] = totals.get("steps", 0) + r["steps"]
         totals["pieces"] = totals.get("pieces", 0) + r["pieces"]
     if not totals:
-        raise MusicstyleError(data or "tpd", "no classical or jazz pieces")
+        left = [f"{path}: {why}" for g in GENRES for path, why in result.get(g, {}).get("left_out", {}).items()]
+        raise MusicstyleError(data or "tpd", "no classical or jazz pieces" + (f" to measure ({'; '.join(left)})" if left else ""))
     overall = {k: (v / totals["steps"] if k.startswith("bce") else v) for k, v in totals.items()}
     overall["ratio"] = overall["bce"] / overall["bce_copy_baseline"]
     result["overall"] = overall

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.roll import PAPER, Layout
+from ..core.roll import PAPER, Layout, rollable
 from ..errors import MusicstyleError
 from .baselines import fit_baselines
 from .data import epoch_pairs, matrix, prepare
@@ -113,7 +113,8 @@ def train_command(genre: str, data=None, units: int = 128, length: int = 128, ba
             (:func:`musicstyle.training.device.strategy`).
 
     Returns:
-        ``saved`` (the file, None on a worker that is not the chief) and the last epoch's figures.
+        ``saved`` (the file, None on a worker that is not the chief), the last epoch's figures and
+        ``left_out`` (the reason by piece the layouts cannot make matrices of, if any).
     """
     from .. import classifier
     from ..data import load_dataset, select
@@ -123,13 +124,14 @@ def train_command(genre: str, data=None, units: int = 128, length: int = 128, ba
     out = model_path(out or shipped_name(genre), inputs=(init,))
     distribute = device.strategy(strategy)  # before any other TensorFlow work
     collection = load_dataset("tpd", data, quick=False, progress=False)
-    tr, va = select(collection, "train", genre), select(collection, "validation", genre)
+    style, style_meta = (None, None) if unconditioned else classifier.load()
+    layouts = (PAPER,) if unconditioned else (PAPER, Layout.from_dict(style_meta["layout"]))
+    (tr, left_tr), (va, left_va) = (rollable(select(collection, side, genre), *layouts) for side in ("train", "validation"))
     if not tr:
         raise MusicstyleError(collection.root, f"no {genre} pieces to train on")
     if unconditioned:
         vt, vv = np.zeros((len(tr), 50), np.float32), np.zeros((len(va), 50), np.float32)
     else:
-        style, style_meta = classifier.load()
         vt = np.stack([classifier.style_vector(p.performance, style, style_meta) for p in tr])
         vv = np.stack([classifier.style_vector(p.performance, style, style_meta) for p in va]) if va else np.zeros((0, 50))
     model, meta = train(tr, vt, genre, va, vv, units=units, length=length, batch_size=batch_size, epochs=epochs,
@@ -140,4 +142,5 @@ def train_command(genre: str, data=None, units: int = 128, length: int = 128, ba
     saved = device.is_chief()
     if saved:
         save_model(model, out, meta)
-    return {"saved": str(out) if saved else None, **meta["history"][-1]}
+    result = {"saved": str(out) if saved else None, **meta["history"][-1]}
+    return {**result, "left_out": {**left_tr, **left_va}} if left_tr or left_va else result

@@ -14,6 +14,7 @@ from ..core.inputs import input_file
 from ..core.midi import Performance, read_midi
 from ..core.roll import Layout
 from ..data import GROUPS, recording_group
+from ..errors import MusicstyleError
 from .data import CLASSES, features, tpd_pieces, windows
 from .model import load, style_model
 
@@ -66,23 +67,30 @@ def evaluate(model, meta: dict, pieces, by_group: bool = False) -> dict:
     Args:
         model: a classifier.
         meta: its metadata.
-        pieces: pieces with ``.performance`` and ``.genre``.
+        pieces: pieces with ``.performance``, ``.genre`` and ``.path``.
         by_group: also ``by_group``: the same figures on each recording-source group of the pieces
             (:func:`musicstyle.data.recording_group`, in the order of :data:`musicstyle.data.GROUPS`).
 
     Returns:
         ``segments``, ``segment_accuracy``, ``pieces``, ``piece_accuracy`` (vote = mean probability),
-        ``majority_baseline``, ``confusion`` and ``paper_accuracy_leaky_split``.
+        ``majority_baseline``, ``confusion``, ``paper_accuracy_leaky_split`` and ``left_out`` (the
+        reason by piece, if any: no note in the classifier's key range, or too long for a matrix).
     """
-    rows = []  # per piece: true label, voted label, windows, windows right, group
+    rows, left_out = [], {}  # per piece: true label, voted label, windows, windows right, group
     for p in pieces:
-        probs = window_probabilities(model, meta, p.performance)
+        try:
+            probs = window_probabilities(model, meta, p.performance)
+        except MusicstyleError as err:  # no note in the key range, or too long for a matrix
+            left_out[p.path] = err.reason
+            continue
         label = CLASSES.index(p.genre)
         rows.append((label, int(probs.mean() > 0.5), len(probs), int(((probs > 0.5) == bool(label)).sum()),
                      recording_group(p.performance) if by_group else None))
     result = {**_accuracy(rows), "paper_accuracy_leaky_split": PAPER_ACCURACY}
     if by_group:
         result["by_group"] = {g: _accuracy(rs) for g in GROUPS if (rs := [r for r in rows if r[4] == g])}
+    if left_out:
+        result["left_out"] = left_out
     return result
 
 

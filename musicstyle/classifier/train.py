@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.roll import KEYS_ONLY, Layout
+from ..core.roll import KEYS_ONLY, Layout, rollable
 from ..data import SPLIT_SEED, select
 from .data import CLASSES, channels, epoch_windows, layout_of, tpd_pieces
 from .evaluate import evaluate
@@ -85,7 +85,8 @@ def train_command(data=None, arch: str = "improved", layout: str = "keys", epoch
             (:func:`musicstyle.training.device.strategy`).
 
     Returns:
-        ``saved`` (the file, None on a worker that is not the chief) and the test figures.
+        ``saved`` (the file, None on a worker that is not the chief), the test figures and
+        ``left_out`` (the reason by piece the layout cannot make matrices of, if any).
     """
     from ..training import device
     from ..training.modelfile import model_path, save_model
@@ -93,7 +94,9 @@ def train_command(data=None, arch: str = "improved", layout: str = "keys", epoch
     model_path(out)  # a wrong suffix fails before any training
     distribute = device.strategy(strategy)  # before any other TensorFlow work
     _, collection = tpd_pieces(data)
-    train_pieces, validation, test = (select(collection, side) for side in ("train", "validation", "test"))
+    sides = {side: rollable(select(collection, side), layout_of(layout)) for side in ("train", "validation", "test")}
+    train_pieces, validation, test = (kept for kept, _ in sides.values())
+    left_out = {path: why for _, left in sides.values() for path, why in left.items()}
     model, meta = train(train_pieces, validation, arch=arch, layout=layout_of(layout), epochs=epochs, length=length,
                         seed=seed, strategy=distribute, checkpoint_dir=checkpoint_dir)
     meta["test"] = evaluate(model, meta, test)
@@ -101,4 +104,5 @@ def train_command(data=None, arch: str = "improved", layout: str = "keys", epoch
     saved = device.is_chief()
     if saved:
         save_model(model, out, meta)
-    return {"saved": str(out) if saved else None, **{k: v for k, v in meta["test"].items() if k != "confusion"}}
+    result = {"saved": str(out) if saved else None, **{k: v for k, v in meta["test"].items() if k != "confusion"}}
+    return {**result, "left_out": left_out} if left_out else result

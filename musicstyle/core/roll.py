@@ -113,6 +113,38 @@ def pedal_presses(perf: Performance, number: int = 64) -> np.ndarray:
     return np.stack([starts, ends], axis=1).astype(np.int64) if len(starts) else np.zeros((0, 2), np.int64)
 
 
+def roll_problem(perf: Performance, layout: Layout = PAPER, require_notes: bool = True) -> str | None:
+    """Why :func:`piano_roll` cannot make matrices of a performance in a layout (None: it can)."""
+    notes = perf.notes
+    if require_notes and not ((notes["pitch"] >= layout.low) & (notes["pitch"] <= layout.high)).any():
+        return f"no notes in the key range {layout.low}-{layout.high}"
+    steps = int(step_of(perf.end_tick, perf.ticks_per_quarter, layout.steps_per_beat)) + 1
+    if steps > MAX_STEPS:
+        return f"too long for a matrix: {steps} steps (limit {MAX_STEPS})"
+    return None
+
+
+def rollable(pieces, *layouts: Layout) -> tuple[list, dict[str, str]]:
+    """The pieces that every layout can make matrices of, and why each other one cannot.
+
+    Args:
+        pieces: pieces with ``performance`` (and ``path``) or performances.
+        layouts: the layouts (default: the paper's).
+
+    Returns:
+        ``(kept pieces in order, reason by path or name of each piece left out)``.
+    """
+    kept, left_out = [], {}
+    for p in pieces:
+        perf = getattr(p, "performance", p)
+        reason = next(filter(None, (roll_problem(perf, layout) for layout in layouts or (PAPER,))), None)
+        if reason is None:
+            kept.append(p)
+        else:
+            left_out[getattr(p, "path", None) or perf.name] = reason
+    return kept, left_out
+
+
 def piano_roll(perf: Performance, layout: Layout = PAPER, require_notes: bool = True) -> Roll:
     """Onset, held and velocity matrices of a performance in a given layout.
 
@@ -125,16 +157,13 @@ def piano_roll(perf: Performance, layout: Layout = PAPER, require_notes: bool = 
         A :class:`Roll`. Raises :class:`MusicstyleError` when no note is in range (with
         ``require_notes``) or the piece is longer than :data:`MAX_STEPS` steps.
     """
+    if problem := roll_problem(perf, layout, require_notes):
+        raise MusicstyleError(perf.source, problem)
     tpq, spb = perf.ticks_per_quarter, layout.steps_per_beat
     notes = perf.notes
-    inside = (notes["pitch"] >= layout.low) & (notes["pitch"] <= layout.high)
-    if require_notes and not inside.any():
-        raise MusicstyleError(perf.source, f"no notes in the key range {layout.low}-{layout.high}")
-    notes = notes[inside]
+    notes = notes[(notes["pitch"] >= layout.low) & (notes["pitch"] <= layout.high)]
     presses = [pedal_presses(perf, n) for n in layout.pedals]
     steps = int(step_of(perf.end_tick, tpq, spb)) + 1
-    if steps > MAX_STEPS:
-        raise MusicstyleError(perf.source, f"too long for a matrix: {steps} steps (limit {MAX_STEPS})")
     columns = layout.columns
     onset = np.zeros(steps * columns, np.uint8)
     held = np.zeros(steps * columns, np.uint8)
