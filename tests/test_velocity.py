@@ -685,6 +685,20 @@ def test_cli_train_resumes_from_its_checkpoint_dir(tmp_path, monkeypatch, capsys
     assert ["model", str(out)] in [line.split() for line in capsys.readouterr().out.splitlines()]
 
 
+def test_cli_train_names_each_piece_it_leaves_out(tmp_path, capsys):
+    from musicstyle.data import split_names
+
+    data, out = _tiny_folder(tmp_path / "data"), tmp_path / "m.keras"
+    names = [f"jazz/{p.name}" for p in (data / "jazz").iterdir()]
+    high = next(n for n in (f"jazz/high{i}.mid" for i in range(20))
+                if n in split_names([*names, n], ["jazz"] * (len(names) + 1))["train"])
+    (data / high).write_bytes(smf(track([(0, on(100, 80)), (480, off(100))])))  # read, but no note in the key range
+    assert main(["train", "velocity", "--genre", "jazz", "--arch", "paper", "--data", str(data), "--epochs", "1",
+                 "--windows-per-epoch", "4", "--batch", "2", "--strategy", "default", "-o", str(out)]) == 0
+    assert f"\n  {high}  no notes in the key range 32-88\n" in capsys.readouterr().out
+    assert V.load_file(out)[1]["left_out"] == {high: "no notes in the key range 32-88"}
+
+
 def test_cli_train_writes_only_on_the_chief(tmp_path, monkeypatch, capsys):
     data, out = _tiny_folder(tmp_path / "data"), tmp_path / "m.keras"
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["localhost:1", "localhost:2"]},

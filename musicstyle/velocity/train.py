@@ -182,6 +182,7 @@ def train(genre: str, arch: str = "improved", data=None, epochs: int = 40, windo
         "split_seed": SPLIT_SEED,
         "train_pieces": len(train_data),
         "validation_pieces": len(val_data),
+        "left_out": {**train_data.left_out, **val_data.left_out},
         "data_checksum": pieces_checksum(tr + va),
         "data_root": str(collection.root),
         "members": len(kept),
@@ -224,8 +225,9 @@ def train_to_file(output, genre: str, arch: str = "improved", data=None, members
         **options: other keyword arguments of :func:`train`.
 
     Returns:
-        ``model`` (the file written, None on other workers), ``epochs_run``, ``best_val_rmse`` and
-        the ``test_*`` figures (and ``held_out_*`` with ``hold_out``).
+        ``model`` (the file written, None on other workers), ``epochs_run``, ``best_val_rmse``, the
+        ``test_*`` figures (and ``held_out_*`` with ``hold_out``) and ``left_out`` (the reason by piece
+        with nothing to learn from, if any).
     """
     from ..training.device import is_chief
 
@@ -236,4 +238,5 @@ def train_to_file(output, genre: str, arch: str = "improved", data=None, members
         return {"model": None, "epochs_run": meta["epochs_run"], "best_val_rmse": meta["best_val_rmse"]}
     add_test_metrics(model, meta, data=data, hold_out=options.get("hold_out"))
     save(model, meta, out)
-    return {"model": str(out), "epochs_run": meta["epochs_run"], "best_val_rmse": meta["best_val_rmse"], **stored_figures(meta)}
+    result = {"model": str(out), "epochs_run": meta["epochs_run"], "best_val_rmse": meta["best_val_rmse"], **stored_figures(meta)}
+    return {**result, "left_out": meta["left_out"]} if meta["left_out"] else result
