@@ -4,13 +4,12 @@ Taught in ``notebooks/01_data_exploration.ipynb``. Every cache of the package (p
 token tables, velocity-model predictions, the rendered default piece) lives under :func:`cache_home`
 and is written through :func:`save_npz`: to a temporary name, then moved in place, so an
 interrupted write never leaves a half-written file; :func:`load_npz` treats a damaged file as absent.
-A cache that only saves time (:func:`save_cache`) and cannot be written costs one warning, not the work.
+A cache that cannot be written costs one warning (:func:`save_cache`, :func:`warn_uncached`), not the work.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from ..errors import MusicstyleError
 
 #: What to do about a cache folder that cannot be written.
 FIX = "set MUSICSTYLE_CACHE to a folder that can be written"
+_WARNED: set[str] = set()  # folders already warned about
 
 
 def cache_home() -> Path:
@@ -73,17 +73,19 @@ def save_cache(path: str | Path, arrays: dict, compressed: bool = False) -> Path
     try:
         return save_npz(path, arrays, compressed)
     except MusicstyleError as err:
-        _warn_once(str(Path(path).parent), err.reason)
+        warn_uncached(str(Path(path).parent), err.reason)
         return None
 
 
-@functools.cache
-def _warn_once(folder: str, reason: str) -> None:
-    print(f"warning: {folder}: {reason}; going on without this cache ({FIX})", file=sys.stderr)
+def warn_uncached(folder: str | Path, reason: str) -> None:
+    """Say once per folder, on stderr, that a cache there cannot be written and the work goes on without it."""
+    if str(folder) not in _WARNED:
+        _WARNED.add(str(folder))
+        print(f"warning: {folder}: {reason}; going on without this cache ({FIX})", file=sys.stderr)
 
 
 def writable_folder(folder: str | Path) -> Path:
-    """``folder``, created if need be, for a cache the work cannot go without.
+    """``folder``, created if need be, checked that files can be written in it.
 
     Returns:
         The folder; raises :class:`MusicstyleError` naming it when no file can be written there.
@@ -94,7 +96,7 @@ def writable_folder(folder: str | Path) -> Path:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as err:
-        raise MusicstyleError(folder, f"cannot be written ({err.strerror or err}): {FIX}") from err
+        raise MusicstyleError(folder, f"cannot be written ({err.strerror or err})") from err
     return folder
 
 

@@ -7,22 +7,41 @@ velocities come from the score's dynamics marks only (four levels), which makes 
 
 from __future__ import annotations
 
+import functools
 import os
+import tempfile
 from pathlib import Path
 
-from .cache import cache_home, writable_folder
+from ..errors import MusicstyleError
+from .cache import cache_home, warn_uncached, writable_folder
 
 DEFAULT_PIECE = "joplin/maple_leaf_rag"
 
 
 def default_piece() -> Path:
-    """Path of the default piece's MIDI file, rendering it from music21's corpus on first use."""
+    """Path of the default piece's MIDI file, rendering it from music21's corpus on first use (into a
+    temporary folder, with a warning, when the cache cannot be written)."""
     target = cache_home() / "examples" / "maple_leaf_rag.mid"
-    if not target.is_file():
-        from music21 import corpus
-
+    if target.is_file():
+        return target
+    try:
         writable_folder(target.parent)
-        tmp = target.with_suffix(f".tmp{os.getpid()}.mid")
-        corpus.parse(DEFAULT_PIECE).write("midi", fp=str(tmp))
-        os.replace(tmp, target)
+    except MusicstyleError as err:
+        warn_uncached(err.source, err.reason)
+        return _temporary_piece()
+    return _render(target)
+
+
+@functools.cache
+def _temporary_piece() -> Path:
+    """The default piece rendered once per process into a temporary folder."""
+    return _render(Path(tempfile.mkdtemp(prefix="musicstyle-")) / "maple_leaf_rag.mid")
+
+
+def _render(target: Path) -> Path:
+    from music21 import corpus
+
+    tmp = target.with_suffix(f".tmp{os.getpid()}.mid")
+    corpus.parse(DEFAULT_PIECE).write("midi", fp=str(tmp))
+    os.replace(tmp, target)
     return target

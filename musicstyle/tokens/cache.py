@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.cache import cache_path, load_npz, save_cache, save_npz, writable_folder
+from ..data.cache import cache_path, load_npz, save_cache, save_npz, warn_uncached, writable_folder
 from ..errors import MusicstyleError
 from .shipped import shipped_tables
 from .tokenizer import Elements, parse_elements
@@ -52,8 +52,8 @@ def _bundle_file(digests) -> Path:
     return cache_path("tokens", f"bundle-v{TOKEN_CACHE_VERSION}-{key}.npz")
 
 
-def _save(path: Path, e: Elements) -> None:
-    save_npz(path, {**{k: getattr(e, k) for k in _FIELDS}, "track_names": np.asarray(e.track_names, dtype=str)})
+def _arrays(e: Elements) -> dict:
+    return {**{k: getattr(e, k) for k in _FIELDS}, "track_names": np.asarray(e.track_names, dtype=str)}
 
 
 def _load(path: Path, name: str) -> Elements | None:
@@ -67,7 +67,7 @@ def _parse_to_cache(item: tuple[bytes, str, str]) -> str | None:
     """Worker: parse and cache; returns the reason on failure, None on success."""
     data, name, digest = item
     try:
-        _save(cache_file(digest), parse_elements(data, name))
+        save_npz(cache_file(digest), _arrays(parse_elements(data, name)))
     except MusicstyleError as err:
         return err.reason
     return None
@@ -130,7 +130,7 @@ def elements(path: str | Path, data: bytes | None = None) -> Elements:
         e = replace(e, name=path.stem)
     if e is None:
         e = parse_elements(data, str(path))
-        _save(cached, e)
+        save_cache(cached, _arrays(e))
         e.name = path.stem
     return e
 
@@ -167,6 +167,19 @@ def _parse_all(items: list, workers: int, progress: bool) -> list[str | None]:
             bar.update()
     bar.close()
     return reasons
+
+
+def _parse_here(todo: list, failed: dict[str, str], progress: bool) -> dict[str, Elements]:
+    """Parse ``(path, bytes, digest)`` items in this process, without a cache: tables by digest, reasons into ``failed``."""
+    from tqdm.auto import tqdm
+
+    tables = {}
+    for p, data, digest in tqdm(todo, desc="music21", unit="file", disable=not progress):
+        try:
+            tables[digest] = parse_elements(data, str(p))
+        except MusicstyleError as err:
+            failed[digest] = err.reason
+    return tables
 
 
 def tokenize_files(
@@ -215,8 +228,15 @@ def tokenize_files(
                 continue
         if not (cache and _fail_file(digest).is_file()):
             todo.append((p, data, digest))
+    failed: dict[str, str] = {}  # reason by digest, when no cache keeps it
     if todo:
-        writable_folder(cache_path("tokens"))  # the workers hand their tables over through it
+        try:
+            writable_folder(cache_path("tokens"))  # the workers hand their tables over through it
+        except MusicstyleError as err:
+            warn_uncached(err.source, err.reason)
+            by_digest.update(_parse_here(todo, failed, progress))
+            todo = []
+    if todo:
         todo.sort(key=lambda t: -len(t[1]))  # longest first: workers finish together
         reasons = _parse_all([(data, str(p), digest) for p, data, digest in todo], workers or os.cpu_count() or 1, progress)
         for (p, _, digest), reason in zip(todo, reasons):
@@ -228,9 +248,11 @@ def tokenize_files(
     for p, _, digest in read:
         if digest in by_digest:
             out[str(p)] = replace(by_digest[digest], name=p.stem)
+        elif digest in failed:
+            skipped[str(p)] = failed[digest]
         else:
-            failed = load_npz(_fail_file(digest))
-            skipped[str(p)] = str(failed["reason"]) if failed is not None else "not parsed"
+            reason = load_npz(_fail_file(digest))
+            skipped[str(p)] = str(reason["reason"]) if reason is not None else "not parsed"
     if cache and bundle is not None and unshipped and (todo or not bundle.is_file()) and by_digest:
         _save_bundle(bundle, {d: by_digest[d] for _, _, d in read if d in by_digest})
     return out, skipped
