@@ -256,6 +256,14 @@ def test_missing_remote_file_is_reported(tmp_path):
             fetch(tiny_source(), tmp_path / "tiny", base_url=url, progress=False)
 
 
+def test_a_destination_that_cannot_be_written_is_named_before_any_download(tmp_path, monkeypatch):
+    (tmp_path / "a file").write_text("not a folder")
+    monkeypatch.setattr("pooch.retrieve", lambda *a, **k: pytest.fail("no download may start"))
+    with pytest.raises(MusicstyleError) as err:
+        fetch(tiny_source(), tmp_path / "a file" / "tiny", base_url="http://mirror.invalid", progress=False)
+    assert str(err.value) == f"{tmp_path / 'a file' / 'tiny'}: cannot be written (Not a directory)"
+
+
 def test_unreachable_source_stops_early_and_names_the_host(tmp_path, monkeypatch):
     import pooch
     import requests

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from ..errors import MusicstyleError
-from .cache import cache_home
+from .cache import cache_home, writable_folder
 
 #: The genres of The Piano Dataset (subfolders of its root).
 GENRES = ("classical", "jazz")
@@ -145,8 +145,9 @@ def fetch(name: str | Source, dest: str | Path | None = None, base_url: str | No
         progress: show a progress bar.
 
     Returns:
-        ``dest``. Raises :class:`MusicstyleError` listing the files that failed, or naming the host
-        when :data:`UNREACHABLE` connections fail before any download succeeds (the rest are not tried).
+        ``dest``. Raises :class:`MusicstyleError` naming ``dest`` when files are missing and it cannot
+        be written (before any download), listing the files that failed, or naming the host when
+        :data:`UNREACHABLE` connections fail before any download succeeds (the rest are not tried).
     """
     import pooch
     import requests
@@ -180,6 +181,8 @@ def fetch(name: str | Source, dest: str | Path | None = None, base_url: str | No
             return rel, _short_reason(err)
 
     todo = [rel for rel in wanted if not (dest / rel).is_file() or sha256_file(dest / rel) != wanted[rel]]
+    if todo:
+        writable_folder(dest)  # before any download
     failures = []
     logger.setLevel("WARNING")  # one progress bar, not a line per file
     try:
