@@ -6,7 +6,6 @@ Taught in ``notebooks/04_lstm_generation.ipynb`` (and the pedalling of generated
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from ..core.inputs import input_file

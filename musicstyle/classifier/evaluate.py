@@ -7,7 +7,6 @@ majority baseline.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from ..core.inputs import input_file

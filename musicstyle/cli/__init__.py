@@ -12,6 +12,7 @@ import pkgutil
 import sys
 from pathlib import Path
 
+from ..core.outputs import file_in_the_way
 from ..errors import MusicstyleError
 
 #: What ``musicstyle --help`` says the tool does, and shows first.
@@ -76,10 +77,8 @@ def positive(text: str) -> float:
 
 def folder(text: str) -> str:
     """An argparse type: a folder to write into, which may not exist yet but may not be (inside) a file."""
-    path = Path(text)
-    existing = next((p for p in (path, *path.parents) if p.exists()), None)
-    if existing is not None and not existing.is_dir():
-        raise argparse.ArgumentTypeError(f"{existing} is a file, not a folder")
+    if blocker := file_in_the_way(text):
+        raise argparse.ArgumentTypeError(f"{blocker} is a file, not a folder")
     return text
 
 

@@ -32,13 +32,19 @@ def output_file(path: str | Path, suffixes: tuple[str, ...], kind: str = "output
         raise MusicstyleError(path, f"{kind} must end in {endings}")
     if path.is_dir():
         raise MusicstyleError(path, "is a folder: give a file name")
-    existing = next((p for p in path.parents if p.exists()), None)
-    if existing is not None and not existing.is_dir():
-        raise MusicstyleError(path, f"cannot be written: {existing} is a file, not a folder")
+    if blocker := file_in_the_way(path.parent):
+        raise MusicstyleError(path, f"cannot be written: {blocker} is a file, not a folder")
     for source in inputs:
         if source is not None and _same_file(path, Path(source)):
             raise MusicstyleError(path, "is also the input: write the result to another file (the input is kept)")
     return path
+
+
+def file_in_the_way(folder: str | Path) -> Path | None:
+    """The file that stands where ``folder`` or one of its parents should be (None: it can be made)."""
+    folder = Path(folder)
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    return existing if existing is not None and not existing.is_dir() else None
 
 
 def plot_suffixes() -> tuple[str, ...]:

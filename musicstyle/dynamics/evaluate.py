@@ -84,7 +84,7 @@ def evaluate_transfer(collection, discriminators: dict, predictors: dict, truste
             versions["texture_alone"] = d.with_velocity(texture_alone(target.meta, p.performance))
             if own_mean is not None:
                 versions["texture_on_source_model"] = d.with_velocity(_drawn_on(own_mean[p.genre], target, p.performance))
-        row = {"name": p.name, "genre": p.genre, "target": other, "group": recording_group(p.performance)}
+        row = {"name": p.name, "genre": p.genre, "target": other, "group": recording_group(p.performance) if by_group else None}
         for k, v in versions.items():
             row[k] = {kind: outcome_probabilities(m, meta, v) for kind, (m, meta) in discriminators.items()}
             row[k + "_obs"] = observations(v)

@@ -6,7 +6,6 @@ because it draws: :mod:`musicstyle.velocity` itself never imports a figure.
 
 from __future__ import annotations
 
-
 from ..core.inputs import input_file
 from ..core.midi import Performance, read_midi
 from ..core.outputs import MIDI, output_file, plot_suffixes

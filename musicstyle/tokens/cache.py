@@ -169,17 +169,17 @@ def _parse_all(items: list, workers: int, progress: bool) -> list[str | None]:
     return reasons
 
 
-def _parse_here(todo: list, failed: dict[str, str], progress: bool) -> dict[str, Elements]:
-    """Parse ``(path, bytes, digest)`` items in this process, without a cache: tables by digest, reasons into ``failed``."""
+def _parse_here(todo: list, progress: bool) -> tuple[dict[str, Elements], dict[str, str]]:
+    """Parse ``(path, bytes, digest)`` items in this process, without a cache: (tables, failure reasons) by digest."""
     from tqdm.auto import tqdm
 
-    tables = {}
+    tables, failed = {}, {}
     for p, data, digest in tqdm(todo, desc="music21", unit="file", disable=not progress):
         try:
             tables[digest] = parse_elements(data, str(p))
         except MusicstyleError as err:
             failed[digest] = err.reason
-    return tables
+    return tables, failed
 
 
 def tokenize_files(
@@ -234,7 +234,8 @@ def tokenize_files(
             writable_folder(cache_path("tokens"))  # the workers hand their tables over through it
         except MusicstyleError as err:
             warn_uncached(err.source, err.reason)
-            by_digest.update(_parse_here(todo, failed, progress))
+            tables, failed = _parse_here(todo, progress)
+            by_digest.update(tables)
             todo = []
     if todo:
         todo.sort(key=lambda t: -len(t[1]))  # longest first: workers finish together

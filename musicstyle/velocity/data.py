@@ -182,7 +182,7 @@ class Prepared:
             try:
                 roll = piano_roll(perf, layout)
             except MusicstyleError as err:  # no notes in range / too long: nothing to learn from
-                self.left_out[getattr(p, "path", None) or getattr(perf, "name", "") or perf.source] = err.reason
+                self.left_out[getattr(p, "path", None) or perf.name] = err.reason
                 continue
             nf = note_features(perf)
             pitch = perf.notes["pitch"].astype(np.int64)
