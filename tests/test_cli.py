@@ -130,6 +130,22 @@ def test_text_output_lists_a_nested_dictionary_under_its_key(capsys):
     assert capsys.readouterr().out == '{"jazz": {"pieces": 35}}\n'
 
 
+def test_text_output_rounds_floats_and_sets_rows_out_as_a_table_while_json_keeps_every_digit(capsys):
+    from musicstyle.cli import emit
+
+    result = {"jazz": 0.9962400197982788, "classical": 0.0037599802017211914, "none": 0.0, "range": [34, 92.123456],
+              "rows": [{"genre": "jazz", "pieces": 2, "r": 0.1549664}, {"genre": "classical", "pieces": 20, "r": -0.0949301,
+                                                                      "run": 3}]}
+    emit(result, False)
+    assert capsys.readouterr().out.splitlines() == [
+        "jazz       0.996", "classical  0.00376", "none       0.0", "range      [34, 92.123]", "rows",
+        "  genre      pieces       r  run",
+        "  jazz            2   0.155",
+        "  classical      20  -0.095    3"]
+    emit(result, True)
+    assert json.loads(capsys.readouterr().out) == result
+
+
 def test_help_examples_are_valid_commands_and_the_main_job_is_listed_first(capsys):
     from musicstyle.cli import EXAMPLES, build_parser
 

@@ -143,8 +143,32 @@ def _lines(result: dict, indent: str = ""):
         if isinstance(value, dict) and value:
             yield f"{indent}{key}"
             yield from _lines(value, indent + "  ")
+        elif isinstance(value, list) and value and all(isinstance(row, dict) for row in value):
+            yield f"{indent}{key}"
+            yield from _table(value, indent + "  ")
         else:
-            yield f"{indent}{str(key):<{width}}  {value}"
+            yield f"{indent}{str(key):<{width}}  {_shown(value)}"
+
+
+def _table(rows: list[dict], indent: str):
+    """Rows of figures as aligned columns under their keys, floats to 3 decimals (a key a row lacks is left blank)."""
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    body = [[(f"{row[k]:.3f}" if isinstance(row[k], float) else _shown(row[k])) if k in row else "" for k in keys]
+            for row in rows]
+    widths = [max(len(str(k)), *(len(line[i]) for line in body)) for i, k in enumerate(keys)]
+    numeric = [all(isinstance(row.get(k, 0), (int, float)) for row in rows) for k in keys]
+    for line in [keys, *body]:
+        yield indent + "  ".join(str(c).rjust(w) if right else str(c).ljust(w)
+                                 for c, w, right in zip(line, widths, numeric)).rstrip()
+
+
+def _shown(value) -> str:
+    """A value as text output shows it: floats to 3 decimals (3 significant digits below 0.01); JSON keeps all."""
+    if isinstance(value, float):
+        return f"{round(value, 3)}" if abs(value) >= 0.01 or value == 0 else f"{value:.3g}"
+    if isinstance(value, (list, tuple)) and not any(isinstance(v, (dict, list, tuple)) for v in value):
+        return f"[{', '.join(_shown(v) for v in value)}]"
+    return str(value)
 
 
 def _plain(value):
