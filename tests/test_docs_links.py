@@ -1,7 +1,10 @@
-"""Every relative link in the project's Markdown pages leads to a file that exists, and to a heading there."""
+"""Every relative link in the project's Markdown pages leads to a file that exists, and to a heading there;
+every package name the pages and the notebooks' prose give (`musicstyle.x.y`) exists."""
 
 from __future__ import annotations
 
+import importlib
+import json
 import re
 from pathlib import Path
 
@@ -10,6 +13,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", ROOT / "data" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+NAME = re.compile(r"`(musicstyle(?:\.[A-Za-z_]\w*)+)")
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
 def slug(heading: str) -> str:
@@ -42,3 +47,31 @@ def test_relative_links_resolve(page):
         assert dest.exists(), f"{page.name}: {target}"
         if anchor:
             assert anchor in anchors(dest), f"{page.name}: {target} (no such heading)"
+
+
+def _prose(path: Path) -> str:
+    if path.suffix == ".ipynb":
+        return "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "markdown")
+    return path.read_text()
+
+
+def _exists(name: str) -> bool:
+    """Whether a dotted name is a module of the package, or an attribute reached from the longest such module."""
+    parts = name.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ModuleNotFoundError:
+            continue
+        for attr in parts[i:]:
+            if not hasattr(obj, attr):
+                return False
+            obj = getattr(obj, attr)
+        return True
+    return False
+
+
+@pytest.mark.parametrize("page", PAGES + NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_package_names_in_prose_exist(page):
+    names = set(NAME.findall(_prose(page)))
+    assert not [n for n in sorted(names) if not _exists(n)], page.name

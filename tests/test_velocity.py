@@ -925,3 +925,17 @@ def test_a_shipped_models_mean_reads_the_notes_never_the_velocities(genre):
     played = smf(track(sum([[(0, on(48 + i % 24, 20 + (i * 37) % 100)), (240, off(48 + i % 24))] for i in range(300)], [])))
     a, b = (read_midi(V.transfer_bytes(model, data, "x.mid", meta, texture=False)).notes["velocity"] for data in (flat, played))
     assert np.array_equal(a, b) and a.std() > 0
+
+
+@pytest.mark.parametrize("causal, kernel, field", [(True, 2, 8), (False, 3, 15)])
+def test_dilation_figure_traces_the_receptive_field_of_one_output(causal, kernel, field):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from musicstyle.figures.velocity import draw_dilations
+
+    ax = draw_dilations((1, 2, 4), kernel=kernel, causal=causal, width=20)
+    assert ax.get_title().endswith(f"receptive field {field} steps")
+    inputs = ax.collections[-1].get_offsets()  # the input steps the output sees, in orange
+    assert len(inputs) == field and (inputs[:, 1] == 0).all()
+    assert inputs[:, 0].max() - inputs[:, 0].min() == field - 1  # a dense span
