@@ -550,3 +550,24 @@ def test_hold_out_moves_a_group_off_every_side(tpd_folder):
     assert sum(len(v) for v in parts.values()) == sum(len(v) for v in full.values())
     with pytest.raises(MusicstyleError, match="hold_out must be one of"):
         T.split_files("jazz", tpd_folder.parent, hold_out="noisy")
+
+
+def test_composed_table_names_unreadable_held_out_files_and_goes_on(tmp_path):
+    folder = tmp_path / "tpd" / "jazz"
+    folder.mkdir(parents=True)
+    for i in range(20):
+        (folder / f"p{i}.mid").write_bytes(arpeggio_bytes(i % 3))
+    parts = T.split_files("jazz", tmp_path)
+    assert len(parts["test"]) >= 2 and len(parts["validation"]) >= 2
+    broken = [parts["test"][0], parts["validation"][0]]
+    for path in broken:
+        path.write_bytes(b"MThd broken")
+    result = T.genre_table(("jazz",), pieces=2, tokens=40, data=tmp_path, classify=False)
+    assert result["skipped"] == 2 and set(result["skipped_files"]) == {str(p) for p in broken}
+    rows = {row["played"]: row for row in result["rows"]}
+    assert [rows[k]["pieces"] for k in ("tutorial", "voiced", "genre", "real tokens, genre", "real files")] == [2, 2, 2, 1, 1]
+    assert 0 <= rows["real files"]["pitch_class_distance"] <= 1
+    for path in parts["test"][1:]:
+        path.write_bytes(b"MThd broken")
+    with pytest.raises(MusicstyleError, match="no test piece of the split could be read"):
+        T.genre_table(("jazz",), pieces=2, tokens=40, data=tmp_path, classify=False)

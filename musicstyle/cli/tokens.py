@@ -125,7 +125,7 @@ def _evaluate(args) -> int:
 def _composed(args) -> int:
     from .. import tokens as T
 
-    emit({"rows": T.genre_table(tuple(args.genre or ("classical", "jazz")), args.pieces, args.tokens, args.data)}, args.json)
+    emit(T.genre_table(tuple(args.genre or ("classical", "jazz")), args.pieces, args.tokens, args.data), args.json)
     return 0
 
 

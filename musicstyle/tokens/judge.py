@@ -19,7 +19,7 @@ import numpy as np
 
 from ..core.midi import read_midi
 from ..errors import MusicstyleError
-from .data import held_out_tokens, split_files
+from .data import genre_folder, held_out_tokens, split_files
 from .evaluate import run_stats
 from .generate import Generator, decoding, to_midi
 from .model import load
@@ -57,8 +57,20 @@ def _pooled(perfs) -> tuple[np.ndarray, np.ndarray]:
     return np.sum(pcs, axis=0), np.sum(ivs, axis=0)
 
 
-def _row(label: str, genre: str, midis: list[bytes], reference, judge, runs: list[dict] | None = None) -> dict:
-    perfs = [read_midi(m, name=label) for m in midis]
+def _readable(paths, skipped: dict) -> list:
+    """The performances of the files that can be read; each that cannot goes into ``skipped`` with the reason."""
+    perfs = []
+    for path in paths:
+        try:
+            perfs.append(read_midi(path))
+        except MusicstyleError as err:
+            skipped[str(path)] = err.reason
+    return perfs
+
+
+def _row(label: str, genre: str, perfs: list, reference, judge, runs: list[dict] | None = None) -> dict:
+    if not perfs:
+        return {"genre": genre, "played": label, "pieces": 0}
     pcs, ivs = _pooled(perfs)
     row = {"genre": genre, "played": label, "pieces": len(perfs),
            "pitch_class_distance": _distance(pcs, reference[0]), "interval_distance": _distance(ivs, reference[1])}
@@ -87,36 +99,46 @@ def genre_table(genres=("classical", "jazz"), pieces: int = 20, tokens: int = 50
         classify: ask the genre classifier (False: histograms and repetition only).
 
     Returns:
-        One row per genre and way of playing: ``genre``, ``played``, ``pieces``,
+        ``rows``: one per genre and way of playing: ``genre``, ``played``, ``pieces``,
         ``judged_own_genre`` (share of pieces the classifier gives their own genre, p > 0.5),
         ``mean_probability``, ``pitch_class_distance``, ``interval_distance`` and, for composed
-        rows, ``longest_run`` and ``distinct_share_min``.
+        rows, ``longest_run`` and ``distinct_share_min``; ``skipped`` (held-out files that could not be
+        read, left out of the real rows and the reference) and, if any, ``skipped_files`` (the reason
+        for each, by path).
     """
     judge = None
     if classify:
         from .. import classifier
 
         judge = classifier.verdict
-    rows = []
+    rows, skipped = [], {}
+
+    def played(midis: list[bytes], label: str) -> list:
+        return [read_midi(m, name=label) for m in midis]
+
     for g in genres:
         net, meta, _ = load((models or {}).get(g, g))
         play = meta.get("playing")
         if not play:
             raise MusicstyleError(g, "this token model stores no genre playing (retrain it)")
         parts = split_files(g, data)
-        reference = _pooled([read_midi(p) for p in parts["test"]])
+        if not (test := _readable(parts["test"], skipped)):
+            raise MusicstyleError(genre_folder(g, data), "no test piece of the split could be read to compare with")
+        reference = _pooled(test)
         verdict = judge if g in ("classical", "jazz") else None
         gen = Generator(net, meta)
         composed = [gen.generate(meta["seed_tokens"], tokens, seed=s, **decoding(meta)) for s in range(1, pieces + 1)]
         runs = [run_stats(t) for t in composed]
         ways = {"voiced": {**play, "timing": "tutorial"}, "genre": {**play, "timing": "genre"}}
-        rows.append(_row("tutorial", g, [to_midi(t) for t in composed], reference, verdict, runs))
+        rows.append(_row("tutorial", g, played([to_midi(t) for t in composed], "tutorial"), reference, verdict, runs))
         for label, way in ways.items():
-            rows.append(_row(label, g, [to_midi(t, playing=way, seed=s) for s, t in enumerate(composed, 1)], reference,
-                             verdict, runs))
-        real, _ = held_out_tokens(g, data, "validation", progress=False)
+            rows.append(_row(label, g, played([to_midi(t, playing=way, seed=s) for s, t in enumerate(composed, 1)], label),
+                             reference, verdict, runs))
+        real, unread = held_out_tokens(g, data, "validation", progress=False)
+        skipped.update(unread)
         for label, way in ways.items():
-            rows.append(_row(f"real tokens, {label}", g, [to_midi(t[:tokens], playing=way, seed=s)
-                                                          for s, t in enumerate(real[:pieces], 1)], reference, verdict))
-        rows.append(_row("real files", g, [p.read_bytes() for p in parts["validation"][:pieces]], reference, verdict))
-    return rows
+            label = f"real tokens, {label}"
+            rows.append(_row(label, g, played([to_midi(t[:tokens], playing=way, seed=s) for s, t in enumerate(real[:pieces], 1)],
+                                              label), reference, verdict))
+        rows.append(_row("real files", g, _readable(parts["validation"][:pieces], skipped), reference, verdict))
+    return {"rows": rows, "skipped": len(skipped), **({"skipped_files": skipped} if skipped else {})}
