@@ -174,6 +174,18 @@ def test_readable_names(tmp_path):
     assert set(widgets.MODES) >= {"velocity transfer", "inspired generation"} and set(widgets.MODES) == set(widgets.VERDICTS)
 
 
+def test_piece_list_is_the_default_piece_then_each_genre_cut_to_the_limit(tmp_path, monkeypatch):
+    for rel in ("classical/b_piece.mid", "classical/a_piece.mid", "classical/c_piece.mid", "jazz/Blue_Monk.mid"):
+        path = tmp_path / "tpd" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(PIECE)
+    monkeypatch.setenv("MUSICSTYLE_DATA", str(tmp_path))
+    pieces = widgets.dataset_pieces(limit_per_genre=2)
+    assert list(pieces) == ["default/Maple Leaf Rag (Joplin)", "classical/a piece", "classical/b piece", "jazz/Blue Monk"]
+    assert pieces["jazz/Blue Monk"] == tmp_path / "tpd" / "jazz" / "Blue_Monk.mid" and pieces["default/Maple Leaf Rag (Joplin)"].is_file()
+    assert len(widgets.dataset_pieces()) == 5
+
+
 def test_first_run_of_a_mode_says_models_are_loading(tmp_path, monkeypatch):
     seen = []
 
