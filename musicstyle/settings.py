@@ -86,8 +86,6 @@ def seed_everything(seed: int = 0) -> None:
     """Seed Python, NumPy and (if imported) Keras, for repeatable runs."""
     random.seed(seed)
     np.random.seed(seed)
-    import sys
-
     if "keras" in sys.modules:
         sys.modules["keras"].utils.set_random_seed(seed)
 
