@@ -156,6 +156,9 @@ def read_midi(source: str | Path | bytes, name: str | None = None, strict: bool 
             raise MusicstyleError(label, f"cannot read file ({err.strerror or err})") from None
     raw = scan_events(data, label, strict)
     notes, unreleased = _pair_notes(raw)
+    if not len(notes) and (drums := int(((raw.status == 0x99) & (raw.data2 > 0)).sum())):
+        raise MusicstyleError(label, f"no notes: only {drums} drum note{'s' * (drums != 1)} on channel 10 "
+                                      "(General MIDI drums), which are not read")
     kind, number = raw.status & 0xF0, raw.data1
     is_pedal = (kind == 0xB0) & np.isin(number, PEDAL_CCS)
     controls = np.zeros(int(is_pedal.sum()), CC_DTYPE)
