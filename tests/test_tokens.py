@@ -109,6 +109,23 @@ def test_parallel_tokenization_matches_sequential(tmp_path):
     assert [T.tokens(table[str(p)])[0] for p in paths] == ["C4", "C#4", "D4"]
 
 
+def test_forkserver_workers_cache_where_the_caller_says_after_the_cache_folder_changes(tmp_path, monkeypatch):
+    """With TensorFlow loaded the pool forks from a server started once, with the environment of that moment."""
+    import multiprocessing
+
+    monkeypatch.setattr(token_cache, "_pool_context", lambda: multiprocessing.get_context("forkserver"))
+    for run, first in (("a", 60), ("b", 70)):  # the server starts during the first run, under cache a
+        monkeypatch.setenv("MUSICSTYLE_CACHE", str(tmp_path / f"cache_{run}"))
+        paths = []
+        for i in range(2):
+            (p := tmp_path / f"{run}{i}.mid").write_bytes(melody_bytes(first + i))
+            paths.append(p)
+        table, skipped = T.tokenize_files(paths, workers=2, progress=False)
+        assert not skipped and [list(table[str(p)].token) for p in paths] == [T.tutorial_tokens(p) for p in paths]
+        digests = [__import__("hashlib").sha256(p.read_bytes()).hexdigest() for p in paths]
+        assert all(str(T.cache_file(d)).startswith(str(tmp_path / f"cache_{run}")) and T.cache_file(d).is_file() for d in digests)
+
+
 def test_many_files_are_bundled_and_failures_remembered(tmp_path, monkeypatch):
     paths = []
     for i in range(16):

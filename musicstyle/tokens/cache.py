@@ -64,10 +64,11 @@ def _load(path: Path, name: str) -> Elements | None:
 
 
 def _parse_to_cache(item: tuple[bytes, str, str]) -> str | None:
-    """Worker: parse and cache; returns the reason on failure, None on success."""
-    data, name, digest = item
+    """Worker: parse ``(bytes, name, cache file)`` and write the cache file the caller named (a forkserver's
+    worker does not see the caller's environment as it is now); returns the reason on failure, None on success."""
+    data, name, target = item
     try:
-        save_npz(cache_file(digest), _arrays(parse_elements(data, name)))
+        save_npz(target, _arrays(parse_elements(data, name)))
     except MusicstyleError as err:
         return err.reason
     return None
@@ -146,7 +147,7 @@ def _pool_context():
 
 
 def _parse_all(items: list, workers: int, progress: bool) -> list[str | None]:
-    """Parse and cache ``(bytes, name, digest)`` items, in a process pool when worth it; their failure reasons."""
+    """Parse and cache ``(bytes, name, cache file)`` items, in a process pool when worth it; their failure reasons."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     from tqdm.auto import tqdm
@@ -239,7 +240,8 @@ def tokenize_files(
             todo = []
     if todo:
         todo.sort(key=lambda t: -len(t[1]))  # longest first: workers finish together
-        reasons = _parse_all([(data, str(p), digest) for p, data, digest in todo], workers or os.cpu_count() or 1, progress)
+        reasons = _parse_all([(data, str(p), str(cache_file(digest))) for p, data, digest in todo],
+                             workers or os.cpu_count() or 1, progress)
         for (p, _, digest), reason in zip(todo, reasons):
             if reason is not None:
                 save_npz(_fail_file(digest), {"path": np.asarray(str(p)), "reason": np.asarray(reason)})
