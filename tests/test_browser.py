@@ -1,10 +1,10 @@
 """The notebooks in a real browser: JupyterLab on localhost, headless Debian Chromium, Playwright.
 
 The widget notebook (07) is run and used as a student would: a transfer, a pending upload shown as
-the source, a failed upload that leaves no stale result, a good upload. A stored notebook (01) is
-opened untrusted and its stored player must load its audio. Skipped where Chromium or Playwright is
-missing, unless ``MUSICSTYLE_REQUIRE_BROWSER=1`` (CI sets it, after installing both), which turns the
-skip into a failure. Leaves one screenshot per state in ``test-artifacts/``.
+the source, a failed upload that leaves no stale result, a good upload, and inspired generation from it.
+A stored notebook (01) is opened untrusted and its stored player must load its audio. Skipped where
+Chromium or Playwright is missing, unless ``MUSICSTYLE_REQUIRE_BROWSER=1`` (CI sets it, after
+installing both), which turns the skip into a failure. Leaves one screenshot per state in ``test-artifacts/``.
 """
 
 from __future__ import annotations
@@ -170,6 +170,14 @@ def test_widget_runs_in_a_real_browser(jupyterlab):
             assert widget.locator("text=error:").count() == 0 and widget.locator("text=uploaded: my tune.mid").count() == 1
             assert widget.locator("text=Caution: only 36 notes").count() == 1  # too short for the judge to be sure
             widget.screenshot(path=str(ARTIFACTS / "widget_upload_result.png"))
+
+            shot = "widget_inspired_short"  # inspired generation from the same upload: the classifier's caution
+            widget.locator(".widget-dropdown:has-text('mode') select").select_option("inspired generation")
+            button.click()
+            widget.locator("a[download='my tune_inspired_classical.mid']").wait_for(state="attached")
+            widget.locator(".widget-html-content:has-text('of the genre classifier: before:')").wait_for()
+            assert widget.locator("text=Caution: only 18 beats of music").count() == 1  # shorter than one 64-beat window
+            widget.screenshot(path=str(ARTIFACTS / "widget_inspired_short.png"))
         finally:
             page.screenshot(path=str(ARTIFACTS / f"{shot}_page.png"))
             browser.close()

@@ -266,3 +266,39 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
     assert "no notes in the key range" in result["left_out"]["jazz/high.mid"]
     assert main(["train", "classifier", "--data", str(data), "-o", str(tmp_path / "c.h5")]) == 2
     assert "model files must end in .keras" in capsys.readouterr().err
+
+
+def test_first_beats_cuts_notes_and_pedal_at_the_beat_and_keeps_the_tempo_map():
+    perf = read_midi(smf(track([(0, tempo(400_000)), (0, cc(64, 127)), (0, on(60, 90)), (960, off(60)), (0, on(62, 80)),
+                                (480, cc(64, 0)), (0, off(62)), (0, on(64, 70)), (480, off(64))])))
+    cut = classifier.first_beats(perf, 2.5)  # 1,200 ticks: the second note is cut, the third never starts
+    assert cut.notes[["start", "end", "pitch"]].tolist() == [(0, 960, 60), (960, 1200, 62)]
+    assert cut.controls["tick"].tolist() == [0] and cut.tempos.tolist() == perf.tempos.tolist()
+
+
+def test_accuracy_by_length_leaves_out_pieces_no_longer_than_the_cut(monkeypatch):
+    module = importlib.import_module("musicstyle.classifier.evaluate")
+    seen = []
+
+    def jazz_when_long(model, meta, perf):  # jazz whenever more than 8 beats are read
+        seen.append(perf.end_tick / perf.ticks_per_quarter)
+        return np.array([0.9 if seen[-1] > 8 else 0.1])
+
+    monkeypatch.setattr(module, "window_probabilities", jazz_when_long)
+    pieces = [Piece(f"{g}{i}", g, f"{g}{i}", read_midi(genre_midi(g, i, beats))) for g, i, beats in
+              (("jazz", 0, 24), ("jazz", 1, 6), ("classical", 0, 24), ("classical", 1, 12))]
+    rows = classifier.accuracy_by_length(None, {}, pieces, lengths=(4, 10, None))
+    assert [(r["beats"], r["pieces"], r["piece_accuracy"]) for r in rows] == [
+        (4, 4, 0.5), (10, 3, pytest.approx(1 / 3)), (None, 4, 0.25)]  # the 6-beat piece sits out the 10-beat row
+    assert seen[:4] == [4, 4, 4, 4] and seen[4:7] == [10, 10, 10]
+
+
+def test_a_piece_shorter_than_one_window_gets_a_caution(tmp_path, capsys):
+    _, meta = classifier.load()
+    short, long = (read_midi(genre_midi("classical", 0, beats)) for beats in (24, 80))
+    assert classifier.caution(short, meta).startswith("only 24 beats of music: the classifier reads windows of 64 beats")
+    assert classifier.caution(long, meta) is None
+    f = tmp_path / "short.mid"
+    f.write_bytes(genre_midi("classical", 0, 24))
+    assert main(["classify", str(f), "--json"]) == 0
+    assert "notebook 03, section 7" in json.loads(capsys.readouterr().out)["caution"]

@@ -107,3 +107,12 @@ def test_excerpt_figures_are_the_stored_full_run():
     assert "right on " + " / ".join(f"{rows[n][0]}%" for n in lengths) + " of the real pieces" in text
     assert f"(whole pieces: {rows['whole'][0]}%)" in text
     assert "genre " + " / ".join(f"{rows[n][1]}%" for n in lengths) + " of the time" in text
+
+
+def test_classifier_length_figures_are_the_stored_full_run():
+    out, text = stored_output("03_genre_classifier.ipynb"), prose(section('Genre classifier and "jazz-inspired classical"'))
+    acc = {m.group(1): float(m.group(2)) for m in re.finditer(r"first (\d+) beats +pieces +\d+ +piece accuracy ([\d.]+)$",
+                                                              out, re.MULTILINE)}
+    assert set(acc) == {"8", "16", "32", "64"}
+    shown = ", ".join(f"{100 * acc[n]:.0f}%" for n in ("8", "16", "32")) + f" and {100 * acc['64']:.0f}%"
+    assert f"voted right {shown} of the time" in text

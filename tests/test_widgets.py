@@ -157,6 +157,16 @@ def test_a_piece_too_short_for_the_dynamics_judge_gets_a_caution(tmp_path, monke
     assert len(w.figure.outputs) == 1 and w.last_stretches is None
 
 
+def test_a_piece_shorter_than_a_window_gets_the_classifiers_caution_in_inspired_generation(tmp_path, monkeypatch):
+    monkeypatch.setitem(widgets.MODES, "inspired generation", halve)
+    (tmp_path / "p.mid").write_bytes(PIECE)
+    w = widgets.StyleTransferWidget({"p": tmp_path / "p.mid"})
+    w.mode.value = "inspired generation"
+    w.button.click()
+    assert w.message.value == "" and "verdict</b> of the genre classifier" in w.verdicts.value
+    assert "Caution: only 2 beats of music: the classifier reads windows of 64 beats" in w.verdicts.value
+
+
 def test_verdict_says_what_the_judge_hears_and_links_its_notebook():
     line = widgets.verdict_html({"classical": 0.01, "jazz": 0.99}, {"classical": 0.19, "jazz": 0.81}, "jazz", "dynamics discriminator")
     assert "P(jazz) fell by 18%" in line and "less like its target" in line

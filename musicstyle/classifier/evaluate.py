@@ -11,7 +11,7 @@ import numpy as np
 
 from ..core.inputs import input_file
 from ..core.midi import Performance, read_midi
-from ..core.roll import Layout
+from ..core.roll import Layout, grid_steps
 from ..data import GROUPS, recording_group
 from ..errors import MusicstyleError
 from .data import CLASSES, features, tpd_pieces, windows
@@ -162,6 +162,26 @@ def project_2d(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return coords, explained[:2]
 
 
+def caution(perf: Performance, meta: dict) -> str | None:
+    """What to say beside a classifier's verdict on a piece (None: nothing).
+
+    Args:
+        perf: the piece.
+        meta: the classifier's metadata (``layout``, ``length``).
+
+    Returns:
+        For a piece shorter than one window, that the classifier is right less often on so little
+        (:func:`musicstyle.classifier.accuracy_by_length`); else None.
+    """
+    layout = Layout.from_dict(meta["layout"])
+    if grid_steps(perf, layout) >= meta["length"]:
+        return None
+    beats = perf.end_tick / perf.ticks_per_quarter
+    return (f"only {beats:.3g} beat{'s' * (beats != 1)} of music: the classifier reads windows of "
+            f"{meta['length'] / layout.steps_per_beat:g} beats, and on held-out pieces cut shorter than one window "
+            f"it is right less often (notebook 03, section 7)")
+
+
 def classify(file, model_file=None) -> dict:
     """``musicstyle classify``. Taught in ``notebooks/03_genre_classifier.ipynb``.
 
@@ -170,7 +190,8 @@ def classify(file, model_file=None) -> dict:
         model_file: a classifier .keras file (default: the shipped one).
 
     Returns:
-        The :func:`verdict` with ``windows``, ``genre`` and ``model`` (the architecture).
+        The :func:`verdict` with ``windows``, ``genre``, ``model`` (the architecture) and, for a piece
+        shorter than one window, ``caution`` (:func:`caution`).
     """
     path = input_file(file)
     perf = read_midi(path)
@@ -178,7 +199,10 @@ def classify(file, model_file=None) -> dict:
     probs = window_probabilities(model, meta, perf)
     q = float(probs.mean())
     result = {"classical": 1.0 - q, "jazz": q}
-    return {**result, "windows": int(len(probs)), "genre": max(CLASSES, key=result.get), "model": meta.get("arch")}
+    result = {**result, "windows": int(len(probs)), "genre": max(CLASSES, key=result.get), "model": meta.get("arch")}
+    if note := caution(perf, meta):
+        result["caution"] = note
+    return result
 
 
 def evaluate_command(data=None, split: str = "all", model_file=None, by_group: bool = False) -> dict:

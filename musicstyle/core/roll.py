@@ -93,6 +93,11 @@ def step_of(ticks, tpq: int, steps_per_beat: int) -> np.ndarray:
     return (np.asarray(ticks, np.int64) * steps_per_beat * 2 + tpq) // (2 * tpq)
 
 
+def grid_steps(perf: Performance, layout: Layout = PAPER) -> int:
+    """How many grid steps a performance's matrices have (its last tick's step, plus one)."""
+    return int(step_of(perf.end_tick, perf.ticks_per_quarter, layout.steps_per_beat)) + 1
+
+
 def pedal_presses(perf: Performance, number: int = 64) -> np.ndarray:
     """Each press of a pedal (value >= 64 is down); one still down ends at the piece's end.
 
@@ -118,7 +123,7 @@ def roll_problem(perf: Performance, layout: Layout = PAPER, require_notes: bool 
     notes = perf.notes
     if require_notes and not ((notes["pitch"] >= layout.low) & (notes["pitch"] <= layout.high)).any():
         return f"no notes in the key range {layout.low}-{layout.high}"
-    steps = int(step_of(perf.end_tick, perf.ticks_per_quarter, layout.steps_per_beat)) + 1
+    steps = grid_steps(perf, layout)
     if steps > MAX_STEPS:
         return f"too long for a matrix: {steps} steps (limit {MAX_STEPS})"
     return None
@@ -163,7 +168,7 @@ def piano_roll(perf: Performance, layout: Layout = PAPER, require_notes: bool = 
     notes = perf.notes
     notes = notes[(notes["pitch"] >= layout.low) & (notes["pitch"] <= layout.high)]
     presses = [pedal_presses(perf, n) for n in layout.pedals]
-    steps = int(step_of(perf.end_tick, tpq, spb)) + 1
+    steps = grid_steps(perf, layout)
     columns = layout.columns
     onset = np.zeros(steps * columns, np.uint8)
     held = np.zeros(steps * columns, np.uint8)

@@ -62,11 +62,15 @@ JUDGES: dict[str, tuple[str, str]] = {
 
 def caution(mode: str, perf) -> str:
     """What to say beside a mode's verdicts on a source piece (a Performance; '' when its judge needs no caution)."""
-    if mode != "velocity transfer":
-        return ""
-    from .. import dynamics
+    if mode == "velocity transfer":
+        from .. import dynamics
 
-    return dynamics.caution(perf) or ""
+        return dynamics.caution(perf) or ""
+    if mode == "inspired generation":
+        from .. import classifier
+
+        return classifier.caution(perf, classifier.load()[1]) or ""
+    return ""
 
 
 def stretches(mode: str, before, after, target: str) -> dict:
