@@ -25,10 +25,12 @@ VELOCITY_CMAP = "viridis"
 
 
 def heatmap(matrix: np.ndarray, layout: Layout, title: str = "", ax=None, start: int = 0, steps: int | None = None, cmap="viridis", vmax=None,
-            colorbar: str | None = None):
+            colorbar: str | None = None, span: int | None = None):
     """One matrix as an image: time steps down the vertical axis, columns (keys, pedals) across.
 
-    Taught in ``notebooks/01_data_exploration.ipynb``.
+    Taught in ``notebooks/01_data_exploration.ipynb``. A panel too short to give every step a pixel row
+    (at 72 dots per inch) merges runs of steps into one row holding their largest value, so that a note
+    struck at one step never falls between the rows drawn.
 
     Args:
         matrix: (steps, columns) values, 0 where nothing happens (drawn white).
@@ -40,6 +42,8 @@ def heatmap(matrix: np.ndarray, layout: Layout, title: str = "", ax=None, start:
         cmap: colour map.
         vmax: top of the colour scale (None: the largest value).
         colorbar: label of a colour bar beside the panel (None: no colour bar).
+        span: time steps the panel's height spans (None: the steps drawn; more when it shares its
+            vertical axis with a longer panel).
 
     Returns:
         The axes.
@@ -48,9 +52,13 @@ def heatmap(matrix: np.ndarray, layout: Layout, title: str = "", ax=None, start:
 
     ax = _axes(ax)
     stop = matrix.shape[0] if steps is None else min(matrix.shape[0], start + steps)
+    pixels = ax.get_position().height * ax.figure.get_figheight() * 72
+    merged = max(1, int(np.ceil(max(span or 0, stop - start) / max(pixels, 1.0))))  # steps per row drawn
+    shown = _rows_merged(np.asarray(matrix[start:stop]), merged)
     colours = matplotlib.colormaps[cmap].with_extremes(bad="white")
-    image = ax.imshow(np.ma.masked_equal(matrix[start:stop], 0), aspect="auto", interpolation="nearest", cmap=colours, vmin=0, vmax=vmax,
-                      origin="upper", extent=(-0.5, matrix.shape[1] - 0.5, stop - 0.5, start - 0.5))
+    image = ax.imshow(np.ma.masked_equal(shown, 0), aspect="auto", interpolation="nearest", cmap=colours, vmin=0, vmax=vmax,
+                      origin="upper", extent=(-0.5, matrix.shape[1] - 0.5, start + len(shown) * merged - 0.5, start - 0.5))
+    ax.set_ylim(start + max(span or 0, stop - start) - 0.5, start - 0.5)
     # a tick at every C; the pedal columns (a few pixels wide, right of a line) share one tick, "pedals"
     ticks = [i for i, p in enumerate(range(layout.low, layout.high + 1)) if p % 12 == 0]
     labels = [f"C{(layout.low + i) // 12 - 1}" for i in ticks]
@@ -66,6 +74,14 @@ def heatmap(matrix: np.ndarray, layout: Layout, title: str = "", ax=None, start:
     if colorbar:
         ax.figure.colorbar(image, ax=ax, label=colorbar, fraction=0.08, pad=0.02)
     return ax
+
+
+def _rows_merged(matrix: np.ndarray, k: int) -> np.ndarray:
+    """``matrix`` with each run of ``k`` rows merged into one row holding their largest value."""
+    if k == 1:
+        return matrix
+    padded = np.concatenate([matrix, np.zeros((-len(matrix) % k, *matrix.shape[1:]), matrix.dtype)])
+    return padded.reshape(-1, k, *matrix.shape[1:]).max(axis=1)
 
 
 def roll_figure(roll: Roll, title: str = "", start: int = 0, steps: int = 512):
@@ -221,10 +237,11 @@ def before_after(before, after, titles=("original", "after"), same_notes: bool =
     fig = plt.figure(figsize=(12, 3.2 * sum(rows) / 2.6), layout="constrained")
     grid = fig.add_gridspec(len(rows), 2, height_ratios=rows)
     maps = [fig.add_subplot(grid[0, 0])]
-    maps.append(fig.add_subplot(grid[0, 1], sharey=maps[0]))
+    maps.append(fig.add_subplot(grid[0, 1], sharey=maps[0] if same_notes else None))  # new music starts at its own step
     second = start if same_notes else int(b.onset[:, : PAPER.keys].any(axis=1).argmax())
-    heatmap(a.velocity, PAPER, f"{titles[0]}: velocity", maps[0], start, 512, cmap=VELOCITY_CMAP, vmax=127)
-    heatmap(b.velocity, PAPER, f"{titles[1]}: velocity", maps[1], second, 512, cmap=VELOCITY_CMAP, vmax=127)
+    span = min(512, max(a.steps - start, b.steps - second))  # both panels span the longer window, at one scale
+    heatmap(a.velocity, PAPER, f"{titles[0]}: velocity", maps[0], start, 512, cmap=VELOCITY_CMAP, vmax=127, span=span)
+    heatmap(b.velocity, PAPER, f"{titles[1]}: velocity", maps[1], second, 512, cmap=VELOCITY_CMAP, vmax=127, span=span)
     maps[1].set_ylabel("")
     fig.colorbar(maps[1].images[0], ax=maps, label="velocity", fraction=0.05, pad=0.02)
     line = fig.add_subplot(grid[1, :])

@@ -1,0 +1,53 @@
+"""Heat maps of matrices: a panel with fewer pixel rows than steps merges steps by their largest value, so a
+note struck at one step is never lost between the rows drawn; before/after panels span one window."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from midibytes import off, on, smf, track  # noqa: E402
+from musicstyle.core.midi import read_midi  # noqa: E402
+from musicstyle.core.roll import PAPER  # noqa: E402
+from musicstyle.figures.rolls import before_after, heatmap  # noqa: E402
+
+
+def _strikes(steps: int = 512, every: int = 4) -> np.ndarray:
+    m = np.zeros((steps, PAPER.columns), np.uint8)
+    m[np.arange(0, steps, every), 10 + (np.arange(0, steps, every) // every) % 40] = 90  # a strike every few steps
+    return m
+
+
+def test_a_short_panel_merges_steps_and_keeps_every_strike():
+    m = _strikes()
+    fig, ax = plt.subplots(figsize=(4, 2))  # about 100 pixel rows at 72 dots per inch for 512 steps
+    heatmap(m, PAPER, ax=ax)
+    shown = ax.images[0].get_array()
+    assert len(shown) < 256 and (len(shown) - 1) * -(-512 // len(shown)) < 512  # merged, covering the window
+    k = -(-512 // len(shown))
+    expected = np.zeros((len(shown), PAPER.columns), np.uint8)
+    for step, col in zip(*np.nonzero(m)):
+        expected[step // k, col] = 90
+    assert np.array_equal(shown.filled(0), expected)  # every strike, in the row of its step
+    assert ax.get_ylim() == (511.5, -0.5)
+    plt.close(fig)
+
+
+def test_a_tall_panel_draws_every_step():
+    m = _strikes(64)
+    fig, ax = plt.subplots(figsize=(4, 6))
+    heatmap(m, PAPER, ax=ax, start=8, steps=32)
+    assert np.array_equal(ax.images[0].get_array().filled(0), m[8:40]) and ax.get_ylim() == (39.5, 7.5)
+    plt.close(fig)
+
+
+def test_new_music_panels_span_the_longer_window_each_from_its_own_first_strike():
+    short = read_midi(smf(track([(0, on(60, 80)), (240, off(60)), (240, on(64, 70)), (240, off(64))])))
+    long = read_midi(smf(track([pair for i in range(40) for pair in ((480 if i == 0 else 0, on(48 + i % 24, 60)), (480, off(48 + i % 24)))])))
+    fig = before_after(short, long, ("original", "new"), same_notes=False)
+    maps = [ax for ax in fig.axes if ax.images and ax.get_label() != "<colorbar>"]
+    assert maps[0].get_ylim() == (320.5, -0.5)  # the original from its first strike, as long as the new music
+    assert maps[1].get_ylim() == (328.5, 7.5)  # the new music starts a beat in
+    assert (maps[0].images[0].get_array().filled(0) > 0).sum() == 2  # both strikes of the short piece drawn
+    plt.close(fig)
