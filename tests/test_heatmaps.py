@@ -51,3 +51,14 @@ def test_new_music_panels_span_the_longer_window_each_from_its_own_first_strike(
     assert maps[1].get_ylim() == (328.5, 7.5)  # the new music starts a beat in
     assert (maps[0].images[0].get_array().filled(0) > 0).sum() == 2  # both strikes of the short piece drawn
     plt.close(fig)
+
+
+def test_the_note_panels_say_one_note_and_keep_the_first_note_off_the_left_edge():
+    before = read_midi(smf(track([(0, on(60, 80)), (480, off(60))])))
+    after = read_midi(smf(track([(0, on(60, 49)), (480, off(60))])))
+    fig = before_after(before, after, ("original", "to classical"))
+    line, change = (next(ax for ax in fig.axes if ax.get_ylabel() == label) for label in ("velocity (1-127)", "change"))
+    assert [t.get_text() for t in line.get_legend().get_texts()] == ["original (1 note)", "to classical (1 note)"]
+    for ax in (line, change):
+        assert ax.get_xlim()[0] < 0  # the notes at 0 s are drawn inside the frame, not on it
+    plt.close(fig)

@@ -164,11 +164,12 @@ def velocity_over_time(performances: dict, ax=None, start_s: float = 0.0, second
         t = perf.seconds(perf.notes["start"])
         keep = (t >= start_s) & (t < start_s + seconds)
         shown.append((t, keep, perf.notes["velocity"].astype(float)))
-        ax.scatter(t[keep], shown[-1][2][keep], label=f"{label} ({int(keep.sum())} notes)", zorder=3, **style)
+        n = int(keep.sum())
+        ax.scatter(t[keep], shown[-1][2][keep], label=f"{label} ({n} note{'s' * (n != 1)})", zorder=3, **style)
     if pair and len(shown) == 2 and len(shown[0][0]) == len(shown[1][0]):
         (t, keep, v0), (_, _, v1) = shown
         ax.vlines(t[keep], v0[keep], v1[keep], color="tab:red", alpha=0.35, lw=0.8, zorder=2)
-    ax.set_xlim(start_s, start_s + seconds)
+    ax.set_xlim(start_s - seconds / 100, start_s + seconds)  # a margin: the first note is at the window's start
     ax.set_ylim(0, 134)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("velocity (1-127)")
@@ -198,7 +199,7 @@ def velocity_difference(before, after, ax=None, start_s: float = 0.0, seconds: f
     keep = (t >= start_s) & (t < start_s + seconds)
     ax.vlines(t[keep], 0, diff[keep], colors=np.where(diff[keep] > 0, "tab:red", "tab:blue"), lw=1.2)
     ax.axhline(0, color="0.3", lw=0.8)
-    ax.set_xlim(start_s, start_s + seconds)
+    ax.set_xlim(start_s - seconds / 100, start_s + seconds)
     top = max(10.0, float(np.abs(diff[keep]).max()) if keep.any() else 10.0)
     ax.set_ylim(-top * 1.1, top * 1.1)
     ax.set_xlabel("time (s)")
