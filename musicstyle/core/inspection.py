@@ -8,7 +8,7 @@ import numpy as np
 
 from ..data.groups import recording_group
 from .midi import read_midi
-from .roll import PAPER, Layout, pedal_presses, step_of
+from .roll import PAPER, Layout, grid_steps, pedal_presses
 
 
 def inspect_file(path: str | Path, layout: Layout = PAPER, strict: bool = False) -> dict:
@@ -40,7 +40,7 @@ def inspect_file(path: str | Path, layout: Layout = PAPER, strict: bool = False)
         "duration_s": round(perf.duration_s, 3),
         "pedal_presses": int(len(pedal_presses(perf, 64))),
         "soft_pedal_presses": int(len(pedal_presses(perf, 67))),
-        "steps": int(step_of(perf.end_tick, perf.ticks_per_quarter, layout.steps_per_beat)) + 1,
+        "steps": grid_steps(perf, layout),
         "columns": layout.columns,
         "ticks_per_quarter": perf.ticks_per_quarter,
         "smpte": None if perf.smpte is None else {"frame_rate": perf.smpte[0], "ticks_per_frame": perf.smpte[1]},
