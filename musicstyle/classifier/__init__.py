@@ -2,15 +2,14 @@
 
 Taught in ``notebooks/03_genre_classifier.ipynb``. Modules: :mod:`.data` (inputs and windows),
 :mod:`.model` (the two architectures, the style sub-model, loading), :mod:`.train` (through
-:func:`musicstyle.training.trainer.train`), :mod:`.evaluate` (verdict, accuracy by vote,
-style vectors) and :mod:`.excerpts` (accuracy on pieces cut short). Other model packages use only
-the names exported here.
+:func:`musicstyle.training.trainer.train`) and :mod:`.evaluate` (verdict, accuracy by vote and on
+pieces cut short, style vectors). Other model packages use only the names exported here.
 """
 
-from .data import CLASSES, as_features, channels, epoch_windows, features, layout_of, tpd_pieces, transpose, windows
-from .excerpts import accuracy_by_length, first_beats
-from .evaluate import (PAPER_ACCURACY, as_performance, caution, classify, evaluate, evaluate_command, project_2d,
-                       style_vector, verdict, window_probabilities)
+from .data import (CLASSES, as_features, channels, epoch_windows, features, first_beats, layout_of, tpd_pieces, transpose,
+                   windows)
+from .evaluate import (PAPER_ACCURACY, accuracy_by_length, as_performance, caution, classify, evaluate, evaluate_command,
+                       project_2d, style_vector, verdict, window_probabilities)
 from .model import KIND, SHIPPED, build, load, metadata, style_model
 from .train import train, train_command
 

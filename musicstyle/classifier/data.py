@@ -9,6 +9,8 @@ recording setup.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..core.midi import Performance
@@ -19,6 +21,15 @@ from ..errors import MusicstyleError
 CLASSES = ("classical", "jazz")
 #: Training transposes each window by up to this many semitones, up or down.
 MAX_SHIFT = 5
+
+
+def first_beats(perf: Performance, beats: float) -> Performance:
+    """The piece cut to its first ``beats`` quarter notes: notes that start before the cut, ended at it
+    at the latest, and the pedal events before it (tempo map kept). Taught in ``notebooks/03_genre_classifier.ipynb``."""
+    cut = int(round(beats * perf.ticks_per_quarter))
+    notes = perf.notes[perf.notes["start"] < cut].copy()
+    notes["end"] = np.minimum(notes["end"], cut)
+    return dataclasses.replace(perf, notes=notes, controls=perf.controls[perf.controls["tick"] < cut])
 
 
 def channels(perf: Performance, layout: Layout = KEYS_ONLY) -> np.ndarray:

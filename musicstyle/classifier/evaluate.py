@@ -7,6 +7,8 @@ majority baseline.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..core.inputs import input_file
@@ -14,7 +16,7 @@ from ..core.midi import Performance, read_midi
 from ..core.roll import Layout, grid_steps
 from ..data import GROUPS, recording_group
 from ..errors import MusicstyleError
-from .data import CLASSES, features, tpd_pieces, windows
+from .data import CLASSES, features, first_beats, tpd_pieces, windows
 from .model import load, style_model
 
 #: The paper's segment-level test accuracy (on a split that leaked pieces).
@@ -107,6 +109,32 @@ def _accuracy(rows: list[tuple]) -> dict:
         "majority_baseline": float(counts.max() / max(counts.sum(), 1)),
         "confusion": {"rows_true": list(CLASSES), "cols_predicted": list(CLASSES), "counts": confusion},
     }
+
+
+def accuracy_by_length(model, meta: dict, pieces, lengths=(8, 16, 32, 64, None)) -> list[dict]:
+    """A classifier's piece accuracy on pieces cut to their first N beats, for each N.
+
+    Taught in ``notebooks/03_genre_classifier.ipynb`` (section 7). A piece shorter than one window fills
+    the rest of it with silence, which the classifier saw little of in training (:func:`caution`). A piece
+    no longer than N beats is left out of that row, and so is a cut with no note in the classifier's key range.
+
+    Args:
+        model, meta: the classifier.
+        pieces: :class:`musicstyle.data.Piece` objects of both genres.
+        lengths: beats kept (None: the whole piece).
+
+    Returns:
+        One row per length: ``beats`` (None for whole pieces), ``pieces`` measured, ``piece_accuracy``
+        and ``segments`` (windows read).
+    """
+    rows = []
+    for beats in lengths:
+        cut = [p if beats is None else dataclasses.replace(p, performance=first_beats(p.performance, beats))
+               for p in pieces if beats is None or p.performance.end_tick > beats * p.performance.ticks_per_quarter]
+        result = evaluate(model, meta, cut)
+        rows.append({"beats": beats, "pieces": result["pieces"], "piece_accuracy": result["piece_accuracy"],
+                     "segments": result["segments"]})
+    return rows
 
 
 def verdict(data, model=None, meta: dict | None = None) -> dict:
@@ -205,7 +233,7 @@ def classify(file, model_file=None) -> dict:
     return result
 
 
-def evaluate_command(data=None, split: str = "all", model_file=None, by_group: bool = False) -> dict:
+def evaluate_command(data=None, split: str = "all", model_file=None, by_group: bool = False, by_length: bool = False) -> dict:
     """``musicstyle evaluate classifier``. Taught in ``notebooks/03_genre_classifier.ipynb``.
 
     Args:
@@ -213,6 +241,8 @@ def evaluate_command(data=None, split: str = "all", model_file=None, by_group: b
         split: ``all``, ``train``, ``validation`` or ``test``.
         model_file: a classifier .keras file (default: the shipped one).
         by_group: also the figures on each recording-source group (``by_group``).
+        by_length: also the piece accuracy on the pieces cut to their first 8, 16, 32 and 64 beats, and
+            whole (``by_length``, rows of :func:`accuracy_by_length`).
 
     Returns:
         The :func:`evaluate` figures with ``split``, ``skipped`` (``skipped_files``: the reason for each
@@ -223,6 +253,8 @@ def evaluate_command(data=None, split: str = "all", model_file=None, by_group: b
     result = evaluate(model, meta, pieces, by_group=by_group)
     result.update(split=split, skipped=len(collection.skipped), model=meta.get("arch"),
                   layout_columns=Layout.from_dict(meta["layout"]).columns)
+    if by_length:
+        result["by_length"] = accuracy_by_length(model, meta, pieces)
     if collection.skipped:
         result["skipped_files"] = collection.skipped_files()
     return result

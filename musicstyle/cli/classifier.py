@@ -50,6 +50,9 @@ def register(groups) -> None:
     p.add_argument("--by-group", action="store_true",
                    help="also the figures on each recording-source group of the pieces (quantised, no-pedal, loud, "
                         "soft): does it tell the genres apart within each kind of file?")
+    p.add_argument("--by-length", action="store_true",
+                   help="also the piece accuracy on the pieces cut to their first 8, 16, 32 and 64 beats: how much "
+                        "music does it need?")
 
 
 def _classify(args) -> int:
@@ -69,5 +72,5 @@ def _train(args) -> int:
 def _evaluate(args) -> int:
     from ..classifier import evaluate_command
 
-    emit(evaluate_command(args.data, args.split, args.model, by_group=args.by_group), args.json)
+    emit(evaluate_command(args.data, args.split, args.model, by_group=args.by_group, by_length=args.by_length), args.json)
     return 0
