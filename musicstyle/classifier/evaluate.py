@@ -253,8 +253,9 @@ def evaluate_command(data=None, split: str = "all", model_file=None, by_group: b
     result = evaluate(model, meta, pieces, by_group=by_group)
     result.update(split=split, skipped=len(collection.skipped), model=meta.get("arch"),
                   layout_columns=Layout.from_dict(meta["layout"]).columns)
-    if by_length:
-        result["by_length"] = accuracy_by_length(model, meta, pieces)
+    if by_length:  # the whole pieces' row is the figures above, not measured again
+        whole = {"beats": None, **{k: result[k] for k in ("pieces", "piece_accuracy", "segments")}}
+        result["by_length"] = accuracy_by_length(model, meta, pieces, lengths=(8, 16, 32, 64)) + [whole]
     if collection.skipped:
         result["skipped_files"] = collection.skipped_files()
     return result
