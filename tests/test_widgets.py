@@ -141,7 +141,7 @@ def test_each_mode_is_judged_by_its_own_judge(tmp_path, monkeypatch):
     w.button.click()
     assert w.message.value == ""
     assert "verdict</b> of the loudness judge: before: classical 59%" in w.verdicts.value
-    assert "P(classical) fell by 30%" in w.verdicts.value
+    assert "P(classical) fell by 29 percentage points." in w.verdicts.value
 
 
 def test_a_piece_too_short_for_the_dynamics_judge_gets_a_caution(tmp_path, monkeypatch):
@@ -169,8 +169,17 @@ def test_a_piece_shorter_than_a_window_gets_the_classifiers_caution_in_inspired_
 
 def test_verdict_says_what_the_judge_hears_and_links_its_notebook():
     line = widgets.verdict_html({"classical": 0.01, "jazz": 0.99}, {"classical": 0.19, "jazz": 0.81}, "jazz", "dynamics discriminator")
-    assert "P(jazz) fell by 18%" in line and "less like its target" in line
+    assert "P(jazz) fell by 18 percentage points." in line and "less like its target" in line
     assert "how hard each note is struck" in line and 'href="02b_did_the_style_move.ipynb"' in line
+
+
+def test_verdict_counts_the_move_in_points_of_the_percentages_it_shows():
+    rose = widgets.verdict_html({"classical": 0.046, "jazz": 0.954}, {"classical": 0.967, "jazz": 0.033}, "classical", "x")
+    assert "classical 5%" in rose and "classical 97%" in rose and "P(classical) rose by 92 percentage points." in rose
+    one = widgets.verdict_html({"classical": 0.404, "jazz": 0.596}, {"classical": 0.414, "jazz": 0.586}, "classical", "x")
+    assert "rose by 1 percentage point." in one
+    same = widgets.verdict_html({"classical": 0.404, "jazz": 0.596}, {"classical": 0.401, "jazz": 0.599}, "classical", "x")
+    assert "P(classical) did not move." in same
 
 
 def test_readable_names(tmp_path):

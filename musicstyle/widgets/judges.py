@@ -107,9 +107,9 @@ def verdict_html(before: dict, after: dict, target: str, judge: str, note: str =
             f"after: {fmt(after)} (target: {html.escape(target)})")
     words, notebook = JUDGES.get(judge, ("", ""))
     if target in before and target in after:
-        moved = after[target] - before[target]
-        line += (f"<br>P({html.escape(target)}) {'rose' if moved > 0 else 'fell'} by {abs(moved):.0%}." if abs(moved) >= 0.005
-                 else f"<br>P({html.escape(target)}) did not move.")
+        moved = round(100 * after[target]) - round(100 * before[target])  # in points of the percentages shown
+        line += (f"<br>P({html.escape(target)}) {'rose' if moved > 0 else 'fell'} by {abs(moved)} percentage "
+                 f"point{'s' if abs(moved) > 1 else ''}." if moved else f"<br>P({html.escape(target)}) did not move.")
         if moved < 0:
             line += " The judge hears the result as less like its target than the source: a model's output is not always what this judge calls that genre."
     if note:
