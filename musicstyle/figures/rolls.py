@@ -110,36 +110,6 @@ def roll_figure(roll: Roll, title: str = "", start: int = 0, steps: int = 512):
     return fig
 
 
-def compare_velocity(true: np.ndarray, other: np.ndarray, layout: Layout, titles=("true velocity", "transferred velocity"), start: int = 0,
-                     steps: int = 512, axes=None):
-    """Two velocity matrices side by side with one colour scale and its colour bar (the paper's Figure V.1).
-
-    Taught in ``notebooks/02_velocity_cnn.ipynb``.
-
-    Args:
-        true: the first (steps, columns) velocity matrix.
-        other: the second.
-        layout: the columns' layout.
-        titles: the two panels' titles.
-        start: first time step drawn.
-        steps: time steps drawn.
-        axes: two matplotlib axes (None: a new figure).
-
-    Returns:
-        The matplotlib figure.
-    """
-    import matplotlib.pyplot as plt
-
-    if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True, layout="constrained")
-    heatmap(true, layout, titles[0], axes[0], start, steps, cmap=VELOCITY_CMAP, vmax=127)
-    heatmap(other, layout, titles[1], axes[1], start, steps, cmap=VELOCITY_CMAP, vmax=127)
-    axes[1].set_ylabel("")
-    fig = axes[0].figure
-    fig.colorbar(axes[1].images[0], ax=list(axes), label="velocity", fraction=0.05, pad=0.02)
-    return fig
-
-
 def velocity_over_time(performances: dict, ax=None, start_s: float = 0.0, seconds: float = 12.0, pair: bool = False):
     """Velocity against time, one mark per note, of one or more performances overlaid.
 

@@ -174,7 +174,7 @@ def train(build: Callable, draw: Callable, loss, validation=None, score: Callabl
         total, count = strategy.run(replica, args=batch)
         return strategy.reduce("SUM", total, axis=None), strategy.reduce("SUM", count, axis=None)
 
-    state = _Progress(schedule, model, optimizer, checkpoint_dir, device.is_chief())
+    state = _Progress(schedule, model, optimizer, checkpoint_dir)
     val_data, val_pipeline = None, _Pipeline(strategy, global_batch)
     if validation is not None:
         val = Examples.of(validation)
@@ -304,7 +304,7 @@ def _fmt(key, value) -> str:
 class _Progress:
     """Best weights, learning-rate halving, stopping and the resumable checkpoint of one run."""
 
-    def __init__(self, schedule: Schedule, model, optimizer, checkpoint_dir, chief: bool):
+    def __init__(self, schedule: Schedule, model, optimizer, checkpoint_dir):
         self.schedule, self.model, self.optimizer = schedule, model, optimizer
         self.sign = 1.0 if schedule.mode == "min" else -1.0
         self.best, self.best_epoch, self.best_weights, self.stale = None, None, None, 0
