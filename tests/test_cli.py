@@ -66,6 +66,18 @@ def test_entry_point_runs_without_traceback(tmp_path):
     assert proc.stderr.startswith(f"error: {path}: truncated") and "Traceback" not in proc.stderr
 
 
+def test_version_is_the_installed_packages(capsys):
+    from importlib.metadata import version
+
+    import musicstyle
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"musicstyle {musicstyle.__version__}\n"
+    assert version("musicstyle") == musicstyle.__version__  # pyproject.toml reads it from the package
+
+
 def test_explore_writes_figure_and_audio(tmp_path, capsys):
     path = write(tmp_path, "p.mid", smf(track([(0, on(60, 100)), (480, off(60)), (0, on(64, 60)), (480, off(64))])))
     assert main(["explore", str(path), "-o", str(tmp_path / "out"), "--seconds", "2"]) == 0

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from ..core.outputs import file_in_the_way
+from .. import __version__
 from ..errors import MusicstyleError
 
 #: What ``musicstyle --help`` says the tool does, and shows first.
@@ -42,6 +43,7 @@ GROUPS = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="musicstyle", description=DESCRIPTION, epilog=EXAMPLES,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     top = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     groups = {"top": top}
     for name, help_text in GROUPS.items():
