@@ -78,6 +78,18 @@ def test_version_is_the_installed_packages(capsys):
     assert version("musicstyle") == musicstyle.__version__  # pyproject.toml reads it from the package
 
 
+def test_citation_file_names_this_version():
+    from pathlib import Path
+
+    import yaml
+
+    import musicstyle
+
+    cff = yaml.safe_load((Path(__file__).resolve().parent.parent / "CITATION.cff").read_text())
+    assert cff["version"] == musicstyle.__version__ and cff["license"] == "MIT"
+    assert {r["title"] for r in cff["references"]} >= {"Dilated CNN and LSTMs for Music Style Transfer", "The Piano Dataset"}
+
+
 def test_explore_writes_figure_and_audio(tmp_path, capsys):
     path = write(tmp_path, "p.mid", smf(track([(0, on(60, 100)), (480, off(60)), (0, on(64, 60)), (480, off(64))])))
     assert main(["explore", str(path), "-o", str(tmp_path / "out"), "--seconds", "2"]) == 0
