@@ -34,7 +34,7 @@ def register(groups) -> None:
 
 
 def _inspect(args) -> int:
-    from ..core.inspection import inspect_file
+    from ..data.inspection import inspect_file
     from ..core.roll import FULL88, PAPER
 
     def one(name: str) -> dict:

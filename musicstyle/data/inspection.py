@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.groups import recording_group
-from .midi import read_midi
-from .roll import PAPER, Layout, grid_steps, pedal_presses
+from ..core.midi import read_midi
+from ..core.roll import PAPER, Layout, grid_steps, pedal_presses
+from .groups import recording_group
 
 
 def inspect_file(path: str | Path, layout: Layout = PAPER, strict: bool = False) -> dict:
