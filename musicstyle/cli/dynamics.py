@@ -89,13 +89,13 @@ def _judge(args) -> int:
         perf = read_midi(path.read_bytes(), name=str(path))  # bad input fails here, before any model loads
         model, meta = relations_judge()  # loaded once
         result = {"file": str(path), "notes": len(perf.notes),
-                  **{k: round(float(p), 3) for k, p in outcome_probabilities(model, meta, perf).items()}}
+                  **{k: float(p) for k, p in outcome_probabilities(model, meta, perf).items()}}
         if note := caution(perf):
             result["caution"] = note
         if args.stretches:
             rows = stretch_probabilities(model, meta, perf)
             if args.json:
-                result["stretches"] = [{**r, **{k: round(r[k], 3) for k in OUTCOMES}} for r in rows]
+                result["stretches"] = [{**r, **{k: float(r[k]) for k in OUTCOMES}} for r in rows]
             else:
                 result["stretches"] = {f"{r['start_s']:.1f}-{r['end_s']:.1f} s": "  ".join(f"{k} {r[k]:.2f}" for k in OUTCOMES)
                                        for r in rows}

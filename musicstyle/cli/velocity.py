@@ -217,7 +217,7 @@ def _transfer(args) -> int:
             from ..core.midi import read_midi
 
             pieces = {side: read_midi(path.read_bytes(), name=str(path)) for side, path in (("before", Path(name)), ("after", midi))}
-            result["judged"] = {side: {k: round(float(p), 3) for k, p in dynamics.verdict(perf).items()}
+            result["judged"] = {side: {k: float(p) for k, p in dynamics.verdict(perf).items()}
                                 for side, perf in pieces.items()}
             if note := dynamics.caution(pieces["before"]):
                 result["judged"]["caution"] = note

@@ -211,7 +211,7 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
     dest.write_bytes(out)
     after = read_midi(out, name=str(dest))
     written = {"midi": str(dest), "notes": len(before.notes),
-               "velocity": {side: {"mean": round(float(v.mean()), 1), "std": round(float(v.std()), 1)}
+               "velocity": {side: {"mean": float(v.mean()), "std": float(v.std())}
                             for side, v in (("before", before.notes["velocity"]), ("after", after.notes["velocity"]))}}
     if plot:
         import matplotlib
