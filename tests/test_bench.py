@@ -28,6 +28,8 @@ def test_bench_preprocess_reads_every_file_cold_and_warm_and_leaves_the_cache_se
     assert os.environ["MUSICSTYLE_CACHE"] == before
     assert (r["files"], r["pieces"], r["skipped"], r["music21_files_timed"]) == (2, 2, 0, 1)
     assert r["steps"] > 0 and r["cold_s"] > 0 and r["warm_s"] > 0 and r["speedup_vs_music21"] > 0
+    assert r["readers_files_timed"] == 2 and "musicstyle_parse_s" in r
+    assert all(r[f"{other}_vs_musicstyle"] > 0 for other in ("symusic", "mido", "pretty_midi"))  # installed with the test extras
 
 
 def test_bench_tokens_finds_music21_routes_identical_and_times_only_its_own_cache(tiny_data):

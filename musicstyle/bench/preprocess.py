@@ -21,8 +21,8 @@ def bench_preprocess(data: str | Path | None = None, music21_files: int = 12) ->
 
     music21 is timed cold (its own pickle cache neither read nor written: a real parse each time)
     on ``music21_files`` files spread evenly over the sorted list and scaled to all files (it needs
-    seconds per file); symusic, mido and pretty_midi (parse only, no matrices) on 50 such files,
-    scaled likewise.
+    seconds per file); the package's reader, symusic, mido and pretty_midi (parse only, no matrices, one
+    process) on 50 such files, scaled likewise.
 
     Args:
         data: a folder holding TPD (default: found as usual).
@@ -84,15 +84,17 @@ def _music21_parse(paths) -> None:
 
 
 def _other_readers(files, total: int) -> dict:
-    """Parse-only time with symusic, mido and pretty_midi (where installed) on ``files``, scaled to ``total``."""
+    """Parse-only time, in this process, of the package's reader and of symusic, mido and pretty_midi (where
+    installed) on ``files``, scaled to ``total``; ``*_vs_musicstyle``: each one's time over the package's."""
     import importlib
 
     readers = {
+        "musicstyle": lambda m, f: m.read_midi(f),
         "symusic": lambda m, f: m.Score(str(f)),
         "mido": lambda m, f: m.MidiFile(str(f)),
         "pretty_midi": lambda m, f: m.PrettyMIDI(str(f)),
     }
-    out = {"readers_files_timed": len(files)}
+    out, seconds = {"readers_files_timed": len(files)}, {}
     for name, parse in readers.items():
         try:
             module = importlib.import_module(name)
@@ -101,5 +103,8 @@ def _other_readers(files, total: int) -> dict:
         t0 = time.perf_counter()
         for f in files:
             parse(module, f)
-        out[f"{name}_parse_s"] = round((time.perf_counter() - t0) * total / len(files), 2)
+        seconds[name] = (time.perf_counter() - t0) * total / len(files)
+        out[f"{name}_parse_s"] = round(seconds[name], 2)
+        if name != "musicstyle":
+            out[f"{name}_vs_musicstyle"] = round(seconds[name] / seconds["musicstyle"], 2)
     return out

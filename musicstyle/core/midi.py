@@ -5,7 +5,7 @@ Taught in ``notebooks/01_data_exploration.ipynb``.
 A file is read once into a :class:`Performance`: notes, pedal events and the tempo map, all in
 ticks. The reader is the package's own lean event scanner (:mod:`musicstyle.core.midiscan`):
 symusic parses faster but pairs a re-struck key first-in-first-out and drops strikes (about 3,000
-notes in 166 TPD files), and pretty_midi and mido pair correctly but are 10-100 times slower
+notes in 166 TPD files), and pretty_midi and mido pair correctly but are about 9-13 times slower
 (``musicstyle bench preprocess``). Rules, each tested in ``tests/test_midi.py``:
 
 * A note-off ends every sounding note of its key (as pretty_midi does); then same-key notes never
