@@ -12,8 +12,8 @@ import pkgutil
 import sys
 from pathlib import Path
 
-from ..core.outputs import file_in_the_way
 from .. import __version__
+from ..core.outputs import file_in_the_way
 from ..errors import MusicstyleError
 
 #: What ``musicstyle --help`` says the tool does, and shows first.
