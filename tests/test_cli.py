@@ -212,3 +212,38 @@ def test_numbers_out_of_range_are_refused_before_any_work(argv, message, capsys,
     assert exit_.value.code == 2
     assert f"error: argument {message}" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_route_and_no_texture_cannot_both_be_given(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_:
+        main(["transfer", "--to", "jazz", "-o", str(tmp_path / "x.mid"), "--route", "texture", "--no-texture"])
+    assert exit_.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+COMBINATIONS = [  # options that would be accepted and then do nothing are refused before any work
+    (["train", "velocity", "--genre", "jazz", "--init", "base.keras", "--members", "3", "--channels", "24"],
+     "error: base.keras: --init keeps the file's network, width and loudness estimate: --members, --channels cannot change them"),
+    (["train", "velocity", "--genre", "jazz", "--init", "base.keras", "--loudness-penalty", "30"],
+     "--loudness-penalty cannot change them"),
+    (["train", "dynamics", "--real-only", "--extra-models", "c.keras", "j.keras"],
+     "error: --extra-models: model re-predictions are not used with --real-only"),
+    (["evaluate", "tokens", "--genre", "jazz", "--data", ".", "--split", "held-out", "--hold-out", "loud", "--by-group"],
+     "error: --by-group: figures by group are for --split test or validation"),
+]
+
+
+@pytest.mark.parametrize("argv, message", COMBINATIONS, ids=[" ".join(a[:2]) + " " + a[-2] for a, _ in COMBINATIONS])
+def test_options_that_would_do_nothing_together_are_refused(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    output = ["-o", "out.keras"] if argv[0] == "train" else []
+    assert main(argv + output) == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_init_with_one_member_is_accepted_as_the_default_it_is(tmp_path, monkeypatch):
+    seen = {}
+    monkeypatch.setattr("musicstyle.velocity.train_to_file", lambda *a, **k: seen.update(k) or {"ok": True})
+    assert main(["train", "velocity", "--genre", "jazz", "--init", "base.keras", "--members", "1", "-o", str(tmp_path / "o.keras")]) == 0
+    assert seen["members"] == 1 and seen["channels"] == 48 and seen["init"] == "base.keras"

@@ -10,7 +10,7 @@ def register(groups) -> None:
     p = top.add_parser("inspect", help="numbers of MIDI files")
     p.add_argument("files", nargs="+", metavar="FILE", help="MIDI files (several: one result each; with --json one line each)")
     p.add_argument("--layout", choices=("paper", "full88"), default="paper")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--json", action="store_true", help="print a JSON object per file, one line each")
     p.add_argument("--strict", action="store_true", help="refuse a file that needs repairs (the standard to the letter)")
     p.set_defaults(func=_inspect)
 

@@ -16,8 +16,8 @@ def register(groups) -> None:
     p = groups["top"].add_parser("judge", help="classical, jazz or unrelated? the trusted judge's verdict on a piece's dynamics")
     p.add_argument("files", nargs="+", metavar="FILE", help="MIDI files (several: one verdict each; with --json one line each)")
     p.add_argument("--relations", help="a relations judge file (default: the shipped one)")
-    p.add_argument("--stretches", action="store_true", help="also the verdict on each stretch of about "
-                   f"{SEGMENT_NOTES} notes the judge reads (the piece's is their mean log-probability)")
+    p.add_argument("--stretches", action="store_true", help="also the verdict on each stretch of notes the judge reads "
+                   f"(about {SEGMENT_NOTES} for the shipped judge; the piece's is their mean log-probability)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_judge)
 
@@ -30,10 +30,12 @@ def register(groups) -> None:
     p.add_argument("--real-only", action="store_true",
                    help="train on real pieces only (no velocity-model re-predictions): the raw discriminator")
     p.add_argument("--extra-models", nargs=2, action="append", metavar=("CLASSICAL.keras", "JAZZ.keras"),
-                   help="another pair of velocity models whose own-genre re-predictions are added (repeatable)")
+                   help="another pair of velocity models whose own-genre re-predictions are added (repeatable; "
+                        "not with --real-only)")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights and of the training crops")
     p.add_argument("--hold-out", choices=GROUPS, help="leave this recording-source group out of every side "
-                   "(measure on it with evaluate transfer --split held-out --hold-out GROUP)")
+                   "(measure on it with evaluate transfer --split held-out --hold-out GROUP --relations FILE, "
+                   "or --cnn/--stats FILE)")
     p.add_argument("--hidden", type=at_least(0), help="hidden ReLU units of the relations or stats judge "
                    "(default: 16 for relations, 32 for stats; 0: logistic regression)")
     p.add_argument("--segment-notes", type=at_least(0), help="notes per segment the relations judge reads; "
@@ -108,6 +110,10 @@ def _train(args) -> int:
     from ..dynamics import train_command
     from ..settings import quiet_tensorflow
 
+    if args.real_only and args.extra_models:
+        from ..errors import MusicstyleError
+
+        raise MusicstyleError("--extra-models", "model re-predictions are not used with --real-only (real pieces only)")
     quiet_tensorflow()
     segments = {} if args.segment_notes is None else {"segment_notes": args.segment_notes}
     result = train_command(args.kind, args.output, data=args.data, epochs=args.epochs, real_only=args.real_only,

@@ -14,7 +14,7 @@ def register(groups) -> None:
     p.add_argument("--genre", choices=GENRES, required=True)
     p.add_argument("-o", "--out", required=True, help="output MIDI file")
     p.add_argument("--tokens", type=at_least(1), default=500, help="tokens to generate (default 500)")
-    p.add_argument("--temperature", type=positive, default=None, help="sampling temperature (default 1.0)")
+    p.add_argument("--temperature", type=positive, default=None, help="sampling temperature (default: the model's; 1.0, the shipped pop model 1.5)")
     p.add_argument("--top-k", type=at_least(0), default=None, help="sample among the k most likely tokens (default 0: all)")
     p.add_argument("--max-run", type=at_least(0), default=None, help="longest run of one token allowed (default 8; 0: no limit)")
     p.add_argument("--penalty", type=at_least(0, float), default=None, help="logit penalty per recent use of a token (default: the model's)")
@@ -26,7 +26,7 @@ def register(groups) -> None:
     p.set_defaults(func=_compose)
 
     p = groups["top"].add_parser("tokenize", help="every TPD and POP909 file through music21, in parallel (cached)")
-    p.add_argument("--data", help="folder holding tpd/ and pop909/ (default: MUSICSTYLE_DATA)")
+    p.add_argument("--data", help="folder holding tpd/ and pop909/ (default: MUSICSTYLE_DATA, else where fetch downloads)")
     p.add_argument("--out", help="write the element tables here (.npz): the package's shipped tables")
     p.add_argument("--workers", type=at_least(1), default=None, help="parallel music21 processes (default: every core)")
     p.add_argument("--no-cache", action="store_true", help="parse every file again (an honest cold time)")
@@ -34,7 +34,7 @@ def register(groups) -> None:
     p.set_defaults(func=_tokenize)
 
     p = groups["bench"].add_parser("tokens", help="music21 tokenization: cold parallel, cached, plain sequential")
-    p.add_argument("--data", help="folder holding tpd/ and pop909/ (default: MUSICSTYLE_DATA)")
+    p.add_argument("--data", help="folder holding tpd/ and pop909/ (default: MUSICSTYLE_DATA, else where fetch downloads)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--files", type=at_least(1), default=10, help="files parsed cold and sequentially (timings scaled up)")
     p.set_defaults(func=_bench)
@@ -51,14 +51,14 @@ def register(groups) -> None:
     p.add_argument("--layers", type=at_least(1), default=None)
     p.add_argument("--embedding", type=at_least(1), default=None)
     p.add_argument("--window", type=at_least(2), default=None, help="tokens per training window (default 128; the tutorial 100)")
-    p.add_argument("--batch", type=at_least(1), default=None, help="windows per batch (default 32)")
+    p.add_argument("--batch", type=at_least(1), default=None, help="windows per batch (default 32; the tutorial 64)")
     p.add_argument("--min-count", type=at_least(1), default=None, help="rarer training tokens become <unk>")
-    p.add_argument("--transpose", type=at_least(0), default=None, help="random shift of up to this many semitones per piece and epoch (default 5)")
+    p.add_argument("--transpose", type=at_least(0), default=None, help="random shift of up to this many semitones per piece and epoch (default 5; the tutorial 0)")
     p.add_argument("--rich", action="store_true", help="tokens with real chord pitches, durations and rests")
     p.add_argument("--quick", action="store_true", help="tiny subset (same as MUSICSTYLE_QUICK=1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", help="a .keras token model (same data and settings) to train on from")
-    p.add_argument("--learning-rate", type=positive, default=None, help="Adam's starting rate (default 3e-3; lower to train on from --init)")
+    p.add_argument("--learning-rate", type=positive, default=None, help="Adam's starting rate (default 3e-3, the tutorial 1e-3; lower to train on from --init)")
     p.add_argument("--hold-out", choices=GROUPS, help="a recording-source group left out of training and measured on (leave-group-out)")
     add_run_options(p)
     p.set_defaults(func=_train)
@@ -69,7 +69,7 @@ def register(groups) -> None:
     p.add_argument("--split", choices=("test", "validation", "held-out"),
                    help="only the held-out pieces of TPD/POP909 (held-out: every piece of the --hold-out group)")
     p.add_argument("--hold-out", choices=GROUPS, help="a recording-source group left out of every side (with --split)")
-    p.add_argument("--by-group", action="store_true", help="also the figures of each recording-source group (with --split)")
+    p.add_argument("--by-group", action="store_true", help="also the figures of each recording-source group (with --split test or validation)")
     p.add_argument("--model", help="a .keras token model (default: the shipped model of --genre)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_evaluate)
@@ -78,7 +78,7 @@ def register(groups) -> None:
     p.add_argument("--genre", choices=GENRES, action="append", help="a genre (repeatable; default classical and jazz)")
     p.add_argument("--pieces", type=at_least(1), default=20, help="pieces per genre (seeds 1..N, default 20)")
     p.add_argument("--tokens", type=at_least(1), default=500, help="tokens per piece (default 500)")
-    p.add_argument("--data", help="folder holding tpd/ and pop909/ (default: MUSICSTYLE_DATA)")
+    p.add_argument("--data", help="folder holding tpd/ and pop909/ (default: MUSICSTYLE_DATA, else where fetch downloads)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_composed)
 
@@ -117,6 +117,8 @@ def _evaluate(args) -> int:
 
     if (args.hold_out or args.by_group) and not args.split:
         raise MusicstyleError("--hold-out/--by-group", "need --split")
+    if args.by_group and args.split == "held-out":
+        raise MusicstyleError("--by-group", "figures by group are for --split test or validation (held-out is one group)")
     emit(T.evaluate_command(args.genre, args.data, args.split, args.model, progress=not args.json, hold_out=args.hold_out,
                             by_group=args.by_group), args.json)
     return 0

@@ -23,10 +23,14 @@ def register(groups) -> None:
     p.add_argument("--epochs", type=at_least(1), default=40, help="most epochs (early stopping on validation)")
     p.add_argument("--windows-per-epoch", type=at_least(1), default=None,
                    help="random windows (1,024 notes, or steps for the paper model) drawn per epoch (default: as many as fit the data)")
-    p.add_argument("--channels", type=at_least(1), default=48, help="improved model's channels")
+    p.add_argument("--channels", type=at_least(1), default=None,
+                   help="note models' width: the improved model's channels, the StyleNet-style model's BiLSTM width "
+                        "(half per direction) (default 48)")
     p.add_argument("--members", type=at_least(1), default=None,
-                   help="networks trained with seeds seed, seed+1, ... and averaged into one model (default: 3 for improved; 1 for paper and stylenet)")
-    p.add_argument("--transpose", type=at_least(0), default=3, help="improved model: move each training window by up to this many semitones")
+                   help="networks trained with seeds seed, seed+1, ... and averaged into one model (default: 3 for improved; "
+                        "1 for paper and stylenet, and with --init)")
+    p.add_argument("--transpose", type=at_least(0), default=3,
+                   help="note models: move each training window by up to this many semitones (default 3)")
     p.add_argument("--loudness-penalty", type=at_least(0, float), default=None,
                    help="note models: ridge penalty of the piece loudness estimate (default: chosen by leave-one-out)")
     p.add_argument("--loudness-inputs", choices=("played", "all"), default="played",
@@ -40,7 +44,8 @@ def register(groups) -> None:
     p.add_argument("--batch", type=at_least(1), default=8)
     p.add_argument("--lr", type=positive, default=1e-3, help="Adam learning rate (halved after every second epoch in a row without a better validation loss)")
     p.add_argument("--patience", type=at_least(1), default=6, help="epochs in a row without a better validation loss before stopping")
-    p.add_argument("--init", help="continue training from this model file (same genre and architecture)")
+    p.add_argument("--init", help="continue training from this model file (same genre and architecture): one network, "
+                   "its width and loudness estimate kept, so --members, --channels and --loudness-penalty do not go with it")
     p.add_argument("--seed", type=int, default=0)
     add_run_options(p)
     p.add_argument("-o", "--output", required=True, help="model file to write (.keras)")
@@ -94,11 +99,14 @@ def register(groups) -> None:
                    "transferred velocity; without a name, a PNG beside the MIDI")
     p.add_argument("--seconds", type=positive, default=None, help="length of the WAV (default: whole piece)")
     p.add_argument("--arch", choices=ARCHS, default="improved")
-    p.add_argument("--route", choices=ROUTES, default=None,
-                   help="mean (the model's mean), texture (mean + AR(1) chord texture, the default) or sampled (mean + "
-                        "a draw along the notes whose spread each note's features decide)")
-    p.add_argument("--no-texture", dest="texture", action="store_false",
-                   help="write the model's mean prediction alone, without a draw of the genre's chord-to-chord texture")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--route", choices=ROUTES, default=None,
+                     help="mean (the model's mean), texture (mean + AR(1) chord texture, the default) or sampled (mean + "
+                          "a draw along the notes whose spread each note's features decide; note models only, not "
+                          "--arch paper)")
+    how.add_argument("--no-texture", dest="texture", action="store_false",
+                     help="write the model's mean prediction alone, without a draw of the genre's chord-to-chord texture "
+                          "(the same as --route mean)")
     p.add_argument("--seed", type=int, default=0, help="seed of the texture draw (the same file and seed give the same output)")
     p.add_argument("--judge", action="store_true",
                    help="also print the trusted dynamics judge's verdict on the piece before and after (P(classical), "
@@ -125,12 +133,19 @@ def _train(args) -> int:
     from ..settings import quiet_tensorflow
 
     quiet_tensorflow()
+    from ..errors import MusicstyleError
     from ..velocity import train_to_file
 
+    if args.init:
+        options = {"--members": args.members not in (None, 1), "--channels": args.channels is not None,
+                   "--loudness-penalty": args.loudness_penalty is not None}
+        if given := [name for name, set_ in options.items() if set_]:
+            raise MusicstyleError(args.init, f"--init keeps the file's network, width and loudness estimate: "
+                                  f"{', '.join(given)} cannot change them")
     emit(train_to_file(
         args.output, args.genre, args.arch, data=args.data, members=args.members, epochs=args.epochs, batch=args.batch,
         seed=args.seed, fixed=not args.literal, windows_per_epoch=args.windows_per_epoch, verbose=1,
-        learning_rate=args.lr, patience=args.patience, init=args.init, channels=args.channels,
+        learning_rate=args.lr, patience=args.patience, init=args.init, channels=args.channels or 48,
         transpose=args.transpose, loudness_penalty=args.loudness_penalty, strategy=args.strategy,
         checkpoint_dir=args.checkpoint_dir, hold_out=args.hold_out, loudness_inputs=args.loudness_inputs,
         minutes=args.minutes,

@@ -104,7 +104,7 @@ def evaluate(model, meta: dict, sequences: list[list[str]]) -> dict:
 
 
 def evaluate_by_group(model, meta: dict, genre: str, data: str | Path | None = None, side: str = "test",
-                      progress: bool = False) -> dict:
+                      progress: bool = False, hold_out: str | None = None) -> dict:
     """:func:`evaluate` on the held-out pieces of each recording-source group separately.
 
     Taught in ``notebooks/06_note_lstm.ipynb``. Groups (:func:`musicstyle.data.recording_group`)
@@ -115,11 +115,14 @@ def evaluate_by_group(model, meta: dict, genre: str, data: str | Path | None = N
         genre, data: see :func:`musicstyle.tokens.genre_folder`.
         side: ``test`` or ``validation``.
         progress: show music21's progress bar.
+        hold_out: a group left out of every side, as :func:`split_files` leaves it.
 
     Returns:
         ``{group: figures}`` for each group with a piece on that side.
     """
-    paths = split_files(genre, data)[side]
+    if side not in ("test", "validation"):
+        raise MusicstyleError(side, "figures by group are for the test or validation side")
+    paths = split_files(genre, data, hold_out=hold_out)[side]
     table, _ = tokenize_files(paths, progress=progress)
     rich = meta.get("rich", False)
     by: dict[str, list] = {}
@@ -158,8 +161,8 @@ def evaluate_command(genre: str, data: str | Path, split: str | None = None, mod
     out = {**evaluate(net, meta, seqs), "skipped": len(skipped)}
     if skipped:
         out["skipped_files"] = skipped
-    if by_group and split in ("test", "validation"):
-        out["by_group"] = evaluate_by_group(net, meta, genre, data, split)
+    if by_group:
+        out["by_group"] = evaluate_by_group(net, meta, genre, data, split, hold_out=hold_out)
     return out
 
 
