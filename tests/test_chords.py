@@ -145,6 +145,19 @@ def test_generate_command_rejects_bad_input(tmp_path, capsys):
     assert main(["generate", "--genre", "jazz", "--inspired-by", str(tmp_path / "none.mid"), "-o", str(tmp_path / "o.mid")]) == 2
 
 
+def test_generate_command_writes_no_file_of_silence(tmp_path, capsys, monkeypatch):
+    import importlib
+
+    G = importlib.import_module("musicstyle.chords.generate")  # the module (the package exports its function)
+    src = tmp_path / "in.mid"
+    src.write_bytes(smf(track([(0, on(60, 80)), (480, off(60))])))
+    monkeypatch.setattr(G, "generate", lambda genre, style, seconds, temperature, seed: np.zeros((40, 2 * PAPER.columns)))
+    assert main(["generate", "--genre", "jazz", "--inspired-by", str(src), "-o", str(tmp_path / "out.mid")]) == 2
+    assert capsys.readouterr().err == (f"error: {tmp_path / 'out.mid'}: the jazz LSTM wrote no notes in 30 s from in.mid (try a "
+                                       "higher --temperature, more --seconds or another --seed); nothing written\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["in.mid"]
+
+
 def test_generate_command_writes_playable_midi(tmp_path):
     src = tmp_path / "in.mid"
     events = [(0, tempo(500000)), (0, cc(64, 127)), (0, on(60, 80)), (240, on(64, 70)), (0, on(67, 70))]

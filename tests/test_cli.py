@@ -201,17 +201,28 @@ OUT_OF_RANGE = [
     (["compose", "--genre", "jazz", "-o", "x.mid", "--penalty", "-0.5"], "--penalty: must be at least 0 (got -0.5)"),
     (["evaluate", "composed", "--pieces", "0"], "--pieces: must be at least 1"),
     (["train", "velocity", "--genre", "jazz", "-o", "m.keras", "--epochs", "ten"], "--epochs: invalid int value: 'ten'"),
+    (["explore", "--seconds", "inf"], "--seconds: must be a finite number (got inf)"),
+    (["transfer", "--to", "jazz", "-o", "x.mid", "--wav", "--seconds", "nan"], "--seconds: must be > 0 (got nan)"),
+    (["generate", "--genre", "jazz", "--inspired-by", "p.mid", "-o", "x.mid", "--seconds", "601"], "--seconds: must be at most 600"),
+    (["transfer", "--to", "jazz", "-o", "x.mid", "--seed", "-1"], "--seed: must be a whole number from 0 to 4294967295"),
+    (["compose", "--genre", "pop", "-o", "x.mid", "--seed", "-1"], "--seed: must be a whole number from 0"),
+    (["generate", "--genre", "jazz", "--inspired-by", "p.mid", "-o", "x.mid", "--seed", "99999999999999999999"],
+     "--seed: must be a whole number from 0"),
+    (["explore", "p.mid", "-o", "p.mid/sub"], "-o/--out: p.mid is a file, not a folder"),
+    (["explore", "p.mid", "-o", "p.mid"], "-o/--out: p.mid is a file, not a folder"),
 ]
 
 
 @pytest.mark.parametrize("argv, message", OUT_OF_RANGE, ids=[" ".join(a[:2] + a[-2:]) for a, _ in OUT_OF_RANGE])
 def test_numbers_out_of_range_are_refused_before_any_work(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    if "explore" in argv and "-o" in argv:
+        (tmp_path / "p.mid").write_bytes(b"MThd")
     with pytest.raises(SystemExit) as exit_:
         main(argv)
     assert exit_.value.code == 2
     assert f"error: argument {message}" in capsys.readouterr().err
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] in ([], ["p.mid"])
 
 
 def test_route_and_no_texture_cannot_both_be_given(capsys, tmp_path):
@@ -247,3 +258,12 @@ def test_init_with_one_member_is_accepted_as_the_default_it_is(tmp_path, monkeyp
     monkeypatch.setattr("musicstyle.velocity.train_to_file", lambda *a, **k: seen.update(k) or {"ok": True})
     assert main(["train", "velocity", "--genre", "jazz", "--init", "base.keras", "--members", "1", "-o", str(tmp_path / "o.keras")]) == 0
     assert seen["members"] == 1 and seen["channels"] == 48 and seen["init"] == "base.keras"
+
+
+def test_a_reader_that_goes_away_ends_the_command_without_a_traceback(tmp_path):
+    path = write(tmp_path, "p.mid", smf(track([(0, on(60, 100)), (480, off(60))])))
+    proc = subprocess.Popen([sys.executable, "-m", "musicstyle", "inspect", *[str(path)] * 200],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # as `| head -1` does once it has its line
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 1 and "Traceback" not in err and "BrokenPipeError" not in err

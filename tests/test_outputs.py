@@ -83,7 +83,6 @@ def _commands(src, tmp_path):
                                     "is also the input"),
         "compose over its seed file": (["compose", "--genre", "jazz", "--seed-file", str(src), "-o", str(src)], src,
                                        "is also the input"),
-        "explore into a file": (["explore", str(src), "-o", str(src)], src, "is a file: give a folder"),
         "transfer into a folder that is a file": (["transfer", str(src), "--to", "jazz", "--out-dir", str(src / "d")],
                                                   src / "d" / "piece_to_jazz.mid", "cannot be written: "),
         "a model inside a file": (["train", "velocity", "--genre", "jazz", "-o", str(src / "m.keras")], src / "m.keras",
@@ -99,6 +98,24 @@ def test_a_command_refuses_before_writing_anything(case, piece, tmp_path, capsys
     assert capsys.readouterr().err.startswith(f"error: {named}: {reason}")
     assert piece.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["piece.mid"]
+
+
+def test_transfer_into_a_folder_never_replaces_another_of_its_inputs(piece, tmp_path, capsys):
+    later = tmp_path / "piece_to_jazz.mid"  # an earlier result, given again as an input
+    later.write_bytes(piece.read_bytes())
+    before = {p: p.read_bytes() for p in (piece, later)}
+    assert main(["transfer", str(piece), str(later), "--to", "jazz", "--out-dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {later}: is also the input")
+    assert {p: p.read_bytes() for p in before} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["piece.mid", "piece_to_jazz.mid"]
+
+
+def test_explore_never_writes_its_audio_over_its_input(tmp_path, capsys):
+    src = tmp_path / "piece.wav"  # a MIDI file with an audio file's name, where explore writes the audio
+    src.write_bytes(smf(track(SCALE)))
+    assert main(["explore", str(src), "-o", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {src}: is also the input")
+    assert src.read_bytes() == smf(track(SCALE)) and [p.name for p in tmp_path.iterdir()] == ["piece.wav"]
 
 
 def test_a_checkpoint_folder_inside_a_file_is_a_usage_error(piece, capsys):

@@ -588,3 +588,14 @@ def test_composed_table_names_unreadable_held_out_files_and_goes_on(tmp_path):
         path.write_bytes(b"MThd broken")
     with pytest.raises(MusicstyleError, match="no test piece of the split could be read"):
         T.genre_table(("jazz",), pieces=2, tokens=40, data=tmp_path, classify=False)
+
+
+def test_evaluate_names_the_file_when_no_piece_has_two_tokens(tmp_path, capsys):
+    from musicstyle.training.modelfile import save_model
+
+    model, meta = tiny()
+    path = save_model(model, tmp_path / "m.keras", meta)
+    one = tmp_path / "one.mid"
+    one.write_bytes(mb.smf(mb.track([(0, mb.on(60, 90)), (Q, mb.off(60))])))
+    assert main(["evaluate", "tokens", "--genre", "jazz", "--data", str(one), "--model", str(path)]) == 2
+    assert capsys.readouterr().err.endswith(f"error: {one}: no piece of at least two tokens to measure (1 read, 0 that music21 could not parse)\n")

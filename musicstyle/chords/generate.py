@@ -144,6 +144,11 @@ def generate_file(source, out, genre: str, seconds: float = 30.0, temperature: f
         raise MusicstyleError("--temperature", "must be > 0")
     out = output_file(out, MIDI, inputs=(src,))
     data = inspired_bytes(read_midi(src), src.stem, genre, seconds, temperature, seed)  # errors name the file
+    try:
+        read_midi(data, name=str(out))
+    except MusicstyleError:
+        raise MusicstyleError(out, f"the {genre} LSTM wrote no notes in {seconds:g} s from {src.name} (try a higher "
+                              "--temperature, more --seconds or another --seed); nothing written") from None
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     return {"written": str(out), "genre": genre, "inspired_by": str(src), "seconds": seconds, "bytes": len(data)}

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
+import os
 import pkgutil
 import sys
 from pathlib import Path
@@ -70,10 +72,33 @@ def at_least(low: int, kind=int):
 
 
 def positive(text: str) -> float:
-    """An argparse type: a float above 0 (a length, a temperature, a rate, a time budget)."""
+    """An argparse type: a finite float above 0 (a length, a temperature, a rate, a time budget)."""
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0 (got {text})")
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number (got {text})")
+    return value
+
+
+def up_to(high: float):
+    """An argparse type: a :func:`positive` number of at most ``high``."""
+
+    def parse(text: str) -> float:
+        value = positive(text)
+        if value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high:g} (got {text})")
+        return value
+
+    parse.__name__ = "float"
+    return parse
+
+
+def seed(text: str) -> int:
+    """An argparse type: a random seed, a whole number from 0 to 2**32 - 1."""
+    value = int(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {2**32 - 1} (got {text})")
     return value
 
 
@@ -184,13 +209,18 @@ def _plain(value):
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args) or 0
+        code = args.func(args) or 0
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
     except MusicstyleError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as the Python docs advise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import add_run_options, at_least, emit, positive
+from . import add_run_options, at_least, emit, positive, seed, up_to
 from .classifier import add_evaluate
 
 GENRES = ("classical", "jazz")
@@ -13,9 +13,9 @@ def register(groups) -> None:
     p.add_argument("--genre", choices=GENRES, required=True)
     p.add_argument("--inspired-by", required=True, metavar="PIECE.mid")
     p.add_argument("-o", "--out", required=True, metavar="OUT.mid")
-    p.add_argument("--seconds", type=positive, default=30.0)
+    p.add_argument("--seconds", type=up_to(600), default=30.0, help="seconds of music (default 30, at most 600)")
     p.add_argument("--temperature", type=positive, default=1.0)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_generate)
 
@@ -30,7 +30,7 @@ def register(groups) -> None:
     p.add_argument("--minutes", type=positive, default=30.0, help="stop after the epoch that passes this budget")
     p.add_argument("--unconditioned", action="store_true", help="all style vectors zero (a warm start for --init)")
     p.add_argument("--init", help="start from the weights of this .keras model (layers of the same name)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("-o", "--out", default=None, help="default: chords_GENRE.keras (written by the chief only)")
     add_run_options(p)
     p.set_defaults(func=_train)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import add_run_options, at_least, each_file, emit
+from . import add_run_options, at_least, each_file, emit, seed
 
 
 def add_evaluate(groups, what: str, help_text: str, model_help: str, func):
@@ -40,7 +40,7 @@ def register(groups) -> None:
     p.add_argument("--layout", choices=("keys", "paper"), default="keys", help="keys only (shipped) or the paper's 59 columns")
     p.add_argument("--epochs", type=at_least(1), default=14)
     p.add_argument("--length", type=at_least(1), default=512)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("-o", "--out", default="classifier.keras", help="the .keras file (written by the chief only)")
     add_run_options(p)
     p.set_defaults(func=_train)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import at_least, each_file, emit, positive
+from . import at_least, each_file, emit, folder, positive
 
 
 def register(groups) -> None:
@@ -22,7 +22,7 @@ def register(groups) -> None:
 
     p = top.add_parser("explore", help="heat maps (chords, velocity, onsets) and audio of a piece")
     p.add_argument("file", nargs="?", help="MIDI file (default: the bundled default piece)")
-    p.add_argument("-o", "--out", default="out", help="output folder (default: out)")
+    p.add_argument("-o", "--out", type=folder, default="out", help="output folder (default: out)")
     p.add_argument("--seconds", type=positive, default=30.0, help="length of the audio excerpt")
     p.set_defaults(func=_explore)
 

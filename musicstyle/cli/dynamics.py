@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..data.groups import GROUPS
 from ..dynamics.model import RELATIONS_MEMBERS
 from ..dynamics.relations import SEGMENT_NOTES
-from . import add_run_options, at_least, each_file, emit
+from . import add_run_options, at_least, each_file, emit, seed
 
 
 def _data_option(p) -> None:
@@ -32,7 +32,7 @@ def register(groups) -> None:
     p.add_argument("--extra-models", nargs=2, action="append", metavar=("CLASSICAL.keras", "JAZZ.keras"),
                    help="another pair of velocity models whose own-genre re-predictions are added (repeatable; "
                         "not with --real-only)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights and of the training crops")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the initial weights and of the training crops")
     p.add_argument("--hold-out", choices=GROUPS, help="leave this recording-source group out of every side "
                    "(measure on it with evaluate transfer --split held-out --hold-out GROUP --relations FILE, "
                    "or --cnn/--stats FILE)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import add_run_options, at_least, emit, positive
+from . import add_run_options, at_least, emit, positive, seed
 from ..errors import MusicstyleError
 
 GENRES = ("classical", "pop", "jazz")
@@ -19,7 +19,7 @@ def register(groups) -> None:
     p.add_argument("--max-run", type=at_least(0), default=None, help="longest run of one token allowed (default 8; 0: no limit)")
     p.add_argument("--penalty", type=at_least(0, float), default=None, help="logit penalty per recent use of a token (default: the model's)")
     p.add_argument("--greedy", action="store_true", help="always take the most likely token (shows why it fails)")
-    p.add_argument("--seed", type=int, default=0, help="random seed: same seed, same piece")
+    p.add_argument("--seed", type=seed, default=0, help="random seed: same seed, same piece")
     p.add_argument("--seed-file", help="MIDI file whose first tokens start the piece (default: a held-out piece)")
     p.add_argument("--model", help="a .keras token model (default: the shipped model of --genre)")
     p.add_argument("--json", action="store_true")
@@ -56,7 +56,7 @@ def register(groups) -> None:
     p.add_argument("--transpose", type=at_least(0), default=None, help="random shift of up to this many semitones per piece and epoch (default 5; the tutorial 0)")
     p.add_argument("--rich", action="store_true", help="tokens with real chord pitches, durations and rests")
     p.add_argument("--quick", action="store_true", help="tiny subset (same as MUSICSTYLE_QUICK=1)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--init", help="a .keras token model (same data and settings) to train on from")
     p.add_argument("--learning-rate", type=positive, default=None, help="Adam's starting rate (default 3e-3, the tutorial 1e-3; lower to train on from --init)")
     p.add_argument("--hold-out", choices=GROUPS, help="a recording-source group left out of training and measured on (leave-group-out)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import add_run_options, at_least, each_file, emit, positive
+from . import add_run_options, at_least, each_file, emit, positive, seed
 
 # the names only (light imports): the data groups, the velocity architectures, refit choices and transfer routes
 from ..data.groups import GROUPS
@@ -46,7 +46,7 @@ def register(groups) -> None:
     p.add_argument("--patience", type=at_least(1), default=6, help="epochs in a row without a better validation loss before stopping")
     p.add_argument("--init", help="continue training from this model file (same genre and architecture): one network, "
                    "its width and loudness estimate kept, so --members, --channels and --loudness-penalty do not go with it")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     add_run_options(p)
     p.add_argument("-o", "--output", required=True, help="model file to write (.keras)")
     p.set_defaults(func=_train)
@@ -107,7 +107,7 @@ def register(groups) -> None:
     how.add_argument("--no-texture", dest="texture", action="store_false",
                      help="write the model's mean prediction alone, without a draw of the genre's chord-to-chord texture "
                           "(the same as --route mean)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the texture draw (the same file and seed give the same output)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the texture draw (the same file and seed give the same output)")
     p.add_argument("--judge", action="store_true",
                    help="also print the trusted dynamics judge's verdict on the piece before and after (P(classical), "
                         "P(jazz), P(unrelated))")
@@ -216,7 +216,8 @@ def _transfer(args) -> int:
         raise MusicstyleError("--wav/--plot", "with --out-dir they take no name: each is written beside its MIDI")
     from ..figures.velocity import transfer_outputs, transfer_to_files
 
-    targets = {name: transfer_outputs(name, *_transfer_targets(args, name)) for name in files}  # all before any work
+    # every output checked against every input before any work: a result may not replace a later input
+    targets = {name: transfer_outputs(name, *_transfer_targets(args, name), inputs=files) for name in files}
     midis = [t[0] for t in targets.values()]
     if len(set(midis)) < len(midis):
         same = next(m for m in midis if midis.count(m) > 1)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..core import audio
 from ..core.midi import read_midi
+from ..core.outputs import output_file
 from ..core.roll import PAPER, piano_roll
 from ..errors import MusicstyleError
 from .rolls import roll_figure
@@ -28,7 +29,9 @@ def explore(path: str | Path | None, out: str | Path = "out", seconds: float = 3
         seconds: length of the audio excerpt.
 
     Returns:
-        ``{"figure": png path, "audio": wav path, "audio_backend": "fluidsynth" or "plain"}``.
+        ``{"figure": png path, "audio": wav path, "audio_backend": "fluidsynth" or "plain"}``. Both
+        outputs are checked before any work (:func:`musicstyle.core.outputs.output_file`): never over
+        the input, never through a file where a folder should be.
     """
     import matplotlib
 
@@ -43,11 +46,12 @@ def explore(path: str | Path | None, out: str | Path = "out", seconds: float = 3
 
         path = default_piece()
     perf = read_midi(path)
+    png = output_file(out / f"{perf.name}_roll.png", (".png",), "figures", inputs=(path,))
+    wav = output_file(out / f"{perf.name}.wav", (".wav",), "audio", inputs=(path,))
     roll = piano_roll(perf, PAPER)
     out.mkdir(parents=True, exist_ok=True)
     start = first_onset_step(roll)
     fig = roll_figure(roll, f"{perf.name}: steps {start}-{start + 512}", start=start)
-    png = out / f"{perf.name}_roll.png"
     fig.savefig(png, dpi=110)
-    wav = audio.write_wav(out / f"{perf.name}.wav", audio.render(path, seconds))
+    wav = audio.write_wav(wav, audio.render(path, seconds))
     return {"figure": str(png), "audio": str(wav), "audio_backend": audio.backend()}

@@ -157,20 +157,22 @@ def transfer_figure(before: Performance, after: Performance, titles=("original",
     return before_after(before, after, titles, same_notes=True)
 
 
-def transfer_outputs(src, output, wav=None, plot=None) -> tuple:
+def transfer_outputs(src, output, wav=None, plot=None, inputs=()) -> tuple:
     """The files :func:`transfer_to_files` writes, checked (:func:`musicstyle.core.outputs.output_file`).
 
     Args:
         src: the input MIDI file.
         output, wav, plot: the MIDI, audio (or None) and figure (or None) to write.
+        inputs: the other files the same run reads (several inputs into one folder).
 
     Returns:
         ``(output, wav, plot)`` as paths (None where not asked for). Raises :class:`MusicstyleError`
-        for an ending its writer does not know, a folder, or ``src`` itself.
+        for an ending its writer does not know, a folder, ``src`` itself or one of ``inputs``.
     """
-    return (output_file(output, MIDI, inputs=(src,)),
-            output_file(wav, (".wav",), "--wav", inputs=(src,)) if wav else None,
-            output_file(plot, plot_suffixes(), "--plot", inputs=(src,)) if plot else None)
+    reads = (src, *inputs)
+    return (output_file(output, MIDI, inputs=reads),
+            output_file(wav, (".wav",), "--wav", inputs=reads) if wav else None,
+            output_file(plot, plot_suffixes(), "--plot", inputs=reads) if plot else None)
 
 
 def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: bool = True, seed: int = 0,

@@ -158,6 +158,9 @@ def evaluate_command(genre: str, data: str | Path, split: str | None = None, mod
         seqs, skipped = held_out_tokens(genre, data, split, rich, progress, hold_out)
     else:
         seqs, skipped = folder_tokens(data, rich, progress)
+    if not any(len(s) >= 2 for s in seqs):
+        raise MusicstyleError(data, f"no piece of at least two tokens to measure ({len(seqs)} read, "
+                              f"{len(skipped)} that music21 could not parse)")
     out = {**evaluate(net, meta, seqs), "skipped": len(skipped)}
     if skipped:
         out["skipped_files"] = skipped
