@@ -157,6 +157,14 @@ def test_rewrite_changes_only_velocity_bytes():
     assert new.tempos.tolist() == old.tempos.tolist()
 
 
+def test_rewrite_leaves_a_drum_note_on_a_piano_notes_key_and_tick_as_it_was():
+    data = smf(track([(0, on(38, 100)), (0, on(38, 32, channel=9)), (240, off(38)), (0, off(38, channel=9))]))
+    out = rewrite_velocities(data, lambda ticks, pitches, old: np.full(len(old), 81.0))
+    raw = scan_events(out)
+    on_mask = ((raw.status & 0xF0) == 0x90) & (raw.data2 > 0)
+    assert dict(zip(raw.status[on_mask].tolist(), raw.data2[on_mask].tolist())) == {0x90: 81, 0x99: 32}
+
+
 def test_rewrite_keeps_an_smpte_file_timed_as_it_was():
     data = smf(track([(0, on(60, 100)), (1000, off(60)), (0, on(64, 50)), (500, off(64))]), division=smpte(25, 40))
     out = rewrite_velocities(data, lambda ticks, pitches, old: np.array([70.0, 71.0]))

@@ -253,6 +253,7 @@ def rewrite_velocities(
 
     Every other byte of the file (timing, pedal, meta events) is kept, also in a file that needed
     repairs: a repair only skips or ignores bytes, so every velocity byte is found where it is.
+    Drum notes (channel 10), which the reader ignores, keep their velocities.
 
     Args:
         data: the MIDI file's bytes.
@@ -265,7 +266,7 @@ def rewrite_velocities(
         The new file's bytes, as long as ``data``.
     """
     raw = scan_events(data, source, strict)
-    on = ((raw.status & 0xF0) == 0x90) & (raw.data2 > 0)
+    on = ((raw.status & 0xF0) == 0x90) & (raw.data2 > 0) & ((raw.status & 0x0F) != 9)
     new = np.clip(np.rint(np.asarray(new_velocity(raw.tick[on], raw.data1[on], raw.data2[on]), float)), 1, 127)
     out = np.frombuffer(data, np.uint8).copy()
     out[raw.offset[on]] = new.astype(np.uint8)

@@ -146,7 +146,7 @@ def transfer_bytes(model, data: bytes, name: str, meta: dict, texture: bool = Tr
     def new_velocity(ticks, pitches, old):
         k = np.asarray(ticks, np.int64) * 128 + np.asarray(pitches, np.int64)
         i = np.minimum(np.searchsorted(sorted_keys, k), len(sorted_keys) - 1)
-        found = sorted_keys[i] == k  # drum notes (channel 10) are not notes of the performance
+        found = sorted_keys[i] == k
         out = np.asarray(old, np.float32).copy()
         out[found] = pred[order[i[found]]]
         return np.clip(out, 1, 127)
