@@ -82,6 +82,28 @@ class QuietImportFinder(importlib.abc.MetaPathFinder):
         return spec
 
 
+#: Seeds are whole numbers in [0, SEED_LIMIT), what every random generator here accepts.
+SEED_LIMIT = 2**32
+
+
+def check_seed(seed) -> int:
+    """``seed`` once it is a whole number in [0, :data:`SEED_LIMIT`), else a clear :class:`MusicstyleError`."""
+    from .errors import MusicstyleError
+
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < SEED_LIMIT:
+        raise MusicstyleError("seed", f"must be a whole number from 0 to {SEED_LIMIT - 1} (got {seed!r})")
+    return int(seed)
+
+
+def check_positive(value, name: str) -> float:
+    """``value`` once it is a finite number above 0 (a length, a temperature), else a clear :class:`MusicstyleError`."""
+    from .errors import MusicstyleError
+
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not 0 < value < float("inf"):
+        raise MusicstyleError(name, f"must be a finite number above 0 (got {value!r})")
+    return float(value)
+
+
 def seed_everything(seed: int = 0) -> None:
     """Seed Python, NumPy and (if imported) Keras, for repeatable runs."""
     random.seed(seed)

@@ -194,7 +194,7 @@ def test_stretch_verdicts_average_to_the_pieces_and_are_drawn(tmp_path, capsys):
     assert np.allclose(np.exp(mean) / np.exp(mean).sum(), [D.outcome_probabilities(judge, meta, perf)[o] for o in D.OUTCOMES])
     flat = read_midi(chord_piece([[(60, 70), (64, 70)]] * 200))
     assert [r["unrelated"] for r in D.stretch_probabilities(judge, meta, flat)] == [1.0]
-    with pytest.raises(ValueError, match="relations judge, not cnn"):
+    with pytest.raises(MusicstyleError, match="^cnn: stretches are read by a relations judge"):
         D.stretch_probabilities(*D.load("cnn"), perf)
     ax = plot_stretches({"a": rows, "b": rows})
     assert len(ax.patches) == 4  # P(jazz) and P(classical) of each version
@@ -730,7 +730,7 @@ def test_relation_features_hear_velocities_against_the_notes():
 
 def test_relations_need_the_notes():
     d = D.Dynamics(np.arange(10.0), np.arange(10), np.zeros(10, bool), np.zeros(10, bool))
-    with pytest.raises(ValueError, match="needs the notes"):
+    with pytest.raises(MusicstyleError, match="needs the notes"):
         D.relations_of(d)
     assert not D.relation_features(np.zeros((2, len(D.ATTRIBUTES))), np.arange(2), np.array([-1.0, 1.0])).any()
 

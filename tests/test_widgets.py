@@ -216,3 +216,11 @@ def test_first_run_of_a_mode_says_models_are_loading(tmp_path, monkeypatch):
     w.button.click()
     w.button.click()
     assert seen[0].startswith("loading models (first time only)") and seen[1] == "running…" and w.status.value == ""
+
+
+def test_a_picked_piece_whose_file_is_gone_is_named(tmp_path):
+    (tmp_path / "p.mid").write_bytes(PIECE)
+    w = widgets.StyleTransferWidget({"p": tmp_path / "p.mid"})
+    (tmp_path / "p.mid").unlink()
+    w.button.click()
+    assert f"error: {tmp_path / 'p.mid'}: no such file</span>" in w.message.value

@@ -9,10 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.inputs import input_file
-from ..core.midi import Performance, read_midi, write_events
+from ..core.midi import as_performance, read_midi, write_events
 from ..core.outputs import MIDI, output_file
 from ..core.roll import PAPER, Layout
 from ..errors import MusicstyleError
+from ..settings import check_positive, check_seed
 from .data import matrix
 from .model import GENRES, Generator, shipped_generator
 
@@ -32,9 +33,17 @@ def generate(genre: str, style, seconds: float = 30.0, temperature: float = 1.0,
     Returns:
         (steps, 2C) uint8 held+onset matrix.
     """
-    if temperature <= 0:
-        raise MusicstyleError("--temperature", "must be > 0")
+    seconds, temperature = check_positive(seconds, "seconds"), check_positive(temperature, "temperature")
+    seed = check_seed(seed)
+    style = np.asarray(style, np.float32)
+    if style.ndim != 1:
+        raise MusicstyleError("style", f"must be one style vector, a 1-d array (got shape {style.shape})")
     gen, meta = shipped_generator(genre) if model is None else (Generator(model), meta)
+    if meta is None:
+        raise MusicstyleError("meta", "an LSTM given as model needs its metadata too")
+    width = next(int(i.shape[-1]) for i in gen.model.inputs if i.name == "style")
+    if len(style) != width:
+        raise MusicstyleError("style", f"has {len(style)} values; this LSTM starts from {width} (classifier.style_vector)")
     steps = max(1, int(round(seconds * meta["steps_per_second"])))
     return gen.sample(style, steps, temperature, seed)
 
@@ -97,7 +106,7 @@ def inspired_bytes(data, name: str, genre: str, seconds: float = 30.0, temperatu
     that model is missing or finds no note) the rule of :func:`to_midi`.
 
     Args:
-        data: MIDI bytes or a Performance.
+        data: MIDI bytes, a path or a Performance.
         name: the piece's name (in error messages).
         genre: the genre to write.
         seconds, temperature, seed: as for :func:`generate`.
@@ -108,7 +117,7 @@ def inspired_bytes(data, name: str, genre: str, seconds: float = 30.0, temperatu
     """
     from .. import classifier
 
-    perf = data if isinstance(data, Performance) else read_midi(bytes(data), name=name)
+    perf = as_performance(data, name)
     _, meta = shipped_generator(genre)
     m = generate(genre, classifier.style_vector(perf), seconds, temperature, seed)
     out = to_midi(m, Layout.from_dict(meta["layout"]), meta["steps_per_second"], meta["velocity_median"])
@@ -138,10 +147,10 @@ def generate_file(source, out, genre: str, seconds: float = 30.0, temperature: f
         ``written``, ``genre``, ``inspired_by``, ``seconds`` and ``bytes``.
     """
     src = input_file(source)
-    if seconds <= 0 or seconds > 600:
-        raise MusicstyleError("--seconds", "must be in (0, 600]")
-    if temperature <= 0:
-        raise MusicstyleError("--temperature", "must be > 0")
+    if check_positive(seconds, "seconds") > 600:
+        raise MusicstyleError("seconds", "must be at most 600")
+    check_positive(temperature, "temperature")
+    check_seed(seed)
     out = output_file(out, MIDI, inputs=(src,))
     data = inspired_bytes(read_midi(src), src.stem, genre, seconds, temperature, seed)  # errors name the file
     try:

@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 
 from ..core.inputs import input_file
-from ..core.midi import Performance, read_midi
+from ..core.midi import Performance, as_performance, read_midi
 from ..core.roll import Layout, grid_steps
 from ..data import GROUPS, recording_group
 from ..errors import MusicstyleError
@@ -21,22 +21,6 @@ from .model import load, style_model
 
 #: The paper's segment-level test accuracy (on a split that leaked pieces).
 PAPER_ACCURACY = 0.93
-
-
-def as_performance(data) -> Performance:
-    """A piece from what a caller holds. Taught in ``notebooks/03_genre_classifier.ipynb``.
-
-    Args:
-        data: a Performance, MIDI bytes or a path.
-
-    Returns:
-        The Performance.
-    """
-    if isinstance(data, Performance):
-        return data
-    if isinstance(data, (bytes, bytearray)):
-        return read_midi(bytes(data), name="<bytes>")
-    return read_midi(data)
 
 
 def _predict(model, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
@@ -147,9 +131,9 @@ def verdict(data, model=None, meta: dict | None = None) -> dict:
     Returns:
         ``{"classical": 1 - p, "jazz": p}``, ``p`` the mean P(jazz) over the windows.
     """
-    if model is None:
-        model, meta = load()
-    q = float(window_probabilities(model, meta, as_performance(data)).mean())
+    perf = as_performance(data)  # bad input fails here, before any model loads
+    model, meta = _model_and_meta(model, meta)
+    q = float(window_probabilities(model, meta, perf).mean())
     return {"classical": 1.0 - q, "jazz": q}
 
 
@@ -166,9 +150,9 @@ def style_vector(perf, model=None, meta: dict | None = None) -> np.ndarray:
     Returns:
         (50,) float32: the ``style`` layer averaged over the windows of the piece.
     """
-    if model is None:
-        model, meta = load()
-    x = _windows_of(as_performance(perf), meta)
+    perf = as_performance(perf)
+    model, meta = _model_and_meta(model, meta)
+    x = _windows_of(perf, meta)
     return _predict(style_model(model), x).mean(axis=0).astype(np.float32)
 
 
@@ -190,17 +174,31 @@ def project_2d(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return coords, explained[:2]
 
 
-def caution(perf: Performance, meta: dict) -> str | None:
+def _model_and_meta(model, meta: dict | None) -> tuple:
+    """The shipped classifier when ``model`` is None, else ``model`` with its metadata (required)."""
+    if model is None:
+        return load()
+    if meta is None:
+        raise MusicstyleError("meta", "a classifier given as model needs its metadata too: model, meta = classifier.load(FILE)")
+    return model, meta
+
+
+def caution(perf, meta: dict | None = None) -> str | None:
     """What to say beside a classifier's verdict on a piece (None: nothing).
 
     Args:
-        perf: the piece.
-        meta: the classifier's metadata (``layout``, ``length``).
+        perf: the piece (a Performance, MIDI bytes or a path).
+        meta: the classifier's metadata (``layout``, ``length``; default: the shipped classifier's).
 
     Returns:
         For a piece shorter than one window, that the classifier is right less often on so little
         (:func:`musicstyle.classifier.accuracy_by_length`); else None.
     """
+    perf = as_performance(perf)
+    if meta is None:
+        _, meta = load()
+    if "layout" not in meta or "length" not in meta:
+        raise MusicstyleError("meta", "not a classifier's metadata (it has no layout and window length)")
     layout = Layout.from_dict(meta["layout"])
     if grid_steps(perf, layout) >= meta["length"]:
         return None

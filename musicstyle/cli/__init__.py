@@ -95,10 +95,12 @@ def up_to(high: float):
 
 
 def seed(text: str) -> int:
-    """An argparse type: a random seed, a whole number from 0 to 2**32 - 1."""
+    """An argparse type: a random seed, a whole number from 0 to 2**32 - 1 (:func:`musicstyle.settings.check_seed`)."""
+    from ..settings import SEED_LIMIT
+
     value = int(text)
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {2**32 - 1} (got {text})")
+    if not 0 <= value < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {SEED_LIMIT - 1} (got {text})")
     return value
 
 

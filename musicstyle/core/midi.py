@@ -110,6 +110,25 @@ class Performance:
         return sel[["tick", "value"]]
 
 
+def as_performance(data, name: str | None = None) -> Performance:
+    """A piece from what a caller holds: a Performance (as it is), MIDI bytes or a path.
+
+    Args:
+        data: the piece.
+        name: its name in error messages (bytes; default ``<bytes>``).
+
+    Returns:
+        The Performance. Bad MIDI raises :class:`MusicstyleError` naming the file.
+    """
+    if isinstance(data, Performance):
+        return data
+    if isinstance(data, (bytes, bytearray)):
+        return read_midi(bytes(data), name=name or "<bytes>")
+    if isinstance(data, (str, Path)):
+        return read_midi(data)
+    raise MusicstyleError(name or "piece", f"expected a Performance, MIDI bytes or a path, not {type(data).__name__}")
+
+
 def ticks_to_seconds(ticks: np.ndarray, tempos: np.ndarray, tpq: int) -> np.ndarray:
     """Convert ticks to seconds honouring every tempo change (120 qpm before the first).
 

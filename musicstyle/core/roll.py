@@ -32,6 +32,14 @@ class Layout:
     pedals: tuple[int, ...] = (64, 67)
     steps_per_beat: int = 8
 
+    def __post_init__(self):
+        if not 0 <= self.low <= self.high <= 127:
+            raise MusicstyleError("layout", f"keys {self.low}-{self.high} are not a range of MIDI pitches (0-127, low to high)")
+        if not (isinstance(self.steps_per_beat, int) and self.steps_per_beat >= 1):
+            raise MusicstyleError("layout", f"steps_per_beat must be a whole number of at least 1 (got {self.steps_per_beat!r})")
+        if not all(0 <= p <= 127 for p in self.pedals):
+            raise MusicstyleError("layout", f"pedals must be controller numbers 0-127 (got {self.pedals})")
+
     @property
     def keys(self) -> int:
         return self.high - self.low + 1

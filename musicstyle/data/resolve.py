@@ -64,6 +64,9 @@ def select(collection: Collection, split: str = "all", genre: str | None = None,
         pieces = collection.split(seed=seed)[split]
     else:
         raise MusicstyleError(split, f"split must be all, held-out or one of {', '.join(SIDES)}")
+    genres = {p.genre for p in collection.pieces}
+    if genre is not None and genre not in genres:
+        raise MusicstyleError(genre, f"no such genre in {collection.root} (it has {', '.join(sorted(map(str, genres)))})")
     pieces = [p for p in pieces if genre is None or p.genre == genre]
     if hold_out is None:
         return pieces

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.midi import Performance, read_midi
+from ..core.midi import Performance, as_performance
 from ..core.notes import chord_ids
 from ..errors import MusicstyleError
 from .relations import note_attributes
@@ -52,7 +52,7 @@ class Dynamics:
         """The same notes with other velocities (a model's prediction, a shuffle)."""
         velocity = np.asarray(velocity, np.float64)
         if velocity.shape != self.velocity.shape:
-            raise ValueError(f"expected {self.velocity.shape} velocities, got {velocity.shape}")
+            raise MusicstyleError("velocity", f"expected {self.velocity.shape} velocities, got {velocity.shape}")
         return Dynamics(velocity, self.chord, self.top, self.bottom, self.attributes)
 
 
@@ -118,6 +118,8 @@ def dynamics_of(perf: Performance, velocity: np.ndarray | None = None) -> Dynami
         Its :class:`Dynamics`.
     """
     notes = perf.notes
+    if not len(notes):
+        raise MusicstyleError(perf.source or perf.name, "no notes to judge")
     chord = chord_ids(perf.seconds(notes["start"]))
     pitch = notes["pitch"].astype(np.int64)
     n = len(notes)
@@ -135,7 +137,7 @@ def dynamics_of(perf: Performance, velocity: np.ndarray | None = None) -> Dynami
         bottom &= size >= 2
     v = notes["velocity"].astype(np.float64) if velocity is None else np.asarray(velocity, np.float64)
     if v.shape != (n,):
-        raise ValueError(f"expected {n} velocities, got {v.shape}")
+        raise MusicstyleError("velocity", f"expected {n} velocities, got {v.shape}")
     return Dynamics(v, chord, top, bottom, note_attributes(perf))
 
 
@@ -143,18 +145,14 @@ def as_dynamics(data) -> Dynamics:
     """The dynamics of a piece given in any form. Taught in ``notebooks/02b_did_the_style_move.ipynb``.
 
     Args:
-        data: MIDI bytes, a :class:`Performance` or :class:`Dynamics`.
+        data: MIDI bytes, a path, a :class:`Performance` or :class:`Dynamics`.
 
     Returns:
         Its :class:`Dynamics` (bad MIDI raises :class:`MusicstyleError`).
     """
     if isinstance(data, Dynamics):
         return data
-    if isinstance(data, Performance):
-        return dynamics_of(data)
-    if isinstance(data, (bytes, bytearray)):
-        return dynamics_of(read_midi(bytes(data)))
-    raise TypeError(f"expected MIDI bytes, a Performance or Dynamics, not {type(data).__name__}")
+    return dynamics_of(as_performance(data))
 
 
 def shuffled(d: Dynamics, seed: int = 0) -> Dynamics:

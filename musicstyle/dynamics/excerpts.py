@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 
-from ..core.midi import Performance
+from ..core.midi import Performance, as_performance
 from .data import GENRES, UNRELATED, dynamics_of, has_dynamics, shuffled
 from .model import TRUSTED, load, outcome_probabilities
 from .relations import SEGMENT_NOTES
@@ -27,16 +27,17 @@ def first_notes(perf: Performance, notes: int) -> Performance:
     return dataclasses.replace(perf, notes=perf.notes[:notes])
 
 
-def caution(perf: Performance) -> str | None:
+def caution(perf) -> str | None:
     """What to say beside the trusted judge's verdicts on a piece and its transfer (None: nothing).
 
     Args:
-        perf: the piece (the source of a transfer).
+        perf: the piece (the source of a transfer): a Performance, MIDI bytes or a path.
 
     Returns:
         Why its verdicts are less sure: no dynamics in the piece (:func:`has_dynamics`), too few notes
         (:data:`MIN_NOTES`), or both; None when neither.
     """
+    perf = as_performance(perf)
     notes, said = len(perf.notes), []
     if not has_dynamics(perf):
         said.append("the piece has one velocity for every note: it has no dynamics, so the judge calls it unrelated")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.midi import Performance
+from ..core.midi import Performance, as_performance
 from ..errors import MusicstyleError
 from ..training.graph import compiled
 from .data import OUTCOMES, UNRELATED, Dynamics, as_dynamics, dynamics_of, has_dynamics
@@ -132,7 +132,7 @@ def relation_segments_of(d: Dynamics, notes: int | None) -> np.ndarray:
         float32 ``(segments, len(RELATIONS))`` (:func:`musicstyle.dynamics.relation_segments`).
     """
     if d.attributes is None:
-        raise ValueError("the relations judge needs the notes: build the dynamics with dynamics_of(perf)")
+        raise MusicstyleError("dynamics", "the relations judge needs the notes: build the dynamics with dynamics_of(perf)")
     return relation_segments(d.attributes, d.chord, d.z, notes)
 
 
@@ -187,14 +187,15 @@ def stretch_probabilities(model, meta: dict, perf: Performance) -> list[dict]:
 
     Args:
         model, meta: a relations judge.
-        perf: the piece.
+        perf: the piece (a Performance, MIDI bytes or a path).
 
     Returns:
         One dict per stretch: ``notes`` (first and last note index), ``start_s``, ``end_s`` (onsets of
         those notes, seconds) and the probability of each of :data:`OUTCOMES`.
     """
     if meta.get("arch") != "relations":
-        raise ValueError(f"stretches are read by a relations judge, not {meta.get('arch')}")
+        raise MusicstyleError(meta.get("arch", "model"), "stretches are read by a relations judge, not this discriminator")
+    perf = as_performance(perf)
     d = dynamics_of(perf)
     bounds = segment_bounds(len(d.velocity), meta.get("segment_notes"))
     if has_dynamics(d):

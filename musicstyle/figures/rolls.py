@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.roll import Layout, Roll
+from ..errors import MusicstyleError
 
 
 def _axes(ax):
@@ -50,6 +51,9 @@ def heatmap(matrix: np.ndarray, layout: Layout, title: str = "", ax=None, start:
     """
     import matplotlib
 
+    if np.ndim(matrix) != 2 or np.shape(matrix)[1] != layout.columns:
+        raise MusicstyleError("matrix", f"has shape {np.shape(matrix)}; the layout has {layout.columns} columns "
+                              f"(keys {layout.low}-{layout.high}, then {len(layout.pedals)} pedals)")
     ax = _axes(ax)
     stop = matrix.shape[0] if steps is None else min(matrix.shape[0], start + steps)
     pixels = ax.get_position().height * ax.figure.get_figheight() * 72

@@ -6,12 +6,14 @@ Taught in ``notebooks/06_note_lstm.ipynb``.
 from __future__ import annotations
 
 import functools
+import numbers
 import time
 from fractions import Fraction
 from pathlib import Path
 
 from ..core.outputs import MIDI, output_file
 from ..errors import MusicstyleError
+from ..settings import check_positive, check_seed
 from .cache import elements
 from .data import split_files
 from .evaluate import run_stats
@@ -278,6 +280,13 @@ def compose(genre: str, out: str | Path, n: int = 500, seed: int = 0, greedy: bo
         notes at one velocity).
     """
     out = output_file(out, MIDI, inputs=(seed_file,))
+    check_seed(seed)
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise MusicstyleError("n", f"tokens to generate must be a whole number of at least 1 (got {n!r})")
+    if decoding_overrides.get("temperature") is not None:
+        check_positive(decoding_overrides["temperature"], "temperature")
+    if (penalty := decoding_overrides.get("penalty")) is not None and not 0 <= penalty < float("inf"):
+        raise MusicstyleError("penalty", f"must be a finite number of at least 0 (got {penalty!r})")
     net, meta, _ = load(model or genre)
     if seed_file:
         start = tokens(elements(seed_file), meta.get("rich", False))

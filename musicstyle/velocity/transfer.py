@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MusicstyleError
+from ..settings import check_seed
 from ..core.inputs import input_file
-from ..core.midi import Performance, read_midi, rewrite_velocities
+from ..core.midi import Performance, as_performance, read_midi, rewrite_velocities
 from ..core.notes import chord_ids, note_features
+from ..core.outputs import MIDI, output_file
 from ..core.roll import Layout, piano_roll, step_of
 from .data import features, piece_input
 from .model import is_note_model, predict_whole
@@ -35,11 +37,12 @@ def predict_notes(model, meta: dict, perf: Performance) -> np.ndarray:
     Args:
         model: a velocity model.
         meta: its metadata (the paper model's ``layout``).
-        perf: the performance.
+        perf: the performance (or MIDI bytes, or a path).
 
     Returns:
         float32, one velocity per note.
     """
+    perf = as_performance(perf)
     if is_note_model(model):
         nf = note_features(perf)
         return predict_whole(model, nf, piece_input(perf, nf))
@@ -75,7 +78,7 @@ def transferred_velocities(model, meta: dict, perf: Performance, texture: bool =
         float64 whole numbers 1-127, one per note.
     """
     route = ("texture" if texture else "mean") if route is None else route
-    draw = route_draw(model, meta, perf, route, seed)  # checks the route before the model runs
+    draw = route_draw(model, meta, perf, route, check_seed(seed))  # checks the route before the model runs
     pred = predict_notes(model, meta, perf).astype(np.float64)
     return np.clip(np.rint(pred + draw), 1, 127)
 
@@ -117,7 +120,7 @@ def route_draw(model, meta: dict, perf: Performance, route: str, seed: int = 0) 
     return draw
 
 
-def transfer_bytes(model, data: bytes, name: str, meta: dict, texture: bool = True, seed: int = 0,
+def transfer_bytes(model, data, name: str, meta: dict, texture: bool = True, seed: int = 0,
                    route: str | None = None) -> bytes:
     """MIDI bytes with only the note-on velocity bytes replaced by :func:`transferred_velocities`.
 
@@ -126,7 +129,7 @@ def transfer_bytes(model, data: bytes, name: str, meta: dict, texture: bool = Tr
 
     Args:
         model: a velocity model.
-        data: a MIDI file's bytes.
+        data: a MIDI file's bytes (or its path).
         name: the file's name (in errors, and its performance's source).
         meta: the model's metadata.
         texture: add the texture draw (with ``route`` None).
@@ -136,6 +139,9 @@ def transfer_bytes(model, data: bytes, name: str, meta: dict, texture: bool = Tr
     Returns:
         The new MIDI bytes (same length). Bad input raises :class:`MusicstyleError` naming ``name``.
     """
+    if isinstance(data, (str, Path)):
+        data = input_file(data).read_bytes()
+    data = bytes(data)
     perf = read_midi(data, name=name)
     perf.source = perf.source or name
     pred = transferred_velocities(model, meta, perf, texture, seed, route)  # the paper model: a clear error without notes in range
@@ -171,7 +177,8 @@ def transfer_file(model, src, dest, meta: dict, texture: bool = True, seed: int 
     Returns:
         ``dest`` as a Path.
     """
-    src, dest = input_file(src), Path(dest)
+    src = input_file(src)
+    dest = output_file(dest, MIDI, inputs=(src,))  # before any work: a MIDI file, never the input
     out = transfer_bytes(model, src.read_bytes(), str(src), meta, texture, seed, route)
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_bytes(out)

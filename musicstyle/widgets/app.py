@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..core.inputs import input_file
 from ..errors import MusicstyleError
 from . import judges
 from .judges import AUDIO_SECONDS, GENRES
@@ -192,8 +193,8 @@ class StyleTransferWidget:
             return bytes(item["content"]), item["name"]
         if not self._picked:
             raise MusicstyleError("piece", "pick a piece or upload a MIDI file")
-        path = self.pieces[self._picked]
-        return Path(path).read_bytes(), Path(path).name
+        path = input_file(self.pieces[self._picked])  # a file moved or deleted since the list was made: named
+        return path.read_bytes(), path.name
 
     def _run(self, _button=None) -> None:
         self.results.children = ()  # the previous result goes at once
