@@ -599,3 +599,21 @@ def test_evaluate_names_the_file_when_no_piece_has_two_tokens(tmp_path, capsys):
     one.write_bytes(mb.smf(mb.track([(0, mb.on(60, 90)), (Q, mb.off(60))])))
     assert main(["evaluate", "tokens", "--genre", "jazz", "--data", str(one), "--model", str(path)]) == 2
     assert capsys.readouterr().err.endswith(f"error: {one}: no piece of at least two tokens to measure (1 read, 0 that music21 could not parse)\n")
+
+
+def test_timing_is_chosen_as_the_classifier_hears_the_genres_own_token_lists():
+    onsets = {str(n): [[250, 200, 50]] for n in (1, 2, 3, 4)}  # the genre's onsets: softer than the tutorial's 80
+    playing = {"voicing": {}, "onsets": onsets, "timing": "genre"}
+    real = [["C4", "E4", "G4", "C5"], ["D4", "F4"], ["A4"]]  # the one-token list is left out
+
+    def soft_is_jazz(perf):
+        p = float(perf.notes["velocity"].mean() < 80)
+        return {"classical": 1 - p, "jazz": p}
+
+    assert T.choose_timing("jazz", playing, real, judge=soft_is_jazz) == {
+        "timing": "genre", "judged_own_genre": {"genre": 1.0, "tutorial": 0.0}, "pieces": 2}
+    assert T.choose_timing("classical", playing, real, judge=soft_is_jazz)["timing"] == "tutorial"
+    tie = T.choose_timing("jazz", playing, real, judge=lambda perf: {"classical": 0.5, "jazz": 0.5})
+    assert tie["timing"] == "genre" and tie["judged_own_genre"] == {"genre": 0.0, "tutorial": 0.0}
+    with pytest.raises(MusicstyleError, match="^jazz: no validation piece of at least two tokens"):
+        T.choose_timing("jazz", playing, [["A4"]], judge=soft_is_jazz)

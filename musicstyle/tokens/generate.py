@@ -276,8 +276,9 @@ def compose(genre: str, out: str | Path, n: int = 500, seed: int = 0, greedy: bo
 
     Returns:
         ``out``, ``genre``, ``tokens``, the :func:`musicstyle.tokens.run_stats` figures, ``decoding``,
-        ``seconds_with_tracing``, ``first_tokens`` and ``played`` (``genre`` or ``tutorial``: eighth
-        notes at one velocity).
+        ``seconds_with_tracing``, ``first_tokens`` and ``played``: the model's ``timing`` (``genre``: the
+        genre's onsets and loudness; ``tutorial``: eighth notes at one velocity, with the genre's voicings
+        when the model stores them), or ``tutorial`` for a model that stores no playing.
     """
     out = output_file(out, MIDI, inputs=(seed_file,))
     check_seed(seed)
@@ -302,4 +303,4 @@ def compose(genre: str, out: str | Path, n: int = 500, seed: int = 0, greedy: bo
     out.write_bytes(to_midi(toks, playing=meta.get("playing"), seed=seed))
     return {"out": str(out), "genre": genre, "tokens": len(toks), **run_stats(toks), "decoding": "greedy" if greedy else dec,
             "seconds_with_tracing": round(seconds, 2), "first_tokens": toks[:12],
-            "played": "genre" if meta.get("playing") else "tutorial"}
+            "played": meta["playing"].get("timing", "genre") if meta.get("playing") else "tutorial"}

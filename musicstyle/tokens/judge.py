@@ -84,6 +84,40 @@ def _row(label: str, genre: str, perfs: list, reference, judge, runs: list[dict]
     return row
 
 
+def choose_timing(genre: str, playing: dict, real: list[list[str]], tokens: int = 500, pieces: int = 20, judge=None) -> dict:
+    """How a model plays its tokens: the genre's timing or the tutorial's, whichever makes the genre's
+    own validation token lists sound more like the genre to the genre classifier (a tie: the genre's).
+
+    Taught in ``notebooks/06_note_lstm.ipynb``; :func:`musicstyle.tokens.train` stores the choice in
+    ``playing["timing"]``. The lists are played with the genre's voicings either way (seeds 1, 2, ...),
+    as the ``real tokens`` rows of :func:`genre_table`.
+
+    Args:
+        genre: ``classical`` or ``jazz`` (the classifier's genres).
+        playing: the model's playing (:func:`musicstyle.tokens.playing`).
+        real: the genre's validation token lists.
+        tokens, pieces: the first ``tokens`` of the first ``pieces`` lists of at least two tokens.
+        judge: ``piece -> {genre: p}`` (default: :func:`musicstyle.classifier.verdict`).
+
+    Returns:
+        ``{"timing": "genre" or "tutorial", "judged_own_genre": {timing: share of pieces}, "pieces": n}``.
+    """
+    if judge is None:
+        from .. import classifier
+
+        judge = classifier.verdict
+    lists = [t[:tokens] for t in real if len(t) >= 2][:pieces]
+    if not lists:
+        raise MusicstyleError(genre, "no validation piece of at least two tokens to choose the timing on")
+    shares = {}
+    for timing in ("genre", "tutorial"):
+        way = {**playing, "timing": timing}
+        heard = [judge(read_midi(to_midi(t, playing=way, seed=s), name=f"{genre} validation {s}"))[genre]
+                 for s, t in enumerate(lists, 1)]
+        shares[timing] = float(np.mean(np.asarray(heard) > 0.5))
+    return {"timing": max(shares, key=shares.get), "judged_own_genre": shares, "pieces": len(lists)}
+
+
 def genre_table(genres=("classical", "jazz"), pieces: int = 20, tokens: int = 500, data=None, models: dict | None = None,
                 classify: bool = True) -> list[dict]:
     """Compose pieces per genre and judge them: classifier verdict, histogram distances, repetition.

@@ -14,8 +14,9 @@ played so as classical). A model instead stores its genre's *playing*:
 
 The notes come from the model, their timing and loudness from the genre. ``timing`` says whether a
 model plays its onsets (``genre``) or keeps the tutorial's eighth notes at velocity 80
-(``tutorial``): chosen per genre on validation, as the way its own held-out token lists are most
-often judged as their genre (:func:`musicstyle.tokens.genre_table`).
+(``tutorial``): for classical and jazz, :func:`musicstyle.tokens.train` chooses it on the
+validation pieces, as the way the genre's own token lists are more often judged as their genre
+(:func:`musicstyle.tokens.choose_timing`); other genres keep ``genre``.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from ..errors import MusicstyleError
 from .data import QUICK_FILES, epoch_windows, genre_tokens, split_files, windows
 from .evaluate import evaluate
 from .generate import GENRE_DECODING
+from .judge import choose_timing
 from .model import DEFAULTS, TUTORIAL, build
 from .render import files_playing
 from .transpose import transposition_table
@@ -162,6 +163,10 @@ def train(
     meta["trigram_contexts"], meta["trigram_next"] = contexts.tolist(), nexts.tolist()
     train_files = split_files(genre, data, QUICK_FILES if quick else None, hold_out)["train"]
     meta["playing"] = files_playing(train_files, vocab.tokens, seed)  # how compose plays its tokens
+    if genre in ("classical", "jazz") and seqs["validation"]:  # the genres the classifier can judge
+        chosen = choose_timing(genre, meta["playing"], seqs["validation"])
+        meta["playing"]["timing"] = chosen["timing"]
+        meta["timing_chosen_on_validation"] = chosen
     if genre in GENRE_DECODING:
         meta["decoding"] = dict(GENRE_DECODING[genre])
     if seqs["test"]:
