@@ -39,6 +39,18 @@ def test_render_cuts_to_the_seconds_asked(backend):
     assert len(audio.render(_chord(90), seconds=0.75, sample_rate=RATE)) == int(0.75 * RATE)
 
 
+def test_a_performance_renders_as_it_is_now_not_as_its_file_was(backend, tmp_path):
+    path = tmp_path / "chord.mid"
+    path.write_bytes(_chord(110))
+    perf = read_midi(path)
+    from_bytes = read_midi(_chord(110))  # no file behind it
+    softened = read_midi(path)
+    softened.notes["velocity"] = 40  # edited after reading
+    whole, unfiled, soft = (audio.render(p, sample_rate=RATE) for p in (perf, from_bytes, softened))
+    assert _rms(unfiled) == pytest.approx(_rms(whole), rel=0.05)
+    assert _rms(whole) > 2 * _rms(soft) > 0
+
+
 def test_plain_synthesizer_sounds_each_note_where_it_is_and_rings_a_second_past_the_last():
     perf = read_midi(_chord(100))
     x = audio.synthesize(perf, RATE)

@@ -50,6 +50,13 @@ def test_trains_and_keeps_the_best_epoch():
     assert np.mean((np.asarray(out.model(x)) - y) ** 2) == pytest.approx(out.best, rel=1e-4)
 
 
+def test_without_validation_the_lowest_training_loss_is_kept_whatever_the_mode():
+    schedule = Schedule(epochs=5, batch_size=16, learning_rate=1e-2, patience=None, monitor="val_accuracy", mode="max")
+    out = train(_build, _draw, _mse, None, schedule=schedule, verbose=0)
+    losses = [r["loss"] for r in out.history]
+    assert out.best == min(losses) and out.best_epoch == 1 + int(np.argmin(losses))
+
+
 def test_lazy_examples_train_like_the_same_arrays_and_build_only_fed_batches():
     taken = []
 

@@ -224,3 +224,13 @@ def test_a_picked_piece_whose_file_is_gone_is_named(tmp_path):
     (tmp_path / "p.mid").unlink()
     w.button.click()
     assert f"error: {tmp_path / 'p.mid'}: no such file</span>" in w.message.value
+
+
+def test_the_classifiers_description_says_what_the_shipped_classifier_reads():
+    from musicstyle import classifier
+    from musicstyle.widgets.judges import JUDGES
+
+    _, meta = classifier.load()
+    words = JUDGES["genre classifier"][0]
+    assert ("how hard" in words) == any("velocity" in c for c in meta["channels"])
+    assert ("not the pedal" in words) == (not meta["layout"]["pedals"])

@@ -61,9 +61,12 @@ def render(midi: str | Path | bytes, seconds: float | None = None, sample_rate: 
         float32 mono samples in -1..1.
     """
     if backend() == "fluidsynth":
-        if seconds is not None:  # render only the excerpt: a long piece takes FluidSynth many seconds
-            midi = excerpt(midi if isinstance(midi, Performance) else read_midi(midi), seconds)
-        audio = _fluidsynth(midi.source if isinstance(midi, Performance) else midi, sample_rate)
+        # FluidSynth plays a file: only the excerpt (a long piece takes it many seconds), and a Performance as
+        # it is now (it may have been edited, or read from bytes), not the file it was read from
+        if seconds is not None or isinstance(midi, Performance):
+            perf = midi if isinstance(midi, Performance) else read_midi(midi)
+            midi = excerpt(perf, seconds if seconds is not None else perf.duration_s + 1.0)
+        audio = _fluidsynth(midi, sample_rate)
     else:
         perf = midi if isinstance(midi, Performance) else read_midi(midi)
         audio = synthesize(perf, sample_rate, seconds)

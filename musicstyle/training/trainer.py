@@ -48,7 +48,8 @@ class Schedule:
         revert_on_halve: go back to the best weights when halving.
         patience: epochs in a row without a better ``monitor`` before stopping (None: never).
         minutes: stop after the epoch that passes this budget (None: no budget).
-        monitor: the epoch figure that decides "better": ``val_loss`` or a key of ``score``'s result.
+        monitor: the epoch figure that decides "better": ``val_loss`` or a key of ``score``'s result; a
+            run without validation decides by the training loss (lower is better, whatever ``mode``).
         mode: ``min`` or ``max`` for ``monitor``.
     """
 
@@ -324,8 +325,8 @@ class _Progress:
         s = self.schedule
         self.history.append(row)
         self.elapsed += seconds
-        value = row.get(s.monitor, row["loss"])
-        if self.best is None or self.sign * value < self.sign * self.best - 1e-9:
+        sign, value = (self.sign, row[s.monitor]) if s.monitor in row else (1.0, row["loss"])  # no validation: the loss
+        if self.best is None or sign * value < sign * self.best - 1e-9:
             self.best, self.best_epoch, self.best_weights, self.stale = value, row["epoch"], self.model.get_weights(), 0
         else:
             self.stale += 1

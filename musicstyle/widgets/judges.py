@@ -55,8 +55,8 @@ JUDGES: dict[str, tuple[str, str]] = {
     "dynamics discriminator": ("hears how hard each note is struck relative to the notes it is played on (top or "
                                "inner voice, chord size, length, place in the phrase), not which notes are played; "
                                "'unrelated' means velocities that do not follow the notes", "02b_did_the_style_move.ipynb"),
-    "genre classifier": ("hears only the notes: which keys are played, when and how long (not the velocities "
-                         "or the pedal)", "03_genre_classifier.ipynb"),
+    "genre classifier": ("hears the keys: which are played, when, how long and how hard (not the pedal)",
+                         "03_genre_classifier.ipynb"),
 }
 
 
