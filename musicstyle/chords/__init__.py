@@ -8,7 +8,7 @@ and :mod:`.generate` (sampling, MIDI out, the transfer study). The style vector 
 :func:`musicstyle.classifier.style_vector`.
 """
 
-from .baselines import EPS, baseline_sums, bce, bce_sum, fit_baselines
+from .baselines import EPS, baseline_sums, bce_sum, fit_baselines
 from .data import chunks, epoch_pairs, matrix, next_step_pairs, prepare
 from .evaluate import evaluate, evaluate_split
 from .generate import generate, generate_file, inspired_bytes, texture_figures, to_midi, transfer_study
@@ -17,7 +17,7 @@ from .model import (GENRES, KIND, Generator, build, load, metadata, shipped_gene
 from .train import train, train_command
 
 __all__ = [
-    "EPS", "GENRES", "KIND", "Generator", "baseline_sums", "bce", "bce_sum", "build", "chunks", "epoch_pairs",
+    "EPS", "GENRES", "KIND", "Generator", "baseline_sums", "bce_sum", "build", "chunks", "epoch_pairs",
     "evaluate", "evaluate_split", "fit_baselines", "generate", "generate_file", "inspired_bytes", "load", "matrix",
     "metadata", "next_step_pairs", "prepare", "shipped_generator", "shipped_name", "start_at_copy", "texture_figures",
     "to_midi", "train", "train_command", "transfer_study", "warm_start",

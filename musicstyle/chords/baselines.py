@@ -38,21 +38,6 @@ def fit_baselines(held_matrices, columns: int) -> dict:
     return {"marginal": (total / max(steps, 1)).tolist(), "copy_a": n11 / max(n1, 1), "copy_b": n01 / max(n0, 1)}
 
 
-def bce(p: np.ndarray, y: np.ndarray) -> float:
-    """Mean binary cross-entropy. Taught in ``notebooks/04_lstm_generation.ipynb``.
-
-    Args:
-        p: probabilities (clipped to [1e-7, 1 - 1e-7]).
-        y: 0/1 targets.
-
-    Returns:
-        The mean over every cell.
-    """
-    p = np.clip(np.asarray(p, np.float64), EPS, 1 - EPS)
-    y = np.asarray(y, np.float64)
-    return float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
-
-
 def bce_sum(p, y) -> float:
     """Summed binary cross-entropy (probabilities clipped), for means over many chunks.
 

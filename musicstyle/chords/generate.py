@@ -195,7 +195,7 @@ def transfer_study(pieces_by_genre: dict, per_source: int = 3, seconds: float = 
 
     Generates ``seconds`` of each genre from the style vectors of ``per_source`` pieces of each
     genre, and measures the results beside the real pieces (their first ``seconds``; whole pieces
-    for the pedal press lengths).
+    for the pedal press lengths and the classifier's verdict).
 
     Args:
         pieces_by_genre: ``{genre: pieces}``.

@@ -116,7 +116,7 @@ def transpose(batch: np.ndarray, shift: np.ndarray, keys: int, columns: int) -> 
 
 
 def layout_of(name: str) -> Layout:
-    """The layout of a ``--layout`` name. Taught in ``notebooks/03_genre_classifier.ipynb``.
+    """The layout of a ``musicstyle train classifier --layout`` name.
 
     Args:
         name: ``keys`` (:data:`KEYS_ONLY`) or ``paper`` (the paper's 59 columns).

@@ -2,7 +2,8 @@
 
 Rendered to MIDI from the score in music21's bundled corpus, once, into the user cache. Its
 velocities come from the score's dynamics marks only (four levels), which makes it a clear
-"before" for style transfer. Used by ``make demo`` and notebook 01.
+"before" for style transfer. Used by ``make demo``, the command line's default piece and
+notebooks 03 and 07.
 """
 
 from __future__ import annotations

@@ -210,9 +210,8 @@ def stretch_probabilities(model, meta: dict, perf: Performance) -> list[dict]:
 
 
 def judged_as(model, meta: dict, data) -> str:
-    """The outcome a judge gives a piece (the most probable of :func:`outcome_probabilities`).
-
-    Taught in ``notebooks/02b_did_the_style_move.ipynb``.
+    """The outcome a judge gives a piece (the most probable of :func:`outcome_probabilities`), as training
+    measures its validation accuracy.
 
     Args:
         model, meta: the judge.

@@ -183,7 +183,7 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
     Args:
         kind: ``relations``, ``cnn`` or ``stats``.
         data: the folder (default: TPD).
-        epochs: most epochs (default: 12 for cnn, 60 for stats; 2 and 10 in quick mode).
+        epochs: most epochs (default: 12 for cnn, 60 for stats, 150 for relations; fewer in quick mode).
         quick: quick mode (default: ``MUSICSTYLE_QUICK``).
         own_model: add the velocity models' own-genre re-predictions (False: the raw discriminator).
         seed: seeds the weights and the crops.

@@ -1,4 +1,5 @@
-"""Figures and tables of the course; every plot function takes ``ax=None`` and returns its axes."""
+"""Figures and tables of the course: a plot of one panel takes ``ax=None`` and returns its axes; a
+figure of several panels (``roll_figure``, ``before_after``, ``transfer_figure``) returns the figure."""
 
 
 def clip_name(name: str, width: int) -> str:

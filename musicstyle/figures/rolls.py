@@ -1,4 +1,5 @@
-"""Figures of the course; every function takes ``ax=None`` and returns the axes it drew on.
+"""Heat maps and note plots: a one-panel plot takes ``ax=None`` and returns the axes it drew on; a
+figure of several panels (:func:`roll_figure`, :func:`before_after`) returns the figure.
 
 Heat maps are taught in ``notebooks/01_data_exploration.ipynb`` (the paper's Figure III.1), the
 before/after views of a transfer in ``notebooks/02_velocity_cnn.ipynb``, pedal histograms in

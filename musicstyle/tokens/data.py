@@ -239,8 +239,9 @@ def tokenize_all(data: str | Path | None = None, out: str | Path | None = None, 
 def windows(ids_list: list, window: int, hop: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Training windows: every position predicts the next token.
 
-    Taught in ``notebooks/06_note_lstm.ipynb``. With hop ``window`` each token is a target once;
-    pieces shorter than a window are padded. Padding and ``<unk>`` targets weigh 0 (no predictor
+    Taught in ``notebooks/06_note_lstm.ipynb``. With hop ``window`` each token of a piece's full
+    windows is a target once (the tail after the last full window is not); pieces shorter than a
+    window are padded. Padding and ``<unk>`` targets weigh 0 (no predictor
     scores on an unknown token).
 
     Args:

@@ -18,7 +18,8 @@ Two token vocabularies come from the same table:
   followed by a rest token ``R:GAP`` when silence or a gap separates it from the next onset. The
   sounding length is cut at the next onset (a monophonic chord stream), durations and gaps are
   multiples of a twelfth of a quarter note, capped at 4 quarters. Playing the tokens back one
-  after the other restores onsets, octaves and (cut) durations exactly.
+  after the other restores onsets, octaves and (cut) durations exactly, but for a silence over 4
+  quarters, which comes back 4 quarters long.
 
 POP909 files hold three tracks (MELODY, BRIDGE, PIANO); :func:`tokens` keeps MELODY and PIANO
 (see :data:`POP909_TRACKS`): the sung melody and its piano accompaniment; BRIDGE holds

@@ -60,7 +60,7 @@ def pretrained_name(genre: str, arch: str = "improved") -> str:
 
     Args:
         genre: ``classical`` or ``jazz``.
-        arch: ``improved`` or ``paper``.
+        arch: ``improved``, ``paper`` or ``stylenet``.
 
     Returns:
         For example ``velocity_jazz.keras`` or ``velocity_paper_jazz.keras``.

@@ -89,7 +89,8 @@ def train(genre: str, arch: str = "improved", data=None, epochs: int = 40, windo
         hold_out: a recording-source group (:data:`musicstyle.data.GROUPS`) left out of every
             side, for a leave-group-out figure on ``select(..., "held-out", hold_out=...)``.
         loudness_inputs: what the loudness estimate reads: ``played`` (default: not the
-            :data:`musicstyle.velocity.data.SETUP_FEATURES`) or ``all`` (the shipped classical model).
+            :data:`musicstyle.velocity.data.SETUP_FEATURES`) or ``all`` (how both shipped note models
+            were trained, before ``musicstyle train loudness`` refitted them on ``played``).
         minutes: time budget of each member (stops after the epoch that passes it; None: none).
 
     Returns:
