@@ -76,12 +76,21 @@ def _row(label: str, genre: str, perfs: list, reference, judge, runs: list[dict]
            "pitch_class_distance": _distance(pcs, reference[0]), "interval_distance": _distance(ivs, reference[1])}
     if judge is not None:
         share = [judge(p)[genre] for p in perfs]
-        row["judged_own_genre"] = float(np.mean(np.asarray(share) > 0.5))
-        row["mean_probability"] = float(np.mean(share))
+        row["judged_own_genre"], row["mean_probability"] = _judged_own(share), float(np.mean(share))
     if runs is not None:
         row["longest_run"] = max(r["longest_run"] for r in runs)
         row["distinct_share_min"] = min(r["distinct_share"] for r in runs)
     return row
+
+
+def _judged_own(share) -> float:
+    """The share of pieces heard as their own genre (probability above one half)."""
+    return float(np.mean(np.asarray(share) > 0.5))
+
+
+def _real_played(real: list[list[str]], way: dict, tokens: int, pieces: int, label: str) -> list:
+    """The first ``tokens`` of the first ``pieces`` validation token lists, played one way (seeds 1, 2, ...)."""
+    return [read_midi(to_midi(t[:tokens], playing=way, seed=s), name=label) for s, t in enumerate(real[:pieces], 1)]
 
 
 def choose_timing(genre: str, playing: dict, real: list[list[str]], tokens: int = 500, pieces: int = 20, judge=None) -> dict:
@@ -106,15 +115,12 @@ def choose_timing(genre: str, playing: dict, real: list[list[str]], tokens: int 
         from .. import classifier
 
         judge = classifier.verdict
-    lists = [t[:tokens] for t in real if len(t) >= 2][:pieces]
+    lists = [t for t in real if len(t) >= 2][:pieces]
     if not lists:
         raise MusicstyleError(genre, "no validation piece of at least two tokens to choose the timing on")
-    shares = {}
-    for timing in ("genre", "tutorial"):
-        way = {**playing, "timing": timing}
-        heard = [judge(read_midi(to_midi(t, playing=way, seed=s), name=f"{genre} validation {s}"))[genre]
-                 for s, t in enumerate(lists, 1)]
-        shares[timing] = float(np.mean(np.asarray(heard) > 0.5))
+    shares = {timing: _judged_own([judge(p)[genre] for p in _real_played(lists, {**playing, "timing": timing}, tokens,
+                                                                        pieces, f"{genre} validation")])
+              for timing in ("genre", "tutorial")}
     return {"timing": max(shares, key=shares.get), "judged_own_genre": shares, "pieces": len(lists)}
 
 
@@ -172,7 +178,6 @@ def genre_table(genres=("classical", "jazz"), pieces: int = 20, tokens: int = 50
         skipped.update(unread)
         for label, way in ways.items():
             label = f"real tokens, {label}"
-            rows.append(_row(label, g, played([to_midi(t[:tokens], playing=way, seed=s) for s, t in enumerate(real[:pieces], 1)],
-                                              label), reference, verdict))
+            rows.append(_row(label, g, _real_played(real, way, tokens, pieces, label), reference, verdict))
         rows.append(_row("real files", g, _readable(parts["validation"][:pieces], skipped), reference, verdict))
     return {"rows": rows, "skipped": len(skipped), **({"skipped_files": skipped} if skipped else {})}
