@@ -105,11 +105,18 @@ def test_chords_generation_checks_its_settings_and_the_style_vector():
 def test_compose_checks_its_settings_before_generating(tmp_path):
     tokens = importlib.import_module("musicstyle.tokens")
     for kwargs, message in (({"seed": -1}, "^seed: must be a whole number"), ({"n": -5}, "^n: tokens to generate"),
+                            ({"n": tokens.MAX_TOKENS + 1}, "^n: tokens to generate must be a whole number from 1 to 100000"),
                             ({"temperature": float("nan")}, "^temperature: must be a finite number above 0"),
                             ({"penalty": -1.0}, "^penalty: must be a finite number of at least 0")):
         with pytest.raises(MusicstyleError, match=message):
             tokens.compose("pop", tmp_path / "x.mid", **{"n": 5, **kwargs})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_command_line_bounds_tokens_as_compose_does():
+    from musicstyle.cli import tokens as cli_tokens
+
+    assert cli_tokens.MAX_TOKENS == importlib.import_module("musicstyle.tokens").MAX_TOKENS
 
 
 @pytest.mark.parametrize("kwargs, message", [

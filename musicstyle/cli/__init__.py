@@ -58,13 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def at_least(low: int, kind=int):
-    """An argparse type: a number (``int`` or ``float``) of at least ``low``, else a clear usage error."""
+def at_least(low: int, kind=int, most: float | None = None):
+    """An argparse type: a number (``int`` or ``float``) of at least ``low`` (and at most ``most``), else a clear
+    usage error."""
 
     def parse(text: str):
         value = kind(text)  # a ValueError becomes argparse's "invalid int value"
         if not value >= low:
             raise argparse.ArgumentTypeError(f"must be at least {low:g} (got {text})")
+        if most is not None and not value <= most:
+            raise argparse.ArgumentTypeError(f"must be at most {most:g} (got {text})")
         return value
 
     parse.__name__ = kind.__name__

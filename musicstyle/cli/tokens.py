@@ -7,13 +7,15 @@ from ..errors import MusicstyleError
 
 GENRES = ("classical", "pop", "jazz")
 GROUPS = ("quantised", "no-pedal", "loud", "soft")  # musicstyle.data.GROUPS (not imported: keeps the CLI light)
+MAX_TOKENS = 100_000  # musicstyle.tokens.MAX_TOKENS (not imported: keeps the CLI light)
 
 
 def register(groups) -> None:
     p = groups["top"].add_parser("compose", help="write a new piece with a genre's note-token LSTM")
     p.add_argument("--genre", choices=GENRES, required=True)
     p.add_argument("-o", "--out", required=True, help="output MIDI file")
-    p.add_argument("--tokens", type=at_least(1), default=500, help="tokens to generate (default 500)")
+    p.add_argument("--tokens", type=at_least(1, most=MAX_TOKENS), default=500,
+                   help=f"tokens to generate (default 500, at most {MAX_TOKENS}: about 2 minutes on a CPU)")
     p.add_argument("--temperature", type=positive, default=None, help="sampling temperature (default: the model's; 1.0, the shipped pop model 1.5)")
     p.add_argument("--top-k", type=at_least(0), default=None, help="sample among the k most likely tokens (default 0: all)")
     p.add_argument("--max-run", type=at_least(0), default=None, help="longest run of one token allowed (default 8; 0: no limit)")
@@ -77,7 +79,8 @@ def register(groups) -> None:
     p = groups["evaluate"].add_parser("composed", help="composed pieces per genre: classifier verdict, histograms, repetition")
     p.add_argument("--genre", choices=GENRES, action="append", help="a genre (repeatable; default classical and jazz)")
     p.add_argument("--pieces", type=at_least(1), default=20, help="pieces per genre (seeds 1..N, default 20)")
-    p.add_argument("--tokens", type=at_least(1), default=500, help="tokens per piece (default 500)")
+    p.add_argument("--tokens", type=at_least(1, most=MAX_TOKENS), default=500,
+                   help=f"tokens per piece (default 500, at most {MAX_TOKENS})")
     p.add_argument("--data", help="folder holding tpd/ and pop909/ (default: MUSICSTYLE_DATA, else where fetch downloads)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_composed)

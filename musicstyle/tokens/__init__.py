@@ -14,7 +14,7 @@ from .cache import cache_file, elements, tokenize_files
 from .data import (GENRE_SOURCES, QUICK_FILES, epoch_windows, file_groups, folder_tokens, genre_folder, genre_tokens, held_out_tokens,
                    split_files, tokenize_all, windows)
 from .evaluate import evaluate, evaluate_by_group, evaluate_command, next_token_probs, run_stats
-from .generate import DECODING, GENRE_DECODING, Generator, compose, decoding, seed_tokens, to_midi
+from .generate import DECODING, GENRE_DECODING, MAX_TOKENS, Generator, compose, decoding, seed_tokens, to_midi
 from .judge import choose_timing, genre_table, histograms
 from .shipped import pack_tables, shipped_tables, unpack_tables
 from .model import DEFAULTS, TUTORIAL, build, build_model, build_tutorial, check_metadata, load
@@ -25,7 +25,7 @@ from .transpose import transpose_token, transposition_table
 from .vocabulary import UNK, Vocabulary, baselines, ngram_tables, trigram_table
 
 __all__ = [
-    "DECODING", "DEFAULTS", "GENRE_DECODING", "GENRE_SOURCES", "POP909_TRACKS", "QUICK_FILES", "REST", "TUTORIAL",
+    "DECODING", "DEFAULTS", "GENRE_DECODING", "GENRE_SOURCES", "MAX_TOKENS", "POP909_TRACKS", "QUICK_FILES", "REST", "TUTORIAL",
     "TUTORIAL_WINDOWS", "UNK", "Elements", "Generator", "Vocabulary", "baselines", "build", "build_model",
     "build_tutorial", "cache_file", "check_metadata", "choose_timing", "compose", "decoding", "draw_playing", "elements",
     "epoch_windows", "evaluate", "evaluate_by_group", "evaluate_command", "file_groups", "files_playing", "folder_tokens", "genre_folder", "genre_table",

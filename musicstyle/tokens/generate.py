@@ -31,6 +31,8 @@ DECODING = {"temperature": 1.0, "top_k": 0, "max_run": 8, "penalty": 0.0}
 #: (chosen on the shipped pop model: the smallest temperature/penalty pair that gave >= 25%
 #: distinct tokens for seeds 0-4).
 GENRE_DECODING = {"pop": {"temperature": 1.5, "penalty": 3.0}}
+#: Most tokens one piece may ask for (10,000 take about 10 s on a 2-core CPU).
+MAX_TOKENS = 100_000
 
 
 def decoding(meta: dict) -> dict:
@@ -282,8 +284,8 @@ def compose(genre: str, out: str | Path, n: int = 500, seed: int = 0, greedy: bo
     """
     out = output_file(out, MIDI, inputs=(seed_file,))
     check_seed(seed)
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise MusicstyleError("n", f"tokens to generate must be a whole number of at least 1 (got {n!r})")
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 1 <= n <= MAX_TOKENS:
+        raise MusicstyleError("n", f"tokens to generate must be a whole number from 1 to {MAX_TOKENS} (got {n!r})")
     if decoding_overrides.get("temperature") is not None:
         check_positive(decoding_overrides["temperature"], "temperature")
     if (penalty := decoding_overrides.get("penalty")) is not None and not 0 <= penalty < float("inf"):
