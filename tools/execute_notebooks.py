@@ -5,7 +5,9 @@
 Runs each notebook top to bottom with MUSICSTYLE_QUICK=1 (unless --full), from the notebooks
 folder, stores the outputs, and removes what changes from run to run without meaning
 (execution timings, widget state, kernel versions) and the training progress bars, which JupyterLab
-removes once each epoch ends (the trainer's bars are ``leave=False``; their epoch lines stay).
+removes once each epoch ends (the trainer's bars are ``leave=False``; their epoch lines stay). A widget
+cannot be stored without its kernel (JupyterLab would show "Error displaying widget: model not found"), so
+its output becomes a line saying that running the cell shows it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,17 @@ def is_progress_bar(out) -> bool:
     return WIDGET in data and bool(PROGRESS_BAR.search("".join(data.get("text/plain", ""))))
 
 
+#: What a stored widget output says instead (the live widget needs its kernel).
+WIDGET_NOTE = "[an interactive widget: run this cell to use it (a saved notebook cannot keep a live widget)]"
+
+
+def stored_widget_note(out):
+    """A widget's output as stored: the note :data:`WIDGET_NOTE`; any other output as it is."""
+    if WIDGET not in out.get("data", {}):
+        return out
+    return nbformat.v4.new_output("display_data", {"text/plain": WIDGET_NOTE})
+
+
 def merged_streams(outputs: list) -> list:
     """Consecutive outputs of one stream joined into one, as JupyterLab shows and saves them."""
     out = []
@@ -52,7 +65,8 @@ def scrub(nb) -> None:
         cell.metadata.pop("collapsed", None)
         cell.metadata.pop("scrolled", None)
         if cell.get("cell_type") == "code":
-            cell.outputs = merged_streams([out for out in cell.get("outputs", []) if not is_progress_bar(out)])
+            outputs = [stored_widget_note(out) for out in cell.get("outputs", []) if not is_progress_bar(out)]
+            cell.outputs = merged_streams(outputs)
             for out in cell.outputs:
                 out.get("metadata", {}).pop("execution", None)
 
