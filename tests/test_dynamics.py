@@ -691,8 +691,11 @@ def test_figures_of_the_judge():
     assert "shuffled -> jazz" in lines[-1] and lines[-1].endswith("0.0%")  # shuffled (P(jazz) 0.2) is not jazz
     assert len(observation_table(result).splitlines()) == 1 + len(OBSERVATIONS)
     d = D.dynamics_of(perf)
-    ax = plot_sequences({"real": d, "shuffled": D.shuffled(d)}, onsets=20)
-    assert len(ax.get_lines()) == 3 and len(ax.get_lines()[0].get_xdata()) == 20  # two sequences and the zero line
+    fig = plot_sequences({"real": d, "shuffled": D.shuffled(d)}, onsets=20, title="t")
+    real, shuffled = fig.axes
+    assert len(real.get_lines()) == 2 and len(real.get_lines()[0].get_xdata()) == 20  # the sequence and the zero line
+    assert [line.get_label() for line in shuffled.get_lines()[:2]] == ["real", "shuffled"]  # the real one behind
+    assert np.allclose(shuffled.get_lines()[0].get_ydata(), d.z[:20]) and fig._suptitle.get_text() == "t"
 
 
 def related_piece(rng, n_chords=120, loud_top=True, seed_shift=0):

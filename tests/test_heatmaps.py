@@ -26,7 +26,7 @@ def test_a_short_panel_merges_steps_and_keeps_every_strike():
     shown = ax.images[0].get_array()
     assert len(shown) < 256 and (len(shown) - 1) * -(-512 // len(shown)) < 512  # merged, covering the window
     k = -(-512 // len(shown))
-    expected = np.zeros((len(shown), PAPER.columns), np.uint8)
+    expected = np.zeros((len(shown), PAPER.keys), np.uint8)
     for step, col in zip(*np.nonzero(m)):
         expected[step // k, col] = 90
     assert np.array_equal(shown.filled(0), expected)  # every strike, in the row of its step
@@ -38,7 +38,20 @@ def test_a_tall_panel_draws_every_step():
     m = _strikes(64)
     fig, ax = plt.subplots(figsize=(4, 6))
     heatmap(m, PAPER, ax=ax, start=8, steps=32)
-    assert np.array_equal(ax.images[0].get_array().filled(0), m[8:40]) and ax.get_ylim() == (39.5, 7.5)
+    assert np.array_equal(ax.images[0].get_array().filled(0), m[8:40, : PAPER.keys]) and ax.get_ylim() == (39.5, 7.5)
+    plt.close(fig)
+
+
+def test_pedals_are_grey_on_their_own_scale_outside_the_keys_colour_bar():
+    m = _strikes(64)
+    m[:, PAPER.keys] = 127  # the sustain pedal held all the way down
+    fig, ax = plt.subplots(figsize=(4, 6))
+    heatmap(m, PAPER, ax=ax, colorbar="velocity")
+    keys, pedals = ax.images
+    assert keys.get_clim() == (0, 90) and keys.get_array().shape[1] == PAPER.keys  # the loudest strike tops the bar
+    assert pedals.cmap.name.startswith("Greys") and np.all(pedals.get_array().filled(0)[:, 0] == 127)
+    assert tuple(pedals.get_extent()[:2]) == (PAPER.keys - 0.5, PAPER.columns - 0.5) and ax.get_xlim() == (-0.5, PAPER.columns - 0.5)
+    assert fig.axes[-1].get_ylabel() == "velocity" and "pedals (grey)" in ax.get_xlabel()
     plt.close(fig)
 
 
@@ -57,8 +70,21 @@ def test_the_note_panels_say_one_note_and_keep_the_first_note_off_the_left_edge(
     before = read_midi(smf(track([(0, on(60, 80)), (480, off(60))])))
     after = read_midi(smf(track([(0, on(60, 49)), (480, off(60))])))
     fig = before_after(before, after, ("original", "to classical"))
-    line, change = (next(ax for ax in fig.axes if ax.get_ylabel() == label) for label in ("velocity (1-127)", "change"))
+    line, change = (next(ax for ax in fig.axes if ax.get_ylabel() == label) for label in ("velocity (1-127)", "velocity change"))
     assert [t.get_text() for t in line.get_legend().get_texts()] == ["original (1 note)", "to classical (1 note)"]
     for ax in (line, change):
         assert ax.get_xlim()[0] < 0  # the notes at 0 s are drawn inside the frame, not on it
     plt.close(fig)
+
+
+def test_log_histograms_show_each_bins_share_so_long_values_are_not_flattened():
+    from musicstyle.figures.rolls import histograms
+
+    short, long_ = np.full(90, 0.011), np.full(10, 5.0)  # a narrow bin near 0.01 s and a wide one near 5 s
+    ax = histograms({"presses": np.concatenate([short, long_])}, bins=np.logspace(-2, 1, 13), xlabel="s", log=True)
+    heights = ax.patches[0].get_xy()[:, 1]
+    assert ax.get_xscale() == "log" and ax.get_ylabel() == "share per bin"
+    assert np.isclose(heights.max(), 0.9) and np.isclose(np.sort(np.unique(heights))[-2], 0.1)  # shares, not densities
+    ax = histograms({"a": [0.5, 2.0, 8.0]}, bins=4, xlabel="s", log=True)
+    assert ax.patches[0].get_xy()[:, 0].min() == 0.5 and np.isclose(ax.patches[0].get_xy()[:, 0].max(), 8.0)
+    plt.close("all")

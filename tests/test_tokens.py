@@ -421,8 +421,10 @@ def test_figures_draw(melody):
 
     ax = F.plot_elements(T.elements(melody), count=3)
     assert "first 3 tokens" in ax.get_title()
-    ax = F.plot_decoding({"greedy": {"longest_run": 500, "distinct_share": 0.002}, "default": T.run_stats(["a", "b"])})
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["greedy", "default"]
+    fig = F.plot_decoding({"greedy": {"longest_run": 500, "distinct_share": 0.002}, "default": T.run_stats(["a", "b"])})
+    runs, share = fig.axes
+    assert [t.get_text() for t in share.get_xticklabels()] == ["greedy", "default"]
+    assert [b.get_height() for b in runs.patches] == [500, 1] and [b.get_height() for b in share.patches] == [0.2, 100]
     assert [r["genre"] for r in F.data_table()] == ["classical", "pop", "jazz"]
 
 

@@ -36,7 +36,7 @@ def shipped_name(genre: str) -> str:
     return f"chords_{genre}.keras"
 
 
-def build(units: int = 256, columns: int = PAPER.columns, style_dim: int = 50, style_mean=None, style_var=None):
+def build(units: int = 128, columns: int = PAPER.columns, style_dim: int = 50, style_mean=None, style_var=None):
     """The conditioned LSTM. Taught in ``notebooks/04_lstm_generation.ipynb``.
 
     Args:

@@ -19,7 +19,7 @@ from .evaluate import evaluate
 from .model import KIND, build, metadata, shipped_name, start_at_copy, warm_start
 
 
-def train(pieces, vectors, genre: str, validation=(), validation_vectors=(), units: int = 256, length: int = 128,
+def train(pieces, vectors, genre: str, validation=(), validation_vectors=(), units: int = 128, length: int = 128,
           batch_size: int = 64, epochs: int = 10, learning_rate: float = 2e-3, onset_weight: float = 0.5,
           minutes: float | None = None, layout: Layout = PAPER, seed: int = 0, verbose: int = 1, on_epoch_end=None,
           init_model=None, windows_per_epoch: int | None = None, patience: int = 2, strategy=None,

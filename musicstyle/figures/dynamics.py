@@ -12,32 +12,39 @@ from ..dynamics.evaluate import VERSIONS
 from . import clip_name
 
 
-def plot_sequences(sequences: dict, onsets: int = 160, start: int = 0, ax=None):
-    """Standardised velocity sequences over onsets, one line each.
+def plot_sequences(sequences: dict, onsets: int = 160, start: int = 0, title: str = ""):
+    """Standardised velocity sequences over onsets, one panel each; the first is drawn in grey behind the others.
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``.
 
     Args:
-        sequences: label -> :class:`musicstyle.dynamics.Dynamics` (or MIDI bytes, a Performance).
+        sequences: label -> :class:`musicstyle.dynamics.Dynamics` (or MIDI bytes, a Performance); the first
+            (the piece as played) is the reference drawn behind every other panel.
         onsets: onsets drawn.
         start: first onset drawn.
-        ax: the axes to draw on (default: a new figure).
+        title: the figure's title.
 
     Returns:
-        The axes.
+        The matplotlib figure.
     """
-    if ax is None:
-        import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt
 
-        _, ax = plt.subplots(figsize=(10, 3.5))
-    for label, d in sequences.items():
-        z = as_dynamics(d).z[start : start + onsets]
-        ax.plot(np.arange(start, start + len(z)), z, lw=1.0, label=label)
-    ax.axhline(0, color="0.6", lw=0.5)
-    ax.set_xlabel("onset (in order; chord notes low to high)")
-    ax.set_ylabel("velocity, standardised per piece")
-    ax.legend(fontsize=8, loc="upper right")
-    return ax
+    fig, axes = plt.subplots(len(sequences), 1, figsize=(10, 1.5 + 1.25 * len(sequences)), sharex=True, sharey=True,
+                             squeeze=False)
+    zs = {label: as_dynamics(d).z[start : start + onsets] for label, d in sequences.items()}
+    (first, reference), colours = next(iter(zs.items())), plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for k, (ax, (label, z)) in enumerate(zip(axes[:, 0], zs.items())):
+        if k:
+            ax.plot(np.arange(start, start + len(reference)), reference, lw=0.8, color="0.75", label=first)
+        ax.plot(np.arange(start, start + len(z)), z, lw=1.0, color=colours[k % len(colours)], label=label)
+        ax.axhline(0, color="0.6", lw=0.5)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    axes[-1, 0].set_xlabel("onset (in order; chord notes low to high)")
+    fig.supylabel("velocity, standardised per piece", fontsize=10)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
 
 
 def _pct(x) -> str:

@@ -32,7 +32,8 @@ def heatmap(matrix: np.ndarray, layout: Layout, title: str = "", ax=None, start:
 
     Taught in ``notebooks/01_data_exploration.ipynb``. A panel too short to give every step a pixel row
     (at 72 dots per inch) merges runs of steps into one row holding their largest value, so that a note
-    struck at one step never falls between the rows drawn.
+    struck at one step never falls between the rows drawn. Pedal columns are drawn in grey on their own
+    scale (0 to their largest value), outside the keys' colour scale and colour bar.
 
     Args:
         matrix: (steps, columns) values, 0 where nothing happens (drawn white).
@@ -61,8 +62,17 @@ def heatmap(matrix: np.ndarray, layout: Layout, title: str = "", ax=None, start:
     merged = max(1, int(np.ceil(max(span or 0, stop - start) / max(pixels, 1.0))))  # steps per row drawn
     shown = _rows_merged(np.asarray(matrix[start:stop]), merged)
     colours = matplotlib.colormaps[cmap].with_extremes(bad="white")
-    image = ax.imshow(np.ma.masked_equal(shown, 0), aspect="auto", interpolation="nearest", cmap=colours, vmin=0, vmax=vmax,
-                      origin="upper", extent=(-0.5, matrix.shape[1] - 0.5, start + len(shown) * merged - 0.5, start - 0.5))
+    bottom = start + len(shown) * merged - 0.5
+    keys = shown[:, : layout.keys]
+    image = ax.imshow(np.ma.masked_equal(keys, 0), aspect="auto", interpolation="nearest", cmap=colours, vmin=0,
+                      vmax=vmax if vmax is not None else max(int(keys.max(initial=0)), 1),
+                      origin="upper", extent=(-0.5, layout.keys - 0.5, bottom, start - 0.5))
+    if layout.pedals:  # grey, on their own 0-127 scale: a pedal's depth is not what the keys' colour bar measures
+        greys = matplotlib.colormaps["Greys"].with_extremes(bad="white")
+        ax.imshow(np.ma.masked_equal(shown[:, layout.keys :], 0), aspect="auto", interpolation="nearest", cmap=greys,
+                  vmin=0, vmax=max(int(shown[:, layout.keys :].max(initial=0)), 1),
+                  origin="upper", extent=(layout.keys - 0.5, layout.columns - 0.5, bottom, start - 0.5))
+        ax.set_xlim(-0.5, layout.columns - 0.5)
     ax.set_ylim(start + max(span or 0, stop - start) - 0.5, start - 0.5)
     # a tick at every C; the pedal columns (a few pixels wide, right of a line) share one tick, "pedals"
     ticks = [i for i, p in enumerate(range(layout.low, layout.high + 1)) if p % 12 == 0]
@@ -73,7 +83,7 @@ def heatmap(matrix: np.ndarray, layout: Layout, title: str = "", ax=None, start:
         labels.append("ped.")
     ax.set_xticks(ticks)
     ax.set_xticklabels(labels, fontsize=7)
-    ax.set_xlabel("key (MIDI pitch), then pedals")
+    ax.set_xlabel("key (MIDI pitch), then pedals (grey)" if layout.pedals else "key (MIDI pitch)")
     ax.set_ylabel("time step (8 per beat)")
     ax.set_title(title)
     if colorbar:
@@ -178,7 +188,7 @@ def velocity_difference(before, after, ax=None, start_s: float = 0.0, seconds: f
     top = max(10.0, float(np.abs(diff[keep]).max()) if keep.any() else 10.0)
     ax.set_ylim(-top * 1.1, top * 1.1)
     ax.set_xlabel("time (s)")
-    ax.set_ylabel("change")
+    ax.set_ylabel("velocity change")
     ax.set_title(f"change per note (after - before): mean {diff.mean():+.1f}, "
                  f"spread (sd) {before.notes['velocity'].std():.1f} -> {after.notes['velocity'].std():.1f} over the piece", fontsize=9)
     ax.grid(alpha=0.3)
@@ -228,25 +238,39 @@ def before_after(before, after, titles=("original", "after"), same_notes: bool =
     return fig
 
 
-def histograms(samples: dict[str, np.ndarray], bins, xlabel: str, ax=None, density: bool = True):
+def histograms(samples: dict[str, np.ndarray], bins, xlabel: str, ax=None, density: bool = True, log: bool = False,
+               legend: str = "best"):
     """Overlaid step histograms, one per label (for example velocity or pedal length per genre).
 
     Taught in ``notebooks/01_data_exploration.ipynb`` and ``notebooks/05_pedal_analysis.ipynb``.
 
     Args:
         samples: label -> values.
-        bins: bin edges (or a count).
+        bins: bin edges (or a count; with ``log``, the number of bins spaced evenly in log between the
+            smallest and largest positive value).
         xlabel: the horizontal axis' label.
         ax: matplotlib axes (None: a new figure).
-        density: normalise each histogram to unit area.
+        density: normalise each histogram to unit area (on a linear axis).
+        log: a log axis, each bar the share of the label's values in its bin, so that bins of equal width in
+            log compare (a density over log-spaced bins would make the short bins tower).
+        legend: where the legend goes (a matplotlib ``loc``).
 
     Returns:
         The axes.
     """
     ax = _axes(ax)
+    if log and np.ndim(bins) == 0:
+        values = np.concatenate([np.asarray(v, float) for v in samples.values()])
+        values = values[values > 0]
+        bins = np.geomspace(values.min(), values.max(), int(bins) + 1)
     for label, values in samples.items():
-        ax.hist(np.asarray(values), bins=bins, histtype="step", linewidth=1.5, density=density, label=f"{label} (n={len(values):,})")
+        values = np.asarray(values)
+        weights = np.full(len(values), 1 / max(len(values), 1)) if log else None
+        ax.hist(values, bins=bins, histtype="step", linewidth=1.5, density=density and not log, weights=weights,
+                label=f"{label} (n={len(values):,})")
+    if log:
+        ax.set_xscale("log")
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("density" if density else "count")
-    ax.legend()
+    ax.set_ylabel("share per bin" if log else "density" if density else "count")
+    ax.legend(loc=legend)
     return ax

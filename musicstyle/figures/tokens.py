@@ -31,47 +31,57 @@ def plot_elements(e: Elements, count: int = 24, ax=None):
     Returns:
         The axes.
     """
-    ax = _axes(ax, (12, 4.5))
+    ax = _axes(ax, (12, 5))
     e = select_tracks(e)
     order = np.argsort(e.offset, kind="stable")[:count]
-    for k, i in enumerate(order):
-        ps = e.pitches[e.start[i] : e.start[i + 1]]
-        color = "tab:orange" if len(ps) > 1 else "tab:blue"
+    chords = [e.pitches[e.start[i] : e.start[i + 1]] for i in order]
+    for i, ps in zip(order, chords):
         for p in ps:
-            ax.broken_barh([(e.offset[i], max(e.duration[i], 0.05))], (p - 0.4, 0.8), color=color, alpha=0.8)
-        ax.annotate(str(e.token[i]), (e.offset[i], ps.max() + 1 + 2.2 * (k % 3)), fontsize=8, rotation=0, color=color)
+            ax.broken_barh([(e.offset[i], max(e.duration[i], 0.05))], (p - 0.4, 0.8),
+                           color="tab:orange" if len(ps) > 1 else "tab:blue", alpha=0.8)
+    if len(order):  # the labels in one row above the notes, upright, each nudged right of the one before
+        low, top = min(ps.min() for ps in chords), max(ps.max() for ps in chords)
+        span = e.offset[order[-1]] + e.duration[order[-1]] - e.offset[order[0]]
+        row, gap, last = top + 3, 0.018 * max(span, 1.0), -np.inf
+        for i, ps in zip(order, chords):
+            color = "tab:orange" if len(ps) > 1 else "tab:blue"
+            x = last = max(e.offset[i], last + gap)
+            ax.plot([e.offset[i], x], [ps.max() + 0.5, row - 0.3], color=color, lw=0.5, ls=":")
+            ax.text(x, row, str(e.token[i]), fontsize=8, rotation=90, color=color, va="bottom", ha="center")
+        ax.set_ylim(low - 2, row + 0.4 * (row - low))  # room for the labels
     ax.set_xlabel("quarter notes (music21 offsets)")
     ax.set_ylabel("MIDI pitch")
     ax.set_title(f"{e.name}: first {len(order)} tokens (blue: note, orange: chord as normal-order pitch classes)")
     return ax
 
 
-def plot_decoding(stats: dict, ax=None):
-    """Bars of the longest run and the distinct share of each decoding's sample.
+def plot_decoding(stats: dict, tokens: int = 500):
+    """Two panels: the longest run of one token and the share of distinct tokens in each decoding's sample.
 
-    Taught in ``notebooks/06_note_lstm.ipynb``.
+    Taught in ``notebooks/06_note_lstm.ipynb``. Dashed lines mark the bars a sample should pass (a run of at
+    most 8, at least 25% distinct tokens).
 
     Args:
         stats: ``{label: musicstyle.tokens.run_stats(tokens)}``.
-        ax: the axes to draw on (default: a new figure).
+        tokens: tokens in each sample (for the title).
 
     Returns:
-        The axes.
+        The matplotlib figure.
     """
-    ax = _axes(ax, (10, 3.5))
+    import matplotlib.pyplot as plt
+
+    fig, (runs_ax, share_ax) = plt.subplots(1, 2, figsize=(11, 3.6))
     labels = list(stats)
-    x = np.arange(len(labels))
-    runs = [stats[k]["longest_run"] for k in labels]
-    share = [100 * stats[k]["distinct_share"] for k in labels]
-    ax.bar(x - 0.2, runs, 0.4, label="longest run of one token", color="tab:red")
-    ax.bar(x + 0.2, share, 0.4, label="distinct tokens (%)", color="tab:green")
-    ax.axhline(8, color="tab:red", ls="--", lw=1)
-    ax.axhline(25, color="tab:green", ls="--", lw=1)
-    ax.set_yscale("symlog", linthresh=10)
-    ax.set_xticks(x, labels)
-    ax.legend(loc="upper right", fontsize=8)
-    ax.set_title("500 generated tokens per decoding (dashed: the bars to pass, run <= 8 and >= 25% distinct)")
-    return ax
+    runs_ax.bar(labels, [stats[k]["longest_run"] for k in labels], color="tab:red")
+    runs_ax.axhline(8, color="black", ls="--", lw=1)
+    runs_ax.set_yscale("log")
+    runs_ax.set(ylabel="tokens in a row (log scale)", title="longest run of one token (pass: at most 8)")
+    share_ax.bar(labels, [100 * stats[k]["distinct_share"] for k in labels], color="tab:green")
+    share_ax.axhline(25, color="black", ls="--", lw=1)
+    share_ax.set(ylim=(0, 100), ylabel="% of the tokens", title="distinct tokens (pass: at least 25%)")
+    fig.suptitle(f"{tokens} generated tokens per decoding")
+    fig.tight_layout()
+    return fig
 
 
 def data_table(genres=("classical", "pop", "jazz"), generated: int = 500) -> list[dict]:

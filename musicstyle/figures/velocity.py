@@ -120,7 +120,7 @@ def draw_dilations(dilations=(1, 2, 4), kernel: int = 2, causal: bool = True, ax
         _, ax = plt.subplots(figsize=(8, 3))
     layers = len(dilations) + 1
     for level in range(layers):
-        ax.scatter(range(width), [level] * width, s=18, c="lightgray" if level else "gold", zorder=2)
+        ax.scatter(range(width), [level] * width, s=18, c="lightgray", zorder=2)
     target = {width - 1 if causal else width // 2}
     for level in range(layers - 1, 0, -1):
         d = dilations[level - 1]
@@ -133,11 +133,14 @@ def draw_dilations(dilations=(1, 2, 4), kernel: int = 2, causal: bool = True, ax
                     below.add(t + o)
         ax.scatter(sorted(target), [level] * len(target), s=30, c="tab:blue", zorder=3)
         target = below
-    ax.scatter(sorted(target), [0] * len(target), s=30, c="tab:orange", zorder=3)
+    ax.scatter(sorted(target), [0] * len(target), s=30, c="tab:orange", zorder=3, label="inputs the top output sees")
     ax.set_yticks(range(layers))
     ax.set_yticklabels(["input"] + [f"dilation {d}" for d in dilations])
+    ax.set_ylim(-0.9, layers - 0.6)
+    ax.legend(loc="lower left", fontsize=8, frameon=False, bbox_to_anchor=(0, -0.02), handletextpad=0.2)
     ax.set_xlabel("time step")
-    ax.set_title(f"kernel {kernel}, dilations {', '.join(map(str, dilations))}: receptive field {len(target)} steps")
+    side = "past only (causal)" if causal else "both sides"
+    ax.set_title(f"kernel {kernel}, dilations {', '.join(map(str, dilations))}, {side}: receptive field {len(target)} steps")
     return ax
 
 
