@@ -60,3 +60,16 @@ def test_plain_synthesizer_sounds_each_note_where_it_is_and_rings_a_second_past_
     assert at[0.1] > 5 * at[0.95] and at[1.1] > 5 * at[0.95]  # the chord has faded before the third note
     only_first = audio.synthesize(perf, RATE, seconds=0.9)  # notes starting from 0.9 s are left out
     assert _rms(only_first[int(1.1 * RATE): int(1.1 * RATE) + window]) < at[1.1] / 5
+
+
+def test_a_soundfont_named_by_the_environment_must_exist(tmp_path, monkeypatch):
+    from musicstyle.errors import MusicstyleError
+
+    monkeypatch.setenv("MUSICSTYLE_SOUNDFONT", str(tmp_path / "gone.sf2"))
+    with pytest.raises(MusicstyleError, match="gone.sf2: MUSICSTYLE_SOUNDFONT names no file"):
+        audio.backend()
+    (tmp_path / "piano.sf2").write_bytes(b"RIFF")
+    monkeypatch.setenv("MUSICSTYLE_SOUNDFONT", str(tmp_path / "piano.sf2"))
+    assert audio.soundfont() == str(tmp_path / "piano.sf2")
+    monkeypatch.delenv("MUSICSTYLE_SOUNDFONT")
+    assert audio.soundfont() in (None, *audio.SOUNDFONTS)

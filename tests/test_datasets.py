@@ -279,6 +279,7 @@ def test_unreachable_source_stops_early_and_names_the_host(tmp_path, monkeypatch
     with pytest.raises(MusicstyleError, match="cannot reach mirror.invalid:8080 .*ConnectionError: Name or service") as err:
         fetch(tiny_source(many), tmp_path / "tiny", base_url="http://mirror.invalid:8080/x", progress=False, workers=2)
     assert len(tried) < len(many) and "the rest were not tried" in str(err.value)
+    assert "`musicstyle fetch tiny --mirror URL`" in str(err.value) and "`--data DIR` or MUSICSTYLE_DATA" in str(err.value)
     assert not (tmp_path / "tiny").exists() or leftovers(tmp_path / "tiny") == []
 
 

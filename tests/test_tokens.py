@@ -268,6 +268,7 @@ def test_evaluate_counts_unknown_targets_as_errors():
     [
         (["compose", "--genre", "jazz", "-o", "x.txt"], "output must end in .mid"),
         (["evaluate", "tokens", "--genre", "jazz", "--data", "NOWHERE", "--model", "NOWHERE.keras"], "no such model file"),
+        (["evaluate", "tokens", "--genre", "jazz"], "--data/--split: give a folder of MIDI files to measure on"),
         (["train", "tokens", "--genre", "jazz", "--init", "NOWHERE.keras", "--quick", "--data", "NOWHERE"], "NOWHERE"),
     ],
 )

@@ -67,7 +67,8 @@ def register(groups) -> None:
 
     p = groups["evaluate"].add_parser("tokens", help="next-token accuracy and perplexity against unigram/bigram")
     p.add_argument("--genre", choices=GENRES, required=True)
-    p.add_argument("--data", required=True, help="folder (or file) of MIDI files; with --split, the dataset folder")
+    p.add_argument("--data", help="folder (or file) of MIDI files; with --split, the folder holding tpd/ and pop909/ "
+                                  "(default with --split: MUSICSTYLE_DATA, else where fetch downloads)")
     p.add_argument("--split", choices=("test", "validation", "held-out"),
                    help="only the held-out pieces of TPD/POP909 (held-out: every piece of the --hold-out group)")
     p.add_argument("--hold-out", choices=GROUPS, help="a recording-source group left out of every side (with --split)")
@@ -118,6 +119,9 @@ def _train(args) -> int:
 def _evaluate(args) -> int:
     from .. import tokens as T
 
+    if not (args.data or args.split):
+        raise MusicstyleError("--data/--split", "give a folder of MIDI files to measure on (--data DIR), or the dataset's "
+                              "held-out pieces (--split test)")
     if (args.hold_out or args.by_group) and not args.split:
         raise MusicstyleError("--hold-out/--by-group", "need --split")
     if args.by_group and args.split == "held-out":

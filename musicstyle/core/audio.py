@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import MusicstyleError
 from .midi import Performance, read_midi, write_events
 
 SAMPLE_RATE = 22050
@@ -35,11 +36,14 @@ SOUNDFONTS = (
 
 
 def soundfont() -> str | None:
-    """Path of a usable soundfont, or None."""
-    for path in (os.environ.get("MUSICSTYLE_SOUNDFONT"), *SOUNDFONTS):
-        if path and Path(path).is_file():
-            return path
-    return None
+    """Path of a usable soundfont: ``$MUSICSTYLE_SOUNDFONT`` when set (an error if it names no file), else the
+    first of :data:`SOUNDFONTS` installed, else None."""
+    if chosen := os.environ.get("MUSICSTYLE_SOUNDFONT"):
+        if not Path(chosen).is_file():
+            raise MusicstyleError(chosen, "MUSICSTYLE_SOUNDFONT names no file (set it to a .sf2 or .sf3 soundfont, "
+                                          "or unset it to use an installed one)")
+        return chosen
+    return next((path for path in SOUNDFONTS if Path(path).is_file()), None)
 
 
 def backend() -> str:

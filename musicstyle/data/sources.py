@@ -201,7 +201,9 @@ def fetch(name: str | Source, dest: str | Path | None = None, base_url: str | No
         rel, reason = failures[0]
         host = urllib.parse.urlsplit(source.url(rel, base_url)).netloc
         raise MusicstyleError(dest, f"cannot reach {host} ({reason}); the first {len(failures)} downloads failed and "
-                                    "the rest were not tried (check the network, or give a mirror: --mirror URL)")
+                                    "the rest were not tried (check the network; or fetch from a mirror, `musicstyle fetch "
+                                    f"{source.name} --mirror URL`; or give a folder that holds it, `--data DIR` or "
+                                    "MUSICSTYLE_DATA)")
     if failures:
         listed = "; ".join(f"{rel}: {reason}" for rel, reason in failures[:5])
         listed += f"; and {len(failures) - 5} more" if len(failures) > 5 else ""

@@ -132,7 +132,7 @@ def evaluate_by_group(model, meta: dict, genre: str, data: str | Path | None = N
     return {g: evaluate(model, meta, seqs) for g, seqs in sorted(by.items())}
 
 
-def evaluate_command(genre: str, data: str | Path, split: str | None = None, model: str | Path | None = None,
+def evaluate_command(genre: str, data: str | Path | None = None, split: str | None = None, model: str | Path | None = None,
                      progress: bool = True, hold_out: str | None = None, by_group: bool = False) -> dict:
     """``musicstyle evaluate tokens``: a model on held-out pieces or on every file of a folder.
 
@@ -140,7 +140,8 @@ def evaluate_command(genre: str, data: str | Path, split: str | None = None, mod
 
     Args:
         genre: the genre whose shipped model (and, with ``split``, whose held-out pieces) to use.
-        data: a folder (or file) of MIDI files; with ``split``, the dataset folder.
+        data: a folder (or file) of MIDI files; with ``split``, the dataset folder (None: MUSICSTYLE_DATA, else
+            where ``musicstyle fetch`` downloads).
         split: ``test`` or ``validation``: only those held-out pieces of the genre; ``held-out``:
             every piece of the ``hold_out`` group.
         model: a ``.keras`` token model instead of the shipped one.
@@ -152,6 +153,8 @@ def evaluate_command(genre: str, data: str | Path, split: str | None = None, mod
         The figures of :func:`evaluate`, ``skipped`` (how many files music21 could not read) and
         ``skipped_files`` (the reason for each, if any).
     """
+    if data is None and not split:
+        raise MusicstyleError("data", "a folder of MIDI files is needed without a split")
     net, meta, _ = load(model or genre)
     rich = meta.get("rich", False)
     if split:
