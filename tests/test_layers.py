@@ -1,5 +1,6 @@
 """The rule of dependencies (CONTRIBUTING.md): each layer imports only the layers above it, function-level
-imports included, and a model package reaches another only through its public ``__init__``."""
+imports included, a model package reaches another only through its public ``__init__``, and no modules import
+each other in a cycle."""
 
 from __future__ import annotations
 
@@ -69,3 +70,45 @@ def test_the_import_reader_sees_relative_function_level_and_attribute_imports():
     assert imports(PACKAGE / "core" / "roll.py", text) == {("core", "midi"), ("data", "groups"), ("velocity",),
                                                           ("tokens", "data")}
     assert imports(PACKAGE / "core" / "__init__.py", "from .midi import read_midi\n") == {("core", "midi")}
+
+
+def _module_name(path: Path) -> tuple[str, ...]:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return parts[:-1] if parts[-1] == "__init__" else parts
+
+
+def import_cycles(graph: dict[tuple, set[tuple]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module in ``graph`` (Tarjan's algorithm)."""
+    index, low, stack, on_stack, cycles = {}, {}, [], set(), []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph.get(node, ()):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(".".join(member) or "musicstyle")
+                if member == node:
+                    break
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return cycles
+
+
+def test_no_import_cycle_function_level_imports_included():
+    graph = {_module_name(p): imports(p) for p in PACKAGE.rglob("*.py")}
+    assert import_cycles(graph) == []
+    assert import_cycles({("a",): {("b",)}, ("b",): {("c",)}, ("c",): {("a",)}, ("d",): {("a",)}}) == [["a", "b", "c"]]
