@@ -412,6 +412,9 @@ def test_evaluate_command_and_compose_on_a_saved_model(tmp_path, melody):
     assert r["pieces"] == 1 and r["skipped"] == 1 and "music21 cannot read it" in r["skipped_files"][str(folder / "broken.mid")]
     out = T.compose("jazz", tmp_path / "new.mid", 30, model=path, max_run=0, greedy=True)
     assert out["first_tokens"] == ["C4"] * 12 and out["decoding"] == "greedy" and (tmp_path / "new.mid").is_file()
+    with pytest.raises(MusicstyleError, match="m.keras: a jazz token model: give --genre jazz"):
+        T.compose("pop", tmp_path / "pop.mid", 30, model=path)  # its seed and playing are jazz's
+    assert not (tmp_path / "pop.mid").exists()
 
 
 def test_figures_draw(melody):

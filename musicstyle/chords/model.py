@@ -158,10 +158,10 @@ def load(genre: str) -> tuple:
     Returns:
         ``(model, metadata)``, loaded once through :func:`musicstyle.training.shipped.load_shipped`.
     """
-    from ..training.shipped import load_shipped
+    from ..training.shipped import load_shipped, pretrained_path
 
     if genre in GENRES:
-        return load_shipped(shipped_name(genre), KIND)
+        return load_shipped(str(pretrained_path(shipped_name(genre))), KIND)
     if Path(genre).suffix != ".keras":
         raise MusicstyleError(genre, f"unknown genre (choose from {', '.join(GENRES)})")
     if not Path(genre).is_file():

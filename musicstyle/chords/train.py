@@ -113,8 +113,9 @@ def train_command(genre: str, data=None, units: int = 128, length: int = 128, ba
             (:func:`musicstyle.training.device.strategy`).
 
     Returns:
-        ``saved`` (the file, None on a worker that is not the chief), the last epoch's figures and
-        ``left_out`` (the reason by piece the layouts cannot make matrices of, if any).
+        ``saved`` (the file, None on a worker that is not the chief), the last epoch's figures, ``left_out``
+        (the reason by piece the layouts cannot make matrices of) and ``skipped_files`` (the reason by file that
+        could not be read), if any.
     """
     from .. import classifier
     from ..data import load_dataset, select
@@ -143,4 +144,6 @@ def train_command(genre: str, data=None, units: int = 128, length: int = 128, ba
     if saved:
         save_model(model, out, meta)
     result = {"saved": str(out) if saved else None, **meta["history"][-1]}
-    return {**result, "left_out": {**left_tr, **left_va}} if left_tr or left_va else result
+    skipped = {s.path: s.reason for s in collection.skipped}
+    return {**result, **({"left_out": {**left_tr, **left_va}} if left_tr or left_va else {}),
+            **({"skipped_files": skipped} if skipped else {})}

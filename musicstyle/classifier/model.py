@@ -13,10 +13,7 @@ Output: probability of *jazz*.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..core.roll import KEYS_ONLY, Layout
-from ..errors import MusicstyleError
 from .data import CLASSES
 
 KIND = "classifier"
@@ -101,18 +98,16 @@ def metadata(arch: str, layout: Layout, length: int) -> dict:
     }
 
 
-def load(name: str = SHIPPED) -> tuple:
+def load(name: str | None = None) -> tuple:
     """A classifier and its metadata. Taught in ``notebooks/03_genre_classifier.ipynb``.
 
     Args:
-        name: a shipped file name (default: the keys-only classifier) or a path to a .keras file.
+        name: a .keras file, or the name of a shipped one (``classifier_paper.keras``) when no file of that name
+            is here (None: the shipped keys-only classifier, :data:`SHIPPED`).
 
     Returns:
         ``(model, metadata)``, loaded once through :func:`musicstyle.training.shipped.load_shipped`.
     """
-    from ..training.shipped import load_shipped
+    from ..training.shipped import load_shipped, pretrained_path
 
-    path = Path(name)
-    if path.name != str(name) and not path.is_file():
-        raise MusicstyleError(path, "no such model file")
-    return load_shipped(str(name), KIND)
+    return load_shipped(str(pretrained_path(SHIPPED) if name is None else name), KIND)

@@ -85,8 +85,9 @@ def train_command(data=None, arch: str = "improved", layout: str = "keys", epoch
             (:func:`musicstyle.training.device.strategy`).
 
     Returns:
-        ``saved`` (the file, None on a worker that is not the chief), the test figures and
-        ``left_out`` (the reason by piece the layout cannot make matrices of, if any).
+        ``saved`` (the file, None on a worker that is not the chief), the test figures, ``left_out`` (the
+        reason by piece the layout cannot make matrices of) and ``skipped_files`` (the reason by file that
+        could not be read), if any.
     """
     from ..training import device
     from ..training.modelfile import model_path, save_model
@@ -105,4 +106,5 @@ def train_command(data=None, arch: str = "improved", layout: str = "keys", epoch
     if saved:
         save_model(model, out, meta)
     result = {"saved": str(out) if saved else None, **{k: v for k, v in meta["test"].items() if k != "confusion"}}
-    return {**result, "left_out": left_out} if left_out else result
+    skipped = {s.path: s.reason for s in collection.skipped}
+    return {**result, **({"left_out": left_out} if left_out else {}), **({"skipped_files": skipped} if skipped else {})}

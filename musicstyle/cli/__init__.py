@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from .. import __version__
-from ..core.outputs import file_in_the_way
+from ..core.outputs import file_in_the_way, unwritable
 from ..errors import MusicstyleError
 
 #: What ``musicstyle --help`` says the tool does, and shows first.
@@ -108,9 +108,14 @@ def seed(text: str) -> int:
 
 
 def folder(text: str) -> str:
-    """An argparse type: a folder to write into, which may not exist yet but may not be (inside) a file."""
+    """An argparse type: a folder to write into, which may not exist yet but may not be (inside) a file, and
+    where this process may write."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty folder name (an unset shell variable?)")
     if blocker := file_in_the_way(text):
         raise argparse.ArgumentTypeError(f"{blocker} is a file, not a folder")
+    if reason := unwritable(Path(text) / "probe"):
+        raise argparse.ArgumentTypeError(f"cannot be written: {reason}")
     return text
 
 
@@ -134,8 +139,8 @@ def emit(result: dict, as_json: bool) -> None:
         as_json: one JSON object on one line (else aligned ``key  value`` lines, a nested dictionary
             under its key, indented).
     """
-    if as_json:
-        print(json.dumps(result, indent=None, default=_plain))
+    if as_json:  # strict JSON: a figure that could not be computed (NaN) is null
+        print(json.dumps(_json_ready(result), indent=None, default=str, allow_nan=False))
         return
     for line in _lines(result):
         print(line)
@@ -203,12 +208,17 @@ def _shown(value) -> str:
     return str(value)
 
 
-def _plain(value):
-    if hasattr(value, "item"):
-        return value.item()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return str(value)
+def _json_ready(value):
+    """``value`` with numpy's numbers and arrays as Python's, and NaN or an infinity as None (JSON has neither)."""
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return _json_ready(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -208,6 +208,8 @@ def _transfer(args) -> int:
     from ..settings import quiet_tensorflow
 
     files = args.files or [str(default_piece())]
+    if args.output is not None and not args.output.strip():
+        raise MusicstyleError("-o", "an empty file name (an unset shell variable?)")
     if (args.output is None) == (args.out_dir is None):
         raise MusicstyleError("-o/--out-dir", "give one: -o OUT.mid for one input, or --out-dir DIR")
     if args.output and len(files) > 1:
@@ -244,7 +246,7 @@ def _transfer(args) -> int:
 
 def _transfer_targets(args, name: str) -> tuple:
     """The MIDI, WAV (or None) and figure (or None) ``transfer`` writes for input ``name``."""
-    midi = Path(args.output) if args.output else Path(args.out_dir) / f"{Path(name).stem}_to_{args.genre}.mid"
+    midi = Path(args.output) if args.output is not None else Path(args.out_dir) / f"{Path(name).stem}_to_{args.genre}.mid"
     beside = {"wav": midi.with_suffix(".wav"), "plot": midi.with_suffix(".png")}
     return midi, *(None if not v else Path(v) if isinstance(v, str) else beside[k]
                    for k, v in (("wav", args.wav), ("plot", args.plot)))

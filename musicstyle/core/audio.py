@@ -25,6 +25,8 @@ from .midi import Performance, read_midi, write_events
 SAMPLE_RATE = 22050
 #: Sample rate of compressed players (Opus takes 8, 12, 16, 24 or 48 kHz).
 PLAYER_RATE = 24000
+#: Longest audio :func:`render` makes (two hours: about 600 MB of samples at :data:`SAMPLE_RATE`).
+MAX_RENDER_SECONDS = 7200
 #: Soundfonts looked for, in order, after ``$MUSICSTYLE_SOUNDFONT`` (Debian package paths): the small
 #: TimGM6mb piano (package timgm6mb-soundfont, installed by CI and Binder) first, so renders are the same everywhere.
 SOUNDFONTS = (
@@ -62,17 +64,21 @@ def render(midi: str | Path | bytes, seconds: float | None = None, sample_rate: 
         sample_rate: samples per second.
 
     Returns:
-        float32 mono samples in -1..1.
+        float32 mono samples in -1..1. Raises :class:`MusicstyleError` naming the piece when the audio asked for
+        is longer than :data:`MAX_RENDER_SECONDS`.
     """
+    perf = midi if isinstance(midi, Performance) else read_midi(midi)
+    length = perf.duration_s if seconds is None else min(seconds, perf.duration_s)
+    if length > MAX_RENDER_SECONDS:
+        raise MusicstyleError(perf.name or "the piece", f"{length:,.0f} s of audio is more than a render makes "
+                              f"({MAX_RENDER_SECONDS:,} s): ask for an excerpt (--seconds)")
     if backend() == "fluidsynth":
         # FluidSynth plays a file: only the excerpt (a long piece takes it many seconds), and a Performance as
         # it is now (it may have been edited, or read from bytes), not the file it was read from
         if seconds is not None or isinstance(midi, Performance):
-            perf = midi if isinstance(midi, Performance) else read_midi(midi)
             midi = excerpt(perf, seconds if seconds is not None else perf.duration_s + 1.0)
         audio = _fluidsynth(midi, sample_rate)
     else:
-        perf = midi if isinstance(midi, Performance) else read_midi(midi)
         audio = synthesize(perf, sample_rate, seconds)
     if seconds is not None:
         audio = audio[: int(seconds * sample_rate)]
@@ -113,10 +119,16 @@ def _fluidsynth(midi, sample_rate: int) -> np.ndarray:
         else:
             shutil.copyfile(midi, src)
         out = Path(tmp) / "out.wav"
-        subprocess.run(
-            ["fluidsynth", "-ni", "-q", "-g", "1.5", "-r", str(sample_rate), "-F", str(out), soundfont(), str(src)],
-            check=True, capture_output=True, timeout=600,
-        )
+        try:
+            subprocess.run(
+                ["fluidsynth", "-ni", "-q", "-g", "1.5", "-r", str(sample_rate), "-F", str(out), soundfont(), str(src)],
+                check=True, capture_output=True, timeout=600,
+            )
+        except subprocess.TimeoutExpired:
+            raise MusicstyleError("fluidsynth", "took over 600 s to render (ask for an excerpt: --seconds)") from None
+        except subprocess.CalledProcessError as err:
+            said = (err.stderr or b"").decode(errors="replace").strip().splitlines()
+            raise MusicstyleError("fluidsynth", f"failed (exit {err.returncode}): {said[-1] if said else 'no message'}") from None
         return read_wav(out)[0]
 
 
@@ -134,7 +146,7 @@ def synthesize(perf: Performance, sample_rate: int = SAMPLE_RATE, seconds: float
     starts = perf.seconds(perf.notes["start"])
     ends = perf.seconds(perf.notes["end"])
     keep = starts < seconds if seconds is not None else np.ones(len(starts), bool)
-    total = (ends[keep].max() if keep.any() else 0.0) + 1.0
+    total = (np.minimum(ends, starts + 4.0)[keep].max() if keep.any() else 0.0) + 1.0  # a note sounds 4.3 s at most
     out = np.zeros(int(total * sample_rate) + 1, np.float32)
     for s, e, pitch, vel in zip(starts[keep], ends[keep], perf.notes["pitch"][keep], perf.notes["velocity"][keep]):
         n = int((min(e - s, 4.0) + 0.3) * sample_rate)

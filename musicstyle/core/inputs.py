@@ -1,4 +1,4 @@
-"""Files a command reads, checked before any work: there, and a file rather than a folder."""
+"""Files a command reads, checked before any work: named, there, a file rather than a folder, and readable."""
 
 from __future__ import annotations
 
@@ -8,14 +8,25 @@ from ..errors import MusicstyleError
 
 
 def input_file(path: str | Path) -> Path:
-    """``path`` as a :class:`Path` once it names an existing file.
+    """``path`` as a :class:`Path` once it names an existing file this process may read.
+
+    A pipe (``<(...)``) or other non-folder is taken as it is (opening it to check would consume it).
 
     Returns:
-        The path. Raises :class:`MusicstyleError` naming it when it is a folder or does not exist.
+        The path. Raises :class:`MusicstyleError` naming it when the name is empty, or it is a folder,
+        does not exist or cannot be read.
     """
+    if str(path).strip() == "":
+        raise MusicstyleError("''", "an empty file name (an unset shell variable?)")
     path = Path(path)
-    if path.is_dir():
-        raise MusicstyleError(path, "is a folder: give a MIDI file")
-    if not path.is_file():
-        raise MusicstyleError(path, "no such file")
+    try:
+        if path.is_dir():
+            raise MusicstyleError(path, "is a folder: give a MIDI file")
+        if not path.exists():
+            raise MusicstyleError(path, "no such file")
+        if path.is_file():
+            with path.open("rb"):
+                pass
+    except OSError as err:  # a folder on the way that cannot be entered, a file without read permission
+        raise MusicstyleError(path, f"cannot be read ({err.strerror or err})") from None
     return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from ..errors import MusicstyleError
@@ -24,8 +25,11 @@ def output_file(path: str | Path, suffixes: tuple[str, ...], kind: str = "output
     Returns:
         The path. Raises :class:`MusicstyleError` naming it when its ending is not one of ``suffixes``,
         when it is a folder, when a file stands where one of its folders would be, or when it is one
-        of ``inputs`` (writing would lose that input). Missing folders are made when it is written.
+        of ``inputs`` (writing would lose that input), or when this process may not write there
+        (:func:`unwritable`). Missing folders are made when it is written.
     """
+    if str(path).strip() == "":
+        raise MusicstyleError("''", f"an empty name for the {kind} file (an unset shell variable?)")
     path = Path(path)
     if (path.suffix if exact else path.suffix.lower()) not in suffixes:
         endings = " or ".join(suffixes) if len(suffixes) < 3 else f"one of {', '.join(suffixes)}"
@@ -37,7 +41,24 @@ def output_file(path: str | Path, suffixes: tuple[str, ...], kind: str = "output
     for source in inputs:
         if source is not None and _same_file(path, Path(source)):
             raise MusicstyleError(path, "is also the input: write the result to another file (the input is kept)")
+    if reason := unwritable(path):
+        raise MusicstyleError(path, f"cannot be written: {reason}")
     return path
+
+
+def unwritable(path: str | Path) -> str | None:
+    """Why this process could not write ``path`` (None: it can), found by trying: a file of the same folder is
+    made and removed, in the nearest folder that exists when the path's own folders are still to be made."""
+    path = Path(path)
+    if path.exists() and not os.access(path, os.W_OK):
+        return "the file is read-only"
+    folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("."))
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        return f"{folder} is not writable ({err.strerror or err})"
+    return None
 
 
 def file_in_the_way(folder: str | Path) -> Path | None:

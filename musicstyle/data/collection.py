@@ -111,22 +111,28 @@ def load_folder(folder: str | Path, genres: Iterable[str] = GENRES, subset: list
     folder = Path(folder)
     if not folder.is_dir():
         raise MusicstyleError(folder, "not a folder")
-    files = [(g, p, p.relative_to(folder).as_posix()) for g, p in midi_files(folder, genres)]
+    passed_over: list[tuple[Path, str]] = []
+    files = [(g, p, p.relative_to(folder).as_posix()) for g, p in midi_files(folder, genres, passed_over)]
     if quick if quick is not None else quick_mode():
         subset = quick_subset([rel for _, _, rel in files], [g for g, _, _ in files]) if subset is None else subset
     if subset is not None:
         keep = set(subset)
         files = [f for f in files if f[2] in keep]
-    datas = [(g, p, rel, p.read_bytes()) for g, p, rel in files]
+    unread = [Skipped(p.relative_to(folder).as_posix(), reason) for p, reason in passed_over]
+    datas = []
+    for g, p, rel in files:
+        try:
+            datas.append((g, p, rel, p.read_bytes()))
+        except OSError as err:  # no permission, gone since listed: named, and the others read
+            unread.append(Skipped(rel, f"cannot be read ({err.strerror or err})"))
     digests = [hashlib.sha256(d).hexdigest() for *_, d in datas]
-    key = hashlib.sha256(
-        "\n".join([str(CACHE_VERSION)] + [f"{rel}\t{g}\t{h}" for (g, _, rel, _), h in zip(datas, digests)]).encode()
-    ).hexdigest()[:24]
+    key = hashlib.sha256("\n".join([str(CACHE_VERSION)] + [f"{rel}\t{g}\t{h}" for (g, _, rel, _), h in zip(datas, digests)]
+                                   + [f"{s.path}\tunread\t{s.reason}" for s in unread]).encode()).hexdigest()[:24]
     cache_file = cache_path("parsed", f"pieces-{key}.npz")
     arrays = load_npz(cache_file) if cache else None
     if arrays is not None:
         return _from_arrays(arrays, folder)
-    pieces, skipped = [], []
+    pieces, skipped = [], list(unread)
     parsed = _parse_all([(data, p.stem) for _, p, _, data in datas])
     for (g, p, rel, _), perf in tqdm(zip(datas, parsed), total=len(datas), desc=f"parse {folder.name}", unit="file",
                                      disable=not progress):

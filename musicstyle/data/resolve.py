@@ -24,12 +24,17 @@ def load_dataset(name: str = "tpd", path: str | Path | None = None, **kwargs) ->
         **kwargs: passed to :func:`musicstyle.data.collection.load_folder` (``quick``, ``progress``, ...).
 
     Returns:
-        The :class:`Collection`.
+        The :class:`Collection`; a folder without one readable piece raises :class:`MusicstyleError`.
     """
     if name not in SOURCES:
         raise MusicstyleError(name, f"unknown dataset (choose from {', '.join(SOURCES)})")
     folder = locate(name, path)
     collection = load_folder(folder, genres=SOURCES[name].genres, **kwargs)
+    if not collection.pieces:  # every command stops here alike, naming a file it could not read
+        where = " or ".join(f"{g}/" for g in SOURCES[name].genres)
+        first = f" ({len(collection.skipped)} could not be read; {collection.skipped[0].path}: {collection.skipped[0].reason})" \
+            if collection.skipped else ""
+        raise MusicstyleError(folder, f"no readable MIDI files in {where}{first}")
     if name == "pop909":
         for piece in collection.pieces:
             piece.genre = "pop"

@@ -78,12 +78,15 @@ def sha256_file(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def midi_files(folder: str | Path, genres: Iterable[str] = ()) -> Iterable[tuple[str | None, Path]]:
+def midi_files(folder: str | Path, genres: Iterable[str] = (),
+               unreadable: list[tuple[Path, str]] | None = None) -> Iterable[tuple[str | None, Path]]:
     """Every MIDI file under a folder.
 
     Args:
         folder: the dataset's root.
         genres: subfolders to look in, one per genre, named in any case (empty: the whole folder, genre None).
+        unreadable: where to add ``(path, reason)`` for what is passed over: a folder that cannot be listed,
+            a link to a MIDI file that is not there (None: passed over silently).
 
     Returns:
         An iterator of ``(genre, path)``, sorted by path within each genre.
@@ -91,7 +94,18 @@ def midi_files(folder: str | Path, genres: Iterable[str] = ()) -> Iterable[tuple
     folder = Path(folder)
 
     def midis(d: Path):
-        return sorted(p for p in d.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and p.is_file())
+        def cannot_list(err: OSError):
+            if unreadable is not None:
+                unreadable.append((Path(err.filename or d), f"a folder that cannot be listed ({err.strerror or err})"))
+
+        found = []
+        for root, _, names in os.walk(d, onerror=cannot_list):  # links to folders are not followed, as rglob
+            for p in (Path(root, n) for n in names if Path(n).suffix.lower() in MIDI_SUFFIXES):
+                if p.is_file():
+                    found.append(p)
+                elif unreadable is not None and p.is_symlink() and not p.exists():
+                    unreadable.append((p, "a link to a file that is not there"))
+        return sorted(found)
 
     genres = tuple(genres)
     if genres:

@@ -285,14 +285,14 @@ def load(kind: str = TRUSTED) -> tuple:
     Returns:
         ``(model, meta)``, loaded once in safe mode (:func:`musicstyle.training.shipped.load_shipped`).
     """
-    from ..training.shipped import load_shipped
+    from ..training.shipped import load_shipped, pretrained_path
 
     if kind == ENSEMBLE:
         return ensemble({k: load(k) for k in SHIPPED})
     files = {**RELATIONAL, **SHIPPED, **RAW}
     if kind not in files:
         raise MusicstyleError(kind, f"unknown discriminator kind (choose from {', '.join([*files, ENSEMBLE])})")
-    return load_shipped(files[kind], KIND)
+    return load_shipped(str(pretrained_path(files[kind])), KIND)
 
 
 def load_model_file(path) -> tuple:

@@ -271,7 +271,8 @@ def histograms(samples: dict[str, np.ndarray], bins, xlabel: str, ax=None, densi
                 label=f"{label} (n={len(values):,})")
     if log:
         ax.set_xscale("log")
-        ax.set_ylim(0, 1.45 * max((p.get_xy()[:, 1].max() for p in ax.patches), default=1.0))  # room for the legend
+        room = 1.1 + 0.12 * len(samples)  # above the bars, for a legend line per label
+        ax.set_ylim(0, room * max((p.get_xy()[:, 1].max() for p in ax.patches), default=1.0))
     ax.set_xlabel(xlabel)
     ax.set_ylabel("share per bin" if log else "density" if density else "count")
     ax.legend(loc=legend)

@@ -204,7 +204,7 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
     from .. import velocity
     from ..data.examples import default_piece
 
-    src = input_file(src) if src else default_piece()
+    src = default_piece() if src is None else input_file(src)
     dest, wav, plot = transfer_outputs(src, output, wav, plot)
     if seconds is not None and seconds <= 0:
         raise MusicstyleError("--seconds", f"must be > 0 (got {seconds:g})")
@@ -212,24 +212,28 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
     before = read_midi(data, name=str(src))  # bad input fails here, before any model loads
     model, meta = velocity.load(genre, arch)
     out = velocity.transfer_bytes(model, data, str(src), meta, texture=texture, seed=seed, route=route)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_bytes(out)
     after = read_midi(out, name=str(dest))
-    written = {"midi": str(dest), "notes": len(before.notes),
-               "velocity": {side: {"mean": float(v.mean()), "std": float(v.std())}
-                            for side, v in (("before", before.notes["velocity"]), ("after", after.notes["velocity"]))}}
+    # the figure and the audio are made before any file is written: one that fails leaves every output as it was
     if plot:
         import matplotlib
 
         matplotlib.use("Agg")
         fig = transfer_figure(before, after, ("original", f"to {genre} ({arch} model)"))
+    if wav:
+        from ..core import audio
+
+        samples = audio.render(after, seconds)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(out)
+    written = {"midi": str(dest), "notes": len(before.notes),
+               "velocity": {side: {"mean": float(v.mean()), "std": float(v.std())}
+                            for side, v in (("before", before.notes["velocity"]), ("after", after.notes["velocity"]))}}
+    if plot:
         plot.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(plot, dpi=110)
         written["plot"] = str(plot)
     if wav:
-        from ..core import audio
-
         wav.parent.mkdir(parents=True, exist_ok=True)
-        audio.write_wav(wav, audio.render(out, seconds))
+        audio.write_wav(wav, samples)
         written["wav"] = f"{wav} ({audio.backend()})"
     return written

@@ -291,6 +291,8 @@ def compose(genre: str, out: str | Path, n: int = 500, seed: int = 0, greedy: bo
     if (penalty := decoding_overrides.get("penalty")) is not None and not 0 <= penalty < float("inf"):
         raise MusicstyleError("penalty", f"must be a finite number of at least 0 (got {penalty!r})")
     net, meta, _ = load(model or genre)
+    if meta["genre"] != genre:  # its seed, its playing and the name in the result are the model's genre
+        raise MusicstyleError(model, f"a {meta['genre']} token model: give --genre {meta['genre']} (not {genre})")
     if seed_file:
         start = tokens(elements(seed_file), meta.get("rich", False))
     else:

@@ -145,10 +145,10 @@ def load(genre_or_path: str | Path) -> tuple:
 
     quiet_tensorflow()
     if str(genre_or_path) in GENRE_SOURCES:
-        from ..training.shipped import load_shipped
+        from ..training.shipped import load_shipped, pretrained_path
 
         name = f"tokens_{genre_or_path}.keras"
-        model, meta = load_shipped(name, "tokens")
+        model, meta = load_shipped(str(pretrained_path(name)), "tokens")
     else:
         from ..training.modelfile import load_model
 

@@ -42,6 +42,9 @@ POP909_TRACKS = ("MELODY", "PIANO")
 MAX_QUARTERS = Fraction(4)
 #: Grid of rich durations: a twelfth of a quarter (covers music21's quarter/4 and quarter/3).
 GRID = 12
+#: Longest file handed to music21, in quarter notes (about 7 hours at 120 beats a minute; TPD's longest
+#: piece is some 2,500): music21 spends memory on the span, and a stuck note of days takes gigabytes.
+MAX_SPAN_QUARTERS = 50_000
 REST = "R"
 SHARP_NAMES = ("C", "C#", "D", "E-", "E", "F", "F#", "G", "G#", "A", "B-", "B")
 
@@ -84,6 +87,21 @@ class Elements:
         return Elements(self.name, self.track[idx], self.offset[idx], self.duration[idx], start, pitches, self.token[idx], self.track_names)
 
 
+def _check_span(data: bytes, name: str) -> None:
+    """Refuse a file spanning more than :data:`MAX_SPAN_QUARTERS` (read by the package's reader, in milliseconds);
+    a file that reader cannot read is left to music21."""
+    from ..core.midi import read_midi
+
+    try:
+        perf = read_midi(data, name=name)
+    except MusicstyleError:
+        return
+    quarters = perf.end_tick / perf.ticks_per_quarter
+    if quarters > MAX_SPAN_QUARTERS:
+        raise MusicstyleError(name, f"spans {quarters:,.0f} quarter notes, more than the {MAX_SPAN_QUARTERS:,} music21 is "
+                                    f"given ({perf.duration_s:,.0f} s: a note held for ever, or a wrong tempo?)")
+
+
 def parse_elements(data: bytes, name: str = "<bytes>") -> Elements:
     """Parse MIDI bytes with music21 into an :class:`Elements` table (slow: seconds per file).
 
@@ -103,6 +121,7 @@ def parse_elements(data: bytes, name: str = "<bytes>") -> Elements:
         raise MusicstyleError(name, "empty file")
     if not data.startswith(b"MThd"):
         raise MusicstyleError(name, "not a MIDI file (no MThd header)")
+    _check_span(data, name)
     try:
         mf = midi.MidiFile()
         mf.readstr(data)
@@ -112,7 +131,7 @@ def parse_elements(data: bytes, name: str = "<bytes>") -> Elements:
     parts = list(score.parts) if hasattr(score, "parts") and len(score.parts) else [score]
     rows, pitches, track_names = [], [], []
     for t, part in enumerate(parts):
-        track_names.append(str(part.partName or f"track{t}"))
+        track_names.append(str(getattr(part, "partName", None) or f"track{t}"))  # a Score (no parts) has none
         for el in part.flatten().notes:
             if isinstance(el, note.Note):
                 ps, tok = [el.pitch.midi], str(el.pitch)

@@ -67,13 +67,16 @@ def read_metadata(path: str | Path) -> dict:
         raise MusicstyleError(path, "no such model file")
     try:
         with zipfile.ZipFile(path) as z:
-            return json.loads(z.read(METADATA_NAME))
+            meta = json.loads(z.read(METADATA_NAME))
     except zipfile.BadZipFile:
         raise MusicstyleError(path, "not a .keras model file (not a zip archive)") from None
     except KeyError:
         raise MusicstyleError(path, "not a musicstyle model (no musicstyle.json inside)") from None
     except (ValueError, UnicodeDecodeError):
         raise MusicstyleError(path, "corrupt model metadata") from None
+    if not isinstance(meta, dict):
+        raise MusicstyleError(path, f"corrupt model metadata (a JSON {type(meta).__name__}, not an object)")
+    return meta
 
 
 def load_model(path: str | Path, kind: str | None = None):

@@ -25,22 +25,25 @@ def pretrained_path(name: str) -> Path:
 
 
 def load_shipped(name: str, kind: str | None = None) -> tuple:
-    """A shipped model file (or any ``.keras`` path) as ``(model, metadata)``, loaded once and kept.
+    """A model file as ``(model, metadata)``, loaded once and kept.
 
     Args:
-        name: the name of a file in ``musicstyle/pretrained/`` (that file, even if the working folder
-            has one of the same name), or a path to a ``.keras`` file.
+        name: a ``.keras`` file; a bare name that is no file here names a file in ``musicstyle/pretrained/``
+            (model packages load their defaults through :func:`pretrained_path`, so a file of the same name
+            in the working folder is only ever read when a user names it).
         kind: the metadata ``kind`` it must hold (``velocity``, ``dynamics``, ...).
 
     Returns:
         ``(model, metadata)``; the same objects on every call until :func:`clear`.
     """
     path = Path(name)
-    bare = path.name == str(name)
-    if bare and (_SHIPPED / path.name).is_file() or bare and not path.is_file():
-        path = pretrained_path(str(name))  # a shipped file's name means the shipped file
-    elif not path.is_file():
-        raise MusicstyleError(path, "no such model file")
+    if path.is_dir():
+        raise MusicstyleError(path, "is a folder, not a model file")
+    if not path.is_file():
+        if path.name != str(name) or not (_SHIPPED / path.name).is_file():
+            raise MusicstyleError(path, "no such model file" + ("" if path.name != str(name) else
+                                                                  " (nor a model of that name shipped with the package)"))
+        path = _SHIPPED / path.name
     key = (str(path.resolve()), kind)
     if key not in _LOADED:
         from . import layers  # noqa: F401  (registers the custom layers before any load)

@@ -184,6 +184,7 @@ def train(genre: str, arch: str = "improved", data=None, epochs: int = 40, windo
         "train_pieces": len(train_data),
         "validation_pieces": len(val_data),
         "left_out": {**train_data.left_out, **val_data.left_out},
+        "skipped_files": {s.path: s.reason for s in collection.skipped},  # files of the folder it could not read
         "data_checksum": pieces_checksum(tr + va),
         "data_root": str(collection.root),
         "members": len(kept),
@@ -227,8 +228,8 @@ def train_to_file(output, genre: str, arch: str = "improved", data=None, members
 
     Returns:
         ``model`` (the file written, None on other workers), ``epochs_run``, ``best_val_rmse``, the
-        ``test_*`` figures (and ``held_out_*`` with ``hold_out``) and ``left_out`` (the reason by piece
-        with nothing to learn from, if any).
+        ``test_*`` figures (and ``held_out_*`` with ``hold_out``), ``left_out`` (the reason by piece
+        with nothing to learn from) and ``skipped_files`` (the reason by file that could not be read), if any.
     """
     from ..training.device import is_chief
 
@@ -240,4 +241,5 @@ def train_to_file(output, genre: str, arch: str = "improved", data=None, members
     add_test_metrics(model, meta, data=data, hold_out=options.get("hold_out"))
     save(model, meta, out)
     result = {"model": str(out), "epochs_run": meta["epochs_run"], "best_val_rmse": meta["best_val_rmse"], **stored_figures(meta)}
-    return {**result, "left_out": meta["left_out"]} if meta["left_out"] else result
+    extra = {k: meta[k] for k in ("left_out", "skipped_files") if meta[k]}
+    return {**result, **extra}
