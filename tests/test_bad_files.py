@@ -206,3 +206,33 @@ def test_fluidsynth_failing_or_stalling_is_a_clear_error(monkeypatch):
         monkeypatch.setattr(subprocess, "run", run)
         with pytest.raises(MusicstyleError, match=f"^fluidsynth: {message}"):
             audio.render(GOOD)
+
+
+def test_a_file_of_another_kind_is_refused_from_its_first_bytes(tmp_path, monkeypatch):
+    path = tmp_path / "film.mid"
+    path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(100_000))
+    sizes, real_open = [], pathlib.Path.open
+
+    class Recording:
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def read(self, n=-1):
+            sizes.append(n)
+            return self.f.read(n)
+
+    monkeypatch.setattr(pathlib.Path, "open", lambda self, *a, **k: Recording(real_open(self, *a, **k)))
+    with pytest.raises(MusicstyleError, match="film.mid: not a MIDI file \\(no 'MThd' header\\)"):
+        read_midi(path)
+    assert sizes == [4]  # the first four bytes, not the whole file
+
+
+def test_note_ons_all_at_velocity_zero_are_named_as_such(tmp_path):
+    with pytest.raises(MusicstyleError, match="no notes: its 2 note-ons all have velocity 0, which MIDI reads as a note-off"):
+        read_midi(smf(track([(0, on(60, 0)), (10, on(62, 0))])))

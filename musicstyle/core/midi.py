@@ -170,7 +170,11 @@ def read_midi(source: str | Path | bytes, name: str | None = None, strict: bool 
     else:
         label = str(source)
         try:
-            data = Path(source).read_bytes()
+            with Path(source).open("rb") as f:
+                head = f.read(4)  # a file of another kind is named before it is read whole (it may be huge)
+                if len(head) == 4 and head != b"MThd":
+                    raise MusicstyleError(label, "not a MIDI file (no 'MThd' header)")
+                data = head + f.read()
         except OSError as err:
             raise MusicstyleError(label, f"cannot read file ({err.strerror or err})") from None
     raw = scan_events(data, label, strict)
@@ -178,6 +182,9 @@ def read_midi(source: str | Path | bytes, name: str | None = None, strict: bool 
     if not len(notes) and (drums := int(((raw.status == 0x99) & (raw.data2 > 0)).sum())):
         raise MusicstyleError(label, f"no notes: only {drums} drum note{'s' * (drums != 1)} on channel 10 "
                                       "(General MIDI drums), which are not read")
+    if not len(notes) and (silent := int(((raw.status & 0xF0) == 0x90).sum())):
+        raise MusicstyleError(label, f"no notes: its {silent} note-on{'s' * (silent != 1)} all have velocity 0, "
+                                      "which MIDI reads as a note-off")
     kind, number = raw.status & 0xF0, raw.data1
     is_pedal = (kind == 0xB0) & np.isin(number, PEDAL_CCS)
     controls = np.zeros(int(is_pedal.sum()), CC_DTYPE)
