@@ -51,7 +51,8 @@ def test_pedals_are_grey_on_their_own_scale_outside_the_keys_colour_bar():
     assert keys.get_clim() == (0, 90) and keys.get_array().shape[1] == PAPER.keys  # the loudest strike tops the bar
     assert pedals.cmap.name.startswith("Greys") and np.all(pedals.get_array().filled(0)[:, 0] == 127)
     assert tuple(pedals.get_extent()[:2]) == (PAPER.keys - 0.5, PAPER.columns - 0.5) and ax.get_xlim() == (-0.5, PAPER.columns - 0.5)
-    assert fig.axes[-1].get_ylabel() == "velocity" and "pedals (grey)" in ax.get_xlabel()
+    assert fig.axes[-1].get_ylabel() == "velocity" and "then pedals in grey (sustain, soft)" in ax.get_xlabel()
+    assert np.allclose(pedals.get_clim(), (0, 127 / 0.55))  # the deepest press mid-grey, not black like a note
     plt.close(fig)
 
 

@@ -32,6 +32,13 @@ def test_press_lengths_follow_the_tempo_map_and_a_press_still_down_ends_with_the
     assert pedal.press_lengths(perf, 66).shape == (0,)  # no sostenuto pedal
 
 
+def test_press_lengths_of_the_first_seconds_are_cut_there():
+    perf = _pedalled()  # sustain presses 0-1 s, 3-6 s and 7-8 s
+    assert pedal.press_lengths(perf, seconds=4.0) == pytest.approx([1.0, 1.0])  # the second cut at 4 s
+    assert pedal.press_lengths(perf, seconds=0.5) == pytest.approx([0.5])
+    assert pedal.press_lengths(perf, seconds=100.0) == pytest.approx(pedal.press_lengths(perf))
+
+
 def test_press_lengths_of_several_pieces_are_concatenated_and_of_none_empty():
     perf = _pedalled()
     assert pedal.press_lengths_of([perf, perf]) == pytest.approx([1.0, 3.0, 1.0] * 2)

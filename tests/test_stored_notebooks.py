@@ -20,7 +20,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 RUN = json.loads((ROOT / "notebooks" / "course_run.json").read_text())
 sys.path.insert(0, str(ROOT / "tools"))
 from execute_notebooks import WIDGET, WIDGET_NOTE, is_progress_bar, scrub  # noqa: E402
-from run_course import index_with_times, merged_run  # noqa: E402
+from run_course import index_with_times, merged_run, shown_time  # noqa: E402
 
 
 def code_cells(path: Path) -> list:
@@ -84,9 +84,9 @@ def test_the_index_shows_the_measured_times():
         if r["name"] == "00_index.ipynb":
             continue
         row = next(line for line in index.splitlines() if f"[{r['name'][:-6]}]" in line)
-        shown = re.search(r"\| ([\d.]+) min, ([\d.]+) GB \|", row)
+        shown = re.search(r"\| ([\d.]+ (?:min|s)), ([\d.]+) GB \|", row)
         assert shown, row
-        assert float(shown.group(1)) == round(r["seconds"] / 60, 1)
+        assert shown.group(1) == shown_time(r["seconds"])
         assert float(shown.group(2)) == round(r["peak_rss_mb"] / 1024, 2)
 
 
@@ -105,5 +105,7 @@ def test_the_index_table_is_rewritten_from_the_run_and_nothing_else_changes():
               "| [a](a.ipynb) | reading | 9.9 min, 9.99 GB |\n| [c](c.ipynb) | other | 1.0 min, 1.00 GB |")
     run = {"notebooks": [{"name": "a.ipynb", "seconds": 43.7, "peak_rss_mb": 1034.0, "ok": True}]}
     lines = index_with_times(source, run).split("\n")
-    assert lines[3] == "| [a](a.ipynb) | reading | 0.7 min, 1.01 GB |"
+    assert lines[3] == "| [a](a.ipynb) | reading | 44 s, 1.01 GB |"  # under a minute in seconds
+    again = index_with_times("\n".join(lines), {"notebooks": [{**run["notebooks"][0], "seconds": 90.0}]}).split("\n")
+    assert again[3] == "| [a](a.ipynb) | reading | 1.5 min, 1.01 GB |"  # a row in seconds is rewritten too
     assert lines[:3] + lines[4:] == source.split("\n")[:3] + source.split("\n")[4:]

@@ -429,6 +429,9 @@ def test_figures_draw(melody):
     runs, share = fig.axes
     assert [t.get_text() for t in share.get_xticklabels()] == ["greedy", "default"]
     assert [b.get_height() for b in runs.patches] == [500, 1] and [b.get_height() for b in share.patches] == [0.2, 100]
+    red, green = (0.839, 0.153, 0.157), (0.173, 0.627, 0.173)  # tab:red fails, tab:green passes
+    assert [tuple(round(c, 3) for c in b.get_facecolor()[:3]) for b in runs.patches + share.patches] == [red, green, red, green]
+    assert [t.get_text() for t in share.texts] == ["0.2%", "100.0%"]
     assert [r["genre"] for r in F.data_table()] == ["classical", "pop", "jazz"]
 
 

@@ -84,7 +84,7 @@ def run_one(path: Path, timeout: int) -> dict:
 
 RUN = ROOT / "notebooks" / "course_run.json"
 INDEX = ROOT / "notebooks" / "00_index.ipynb"
-INDEX_ROW = re.compile(r"^(\| \[(?P<name>[^\]]+)\]\(.*\| )[\d.]+ min, [\d.]+ GB \|$")
+INDEX_ROW = re.compile(r"^(\| \[(?P<name>[^\]]+)\]\(.*\| )[\d.]+ (?:min|s), [\d.]+ GB \|$")
 
 
 def merged_run(old: dict | None, rows: list[dict], whole: bool) -> dict:
@@ -97,6 +97,11 @@ def merged_run(old: dict | None, rows: list[dict], whole: bool) -> dict:
     return {"notebooks": merged, "total_seconds": round(sum(r["seconds"] for r in merged), 1), "rerun": rerun}
 
 
+def shown_time(seconds: float) -> str:
+    """A notebook's time as the index shows it: seconds under a minute, else minutes to a tenth."""
+    return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
+
+
 def index_with_times(source: str, run: dict) -> str:
     """The index's markdown with each notebook's row showing its time and peak memory from ``run``."""
     figures = {r["name"][: -len(".ipynb")]: r for r in run["notebooks"]}
@@ -106,7 +111,7 @@ def index_with_times(source: str, run: dict) -> str:
         if not m or m["name"] not in figures:
             return text
         r = figures[m["name"]]
-        return f"{m[1]}{r['seconds'] / 60:.1f} min, {r['peak_rss_mb'] / 1024:.2f} GB |"
+        return f"{m[1]}{shown_time(r['seconds'])}, {r['peak_rss_mb'] / 1024:.2f} GB |"
 
     return "\n".join(line(t) for t in source.split("\n"))
 

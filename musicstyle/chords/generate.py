@@ -194,8 +194,8 @@ def transfer_study(pieces_by_genre: dict, per_source: int = 3, seconds: float = 
     """Did it transfer? Taught in ``notebooks/04_lstm_generation.ipynb`` and ``notebooks/05_pedal_analysis.ipynb``.
 
     Generates ``seconds`` of each genre from the style vectors of ``per_source`` pieces of each
-    genre, and measures the results beside the real pieces (their first ``seconds``; whole pieces
-    for the pedal press lengths and the classifier's verdict).
+    genre, and measures the results beside the real pieces (their first ``seconds``, presses cut
+    there as the generated ones are; whole pieces for the classifier's verdict).
 
     Args:
         pieces_by_genre: ``{genre: pieces}``.
@@ -223,7 +223,7 @@ def transfer_study(pieces_by_genre: dict, per_source: int = 3, seconds: float = 
             "pieces": len(pieces),
             "jazz_probability": float(np.mean(real_jazz)),
             **{k: float(np.mean([t[k] for t in real_tex])) for k in real_tex[0] if k != "seconds"},
-            "press_lengths": np.concatenate([press_lengths(p.performance) for p in pieces]),
+            "press_lengths": np.concatenate([press_lengths(p.performance, seconds=seconds) for p in pieces]),
         }
     for target in GENRES:
         _, meta = shipped_generator(target)

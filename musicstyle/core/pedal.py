@@ -11,12 +11,14 @@ from .midi import Performance
 from .roll import pedal_presses
 
 
-def press_lengths(perf: Performance, number: int = 64) -> np.ndarray:
+def press_lengths(perf: Performance, number: int = 64, seconds: float | None = None) -> np.ndarray:
     """Length in seconds of every press of a pedal (value >= 64 counts as down).
 
     Args:
         perf: the performance.
         number: controller number (64 sustain).
+        seconds: only the presses of the first ``seconds``, each cut there (as generated music of that
+            length ends); None: the whole piece.
 
     Returns:
         float seconds, one per press.
@@ -24,7 +26,11 @@ def press_lengths(perf: Performance, number: int = 64) -> np.ndarray:
     presses = pedal_presses(perf, number)
     if not len(presses):
         return np.zeros(0)
-    return perf.seconds(presses[:, 1]) - perf.seconds(presses[:, 0])
+    start, end = perf.seconds(presses[:, 0]), perf.seconds(presses[:, 1])
+    if seconds is not None:
+        keep = start < seconds
+        start, end = start[keep], np.minimum(end[keep], seconds)
+    return end - start
 
 
 def press_lengths_of(perfs, number: int = 64) -> np.ndarray:

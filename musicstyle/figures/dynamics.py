@@ -240,8 +240,8 @@ def plot_stretches(versions: dict, ax=None):
     for i, (label, rows) in enumerate(versions.items()):
         colour = f"C{i}"
         edges = [r["start_s"] for r in rows] + [rows[-1]["end_s"]]
-        ax.stairs([r["jazz"] for r in rows], edges, color=colour, lw=2, label=f"{label}: P(jazz)")
-        ax.stairs([-r["classical"] for r in rows], edges, color=colour, lw=2, ls="--", label=f"{label}: P(classical)")
+        ax.stairs([r["jazz"] for r in rows], edges, baseline=None, color=colour, lw=2, label=f"{label}: P(jazz)")
+        ax.stairs([-r["classical"] for r in rows], edges, baseline=None, color=colour, lw=2, ls="--", label=f"{label}: P(classical)")
     ax.axhline(0, color="0.4", lw=0.8)
     ax.set_ylim(-1.05, 1.05)
     ax.set_yticks([-1, -0.5, 0, 0.5, 1], ["1 classical", "0.5", "0", "0.5", "1 jazz"])

@@ -24,6 +24,8 @@ def _axes(ax):
 
 #: Colour scale of every velocity map; time steps without a strike stay white.
 VELOCITY_CMAP = "viridis"
+#: Names of the pedal controllers a layout may hold, for the axis label.
+PEDAL_NAMES = {64: "sustain", 66: "sostenuto", 67: "soft"}
 
 
 def heatmap(matrix: np.ndarray, layout: Layout, title: str = "", ax=None, start: int = 0, steps: int | None = None, cmap="viridis", vmax=None,
@@ -69,8 +71,9 @@ def heatmap(matrix: np.ndarray, layout: Layout, title: str = "", ax=None, start:
                       origin="upper", extent=(-0.5, layout.keys - 0.5, bottom, start - 0.5))
     if layout.pedals:  # grey, on their own 0-127 scale: a pedal's depth is not what the keys' colour bar measures
         greys = matplotlib.colormaps["Greys"].with_extremes(bad="white")
+        deepest = max(int(shown[:, layout.keys :].max(initial=0)), 1)  # drawn mid-grey, apart from the black notes
         ax.imshow(np.ma.masked_equal(shown[:, layout.keys :], 0), aspect="auto", interpolation="nearest", cmap=greys,
-                  vmin=0, vmax=max(int(shown[:, layout.keys :].max(initial=0)), 1),
+                  vmin=0, vmax=deepest / 0.55,
                   origin="upper", extent=(layout.keys - 0.5, layout.columns - 0.5, bottom, start - 0.5))
         ax.set_xlim(-0.5, layout.columns - 0.5)
     ax.set_ylim(start + max(span or 0, stop - start) - 0.5, start - 0.5)
@@ -83,7 +86,8 @@ def heatmap(matrix: np.ndarray, layout: Layout, title: str = "", ax=None, start:
         labels.append("ped.")
     ax.set_xticks(ticks)
     ax.set_xticklabels(labels, fontsize=7)
-    ax.set_xlabel("key (MIDI pitch), then pedals (grey)" if layout.pedals else "key (MIDI pitch)")
+    pedals = ", ".join(PEDAL_NAMES.get(n, f"CC{n}") for n in layout.pedals)
+    ax.set_xlabel(f"key (MIDI pitch), then pedals in grey ({pedals})" if layout.pedals else "key (MIDI pitch)")
     ax.set_ylabel("time step (8 per beat)")
     ax.set_title(title)
     if colorbar:
@@ -232,7 +236,8 @@ def before_after(before, after, titles=("original", "after"), same_notes: bool =
     fig.colorbar(maps[1].images[0], ax=maps, label="velocity", fraction=0.05, pad=0.02)
     line = fig.add_subplot(grid[1, :])
     velocity_over_time({titles[0]: before, titles[1]: after}, line, first_s, seconds, pair=same_notes)
-    line.set_title(f"velocity of each note, first {seconds:.0f} s" + (" (lines join a note's two velocities)" if same_notes else ""), fontsize=9)
+    line.set_title(f"velocity of each note, the {seconds:.0f} s from the first note (heat maps above: up to 64 beats from it)"
+                   + ("; lines join a note's two velocities" if same_notes else ""), fontsize=9)
     if same_notes:
         velocity_difference(before, after, fig.add_subplot(grid[2, :], sharex=line), first_s, seconds)
     return fig

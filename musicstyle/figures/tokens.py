@@ -58,8 +58,8 @@ def plot_elements(e: Elements, count: int = 24, ax=None):
 def plot_decoding(stats: dict, tokens: int = 500):
     """Two panels: the longest run of one token and the share of distinct tokens in each decoding's sample.
 
-    Taught in ``notebooks/06_note_lstm.ipynb``. Dashed lines mark the bars a sample should pass (a run of at
-    most 8, at least 25% distinct tokens).
+    Taught in ``notebooks/06_note_lstm.ipynb``. A bar is green where it passes its bar (a run of at most 8,
+    at least 25% distinct tokens), red where it fails, with its value written on it; dashed lines mark the bars.
 
     Args:
         stats: ``{label: musicstyle.tokens.run_stats(tokens)}``.
@@ -69,17 +69,26 @@ def plot_decoding(stats: dict, tokens: int = 500):
         The matplotlib figure.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FixedLocator, NullLocator
 
-    fig, (runs_ax, share_ax) = plt.subplots(1, 2, figsize=(11, 3.6))
+    fig, (runs_ax, share_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
     labels = list(stats)
-    runs_ax.bar(labels, [stats[k]["longest_run"] for k in labels], color="tab:red")
+    runs = [stats[k]["longest_run"] for k in labels]
+    shares = [100 * stats[k]["distinct_share"] for k in labels]
+    for ax, values, passes, fmt in ((runs_ax, runs, [r <= 8 for r in runs], "{:.0f}"),
+                                    (share_ax, shares, [v >= 25 for v in shares], "{:.1f}%")):
+        bars = ax.bar(labels, values, color=["tab:green" if ok else "tab:red" for ok in passes])
+        ax.bar_label(bars, [fmt.format(v) for v in values], fontsize=8, padding=2)
     runs_ax.axhline(8, color="black", ls="--", lw=1)
     runs_ax.set_yscale("log")
+    runs_ax.set_ylim(0.8, max(runs) * 2.5)
+    runs_ax.yaxis.set_major_locator(FixedLocator([1, 2, 5, 8, 20, 100, 500]))
+    runs_ax.yaxis.set_minor_locator(NullLocator())
+    runs_ax.set_yticklabels(["1", "2", "5", "8", "20", "100", "500"])
     runs_ax.set(ylabel="tokens in a row (log scale)", title="longest run of one token (pass: at most 8)")
-    share_ax.bar(labels, [100 * stats[k]["distinct_share"] for k in labels], color="tab:green")
     share_ax.axhline(25, color="black", ls="--", lw=1)
     share_ax.set(ylim=(0, 100), ylabel="% of the tokens", title="distinct tokens (pass: at least 25%)")
-    fig.suptitle(f"{tokens} generated tokens per decoding")
+    fig.suptitle(f"{tokens} generated tokens per decoding (green: passes, red: fails)")
     fig.tight_layout()
     return fig
 
