@@ -257,9 +257,8 @@ def histograms(samples: dict[str, np.ndarray], bins, xlabel: str, ax=None, densi
         ax: matplotlib axes (None: a new figure).
         density: normalise each histogram to unit area (on a linear axis).
         log: a log axis, each bar the share of the label's values in its bin, so that bins of equal width in
-            log compare (a density over log-spaced bins would make the short bins tower); the axis leaves room
-            above the bars for the legend.
-        legend: where the legend goes (a matplotlib ``loc``).
+            log compare (a density over log-spaced bins would make the short bins tower).
+        legend: where the legend goes (a matplotlib ``loc``; the axis leaves room above the bars for it).
 
     Returns:
         The axes.
@@ -276,8 +275,8 @@ def histograms(samples: dict[str, np.ndarray], bins, xlabel: str, ax=None, densi
                 label=f"{label} (n={len(values):,})")
     if log:
         ax.set_xscale("log")
-        room = 1.1 + 0.12 * len(samples)  # above the bars, for a legend line per label
-        ax.set_ylim(0, room * max((p.get_xy()[:, 1].max() for p in ax.patches), default=1.0))
+    room = 1.1 + 0.12 * len(samples)  # above the bars, for a legend line per label
+    ax.set_ylim(0, room * max((p.get_xy()[:, 1].max() for p in ax.patches), default=1.0))
     ax.set_xlabel(xlabel)
     ax.set_ylabel("share per bin" if log else "density" if density else "count")
     ax.legend(loc=legend)
