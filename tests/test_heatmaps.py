@@ -88,7 +88,7 @@ def test_log_histograms_show_each_bins_share_so_long_values_are_not_flattened():
     assert np.isclose(heights.max(), 0.9) and np.isclose(np.sort(np.unique(heights))[-2], 0.1)  # shares, not densities
     assert np.isclose(ax.get_ylim()[1], 1.22 * 0.9)  # room above the bars for the legend's one line
     ax = histograms({"a": [1, 1, 3], "b": [2, 3, 3]}, bins=[0, 2, 4], xlabel="v", density=False)
-    assert ax.get_xscale() == "linear" and np.allclose(ax.get_ylim(), (0, (1.1 + 0.24) * 2))  # room for two legend lines
+    assert ax.get_xscale() == "linear" and np.allclose(ax.get_ylim(), (0, (1.1 + 0.24) * 3))  # room for two legend lines
     ax = histograms({"a": [0.5, 2.0, 8.0]}, bins=4, xlabel="s", log=True)
     assert ax.patches[0].get_xy()[:, 0].min() == 0.5 and np.isclose(ax.patches[0].get_xy()[:, 0].max(), 8.0)
     plt.close("all")
