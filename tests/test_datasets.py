@@ -87,11 +87,14 @@ def test_a_file_timed_in_smpte_frames_keeps_its_seconds_through_the_cache(tmp_pa
     folder = make_folder(tmp_path / "d", bad=False)
     drop_frame = ((256 - 29) << 8) | 80  # 29.97 frames a second, 80 ticks a frame
     (folder / "jazz" / "framed.mid").write_bytes(smf(track([(0, on(60, 90)), (2400, off(60))]), division=drop_frame))
-    seconds = []
+    (folder / "jazz" / "stuck.mid").write_bytes(smf(track([(0, on(60, 90)), (480, on(62, 80)), (480, off(62))])))
+    seconds, kept = [], []
     for _ in range(2):  # parsed, then read from the cache
-        framed = next(p.performance for p in load_folder(folder, progress=False).pieces if p.name == "framed")
-        seconds.append(framed.duration_s)
+        pieces = {p.name: p.performance for p in load_folder(folder, progress=False).pieces}
+        seconds.append(pieces["framed"].duration_s)
+        kept.append((pieces["framed"].smpte, pieces["stuck"].unreleased, pieces["stuck"].smpte))
     assert seconds == [pytest.approx(1.001)] * 2
+    assert kept == [((29, 80), 1, None)] * 2  # the SMPTE timing and the note-on never released, cached too
     assert len(list((datasets.cache_home() / "parsed").glob("pieces-*.npz"))) == 1
 
 

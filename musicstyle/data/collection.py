@@ -21,7 +21,7 @@ from .cache import cache_path, load_npz, save_cache
 from .sources import GENRES, midi_files
 from .split import SPLIT_SEED, quick_subset, split_names
 
-CACHE_VERSION = 2  # 2: repaired files are kept with their repairs
+CACHE_VERSION = 3  # 2: repaired files are kept with their repairs; 3: and every piece its unreleased count and SMPTE timing
 
 
 @dataclass
@@ -186,6 +186,8 @@ def _to_arrays(c: Collection) -> dict:
         "skipped_paths": np.array([s.path for s in c.skipped], dtype=str),
         "skipped_reasons": np.array([s.reason for s in c.skipped], dtype=str),
         "repairs": np.array([",".join(f"{k}={v}" for k, v in sorted(q.repairs.items())) for q in perfs], dtype=str),
+        "unreleased": np.array([q.unreleased for q in perfs], dtype=np.int64),
+        "smpte": np.array([q.smpte or (0, 0) for q in perfs], dtype=np.int64).reshape(-1, 2),  # (0, 0): not SMPTE
     }
     for key, dtype in (("notes", NOTE_DTYPE), ("controls", CC_DTYPE), ("tempos", TEMPO_DTYPE)):
         parts = [getattr(q, key) for q in perfs]
@@ -202,9 +204,11 @@ def _from_arrays(a: dict, folder: Path) -> Collection:
     for i, name in enumerate(a["names"]):
         rel = str(a["paths"][i])
         repairs = {k: int(v) for k, v in (kv.split("=") for kv in str(a["repairs"][i]).split(",") if kv)}
+        smpte = tuple(int(x) for x in a["smpte"][i])
         perf = Performance(name=str(name), ticks_per_quarter=int(a["tpq"][i]), notes=split["notes"][i],
                            controls=split["controls"][i], tempos=split["tempos"][i], source=str(folder / rel),
-                           sha256=str(a["sha256"][i]), repairs=repairs)
+                           sha256=str(a["sha256"][i]), repairs=repairs, unreleased=int(a["unreleased"][i]),
+                           smpte=smpte if any(smpte) else None)
         pieces.append(Piece(str(name), str(a["genres"][i]) or None, rel, perf))
     skipped = [Skipped(str(p), str(r)) for p, r in zip(a["skipped_paths"], a["skipped_reasons"])]
     repaired = [Repaired(p.path, p.performance.repairs) for p in pieces if p.performance.repairs]
