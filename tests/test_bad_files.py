@@ -236,3 +236,56 @@ def test_a_file_of_another_kind_is_refused_from_its_first_bytes(tmp_path, monkey
 def test_note_ons_all_at_velocity_zero_are_named_as_such(tmp_path):
     with pytest.raises(MusicstyleError, match="no notes: its 2 note-ons all have velocity 0, which MIDI reads as a note-off"):
         read_midi(smf(track([(0, on(60, 0)), (10, on(62, 0))])))
+
+
+def test_a_folder_on_the_way_that_cannot_be_entered_is_named_not_a_traceback(tmp_path, monkeypatch, capsys):
+    from musicstyle.data.sources import find
+    from musicstyle.training.modelfile import read_metadata
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_stat = pathlib.Path.stat
+
+    def stat(self, *args, **kwargs):
+        if locked in self.parents:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_stat(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "stat", stat)
+    with pytest.raises(MusicstyleError, match=r"x.mid: cannot be written \(Permission denied: .*locked/x.mid\)"):
+        output_file(locked / "x.mid", (".mid",))
+    with pytest.raises(MusicstyleError, match=r"m.keras: cannot be read \(Permission denied\)"):
+        read_metadata(locked / "m.keras")
+    with pytest.raises(MusicstyleError, match=r"cannot be read \(Permission denied\)"):
+        find("tpd", locked / "data")
+    with pytest.raises(SystemExit):
+        main(["explore", "-o", str(locked / "out")])
+    assert "argument -o/--out: cannot be written (Permission denied" in capsys.readouterr().err
+
+
+def test_the_token_path_names_what_a_folder_passes_over(tmp_path):
+    from musicstyle.tokens import folder_tokens
+
+    (tmp_path / "good.mid").write_bytes(smf(track([(0, on(60, 90)), (480, off(60)), (0, on(64, 90)), (480, off(64)),
+                                                   (0, on(67, 90)), (480, off(67))])))
+    (tmp_path / "gone.mid").symlink_to(tmp_path / "nowhere.mid")
+    seqs, skipped = folder_tokens(tmp_path, progress=False)
+    assert len(seqs) == 1 and skipped == {str(tmp_path / "gone.mid"): "a link to a file that is not there"}
+
+
+def test_empty_names_are_refused_wherever_a_file_is_named(tmp_path, capsys):
+    from musicstyle import tokens
+
+    with pytest.raises(MusicstyleError, match="^'': an empty file name"):
+        read_midi("")
+    with pytest.raises(MusicstyleError, match="is a folder: give a MIDI file"):
+        read_midi(tmp_path)
+    for option in ("--wav", "--plot"):
+        assert main(["transfer", "--to", "jazz", "-o", str(tmp_path / "x.mid"), option, ""]) == 2
+        assert f"error: {option}: an empty file name" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["transfer", "--to", "jazz", "--out-dir", ""])
+    assert "argument --out-dir: an empty folder name" in capsys.readouterr().err
+    with pytest.raises(MusicstyleError, match="^'': an empty file name"):
+        tokens.compose("jazz", tmp_path / "c.mid", 5, seed_file="")
+    assert list(tmp_path.iterdir()) == []

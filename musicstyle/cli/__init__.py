@@ -112,7 +112,11 @@ def folder(text: str) -> str:
     where this process may write."""
     if not text.strip():
         raise argparse.ArgumentTypeError("an empty folder name (an unset shell variable?)")
-    if blocker := file_in_the_way(text):
+    try:
+        blocker = file_in_the_way(text)
+    except OSError as err:  # a folder on the way that cannot be entered
+        raise argparse.ArgumentTypeError(f"cannot be written ({err.strerror or err}: {err.filename or text})") from None
+    if blocker:
         raise argparse.ArgumentTypeError(f"{blocker} is a file, not a folder")
     if reason := unwritable(Path(text) / "probe"):
         raise argparse.ArgumentTypeError(f"cannot be written: {reason}")

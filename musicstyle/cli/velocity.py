@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import add_run_options, at_least, each_file, emit, positive, seed
+from . import add_run_options, at_least, each_file, emit, folder, positive, seed
 
 # the names only (light imports): the data groups, the velocity architectures, refit choices and transfer routes
 from ..data.groups import GROUPS
@@ -91,7 +91,7 @@ def register(groups) -> None:
                    help="input MIDI files (none: the bundled default piece, Maple Leaf Rag)")
     p.add_argument("--to", required=True, choices=("classical", "jazz"), dest="genre")
     p.add_argument("-o", "--output", help="output MIDI file, for one input")
-    p.add_argument("--out-dir", metavar="DIR", help="folder for the results of any number of inputs: NAME_to_GENRE.mid "
+    p.add_argument("--out-dir", metavar="DIR", type=folder, help="folder for the results of any number of inputs: NAME_to_GENRE.mid "
                    "(and .wav, .png beside it)")
     p.add_argument("--wav", nargs="?", const=True, metavar="OUT.wav", help="also write audio of the result (fluidsynth if "
                    "installed, else a plain synthesizer); without a name, beside the MIDI")
@@ -208,8 +208,9 @@ def _transfer(args) -> int:
     from ..settings import quiet_tensorflow
 
     files = args.files or [str(default_piece())]
-    if args.output is not None and not args.output.strip():
-        raise MusicstyleError("-o", "an empty file name (an unset shell variable?)")
+    for option, value in (("-o", args.output), ("--wav", args.wav), ("--plot", args.plot)):
+        if isinstance(value, str) and not value.strip():
+            raise MusicstyleError(option, "an empty file name (an unset shell variable?)")
     if (args.output is None) == (args.out_dir is None):
         raise MusicstyleError("-o/--out-dir", "give one: -o OUT.mid for one input, or --out-dir DIR")
     if args.output and len(files) > 1:

@@ -169,12 +169,16 @@ def read_midi(source: str | Path | bytes, name: str | None = None, strict: bool 
         data, label = bytes(source), name or "<bytes>"
     else:
         label = str(source)
+        if not label.strip():
+            raise MusicstyleError("''", "an empty file name (an unset shell variable?)")
         try:
             with Path(source).open("rb") as f:
                 head = f.read(4)  # a file of another kind is named before it is read whole (it may be huge)
                 if len(head) == 4 and head != b"MThd":
                     raise MusicstyleError(label, "not a MIDI file (no 'MThd' header)")
                 data = head + f.read()
+        except IsADirectoryError:
+            raise MusicstyleError(label, "is a folder: give a MIDI file") from None
         except OSError as err:
             raise MusicstyleError(label, f"cannot read file ({err.strerror or err})") from None
     raw = scan_events(data, label, strict)

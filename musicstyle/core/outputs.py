@@ -34,6 +34,14 @@ def output_file(path: str | Path, suffixes: tuple[str, ...], kind: str = "output
     if (path.suffix if exact else path.suffix.lower()) not in suffixes:
         endings = " or ".join(suffixes) if len(suffixes) < 3 else f"one of {', '.join(suffixes)}"
         raise MusicstyleError(path, f"{kind} must end in {endings}")
+    try:
+        return _writable_output(path, inputs)
+    except OSError as err:  # a folder on the way that cannot be entered
+        raise MusicstyleError(path, f"cannot be written ({err.strerror or err}: {err.filename or path})") from None
+
+
+def _writable_output(path: Path, inputs) -> Path:
+    """The checks of :func:`output_file` that ask the file system (any may raise :class:`OSError`)."""
     if path.is_dir():
         raise MusicstyleError(path, "is a folder: give a file name")
     if blocker := file_in_the_way(path.parent):
@@ -49,15 +57,15 @@ def output_file(path: str | Path, suffixes: tuple[str, ...], kind: str = "output
 def unwritable(path: str | Path) -> str | None:
     """Why this process could not write ``path`` (None: it can), found by trying: a file of the same folder is
     made and removed, in the nearest folder that exists when the path's own folders are still to be made."""
-    path = Path(path)
-    if path.exists() and not os.access(path, os.W_OK):
-        return "the file is read-only"
-    folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("."))
+    path, folder = Path(path), Path(path).parent
     try:
+        if path.exists() and not os.access(path, os.W_OK):
+            return "the file is read-only"
+        folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("."))
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as err:
-        return f"{folder} is not writable ({err.strerror or err})"
+        return f"{err.filename or folder} is not writable ({err.strerror or err})"
     return None
 
 

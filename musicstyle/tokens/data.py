@@ -44,11 +44,14 @@ def genre_folder(genre: str, data: str | Path | None = None) -> Path:
     name, sub = GENRE_SOURCES[genre]
     if data is not None:
         root = Path(data)
-        if not root.is_dir():
-            raise MusicstyleError(root, "not a folder")
-        for cand in (root / name / sub, root / sub, root):
-            if cand.is_dir() and any(cand.glob("*.mid")):
-                return cand
+        try:
+            if not root.is_dir():
+                raise MusicstyleError(root, "not a folder")
+            for cand in (root / name / sub, root / sub, root):
+                if cand.is_dir() and any(cand.glob("*.mid")):
+                    return cand
+        except OSError as err:  # a folder that cannot be entered or listed
+            raise MusicstyleError(err.filename or root, f"cannot be read ({err.strerror or err})") from None
         raise MusicstyleError(root, f"no {genre} MIDI files found")
     root = find(name)
     if root is None:
@@ -191,16 +194,20 @@ def folder_tokens(folder: str | Path, rich: bool = False, progress: bool = True)
         ``(token lists, skipped: reason by path string)``; raises :class:`MusicstyleError` when no
         file could be tokenized.
     """
-    folder = Path(folder)
-    if folder.is_file():
-        files = [folder]
-    elif folder.is_dir():
-        files = [p for _, p in midi_files(folder)]
-    else:
-        raise MusicstyleError(folder, "no such file or folder")
-    if not files:
+    folder, passed_over = Path(folder), []
+    try:
+        if folder.is_file():
+            files = [folder]
+        elif folder.is_dir():
+            files = [p for _, p in midi_files(folder, unreadable=passed_over)]
+        else:
+            raise MusicstyleError(folder, "no such file or folder")
+    except OSError as err:  # a folder on the way that cannot be entered
+        raise MusicstyleError(err.filename or folder, f"cannot be read ({err.strerror or err})") from None
+    if not files and not passed_over:
         raise MusicstyleError(folder, "no MIDI files (.mid, .midi) in this folder")
     table, skipped = tokenize_files(files, progress=progress)
+    skipped.update({str(p): reason for p, reason in passed_over})  # named, as the other evaluate commands do
     if not table:
         first = next(iter(skipped.items()))
         raise MusicstyleError(first[0], f"no file could be tokenized ({first[1]})")
@@ -225,8 +232,10 @@ def tokenize_all(data: str | Path | None = None, out: str | Path | None = None, 
         ``files``, ``tokenized``, ``elements``, ``seconds`` and ``skipped`` (reason by path).
     """
     t0 = time.perf_counter()
-    files = [p for g in GENRE_SOURCES for _, p in midi_files(genre_folder(g, data))]
+    passed_over: list = []
+    files = [p for g in GENRE_SOURCES for _, p in midi_files(genre_folder(g, data), unreadable=passed_over)]
     table, skipped = tokenize_files(files, workers, progress, cache)
+    skipped.update({str(p): reason for p, reason in passed_over})
     result = {"files": len(files), "tokenized": len(table), "elements": int(sum(len(e) for e in table.values())),
               "seconds": round(time.perf_counter() - t0, 1), "skipped": skipped}
     if out is not None:

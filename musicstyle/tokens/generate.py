@@ -11,6 +11,7 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
+from ..core.inputs import input_file
 from ..core.outputs import MIDI, output_file
 from ..errors import MusicstyleError
 from ..settings import check_positive, check_seed
@@ -282,6 +283,8 @@ def compose(genre: str, out: str | Path, n: int = 500, seed: int = 0, greedy: bo
         genre's onsets and loudness; ``tutorial``: eighth notes at one velocity, with the genre's voicings
         when the model stores them), or ``tutorial`` for a model that stores no playing.
     """
+    if seed_file is not None:
+        seed_file = input_file(seed_file)  # an empty name is refused, not taken as no file
     out = output_file(out, MIDI, inputs=(seed_file,))
     check_seed(seed)
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 1 <= n <= MAX_TOKENS:

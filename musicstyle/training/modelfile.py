@@ -63,11 +63,13 @@ def save_model(model, path: str | Path, metadata: dict) -> Path:
 def read_metadata(path: str | Path) -> dict:
     """The metadata of a saved model, without loading it; clear errors for a wrong or corrupt file."""
     path = Path(path)
-    if not path.is_file():
-        raise MusicstyleError(path, "no such model file")
     try:
+        if not path.is_file():
+            raise MusicstyleError(path, "no such model file")
         with zipfile.ZipFile(path) as z:
             meta = json.loads(z.read(METADATA_NAME))
+    except OSError as err:  # no permission to read it
+        raise MusicstyleError(path, f"cannot be read ({err.strerror or err})") from None
     except zipfile.BadZipFile:
         raise MusicstyleError(path, "not a .keras model file (not a zip archive)") from None
     except KeyError:

@@ -37,13 +37,16 @@ def load_shipped(name: str, kind: str | None = None) -> tuple:
         ``(model, metadata)``; the same objects on every call until :func:`clear`.
     """
     path = Path(name)
-    if path.is_dir():
-        raise MusicstyleError(path, "is a folder, not a model file")
-    if not path.is_file():
-        if path.name != str(name) or not (_SHIPPED / path.name).is_file():
-            raise MusicstyleError(path, "no such model file" + ("" if path.name != str(name) else
-                                                                  " (nor a model of that name shipped with the package)"))
-        path = _SHIPPED / path.name
+    try:
+        if path.is_dir():
+            raise MusicstyleError(path, "is a folder, not a model file")
+        if not path.is_file():
+            if path.name != str(name) or not (_SHIPPED / path.name).is_file():
+                raise MusicstyleError(path, "no such model file" + ("" if path.name != str(name) else
+                                                                      " (nor a model of that name shipped with the package)"))
+            path = _SHIPPED / path.name
+    except OSError as err:  # a folder on the way that cannot be entered
+        raise MusicstyleError(path, f"cannot be read ({err.strerror or err})") from None
     key = (str(path.resolve()), kind)
     if key not in _LOADED:
         from . import layers  # noqa: F401  (registers the custom layers before any load)
