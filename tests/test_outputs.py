@@ -83,8 +83,6 @@ def _commands(src, tmp_path):
                                     "is also the input"),
         "compose over its seed file": (["compose", "--genre", "jazz", "--seed-file", str(src), "-o", str(src)], src,
                                        "is also the input"),
-        "transfer into a folder that is a file": (["transfer", str(src), "--to", "jazz", "--out-dir", str(src / "d")],
-                                                  src / "d" / "piece_to_jazz.mid", "cannot be written: "),
         "a model inside a file": (["train", "velocity", "--genre", "jazz", "-o", str(src / "m.keras")], src / "m.keras",
                                   f"cannot be written: {src} is a file, not a folder"),
     }
@@ -98,6 +96,14 @@ def test_a_command_refuses_before_writing_anything(case, piece, tmp_path, capsys
     assert capsys.readouterr().err.startswith(f"error: {named}: {reason}")
     assert piece.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["piece.mid"]
+
+
+def test_transfer_into_a_folder_that_is_a_file_is_a_usage_error_before_any_work(piece, tmp_path, capsys):
+    before = piece.read_bytes()
+    with pytest.raises(SystemExit) as exit_:
+        main(["transfer", str(piece), "--to", "jazz", "--out-dir", str(piece / "d")])
+    assert exit_.value.code == 2 and f"argument --out-dir: {piece} is a file, not a folder" in capsys.readouterr().err
+    assert piece.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["piece.mid"]
 
 
 def test_transfer_into_a_folder_never_replaces_another_of_its_inputs(piece, tmp_path, capsys):
