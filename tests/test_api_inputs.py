@@ -146,5 +146,10 @@ def test_select_names_a_genre_the_collection_does_not_have(tmp_path):
         (tmp_path / genre / "a.mid").write_bytes(smf(track([(0, on(60, 90)), (480, off(60))])))
     collection = load_folder(tmp_path, cache=False, progress=False)
     assert len(select(collection, genre="jazz")) == 1
-    with pytest.raises(MusicstyleError, match="^Jazz: no such genre in .* \\(it has classical, jazz\\)"):
+    with pytest.raises(MusicstyleError, match="^Jazz: no readable Jazz piece in .* \\(it has classical, jazz\\)"):
         select(collection, genre="Jazz")
+    (tmp_path / "jazz" / "a.mid").write_bytes(b"not MIDI")
+    collection = load_folder(tmp_path, cache=False, progress=False)
+    with pytest.raises(MusicstyleError, match="^jazz: no readable jazz piece in .* \\(it has classical; 1 of its files "
+                                              "could not be read, the first jazz/a.mid: not a MIDI file"):
+        select(collection, genre="jazz")

@@ -71,7 +71,10 @@ def select(collection: Collection, split: str = "all", genre: str | None = None,
         raise MusicstyleError(split, f"split must be all, held-out or one of {', '.join(SIDES)}")
     genres = {p.genre for p in collection.pieces}
     if genre is not None and genre not in genres:
-        raise MusicstyleError(genre, f"no such genre in {collection.root} (it has {', '.join(sorted(map(str, genres)))})")
+        unread = [s for s in collection.skipped if s.path.lower().startswith(f"{genre}/")]
+        why = f"; {len(unread)} of its files could not be read, the first {unread[0].path}: {unread[0].reason}" if unread else ""
+        raise MusicstyleError(genre, f"no readable {genre} piece in {collection.root} "
+                                     f"(it has {', '.join(sorted(map(str, genres)))}{why})")
     pieces = [p for p in pieces if genre is None or p.genre == genre]
     if hold_out is None:
         return pieces
