@@ -15,3 +15,9 @@ class MusicstyleError(Exception):
         self.source = str(source) if source is not None else "<input>"
         self.reason = reason
         super().__init__(f"{self.source}: {reason}")
+
+    @classmethod
+    def unreadable(cls, source: str | Path, err: OSError) -> MusicstyleError:
+        """The error for a file or folder the system would not let us read: the path it names (else ``source``)
+        and why, as ``PATH: cannot be read (Permission denied)``."""
+        return cls(err.filename or source, f"cannot be read ({err.strerror or err})")

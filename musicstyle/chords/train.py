@@ -144,6 +144,6 @@ def train_command(genre: str, data=None, units: int = 128, length: int = 128, ba
     if saved:
         save_model(model, out, meta)
     result = {"saved": str(out) if saved else None, **meta["history"][-1]}
-    skipped = {s.path: s.reason for s in collection.skipped}
+    skipped = collection.skipped_files()
     return {**result, **({"left_out": {**left_tr, **left_va}} if left_tr or left_va else {}),
             **({"skipped_files": skipped} if skipped else {})}

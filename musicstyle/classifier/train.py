@@ -106,5 +106,5 @@ def train_command(data=None, arch: str = "improved", layout: str = "keys", epoch
     if saved:
         save_model(model, out, meta)
     result = {"saved": str(out) if saved else None, **{k: v for k, v in meta["test"].items() if k != "confusion"}}
-    skipped = {s.path: s.reason for s in collection.skipped}
+    skipped = collection.skipped_files()
     return {**result, **({"left_out": left_out} if left_out else {}), **({"skipped_files": skipped} if skipped else {})}

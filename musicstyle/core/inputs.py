@@ -28,5 +28,5 @@ def input_file(path: str | Path) -> Path:
             with path.open("rb"):
                 pass
     except OSError as err:  # a folder on the way that cannot be entered, a file without read permission
-        raise MusicstyleError(path, f"cannot be read ({err.strerror or err})") from None
+        raise MusicstyleError.unreadable(path, err) from None
     return path

@@ -140,7 +140,7 @@ def find(name: str, path: str | Path | None = None) -> Path | None:
             if folder.is_dir() and any(midi_files(folder, genres)):
                 return folder
         except OSError as err:  # a folder that cannot be entered or listed
-            raise MusicstyleError(err.filename or folder, f"cannot be read ({err.strerror or err})") from None
+            raise MusicstyleError.unreadable(folder, err) from None
     if path is not None:
         where = f"{'/ or '.join(genres)}/ subfolders" if genres else "the folder"
         raise MusicstyleError(path, f"no MIDI files of dataset '{name}' found there (looked in {where})")

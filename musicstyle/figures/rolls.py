@@ -35,7 +35,7 @@ def heatmap(matrix: np.ndarray, layout: Layout, title: str = "", ax=None, start:
     Taught in ``notebooks/01_data_exploration.ipynb``. A panel too short to give every step a pixel row
     (at 72 dots per inch) merges runs of steps into one row holding their largest value, so that a note
     struck at one step never falls between the rows drawn. Pedal columns are drawn in grey on their own
-    scale (0 to their largest value), outside the keys' colour scale and colour bar.
+    scale (the deepest press mid-grey, apart from black notes), outside the keys' colour scale and colour bar.
 
     Args:
         matrix: (steps, columns) values, 0 where nothing happens (drawn white).
@@ -69,7 +69,7 @@ def heatmap(matrix: np.ndarray, layout: Layout, title: str = "", ax=None, start:
     image = ax.imshow(np.ma.masked_equal(keys, 0), aspect="auto", interpolation="nearest", cmap=colours, vmin=0,
                       vmax=vmax if vmax is not None else max(int(keys.max(initial=0)), 1),
                       origin="upper", extent=(-0.5, layout.keys - 0.5, bottom, start - 0.5))
-    if layout.pedals:  # grey, on their own 0-127 scale: a pedal's depth is not what the keys' colour bar measures
+    if layout.pedals:  # grey, on their own scale: a pedal's depth is not what the keys' colour bar measures
         greys = matplotlib.colormaps["Greys"].with_extremes(bad="white")
         deepest = max(int(shown[:, layout.keys :].max(initial=0)), 1)  # drawn mid-grey, apart from the black notes
         ax.imshow(np.ma.masked_equal(shown[:, layout.keys :], 0), aspect="auto", interpolation="nearest", cmap=greys,
@@ -243,9 +243,9 @@ def before_after(before, after, titles=("original", "after"), same_notes: bool =
     return fig
 
 
-def histograms(samples: dict[str, np.ndarray], bins, xlabel: str, ax=None, density: bool = True, log: bool = False,
-               legend: str = "best"):
-    """Overlaid step histograms, one per label (for example velocity or pedal length per genre).
+def histograms(samples: dict[str, np.ndarray], bins, xlabel: str, ax=None, density: bool = True, log: bool = False):
+    """Overlaid step histograms, one per label (for example velocity or pedal length per genre), with room above
+    the bars for the legend.
 
     Taught in ``notebooks/01_data_exploration.ipynb`` and ``notebooks/05_pedal_analysis.ipynb``.
 
@@ -258,7 +258,6 @@ def histograms(samples: dict[str, np.ndarray], bins, xlabel: str, ax=None, densi
         density: normalise each histogram to unit area (on a linear axis).
         log: a log axis, each bar the share of the label's values in its bin, so that bins of equal width in
             log compare (a density over log-spaced bins would make the short bins tower).
-        legend: where the legend goes (a matplotlib ``loc``; the axis leaves room above the bars for it).
 
     Returns:
         The axes.
@@ -279,5 +278,5 @@ def histograms(samples: dict[str, np.ndarray], bins, xlabel: str, ax=None, densi
     ax.set_ylim(0, room * max((p.get_xy()[:, 1].max() for p in ax.patches), default=1.0))
     ax.set_xlabel(xlabel)
     ax.set_ylabel("share per bin" if log else "density" if density else "count")
-    ax.legend(loc=legend)
+    ax.legend()
     return ax

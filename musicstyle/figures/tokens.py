@@ -69,7 +69,6 @@ def plot_decoding(stats: dict, tokens: int = 500):
         The matplotlib figure.
     """
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FixedLocator, NullLocator
 
     fig, (runs_ax, share_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
     labels = list(stats)
@@ -82,9 +81,9 @@ def plot_decoding(stats: dict, tokens: int = 500):
     runs_ax.axhline(8, color="black", ls="--", lw=1)
     runs_ax.set_yscale("log")
     runs_ax.set_ylim(0.8, max(runs) * 2.5)
-    runs_ax.yaxis.set_major_locator(FixedLocator([1, 2, 5, 8, 20, 100, 500]))
-    runs_ax.yaxis.set_minor_locator(NullLocator())
-    runs_ax.set_yticklabels(["1", "2", "5", "8", "20", "100", "500"])
+    ticks = [1, 2, 5, 8, 20, 100, 500]
+    runs_ax.set_yticks(ticks, [str(t) for t in ticks])
+    runs_ax.minorticks_off()
     runs_ax.set(ylabel="tokens in a row (log scale)", title="longest run of one token (pass: at most 8)")
     share_ax.axhline(25, color="black", ls="--", lw=1)
     share_ax.set(ylim=(0, 100), ylabel="% of the tokens", title="distinct tokens (pass: at least 25%)")

@@ -51,7 +51,7 @@ def genre_folder(genre: str, data: str | Path | None = None) -> Path:
                 if cand.is_dir() and any(cand.glob("*.mid")):
                     return cand
         except OSError as err:  # a folder that cannot be entered or listed
-            raise MusicstyleError(err.filename or root, f"cannot be read ({err.strerror or err})") from None
+            raise MusicstyleError.unreadable(root, err) from None
         raise MusicstyleError(root, f"no {genre} MIDI files found")
     root = find(name)
     if root is None:
@@ -203,7 +203,7 @@ def folder_tokens(folder: str | Path, rich: bool = False, progress: bool = True)
         else:
             raise MusicstyleError(folder, "no such file or folder")
     except OSError as err:  # a folder on the way that cannot be entered
-        raise MusicstyleError(err.filename or folder, f"cannot be read ({err.strerror or err})") from None
+        raise MusicstyleError.unreadable(folder, err) from None
     if not files and not passed_over:
         raise MusicstyleError(folder, "no MIDI files (.mid, .midi) in this folder")
     table, skipped = tokenize_files(files, progress=progress)

@@ -69,7 +69,7 @@ def read_metadata(path: str | Path) -> dict:
         with zipfile.ZipFile(path) as z:
             meta = json.loads(z.read(METADATA_NAME))
     except OSError as err:  # no permission to read it
-        raise MusicstyleError(path, f"cannot be read ({err.strerror or err})") from None
+        raise MusicstyleError.unreadable(path, err) from None
     except zipfile.BadZipFile:
         raise MusicstyleError(path, "not a .keras model file (not a zip archive)") from None
     except KeyError:

@@ -46,7 +46,7 @@ def load_shipped(name: str, kind: str | None = None) -> tuple:
                                                                       " (nor a model of that name shipped with the package)"))
             path = _SHIPPED / path.name
     except OSError as err:  # a folder on the way that cannot be entered
-        raise MusicstyleError(path, f"cannot be read ({err.strerror or err})") from None
+        raise MusicstyleError.unreadable(path, err) from None
     key = (str(path.resolve()), kind)
     if key not in _LOADED:
         from . import layers  # noqa: F401  (registers the custom layers before any load)

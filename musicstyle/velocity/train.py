@@ -184,7 +184,7 @@ def train(genre: str, arch: str = "improved", data=None, epochs: int = 40, windo
         "train_pieces": len(train_data),
         "validation_pieces": len(val_data),
         "left_out": {**train_data.left_out, **val_data.left_out},
-        "skipped_files": {s.path: s.reason for s in collection.skipped},  # files of the folder it could not read
+        "skipped_files": collection.skipped_files(),  # files of the folder it could not read
         "data_checksum": pieces_checksum(tr + va),
         "data_root": str(collection.root),
         "members": len(kept),
