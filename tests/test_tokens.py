@@ -410,6 +410,9 @@ def test_evaluate_command_and_compose_on_a_saved_model(tmp_path, melody):
     (folder / "broken.mid").write_bytes(b"MThd broken")
     r = T.evaluate_command("jazz", folder, model=path, progress=False)
     assert r["pieces"] == 1 and r["skipped"] == 1 and "music21 cannot read it" in r["skipped_files"][str(folder / "broken.mid")]
+    assert "caution" not in r
+    r = T.evaluate_command("pop", folder, model=path, progress=False)  # allowed, but said
+    assert r["genre"] == "jazz" and r["caution"] == "the jazz model measured on pop pieces"
     out = T.compose("jazz", tmp_path / "new.mid", 30, model=path, max_run=0, greedy=True)
     assert out["first_tokens"] == ["C4"] * 12 and out["decoding"] == "greedy" and (tmp_path / "new.mid").is_file()
     with pytest.raises(MusicstyleError, match="m.keras: a jazz token model: give --genre jazz"):

@@ -376,6 +376,7 @@ def test_evaluate_json_on_held_out_real_pieces(tpd_folder, capsys, monkeypatch):
                 "within_piece_r"} <= set(r)
         assert r["within_piece_r"] > r["figures"]["pitch_mean_baseline"]["within_piece_r"]
         assert r["pieces"] == 35 and r["onsets"] > 50_000
+        assert r["no_dynamics"] == {"classical": 1, "jazz": 0}[genre]  # "02. Christe Eleison", a score as exported
         # the bars on TPD's held-out pieces, and the improved model beats the paper's architecture
         assert r["rmse_ratio"] <= {"classical": 0.78, "jazz": 0.90}[genre] and r["rmse"] < r["rmse_paper"]
 
@@ -398,9 +399,11 @@ def test_evaluate_velocity_prints_a_table_per_genre(tmp_path, capsys):
         (tmp_path / genre).mkdir()
         for i in range(2):
             (tmp_path / genre / f"{genre}{i}.mid").write_bytes(piece_bytes(shift=i))
+    flat = smf(track([(0, on(60, 64)), (0, on(64, 64)), (480, off(60)), (0, off(64)), (0, on(67, 64)), (480, off(67))]))
+    (tmp_path / "classical" / "score.mid").write_bytes(flat)  # one velocity for every note: measured, and said
     assert main(["evaluate", "velocity", "--data", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "{" not in out and "classical: 2 pieces" in out and "jazz: 2 pieces" in out
+    assert "{" not in out and "classical: 3 pieces (1 with one velocity for every note)" in out and "jazz: 2 pieces," in out
     rows = [line.split() for line in out.splitlines() if line.startswith("  ")]
     assert rows[0] == ["model", "RMSE", "MAE", "r", "within", "within", "r", "ratio"]
     assert {r[0] for r in rows} >= {"improved", "paper", "mean_baseline", "pitch_mean_baseline"}

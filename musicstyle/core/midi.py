@@ -52,9 +52,9 @@ from ..errors import MusicstyleError
 from .midiscan import DEFAULT_US_PER_QUARTER, MAX_TICK, REPAIRS, STRICT_TOLERATED, TEMPO_DTYPE, RawEvents, scan_events
 
 __all__ = [
-    "CC_DTYPE", "MAX_GAP_S", "MAX_TICK", "NOTE_DTYPE", "PEDAL_CCS", "REPAIRS", "STRICT_TOLERATED", "TEMPO_DTYPE",
+    "CC_DTYPE", "MAX_GAP_S", "MIN_STD", "MAX_TICK", "NOTE_DTYPE", "PEDAL_CCS", "REPAIRS", "STRICT_TOLERATED", "TEMPO_DTYPE",
     "Performance", "RawEvents", "one_note_per_key", "read_midi", "rewrite_velocities", "scan_events",
-    "ticks_to_seconds", "validate", "write_events",
+    "ticks_to_seconds", "validate", "velocities_vary", "write_events",
 ]
 
 #: Controller numbers kept as pedal events: sustain, sostenuto, soft.
@@ -63,6 +63,8 @@ PEDAL_CCS = (64, 66, 67)
 MAX_GAP_S = 120.0
 #: Tempo range accepted, in quarter notes per minute.
 TEMPO_RANGE_QPM = (4.0, 1000.0)
+#: Smallest spread of a piece's velocities (standard deviation, velocity units) that counts as dynamics.
+MIN_STD = 1.0
 
 NOTE_DTYPE = np.dtype([("start", "i8"), ("end", "i8"), ("pitch", "u1"), ("velocity", "u1")])
 CC_DTYPE = np.dtype([("tick", "i8"), ("number", "u1"), ("value", "u1")])
@@ -248,6 +250,12 @@ def one_note_per_key(notes: np.ndarray) -> np.ndarray:
     cut = (pitch[1:] == pitch[:-1]) & (end[:-1] > start[1:])
     end[:-1][cut] = start[1:][cut]
     return notes[np.argsort((start << 8) | pitch, kind="stable")]
+
+
+def velocities_vary(velocity) -> bool:
+    """Whether a piece's velocities vary (a spread of at least :data:`MIN_STD`). A file written with one
+    velocity for every note (a score exported as it is) does not: it carries no dynamics."""
+    return len(velocity) > 0 and float(np.std(velocity)) >= MIN_STD
 
 
 def validate(perf: Performance) -> None:

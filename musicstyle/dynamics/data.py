@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.midi import Performance, as_performance
+from ..core.midi import MIN_STD, Performance, as_performance, velocities_vary
 from ..core.notes import chord_ids
 from ..errors import MusicstyleError
 from .relations import note_attributes
@@ -20,10 +20,6 @@ GENRES = ("classical", "jazz")
 #: What the ``relations`` judge may answer: a genre, or velocities unrelated to the notes.
 UNRELATED = "unrelated"
 OUTCOMES = (*GENRES, UNRELATED)
-#: Smallest spread used when standardising (velocity units), so constant pieces stay finite.
-MIN_STD = 1.0
-
-
 @dataclass
 class Dynamics:
     """A piece's onset velocities with its chord structure (no pitches).
@@ -81,8 +77,7 @@ def has_dynamics(piece: "Performance | Dynamics") -> bool:
     A file written with one velocity for every note (a score exported as it is) carries no dynamics:
     a judge of dynamics can only guess on it, and would learn from it how the file was made.
     """
-    v = piece.velocity if isinstance(piece, Dynamics) else piece.notes["velocity"]
-    return len(v) > 0 and float(np.std(v)) >= MIN_STD
+    return velocities_vary(piece.velocity if isinstance(piece, Dynamics) else piece.notes["velocity"])
 
 
 def judgeable(collection):

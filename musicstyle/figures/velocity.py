@@ -32,7 +32,8 @@ def evaluation_table(result: dict) -> str:
         if not r.get("figures"):
             lines.append(f"{genre}: no pieces")
         else:
-            lines.append(f"{genre}: {r['pieces']} pieces, {r['onsets']:,} onsets")
+            flat = f" ({r['no_dynamics']} with one velocity for every note)" if r.get("no_dynamics") else ""
+            lines.append(f"{genre}: {r['pieces']} pieces{flat}, {r['onsets']:,} onsets")
             lines.append(f"  {'model':<20}{'RMSE':>8}{'MAE':>8}{'r':>8}{'within':>8}{'within r':>10}{'ratio':>8}")
         for name, f in r.get("figures", {}).items():
             ratio = f["rmse"] / r["rmse_mean_baseline"] if r["rmse_mean_baseline"] else float("nan")

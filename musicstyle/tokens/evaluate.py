@@ -150,8 +150,9 @@ def evaluate_command(genre: str, data: str | Path | None = None, split: str | No
         by_group: also ``by_group``, the figures of each group (:func:`evaluate_by_group`).
 
     Returns:
-        The figures of :func:`evaluate`, ``skipped`` (how many files music21 could not read) and
-        ``skipped_files`` (the reason for each, if any).
+        The figures of :func:`evaluate`, ``skipped`` (how many files music21 could not read),
+        ``skipped_files`` (the reason for each, if any) and, when the model's genre (the figures'
+        ``genre``) is not ``genre``, a ``caution`` saying so.
     """
     if data is None and not split:
         raise MusicstyleError("data", "a folder of MIDI files is needed without a split")
@@ -165,6 +166,8 @@ def evaluate_command(genre: str, data: str | Path | None = None, split: str | No
         raise MusicstyleError(data, f"no piece of at least two tokens to measure ({len(seqs)} read, "
                               f"{len(skipped)} that music21 could not parse)")
     out = {**evaluate(net, meta, seqs), "skipped": len(skipped)}
+    if meta["genre"] != genre:
+        out["caution"] = f"the {meta['genre']} model measured on {genre} pieces"
     if skipped:
         out["skipped_files"] = skipped
     if by_group:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.midi import velocities_vary
 from ..data import GROUPS, SPLIT_SEED, recording_group, select
 from ..errors import MusicstyleError
 from .data import Prepared, pieces_of
@@ -165,8 +166,9 @@ def evaluate_pieces(pieces, genre: str, models: dict, per_piece: bool = False, b
 
     Returns:
         The first model's figures, ``rmse_ratio`` (over the mean baseline), ``rmse_<name>`` of the
-        others, every model's and baseline's figures under ``figures``, and ``left_out`` (the reason
-        by piece, if any: no note in the key range, or too long for a grid).
+        others, every model's and baseline's figures under ``figures``, ``no_dynamics`` (how many of
+        the pieces have one velocity for every note: measured, with only their level to predict), and
+        ``left_out`` (the reason by piece, if any: no note in the key range, or too long for a grid).
     """
     pieces = list(pieces)
     prepared = Prepared(pieces)
@@ -174,7 +176,8 @@ def evaluate_pieces(pieces, genre: str, models: dict, per_piece: bool = False, b
     main_meta = models[names[0]][1]
     mean = float(main_meta["train_mean"])
     pitch = np.asarray(main_meta["pitch_means"], np.float64)
-    result = {"genre": genre, "pieces": len(prepared), "onsets": len(prepared.onset_velocities())}
+    result = {"genre": genre, "pieces": len(prepared), "onsets": len(prepared.onset_velocities()),
+              "no_dynamics": sum(not velocities_vary(v) for v in prepared.velocity)}
     if prepared.left_out:
         result["left_out"] = prepared.left_out
     if not len(prepared):
