@@ -1,8 +1,10 @@
 """Every relative link in the project's Markdown pages leads to a file that exists, and to a heading there;
-every package name the pages and the notebooks' prose give (`musicstyle.x.y`) exists."""
+every package name the pages and the notebooks' prose give (`musicstyle.x.y`) exists, and so does every
+command and option of the command line they quote."""
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import re
@@ -15,6 +17,9 @@ PAGES = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", ROOT / "data" / "README.m
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 NAME = re.compile(r"`(musicstyle(?:\.[A-Za-z_]\w*)+)")
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+#: A quoted command line: ``musicstyle`` and its words, then the rest of the line up to a comment or the quote's end.
+COMMAND = re.compile(r"musicstyle((?: [a-z][a-z0-9-]*)+)([^`\n|#]*)")
+OPTION = re.compile(r"(?<![\w-])(--?[a-zA-Z][\w-]*)")
 
 
 def slug(heading: str) -> str:
@@ -75,3 +80,48 @@ def _exists(name: str) -> bool:
 def test_package_names_in_prose_exist(page):
     names = set(NAME.findall(_prose(page)))
     assert not [n for n in sorted(names) if not _exists(n)], page.name
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict:
+    return next((a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)), {})
+
+
+def quoted_options(text: str) -> list[tuple[str, str]]:
+    """(command, option) of every option a quoted ``musicstyle`` command line gives that its command does not take,
+    or (command, word) of a subcommand it does not have. A synopsis's ``{a,b}`` of subcommands is checked as each of
+    a and b."""
+    from musicstyle.cli import build_parser
+
+    wrong = []
+    for m in COMMAND.finditer(text):
+        words, rest, parser, path = m.group(1).split(), m.group(2), build_parser(), []
+        while words and words[0] in _subcommands(parser):
+            parser = _subcommands(parser)[words[0]]
+            path.append(words.pop(0))
+        if not path:
+            continue  # prose ("musicstyle is ...")
+        command, parsers = " ".join(path), {" ".join(path): parser}
+        if group := _subcommands(parser):  # its next word, or each of a synopsis's {a,b}, names the command
+            choices = None if words else re.match(r" \{([\w,|-]+)\}", rest)
+            names = re.split(r"[,|]", choices.group(1)) if choices else words[:1]
+            rest = rest[choices.end():] if choices else rest
+            wrong += [(command, n) for n in names if n not in group]
+            parsers = {f"{command} {n}": group[n] for n in names if n in group}
+        for name, one in parsers.items():
+            known = {o for a in one._actions for o in a.option_strings}
+            wrong += [(name, o) for o in OPTION.findall(" ".join(words) + rest) if o not in known]
+    return wrong
+
+
+def test_quoted_options_are_checked():
+    assert quoted_options("`musicstyle evaluate velocity --split test --json` and `musicstyle transfer -o x.mid`") == []
+    assert quoted_options("`musicstyle evaluate velocity --splt test`") == [("evaluate velocity", "--splt")]
+    assert quoted_options("`musicstyle evaluate speed --json`") == [("evaluate", "speed")]
+    assert quoted_options("`musicstyle bench {velocity,tokens} --json`") == []
+    assert quoted_options("`musicstyle bench {velocity,speed} --json`") == [("bench", "speed")]
+    assert quoted_options("`musicstyle bench {velocity,tokens} --files 3`") == [("bench velocity", "--files")]
+
+
+@pytest.mark.parametrize("page", PAGES + NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_quoted_commands_and_options_exist(page):
+    assert not quoted_options(_prose(page)), page.name
