@@ -270,3 +270,20 @@ def test_a_reader_that_goes_away_ends_the_command_without_a_traceback(tmp_path):
     proc.stdout.close()  # as `| head -1` does once it has its line
     err = proc.stderr.read().decode()
     assert proc.wait() == 1 and "Traceback" not in err and "BrokenPipeError" not in err
+
+
+@pytest.mark.parametrize("as_json, terminal, shown", [(False, False, True), (True, True, True), (True, False, False)])
+def test_progress_bars_go_to_a_watching_terminal_and_stay_out_of_json_for_scripts(as_json, terminal, shown, monkeypatch, tmp_path,
+                                                                                   capsys):
+    import musicstyle.tokens as T
+
+    seen = {}
+
+    def evaluate_command(*args, progress, **kwargs):
+        seen["progress"] = progress
+        return {}
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
+    monkeypatch.setattr(T, "evaluate_command", evaluate_command)
+    assert main(["evaluate", "tokens", "--genre", "jazz", "--data", str(tmp_path), *(["--json"] if as_json else [])]) == 0
+    assert seen == {"progress": shown}

@@ -135,6 +135,12 @@ def add_run_options(p) -> None:
                         "only the chief writes the model)")
 
 
+def shows_progress(args) -> bool:
+    """Whether a long command shows progress bars (on stderr): always, except with ``--json`` when stderr
+    is not a terminal (a script reading the JSON wants nothing else)."""
+    return not args.json or sys.stderr.isatty()
+
+
 def emit(result: dict, as_json: bool) -> None:
     """Print a command's result.
 

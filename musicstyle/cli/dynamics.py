@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..data.groups import GROUPS
 from ..dynamics.model import RELATIONS_MEMBERS
 from ..dynamics.relations import SEGMENT_NOTES
-from . import add_run_options, at_least, each_file, emit, seed
+from . import add_run_options, at_least, each_file, emit, seed, shows_progress
 
 
 def _data_option(p) -> None:
@@ -135,7 +135,7 @@ def _evaluate(args) -> int:
 
     quiet_tensorflow()
     result = evaluate_command(args.data, args.split, cnn=args.cnn, stats=args.stats, trusted=args.trusted,
-                              texture=args.texture, progress=not args.json, relations=args.relations,
+                              texture=args.texture, progress=shows_progress(args), relations=args.relations,
                               hold_out=args.hold_out, per_piece=args.per_piece, by_group=args.by_group)
     if args.json:
         emit(result, True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import add_run_options, at_least, emit, positive, seed
+from . import add_run_options, at_least, emit, positive, seed, shows_progress
 from ..errors import MusicstyleError
 
 GENRES = ("classical", "pop", "jazz")
@@ -126,7 +126,7 @@ def _evaluate(args) -> int:
         raise MusicstyleError("--hold-out/--by-group", "need --split")
     if args.by_group and args.split == "held-out":
         raise MusicstyleError("--by-group", "figures by group are for --split test or validation (held-out is one group)")
-    emit(T.evaluate_command(args.genre, args.data, args.split, args.model, progress=not args.json, hold_out=args.hold_out,
+    emit(T.evaluate_command(args.genre, args.data, args.split, args.model, progress=shows_progress(args), hold_out=args.hold_out,
                             by_group=args.by_group), args.json)
     return 0
 
@@ -144,7 +144,7 @@ def _tokenize(args) -> int:
 
     if args.out:
         output_file(args.out, (".npz",), "token tables", exact=True)
-    result = T.tokenize_all(args.data, args.out, args.workers, cache=not args.no_cache, progress=not args.json)
+    result = T.tokenize_all(args.data, args.out, args.workers, cache=not args.no_cache, progress=shows_progress(args))
     emit({**result, "skipped": len(result["skipped"])} if not args.json else result, args.json)
     return 0
 
