@@ -49,8 +49,9 @@ def soundfont() -> str | None:
 
 
 def backend() -> str:
-    """'fluidsynth' when the fluidsynth program and a soundfont are installed, else 'plain'."""
-    return "fluidsynth" if shutil.which("fluidsynth") and soundfont() else "plain"
+    """'fluidsynth' when the fluidsynth program and a soundfont are installed, else 'plain' (a
+    ``$MUSICSTYLE_SOUNDFONT`` that names no file is an error either way)."""
+    return "fluidsynth" if soundfont() and shutil.which("fluidsynth") else "plain"
 
 
 def render(midi: str | Path | bytes, seconds: float | None = None, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
