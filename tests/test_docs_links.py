@@ -17,8 +17,9 @@ PAGES = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", ROOT / "data" / "README.m
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 NAME = re.compile(r"`(musicstyle(?:\.[A-Za-z_]\w*)+)")
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-#: A quoted command line: ``musicstyle`` and its words, then the rest of the line up to a comment or the quote's end.
-COMMAND = re.compile(r"musicstyle((?: [a-z][a-z0-9-]*)+)([^`\n|#]*)")
+#: A quoted command line: ``musicstyle`` and its words, then the rest of the line up to the quote's end, a comment
+#: or a pipe (`` | ``; a synopsis's ``test|held-out`` is kept).
+COMMAND = re.compile(r"musicstyle((?: [a-z][a-z0-9-]*)+)((?:[^`\n#|]|\|(?! ))*)")
 OPTION = re.compile(r"(?<![\w-])(--?[a-zA-Z][\w-]*)")
 
 
@@ -120,6 +121,9 @@ def test_quoted_options_are_checked():
     assert quoted_options("`musicstyle bench {velocity,tokens} --json`") == []
     assert quoted_options("`musicstyle bench {velocity,speed} --json`") == [("bench", "speed")]
     assert quoted_options("`musicstyle bench {velocity,tokens} --files 3`") == [("bench velocity", "--files")]
+    assert quoted_options("musicstyle evaluate velocity [--split test|held-out] [--hold-out GROUP] [--seed 1]") == [
+        ("evaluate velocity", "--seed")]
+    assert quoted_options("`musicstyle judge a.mid --json | jq -r .jazz`") == []
 
 
 @pytest.mark.parametrize("page", PAGES + NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))

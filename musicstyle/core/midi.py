@@ -52,7 +52,7 @@ from ..errors import MusicstyleError
 from .midiscan import DEFAULT_US_PER_QUARTER, MAX_TICK, REPAIRS, STRICT_TOLERATED, TEMPO_DTYPE, RawEvents, scan_events
 
 __all__ = [
-    "CC_DTYPE", "MAX_GAP_S", "MIN_STD", "MAX_TICK", "NOTE_DTYPE", "PEDAL_CCS", "REPAIRS", "STRICT_TOLERATED", "TEMPO_DTYPE",
+    "CC_DTYPE", "MAX_GAP_S", "MAX_TICK", "MIN_STD", "NOTE_DTYPE", "PEDAL_CCS", "REPAIRS", "STRICT_TOLERATED", "TEMPO_DTYPE",
     "Performance", "RawEvents", "one_note_per_key", "read_midi", "rewrite_velocities", "scan_events",
     "ticks_to_seconds", "validate", "velocities_vary", "write_events",
 ]

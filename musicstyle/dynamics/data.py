@@ -20,6 +20,8 @@ GENRES = ("classical", "jazz")
 #: What the ``relations`` judge may answer: a genre, or velocities unrelated to the notes.
 UNRELATED = "unrelated"
 OUTCOMES = (*GENRES, UNRELATED)
+
+
 @dataclass
 class Dynamics:
     """A piece's onset velocities with its chord structure (no pitches).
