@@ -402,8 +402,11 @@ def test_evaluate_velocity_prints_a_table_per_genre(tmp_path, capsys):
     flat = smf(track([(0, on(60, 64)), (0, on(64, 64)), (480, off(60)), (0, off(64)), (0, on(67, 64)), (480, off(67))]))
     (tmp_path / "classical" / "score.mid").write_bytes(flat)  # one velocity for every note: measured, and said
     assert main(["evaluate", "velocity", "--data", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "{" not in out and "classical: 3 pieces (1 with one velocity for every note)" in out and "jazz: 2 pieces," in out
+    assert "classical improved: 100%" in err and "jazz paper: 100%" in err  # a bar per model, on stderr
+    assert main(["evaluate", "velocity", "--data", str(tmp_path), "--json"]) == 0
+    assert "100%" not in capsys.readouterr().err  # not for a script reading the JSON (stderr is no terminal here)
     rows = [line.split() for line in out.splitlines() if line.startswith("  ")]
     assert rows[0] == ["model", "RMSE", "MAE", "r", "within", "within", "r", "ratio"]
     assert {r[0] for r in rows} >= {"improved", "paper", "mean_baseline", "pitch_mean_baseline"}

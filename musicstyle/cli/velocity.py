@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import add_run_options, at_least, each_file, emit, folder, positive, seed
+from . import add_run_options, at_least, each_file, emit, folder, positive, seed, shows_progress
 
 # the names only (light imports): the data groups, the velocity architectures, refit choices and transfer routes
 from ..data.groups import GROUPS
@@ -187,7 +187,7 @@ def _evaluate(args) -> int:
     from ..velocity.evaluate import model_files
 
     result = evaluate(args.data, args.split, models=model_files(args.model), hold_out=args.hold_out, per_piece=args.per_piece,
-                      by_group=args.by_group)
+                      by_group=args.by_group, progress=shows_progress(args))
     if args.json:
         emit(result, True)
         return 0

@@ -40,7 +40,7 @@ def baselines(train: Prepared) -> dict:
     return {"train_mean": round(mean, 4), "pitch_means": [round(float(a), 4) for a in per], "train_onsets": int(len(v))}
 
 
-def onset_predictions(model, prepared: Prepared) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def onset_predictions(model, prepared: Prepared, progress: str | None = None) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The model's velocity of every note in the key range, piece by piece.
 
     Taught in ``notebooks/02_velocity_cnn.ipynb``.
@@ -48,12 +48,16 @@ def onset_predictions(model, prepared: Prepared) -> list[tuple[np.ndarray, np.nd
     Args:
         model: a velocity model.
         prepared: the pieces.
+        progress: the label of a progress bar over the pieces (None: no bar).
 
     Returns:
         Per piece: (true velocity, predicted velocity, key column), float64, float64, int64.
     """
+    from tqdm.auto import tqdm
+
     out = []
-    for i, (v, c) in enumerate(zip(prepared.velocity, prepared.column)):
+    pieces = tqdm(list(zip(prepared.velocity, prepared.column)), desc=progress, unit="piece", disable=progress is None)
+    for i, (v, c) in enumerate(pieces):
         inside = c >= 0
         if is_note_model(model):
             pred = predict_whole(model, prepared.notes[i], prepared.piece[i])[inside]
@@ -151,7 +155,8 @@ def group_figures(groups: list[str], per: list[tuple[np.ndarray, np.ndarray, np.
     return out
 
 
-def evaluate_pieces(pieces, genre: str, models: dict, per_piece: bool = False, by_group: bool = False) -> dict:
+def evaluate_pieces(pieces, genre: str, models: dict, per_piece: bool = False, by_group: bool = False,
+                    progress: bool = False) -> dict:
     """Figures of each model and of the baselines on ``pieces``.
 
     Taught in ``notebooks/02_velocity_cnn.ipynb``.
@@ -163,6 +168,7 @@ def evaluate_pieces(pieces, genre: str, models: dict, per_piece: bool = False, b
             and the baselines use its metadata's training means.
         per_piece: also the first model's :func:`piece_figures` (``per_piece``).
         by_group: also the first model's :func:`group_figures` (``by_group``).
+        progress: show a progress bar for each model.
 
     Returns:
         The first model's figures, ``rmse_ratio`` (over the mean baseline), ``rmse_<name>`` of the
@@ -184,7 +190,7 @@ def evaluate_pieces(pieces, genre: str, models: dict, per_piece: bool = False, b
         return result
     figures, first = {}, None
     for name in names:
-        per = onset_predictions(models[name][0], prepared)
+        per = onset_predictions(models[name][0], prepared, f"{genre} {name}" if progress else None)
         first = per if first is None else first
         figures[name] = metrics([(t, p) for t, p, _ in per])
     figures["mean_baseline"] = metrics([(t, np.full_like(t, mean)) for t, _, _ in first])
@@ -235,7 +241,7 @@ def model_files(paths) -> dict:
 
 
 def evaluate(data=None, split: str = "all", models: dict | None = None, collection=None, hold_out: str | None = None,
-             per_piece: bool = False, by_group: bool = False) -> dict:
+             per_piece: bool = False, by_group: bool = False, progress: bool = False) -> dict:
     """Each genre's shipped models (improved, then paper and stylenet where shipped) on its own genre's pieces.
 
     Reproduced by ``musicstyle evaluate velocity``; taught in ``notebooks/02_velocity_cnn.ipynb``.
@@ -251,13 +257,14 @@ def evaluate(data=None, split: str = "all", models: dict | None = None, collecti
             or measured alone with ``split="held-out"``: pass models trained with the same ``hold_out``.
         per_piece: each genre's main model also piece by piece (:func:`piece_figures`).
         by_group: each genre's main model also on each recording-source group (:func:`group_figures`).
+        progress: show progress bars (on stderr) while loading and measuring.
 
     Returns:
         ``split``, ``data``, ``hold_out``, ``skipped`` (how many files could not be read;
         ``skipped_files``: the reason for each, if any) and each genre's :func:`evaluate_pieces` (with
         each main model's own ``trained_hold_out``).
     """
-    collection = pieces_of(data, collection)
+    collection = pieces_of(data, collection, progress=progress)
     pieces = select(collection, split, seed=SPLIT_SEED, hold_out=hold_out)
     result = {"split": split, "data": str(collection.root), "hold_out": hold_out, "skipped": len(collection.skipped)}
     if collection.skipped:
@@ -265,7 +272,7 @@ def evaluate(data=None, split: str = "all", models: dict | None = None, collecti
     for genre in GENRES:
         these = [p for p in pieces if p.genre == genre]
         chosen = (models or {}).get(genre) or _shipped(genre)
-        result[genre] = evaluate_pieces(these, genre, chosen, per_piece=per_piece, by_group=by_group)
+        result[genre] = evaluate_pieces(these, genre, chosen, per_piece=per_piece, by_group=by_group, progress=progress)
         result[genre]["trained_hold_out"] = next(iter(chosen.values()))[1].get("hold_out")
     return result
 
