@@ -81,7 +81,7 @@ def test_an_output_where_this_process_may_not_write_is_refused_before_any_work(t
         output_file("", (".mid",))
     with pytest.raises(SystemExit) as exit_:
         main(["explore", "-o", str(tmp_path / "ro")])
-    assert exit_.value.code == 2 and "argument -o/--out: cannot be written" in capsys.readouterr().err
+    assert exit_.value.code == 2 and "argument -o/--out-dir/--out: cannot be written" in capsys.readouterr().err
     assert main(["train", "velocity", "--genre", "jazz", "-o", str(tmp_path / "ro" / "v.keras")]) == 2  # before training
     assert "v.keras: cannot be written" in capsys.readouterr().err and list((tmp_path / "ro").iterdir()) == []
 
@@ -260,7 +260,7 @@ def test_a_folder_on_the_way_that_cannot_be_entered_is_named_not_a_traceback(tmp
         find("tpd", locked / "data")
     with pytest.raises(SystemExit):
         main(["explore", "-o", str(locked / "out")])
-    assert "argument -o/--out: cannot be written (Permission denied" in capsys.readouterr().err
+    assert "argument -o/--out-dir/--out: cannot be written (Permission denied" in capsys.readouterr().err
 
 
 def test_the_token_path_names_what_a_folder_passes_over(tmp_path):

@@ -152,6 +152,10 @@ def test_text_output_lists_a_nested_dictionary_under_its_key(capsys):
         "split  test", "jazz", "  pieces  35", "  ratio   0.8", "empty  {}", "rows   [1, 2]"]
     emit({"jazz": {"pieces": 35}}, True)
     assert capsys.readouterr().out == '{"jazz": {"pieces": 35}}\n'
+    emit({"hold_out": None, "texture": True, "quick": False}, False)  # not Python's None, True, False
+    assert capsys.readouterr().out.splitlines() == ["hold_out  -", "texture   yes", "quick     no"]
+    emit({"hold_out": None, "texture": True}, True)
+    assert capsys.readouterr().out == '{"hold_out": null, "texture": true}\n'
 
 
 def test_text_output_rounds_floats_and_sets_rows_out_as_a_table_while_json_keeps_every_digit(capsys):
@@ -211,8 +215,10 @@ OUT_OF_RANGE = [
     (["compose", "--genre", "pop", "-o", "x.mid", "--seed", "-1"], "--seed: must be a whole number from 0"),
     (["generate", "--genre", "jazz", "--inspired-by", "p.mid", "-o", "x.mid", "--seed", "99999999999999999999"],
      "--seed: must be a whole number from 0"),
-    (["explore", "p.mid", "-o", "p.mid/sub"], "-o/--out: p.mid is a file, not a folder"),
-    (["explore", "p.mid", "-o", "p.mid"], "-o/--out: p.mid is a file, not a folder"),
+    (["explore", "p.mid", "-o", "p.mid/sub"], "-o/--out-dir/--out: p.mid is a file, not a folder"),
+    (["explore", "p.mid", "-o", "p.mid"], "-o/--out-dir/--out: p.mid is a file, not a folder"),
+    (["explore", "p.mid", "-o", "heat.png"], "-o/--out-dir/--out: heat.png names a file, but this option takes a folder"),
+    (["transfer", "p.mid", "--to", "jazz", "--out-dir", "p_jazz.mid"], "--out-dir: p_jazz.mid names a file, but this option"),
 ]
 
 
@@ -244,6 +250,7 @@ COMBINATIONS = [  # options that would be accepted and then do nothing are refus
      "error: --extra-models: model re-predictions are not used with --real-only"),
     (["evaluate", "tokens", "--genre", "jazz", "--data", ".", "--split", "held-out", "--hold-out", "loud", "--by-group"],
      "error: --by-group: figures by group are for --split test or validation"),
+    (["transfer", "--to", "jazz", "-o", "x.mid", "--seconds", "10"], "error: --seconds: sets the length of the WAV: give --wav too"),
 ]
 
 
@@ -287,3 +294,13 @@ def test_progress_bars_go_to_a_watching_terminal_and_stay_out_of_json_for_script
     monkeypatch.setattr(T, "evaluate_command", evaluate_command)
     assert main(["evaluate", "tokens", "--genre", "jazz", "--data", str(tmp_path), *(["--json"] if as_json else [])]) == 0
     assert seen == {"progress": shown}
+
+
+@pytest.mark.parametrize("argv", [["explore", "a.mid", "b.mid"], ["train", "tokens", "--genre", "jazz", "--bogus"]])
+def test_an_unknown_argument_is_named_with_its_commands_usage(argv, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err
+    command = " ".join(argv[:2] if argv[0] == "train" else argv[:1])
+    assert exit_.value.code == 2 and err.startswith(f"usage: musicstyle {command} ")
+    assert f"musicstyle {command}: error: unrecognized arguments: {argv[-1]}" in err

@@ -162,6 +162,7 @@ def test_judge_command_gives_the_verdict_and_its_caution(tmp_path, capsys):
     perf = read_midi(path.read_bytes())
     assert out["file"] == str(path) and out["notes"] == 120 and out["caution"] == D.caution(perf)
     assert {k: out[k] for k in D.OUTCOMES} == pytest.approx(D.verdict(perf), rel=1e-6, abs=1e-9)  # --json keeps every digit
+    assert out["verdict"] == max(D.OUTCOMES, key=out.get)  # the outcome in a word
     assert main(["judge", str(tmp_path / "none.mid")]) == 2
     assert capsys.readouterr().err == f"error: {tmp_path / 'none.mid'}: no such file\n"
     cnn = Path(D.__file__).parent.parent / "pretrained" / "dynamics_cnn.keras"

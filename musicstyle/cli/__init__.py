@@ -107,9 +107,13 @@ def seed(text: str) -> int:
     return value
 
 
+#: Suffixes of the files the commands write: a folder option given such a name was meant as a file.
+FILE_SUFFIXES = (".json", ".keras", ".mid", ".midi", ".npz", ".ogg", ".png", ".wav")
+
+
 def folder(text: str) -> str:
-    """An argparse type: a folder to write into, which may not exist yet but may not be (inside) a file, and
-    where this process may write."""
+    """An argparse type: a folder to write into, which may not exist yet but may not be (inside) a file, nor
+    a new name ending like a file the commands write (``piece.png``), and where this process may write."""
     if not text.strip():
         raise argparse.ArgumentTypeError("an empty folder name (an unset shell variable?)")
     try:
@@ -118,6 +122,8 @@ def folder(text: str) -> str:
         raise argparse.ArgumentTypeError(f"cannot be written ({err.strerror or err}: {err.filename or text})") from None
     if blocker:
         raise argparse.ArgumentTypeError(f"{blocker} is a file, not a folder")
+    if Path(text).suffix.lower() in FILE_SUFFIXES and not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text} names a file, but this option takes a folder to write into")
     if reason := unwritable(Path(text) / "probe"):
         raise argparse.ArgumentTypeError(f"cannot be written: {reason}")
     return text
@@ -139,6 +145,11 @@ def shows_progress(args) -> bool:
     """Whether a long command shows progress bars (on stderr): always, except with ``--json`` when stderr
     is not a terminal (a script reading the JSON wants nothing else)."""
     return not args.json or sys.stderr.isatty()
+
+
+def with_verdict(probabilities: dict) -> dict:
+    """A judge's probabilities (as floats) after its ``verdict``, the most probable outcome."""
+    return {"verdict": max(probabilities, key=probabilities.get), **{k: float(p) for k, p in probabilities.items()}}
 
 
 def emit(result: dict, as_json: bool) -> None:
@@ -210,7 +221,12 @@ def _table(rows: list[dict], indent: str):
 
 
 def _shown(value) -> str:
-    """A value as text output shows it: floats to 3 decimals (3 significant digits below 0.01); JSON keeps all."""
+    """A value as text output shows it: floats to 3 decimals (3 significant digits below 0.01), yes or no, and
+    ``-`` for nothing (JSON keeps every digit, true/false and null)."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{round(value, 3)}" if abs(value) >= 0.01 or value == 0 else f"{value:.3g}"
     if isinstance(value, (list, tuple)) and not any(isinstance(v, (dict, list, tuple)) for v in value):
@@ -231,8 +247,21 @@ def _json_ready(value):
     return value
 
 
+def _chosen(parser: argparse.ArgumentParser, args) -> argparse.ArgumentParser:
+    """The command's own parser (``musicstyle train velocity``'s, say), whose usage an error should show."""
+    for dest in ("command", "what"):
+        sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if sub is None or getattr(args, dest, None) not in sub.choices:
+            break
+        parser = sub.choices[getattr(args, dest)]
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # with the command's usage, not the top level's
+        _chosen(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         code = args.func(args) or 0
         sys.stdout.flush()  # a closed pipe shows here, not at exit

@@ -22,8 +22,9 @@ def register(groups) -> None:
 
     p = top.add_parser("explore", help="heat maps (chords, velocity, onsets) and audio of a piece")
     p.add_argument("file", nargs="?", help="MIDI file (default: the bundled default piece)")
-    p.add_argument("-o", "--out", type=folder, default="out", help="output folder (default: out)")
-    p.add_argument("--seconds", type=positive, default=30.0, help="length of the audio excerpt")
+    p.add_argument("-o", "--out-dir", "--out", dest="out", metavar="DIR", type=folder, default="out",
+                   help="folder to write the heat maps and audio into (default: out)")
+    p.add_argument("--seconds", type=positive, default=30.0, help="length of the audio excerpt (default: 30)")
     p.set_defaults(func=_explore)
 
     p = groups["bench"].add_parser("preprocess", help="MIDI -> matrices: cold, warm, against music21")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..data.groups import GROUPS
 from ..dynamics.model import RELATIONS_MEMBERS
 from ..dynamics.relations import SEGMENT_NOTES
-from . import add_run_options, at_least, each_file, emit, seed, shows_progress
+from . import add_run_options, at_least, each_file, emit, seed, shows_progress, with_verdict
 
 
 def _data_option(p) -> None:
@@ -90,8 +90,7 @@ def _judge(args) -> int:
         path = input_file(name)
         perf = read_midi(path.read_bytes(), name=str(path))  # bad input fails here, before any model loads
         model, meta = relations_judge()  # loaded once
-        result = {"file": str(path), "notes": len(perf.notes),
-                  **{k: float(p) for k, p in outcome_probabilities(model, meta, perf).items()}}
+        result = {"file": str(path), "notes": len(perf.notes), **with_verdict(outcome_probabilities(model, meta, perf))}
         if note := caution(perf):
             result["caution"] = note
         if args.stretches:

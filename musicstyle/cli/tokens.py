@@ -29,7 +29,7 @@ def register(groups) -> None:
 
     p = groups["top"].add_parser("tokenize", help="every TPD and POP909 file through music21, in parallel (cached)")
     p.add_argument("--data", help="folder holding tpd/ and pop909/ (default: MUSICSTYLE_DATA, else where fetch downloads)")
-    p.add_argument("--out", help="write the element tables here (.npz): the package's shipped tables")
+    p.add_argument("-o", "--out", help="write the element tables here (.npz): the package's shipped tables")
     p.add_argument("--workers", type=at_least(1), default=None, help="parallel music21 processes (default: every core)")
     p.add_argument("--no-cache", action="store_true", help="parse every file again (an honest cold time)")
     p.add_argument("--json", action="store_true")
@@ -44,7 +44,7 @@ def register(groups) -> None:
     p = groups["train"].add_parser("tokens", help="train a genre's note-token LSTM")
     p.add_argument("--genre", choices=GENRES, required=True)
     p.add_argument("--data", help="data folder (holding tpd/ and pop909/, or the genre's files)")
-    p.add_argument("--out", help="output .keras (default: tokens_GENRE.keras in the current folder)")
+    p.add_argument("-o", "--out", help="output .keras (default: tokens_GENRE.keras in the current folder)")
     p.add_argument("--arch", choices=("lstm", "tutorial"), default="lstm",
                    help="lstm (embedding, every position trained) or tutorial (the popular recipe, as a baseline)")
     p.add_argument("--epochs", type=at_least(1), default=60)

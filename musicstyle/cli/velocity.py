@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import add_run_options, at_least, each_file, emit, folder, positive, seed, shows_progress
+from . import add_run_options, at_least, each_file, emit, folder, positive, seed, shows_progress, with_verdict
 
 # the names only (light imports): the data groups, the velocity architectures, refit choices and transfer routes
 from ..data.groups import GROUPS
@@ -191,7 +191,7 @@ def _evaluate(args) -> int:
     if args.json:
         emit(result, True)
         return 0
-    from ..figures.velocity import evaluation_table, group_table, per_piece_table
+    from ..figures.velocity import LEGEND, evaluation_table, group_table, per_piece_table
 
     emit({k: v for k, v in result.items() if k not in GENRES}, False)
     print(f"\n{evaluation_table(result)}")
@@ -199,6 +199,7 @@ def _evaluate(args) -> int:
         print(f"\n{group_table(result)}")
     if args.per_piece:
         print(f"\n{per_piece_table(result)}")
+    print(f"\n{LEGEND}")
     return 0
 
 
@@ -217,6 +218,8 @@ def _transfer(args) -> int:
         raise MusicstyleError(args.output, f"-o names one file: give --out-dir DIR for {len(files)} inputs")
     if args.out_dir and (isinstance(args.wav, str) or isinstance(args.plot, str)):
         raise MusicstyleError("--wav/--plot", "with --out-dir they take no name: each is written beside its MIDI")
+    if args.seconds is not None and not args.wav:
+        raise MusicstyleError("--seconds", "sets the length of the WAV: give --wav too")
     from ..figures.velocity import transfer_outputs, transfer_to_files
 
     # every output checked against every input before any work: a result may not replace a later input
@@ -236,8 +239,7 @@ def _transfer(args) -> int:
             from ..core.midi import read_midi
 
             pieces = {side: read_midi(path.read_bytes(), name=str(path)) for side, path in (("before", Path(name)), ("after", midi))}
-            result["judged"] = {side: {k: float(p) for k, p in dynamics.verdict(perf).items()}
-                                for side, perf in pieces.items()}
+            result["judged"] = {side: with_verdict(dynamics.verdict(perf)) for side, perf in pieces.items()}
             if note := dynamics.caution(pieces["before"]):
                 result["judged"]["caution"] = note
         return result

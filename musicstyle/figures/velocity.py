@@ -6,6 +6,8 @@ because it draws: :mod:`musicstyle.velocity` itself never imports a figure.
 
 from __future__ import annotations
 
+import textwrap
+
 from ..core.inputs import input_file
 from ..core.midi import Performance, read_midi
 from ..core.outputs import MIDI, output_file, plot_suffixes
@@ -13,6 +15,14 @@ from ..data import GENRES
 from ..errors import MusicstyleError
 from . import clip_name
 from .rolls import before_after
+
+
+#: What the columns of the tables of ``evaluate velocity`` mean (printed under the last).
+LEGEND = textwrap.fill(
+    "RMSE, MAE, within, (mean) and level are in velocity units (1-127). r: Pearson r over every note. within, "
+    "within r: the RMSE and r once each piece's own mean is taken from truth and prediction (how well notes are "
+    "told apart, whatever the level; (mean): the training mean's within). ratio: RMSE over the training mean's "
+    "(the mean_baseline row; below 1 is better). level: the mean prediction minus the mean velocity.", 100)
 
 
 def evaluation_table(result: dict) -> str:
