@@ -304,3 +304,17 @@ def test_an_unknown_argument_is_named_with_its_commands_usage(argv, capsys):
     command = " ".join(argv[:2] if argv[0] == "train" else argv[:1])
     assert exit_.value.code == 2 and err.startswith(f"usage: musicstyle {command} ")
     assert f"musicstyle {command}: error: unrecognized arguments: {argv[-1]}" in err
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    import argparse
+
+    from musicstyle.cli import build_parser
+
+    def silent(parser, path):
+        sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if sub:
+            return [s for name, child in sub.choices.items() for s in silent(child, [*path, name])]
+        return [f"{' '.join(path)} {(a.option_strings or [a.dest])[-1]}" for a in parser._actions if not a.help]
+
+    assert silent(build_parser(), []) == []

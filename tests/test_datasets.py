@@ -162,6 +162,39 @@ def test_shipped_checksums_match_the_shared_data(tpd_folder):
         assert hashlib.sha256((tpd_folder / rel).read_bytes()).hexdigest() == sums[rel]
 
 
+def test_the_files_the_shipped_models_learned_from_are_known_by_content():
+    from musicstyle.data.learned import learned_digests, learned_share
+
+    tpd, pop = datasets.SOURCES["tpd"].checksums(), datasets.SOURCES["pop909"].checksums()
+    test = datasets.split_names(list(tpd), [rel.split("/")[0] for rel in tpd])["test"]
+    assert len(test) == 70 and not {tpd[rel] for rel in tpd if rel not in test} - learned_digests()
+    # one test file is a copy of a training file: "02. Christe Eleison" of bjsbmm02.mid
+    assert [rel for rel in test if tpd[rel] in learned_digests()] == ["classical/02. Christe Eleison .mid"]
+    assert tpd["classical/bjsbmm02.mid"] == tpd["classical/02. Christe Eleison .mid"]
+    assert not set(pop.values()) & learned_digests() and 700 < len(set(pop.values()) & learned_digests("tokens")) < 909
+    unseen = "0" * 64
+    assert learned_share([unseen]) is None
+    note = learned_share([tpd["classical/bjsbmm02.mid"], unseen, unseen])
+    assert note.startswith("1 of the 3 pieces are public files the shipped models were trained or chosen on")
+    assert note.endswith("(--split test keeps to the held-out pieces)")
+    assert "copies of files" in learned_share([tpd["classical/bjsbmm02.mid"]], split="test")
+    with pytest.raises(ValueError, match="unknown family"):
+        learned_digests("chords")
+
+
+def test_the_learned_files_are_the_train_and_validation_sides_each_family_loads(tpd_folder, pop909_folder):
+    from musicstyle.data.learned import learned_digests
+    from musicstyle.tokens.data import split_files
+
+    collection = datasets.load_folder(tpd_folder, quick=False)  # the whole dataset, as the shipped models split it
+    sides = {side: {p.performance.sha256 for p in datasets.select(collection, side)} for side in ("train", "validation", "test")}
+    assert sides["train"] | sides["validation"] == learned_digests()
+    for genre in ("classical", "jazz", "pop"):  # the token models split each genre's folder by file name
+        parts = {side: {datasets.sha256_file(p) for p in paths} for side, paths in split_files(genre).items()}
+        assert parts["train"] | parts["validation"] <= learned_digests("tokens")
+        assert len(parts["test"] & learned_digests("tokens")) == {"classical": 0, "jazz": 2, "pop": 0}[genre]  # copies
+
+
 # --- downloads against a local HTTP server ------------------------------------------------------
 
 

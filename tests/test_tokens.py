@@ -415,6 +415,8 @@ def test_evaluate_command_and_compose_on_a_saved_model(tmp_path, melody):
     assert r["genre"] == "jazz" and r["caution"] == "the jazz model measured on pop pieces"
     out = T.compose("jazz", tmp_path / "new.mid", 30, model=path, max_run=0, greedy=True)
     assert out["first_tokens"] == ["C4"] * 12 and out["decoding"] == "greedy" and (tmp_path / "new.mid").is_file()
+    assert out["played"] == "tutorial"  # a model without a stored playing: the tutorial's eighth notes
+    assert [T.played_as({"playing": {"timing": t}}) for t in ("tutorial", "genre")] == ["voiced", "genre"]  # evaluate composed's rows
     with pytest.raises(MusicstyleError, match="m.keras: a jazz token model: give --genre jazz"):
         T.compose("pop", tmp_path / "pop.mid", 30, model=path)  # its seed and playing are jazz's
     assert not (tmp_path / "pop.mid").exists()
@@ -629,3 +631,15 @@ def test_timing_is_chosen_as_the_classifier_hears_the_genres_own_token_lists():
     assert tie["timing"] == "genre" and tie["judged_own_genre"] == {"genre": 0.0, "tutorial": 0.0}
     with pytest.raises(MusicstyleError, match="^jazz: no validation piece of at least two tokens"):
         T.choose_timing("jazz", playing, [["A4"]], judge=soft_is_jazz)
+
+
+def test_evaluating_the_shipped_model_on_files_it_learned_from_says_so(tpd_folder, tmp_path, capsys):
+    from musicstyle.data import split_names
+
+    names = sorted(p.name for p in (tpd_folder / "jazz").glob("*.mid"))
+    learned = split_names(names, ["jazz"] * len(names))["train"][0]  # split as the token models split
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "copy.mid").write_bytes((tpd_folder / "jazz" / learned).read_bytes())
+    r = T.evaluate_command("jazz", tmp_path / "mine", progress=True)
+    assert r["pieces"] == 1 and r["learned_from"].startswith("1 of the 1 pieces are public files the shipped models")
+    assert "jazz model: 100%" in capsys.readouterr().err  # the measuring has its progress bar, as the parsing has

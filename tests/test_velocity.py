@@ -372,6 +372,7 @@ def test_evaluate_json_on_held_out_real_pieces(tpd_folder, capsys, monkeypatch):
     monkeypatch.setenv("MUSICSTYLE_QUICK", "0")  # the whole held-out side, also under make test
     assert main(["evaluate", "velocity", "--data", str(tpd_folder), "--split", "test", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
+    assert result["learned_from"].startswith("1 of the 70 pieces are public files the shipped models were trained or chosen on")
     for genre in ("classical", "jazz"):
         r = result[genre]
         assert {"onsets", "rmse", "rmse_mean_baseline", "rmse_ratio", "pearson_r", "rmse_paper", "within_piece_rmse",
@@ -806,10 +807,12 @@ def test_fit_spread_follows_the_notes_and_the_sampled_route(monkeypatch, tiny_mo
     assert draw[top].std() > 2 * draw[~top].std()
     model, meta = tiny_model
     perf = read_midi(piece_bytes())
-    with pytest.raises(MusicstyleError):  # no spread in the metadata
+    with pytest.raises(MusicstyleError, match="give it one with musicstyle train spread"):  # no spread in the metadata
         V.transferred_velocities(model, meta, perf, route="sampled")
     with pytest.raises(MusicstyleError):
         V.transferred_velocities(model, meta, perf, route="loudest")
+    with pytest.raises(MusicstyleError, match="^paper: the sampled route needs a model of the notes"):  # not train spread
+        V.transferred_velocities(*V.load("jazz", "paper"), perf, route="sampled")
     both = {**meta, "spread": spread, "texture": texture}
     sampled = V.transferred_velocities(model, both, perf, route="sampled")
     assert np.array_equal(sampled, V.transferred_velocities(model, both, perf, route="sampled"))

@@ -85,12 +85,14 @@ def evaluate_split(data=None, split: str = "all", model_file=None) -> dict:
 
     Returns:
         ``split``, ``skipped`` (``skipped_files``: the reason for each file that could not be read, if
-        any), the :func:`evaluate` figures of each genre (``left_out``: the reason by piece read but
+        any), ``learned_from`` (with the shipped models, :func:`musicstyle.data.learned.learned_share`)
+        if any, the :func:`evaluate` figures of each genre (``left_out``: the reason by piece read but
         not measured, if any), ``overall`` (pooled over the steps of both) and ``ratio`` (the overall
         one).
     """
     from .. import classifier
     from ..data import load_dataset, select
+    from ..data.learned import learned_share
 
     chosen = load(model_file) if model_file else None
     collection = load_dataset("tpd", data, quick=False, progress=False)
@@ -99,6 +101,8 @@ def evaluate_split(data=None, split: str = "all", model_file=None) -> dict:
     result = {"split": split, "skipped": len(collection.skipped)}
     if collection.skipped:
         result["skipped_files"] = collection.skipped_files()
+    if chosen is None and (note := learned_share((p.performance.sha256 for p in pieces if p.genre in GENRES), split=split)):
+        result["learned_from"] = note
     totals = {}
     for genre in GENRES if chosen is None else [chosen[1]["genre"]]:
         these = [p for p in pieces if p.genre == genre]

@@ -15,6 +15,7 @@ from ..core.inputs import input_file
 from ..core.midi import Performance, as_performance, read_midi
 from ..core.roll import Layout, grid_steps
 from ..data import GROUPS, recording_group
+from ..data.learned import learned_share
 from ..errors import MusicstyleError
 from .data import CLASSES, features, first_beats, tpd_pieces, windows
 from .model import load, style_model
@@ -244,7 +245,8 @@ def evaluate_command(data=None, split: str = "all", model_file=None, by_group: b
 
     Returns:
         The :func:`evaluate` figures with ``split``, ``skipped`` (``skipped_files``: the reason for each
-        file that could not be read, if any), ``model`` and ``layout_columns``.
+        file that could not be read, if any), ``model``, ``layout_columns`` and, for the shipped model,
+        ``learned_from`` (:func:`musicstyle.data.learned.learned_share`) if any.
     """
     model, meta = load(model_file) if model_file else load()
     pieces, collection = tpd_pieces(data, split)
@@ -256,4 +258,6 @@ def evaluate_command(data=None, split: str = "all", model_file=None, by_group: b
         result["by_length"] = accuracy_by_length(model, meta, pieces, lengths=(8, 16, 32, 64)) + [whole]
     if collection.skipped:
         result["skipped_files"] = collection.skipped_files()
+    if model_file is None and (note := learned_share((p.performance.sha256 for p in pieces), split=split)):
+        result["learned_from"] = note
     return result

@@ -22,7 +22,7 @@ def add_evaluate(groups, what: str, help_text: str, model_help: str, func):
     p.add_argument("--split", choices=("all", "train", "validation", "test"), default="all",
                    help="TPD piece-level split (musicstyle.data.SPLIT_SEED) to use")
     p.add_argument("--model", help=model_help)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
     p.set_defaults(func=func)
     return p
 
@@ -31,16 +31,16 @@ def register(groups) -> None:
     p = groups["top"].add_parser("classify", help="classical or jazz? the shipped keys-only classifier's verdict")
     p.add_argument("files", nargs="+", metavar="FILE", help="MIDI files (several: one result each; with --json one line each)")
     p.add_argument("--model", help="a classifier .keras file (default: the shipped one)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
     p.set_defaults(func=_classify)
 
     p = groups["train"].add_parser("classifier", help="train the genre classifier on TPD (piece-level split)")
     p.add_argument("--data", help="TPD folder (default: found as for tpd)")
-    p.add_argument("--arch", choices=("improved", "paper"), default="improved")
+    p.add_argument("--arch", choices=("improved", "paper"), default="improved", help="improved (shipped) or the paper's CNN")
     p.add_argument("--layout", choices=("keys", "paper"), default="keys", help="keys only (shipped) or the paper's 59 columns")
-    p.add_argument("--epochs", type=at_least(1), default=14)
-    p.add_argument("--length", type=at_least(1), default=512)
-    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--epochs", type=at_least(1), default=14, help="epochs (default 14)")
+    p.add_argument("--length", type=at_least(1), default=512, help="grid steps per training segment (default 512)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed: weights and every draw (0 to 2**32 - 1; default 0)")
     p.add_argument("-o", "--out", default="classifier.keras", help="the .keras file (written by the chief only)")
     add_run_options(p)
     p.set_defaults(func=_train)

@@ -9,13 +9,13 @@ def register(groups) -> None:
     top = groups["top"]
     p = top.add_parser("inspect", help="numbers of MIDI files")
     p.add_argument("files", nargs="+", metavar="FILE", help="MIDI files (several: one result each; with --json one line each)")
-    p.add_argument("--layout", choices=("paper", "full88"), default="paper")
+    p.add_argument("--layout", choices=("paper", "full88"), default="paper", help="matrix layout counted: the paper's 59 columns (default) or all 88 keys")
     p.add_argument("--json", action="store_true", help="print a JSON object per file, one line each")
     p.add_argument("--strict", action="store_true", help="refuse a file that needs repairs (the standard to the letter)")
     p.set_defaults(func=_inspect)
 
     p = top.add_parser("fetch", help="download a dataset from its public source, verified by SHA-256")
-    p.add_argument("dataset", choices=("tpd", "pop909"))
+    p.add_argument("dataset", choices=("tpd", "pop909"), help="The Piano Dataset or POP909")
     p.add_argument("--dest", help="folder to download into (default: the user cache)")
     p.add_argument("--mirror", metavar="URL", help="another copy of the same files (each is still checked by its SHA-256)")
     p.set_defaults(func=_fetch)
@@ -30,7 +30,7 @@ def register(groups) -> None:
     p = groups["bench"].add_parser("preprocess", help="MIDI -> matrices: cold, warm, against music21")
     p.add_argument("--data", help="folder with the dataset (default: found as for tpd)")
     p.add_argument("--music21-files", type=at_least(1), default=12, help="files parsed by music21 (timing scaled up)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
     p.set_defaults(func=_bench)
 
 

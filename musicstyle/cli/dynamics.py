@@ -18,7 +18,7 @@ def register(groups) -> None:
     p.add_argument("--relations", help="a relations judge file (default: the shipped one)")
     p.add_argument("--stretches", action="store_true", help="also the verdict on each stretch of notes the judge reads "
                    f"(about {SEGMENT_NOTES} for the shipped judge; the piece's is their mean log-probability)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
     p.set_defaults(func=_judge)
 
     p = groups["train"].add_parser("dynamics", help="train a dynamics discriminator (jazz vs classical from velocities)")
@@ -125,7 +125,7 @@ def _train(args) -> int:
 
 #: What ``evaluate transfer`` prints above its tables.
 _HEADER = ("data", "split", "hold_out", "texture", "pieces", "routes_skipped", "skipped", "no_dynamics",
-           "skipped_files", "short_pieces")
+           "skipped_files", "short_pieces", "learned_from")
 
 
 def _evaluate(args) -> int:

@@ -12,7 +12,7 @@ MAX_TOKENS = 100_000  # musicstyle.tokens.MAX_TOKENS (not imported: keeps the CL
 
 def register(groups) -> None:
     p = groups["top"].add_parser("compose", help="write a new piece with a genre's note-token LSTM")
-    p.add_argument("--genre", choices=GENRES, required=True)
+    p.add_argument("--genre", choices=GENRES, required=True, help="the genre whose shipped model composes (and whose seed and playing it uses)")
     p.add_argument("-o", "--out", required=True, help="output MIDI file")
     p.add_argument("--tokens", type=at_least(1, most=MAX_TOKENS), default=500,
                    help=f"tokens to generate (default 500, at most {MAX_TOKENS}: about 2 minutes on a CPU)")
@@ -24,7 +24,7 @@ def register(groups) -> None:
     p.add_argument("--seed", type=seed, default=0, help="random seed: same seed, same piece")
     p.add_argument("--seed-file", help="MIDI file whose first tokens start the piece (default: a held-out piece)")
     p.add_argument("--model", help="a .keras token model (default: the shipped model of --genre)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
     p.set_defaults(func=_compose)
 
     p = groups["top"].add_parser("tokenize", help="every TPD and POP909 file through music21, in parallel (cached)")
@@ -32,33 +32,33 @@ def register(groups) -> None:
     p.add_argument("-o", "--out", help="write the element tables here (.npz): the package's shipped tables")
     p.add_argument("--workers", type=at_least(1), default=None, help="parallel music21 processes (default: every core)")
     p.add_argument("--no-cache", action="store_true", help="parse every file again (an honest cold time)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
     p.set_defaults(func=_tokenize)
 
     p = groups["bench"].add_parser("tokens", help="music21 tokenization: cold parallel, cached, plain sequential")
     p.add_argument("--data", help="folder holding tpd/ and pop909/ (default: MUSICSTYLE_DATA, else where fetch downloads)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
     p.add_argument("--files", type=at_least(1), default=10, help="files parsed cold and sequentially (timings scaled up)")
     p.set_defaults(func=_bench)
 
     p = groups["train"].add_parser("tokens", help="train a genre's note-token LSTM")
-    p.add_argument("--genre", choices=GENRES, required=True)
+    p.add_argument("--genre", choices=GENRES, required=True, help="the genre whose pieces it learns (classical, jazz: TPD; pop: POP909)")
     p.add_argument("--data", help="data folder (holding tpd/ and pop909/, or the genre's files)")
     p.add_argument("-o", "--out", help="output .keras (default: tokens_GENRE.keras in the current folder)")
     p.add_argument("--arch", choices=("lstm", "tutorial"), default="lstm",
                    help="lstm (embedding, every position trained) or tutorial (the popular recipe, as a baseline)")
-    p.add_argument("--epochs", type=at_least(1), default=60)
+    p.add_argument("--epochs", type=at_least(1), default=60, help="most epochs (default 60; early stopping and --minutes end sooner)")
     p.add_argument("--minutes", type=positive, default=38.0, help="time budget: stop after the epoch that passes it")
-    p.add_argument("--units", type=at_least(1), default=None)
-    p.add_argument("--layers", type=at_least(1), default=None)
-    p.add_argument("--embedding", type=at_least(1), default=None)
+    p.add_argument("--units", type=at_least(1), default=None, help="LSTM units per layer (default 256; the tutorial 512)")
+    p.add_argument("--layers", type=at_least(1), default=None, help="LSTM layers (default 2; the tutorial 3)")
+    p.add_argument("--embedding", type=at_least(1), default=None, help="token embedding size (default 96; the tutorial has none)")
     p.add_argument("--window", type=at_least(2), default=None, help="tokens per training window (default 128; the tutorial 100)")
     p.add_argument("--batch", type=at_least(1), default=None, help="windows per batch (default 32; the tutorial 64)")
     p.add_argument("--min-count", type=at_least(1), default=None, help="rarer training tokens become <unk>")
     p.add_argument("--transpose", type=at_least(0), default=None, help="random shift of up to this many semitones per piece and epoch (default 5; the tutorial 0)")
     p.add_argument("--rich", action="store_true", help="tokens with real chord pitches, durations and rests")
     p.add_argument("--quick", action="store_true", help="tiny subset (same as MUSICSTYLE_QUICK=1)")
-    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--seed", type=seed, default=0, help="random seed: weights and every draw (0 to 2**32 - 1; default 0)")
     p.add_argument("--init", help="a .keras token model (same data and settings) to train on from")
     p.add_argument("--learning-rate", type=positive, default=None, help="Adam's starting rate (default 3e-3, the tutorial 1e-3; lower to train on from --init)")
     p.add_argument("--hold-out", choices=GROUPS, help="a recording-source group left out of training and measured on (leave-group-out)")
@@ -66,7 +66,7 @@ def register(groups) -> None:
     p.set_defaults(func=_train)
 
     p = groups["evaluate"].add_parser("tokens", help="next-token accuracy and perplexity against unigram/bigram")
-    p.add_argument("--genre", choices=GENRES, required=True)
+    p.add_argument("--genre", choices=GENRES, required=True, help="the genre whose model (and, with --split, whose held-out pieces) to measure")
     p.add_argument("--data", help="folder (or file) of MIDI files; with --split, the folder holding tpd/ and pop909/ "
                                   "(default with --split: MUSICSTYLE_DATA, else where fetch downloads)")
     p.add_argument("--split", choices=("test", "validation", "held-out"),
@@ -74,7 +74,7 @@ def register(groups) -> None:
     p.add_argument("--hold-out", choices=GROUPS, help="a recording-source group left out of every side (with --split)")
     p.add_argument("--by-group", action="store_true", help="also the figures of each recording-source group (with --split test or validation)")
     p.add_argument("--model", help="a .keras token model (default: the shipped model of --genre)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
     p.set_defaults(func=_evaluate)
 
     p = groups["evaluate"].add_parser("composed", help="composed pieces per genre: classifier verdict, histograms, repetition")
@@ -83,7 +83,7 @@ def register(groups) -> None:
     p.add_argument("--tokens", type=at_least(1, most=MAX_TOKENS), default=500,
                    help=f"tokens per piece (default 500, at most {MAX_TOKENS})")
     p.add_argument("--data", help="folder holding tpd/ and pop909/ (default: MUSICSTYLE_DATA, else where fetch downloads)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
     p.set_defaults(func=_composed)
 
 

@@ -15,7 +15,7 @@ from ..velocity.transfer import ROUTES
 
 def register(groups) -> None:
     p = groups["train"].add_parser("velocity", help="train one genre's velocity CNN on the train split (TPD by default)")
-    p.add_argument("--genre", required=True, choices=("classical", "jazz"))
+    p.add_argument("--genre", required=True, choices=("classical", "jazz"), help="the genre whose pieces it learns")
     p.add_argument("--data", help="folder with classical/ and jazz/ MIDI subfolders (default: TPD, found as usual)")
     p.add_argument("--arch", choices=ARCHS, default="improved",
                    help="improved (gated dilated CNN over notes), paper (the CS230 grid CNN) or stylenet (BiLSTMs over notes)")
@@ -41,12 +41,12 @@ def register(groups) -> None:
                    help="leave this recording-source group out of train/validation/test (measure on it with "
                         "musicstyle evaluate velocity --split held-out --hold-out GROUP --model FILE)")
     p.add_argument("--minutes", type=positive, default=None, help="time budget per network (stops after the epoch that passes it)")
-    p.add_argument("--batch", type=at_least(1), default=8)
-    p.add_argument("--lr", type=positive, default=1e-3, help="Adam learning rate (halved after every second epoch in a row without a better validation loss)")
+    p.add_argument("--batch", type=at_least(1), default=8, help="windows per batch (default 8)")
+    p.add_argument("--lr", "--learning-rate", dest="lr", type=positive, default=1e-3, help="Adam learning rate (halved after every second epoch in a row without a better validation loss)")
     p.add_argument("--patience", type=at_least(1), default=6, help="epochs in a row without a better validation loss before stopping")
     p.add_argument("--init", help="continue training from this model file (same genre and architecture): one network, "
                    "its width and loudness estimate kept, so --members, --channels and --loudness-penalty do not go with it")
-    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--seed", type=seed, default=0, help="random seed: weights and every draw (0 to 2**32 - 1; default 0)")
     add_run_options(p)
     p.add_argument("-o", "--output", required=True, help="model file to write (.keras)")
     p.set_defaults(func=_train)
@@ -83,13 +83,13 @@ def register(groups) -> None:
     p.add_argument("--by-group", action="store_true",
                    help="also the main model's figures on each recording-source group of the pieces (quantised, "
                         "no-pedal, loud, soft): how it fares on each kind of file")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
     p.set_defaults(func=_evaluate)
 
     p = groups["top"].add_parser("transfer", help="give a piece the dynamics of another genre (only velocities change)")
     p.add_argument("files", nargs="*", metavar="FILE",
                    help="input MIDI files (none: the bundled default piece, Maple Leaf Rag)")
-    p.add_argument("--to", required=True, choices=("classical", "jazz"), dest="genre")
+    p.add_argument("--to", required=True, choices=("classical", "jazz"), dest="genre", help="the genre whose dynamics the piece gets")
     p.add_argument("-o", "--output", help="output MIDI file, for one input")
     p.add_argument("--out-dir", metavar="DIR", type=folder, help="folder for the results of any number of inputs: NAME_to_GENRE.mid "
                    "(and .wav, .png beside it)")
@@ -98,7 +98,7 @@ def register(groups) -> None:
     p.add_argument("--plot", nargs="?", const=True, metavar="OUT.png", help="also write a heat map of original vs "
                    "transferred velocity; without a name, a PNG beside the MIDI")
     p.add_argument("--seconds", type=positive, default=None, help="length of the WAV (default: whole piece)")
-    p.add_argument("--arch", choices=ARCHS, default="improved")
+    p.add_argument("--arch", choices=ARCHS, default="improved", help="which shipped velocity model writes (default improved)")
     how = p.add_mutually_exclusive_group()
     how.add_argument("--route", choices=ROUTES, default=None,
                      help="mean (the model's mean), texture (mean + AR(1) chord texture, the default) or sampled (mean + "
@@ -111,12 +111,12 @@ def register(groups) -> None:
     p.add_argument("--judge", action="store_true",
                    help="also print the trusted dynamics judge's verdict on the piece before and after (P(classical), "
                         "P(jazz), P(unrelated))")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
     p.set_defaults(func=_transfer)
 
     p = groups["bench"].add_parser("velocity", help="training s/epoch and 5-minute inference, paper vs improved")
     p.add_argument("--data", help="folder with the TPD dataset (default: found as usual)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
     p.set_defaults(func=_bench)
 
 

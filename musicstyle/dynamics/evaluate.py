@@ -301,10 +301,12 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
         route of :func:`route_predictors` (``routes_skipped``: the routes the models cannot write,
         and why), ``skipped`` (unreadable files), ``no_dynamics`` (pieces left out: one velocity for
         every note, :func:`~musicstyle.dynamics.judgeable`), ``skipped_files`` (the reason for each
-        file left out) and ``short_pieces`` (a caution: how many pieces have fewer than
-        :data:`~musicstyle.dynamics.MIN_NOTES` notes) if any.
+        file left out), ``short_pieces`` (a caution: how many pieces have fewer than
+        :data:`~musicstyle.dynamics.MIN_NOTES` notes) and ``learned_from`` (a caution: how many are files
+        the shipped models learned from, :func:`musicstyle.data.learned.learned_share`) if any.
     """
     from ..data import Collection, select
+    from ..data.learned import learned_share
 
     if (split == "held-out") != (hold_out is not None):
         raise MusicstyleError(split, "the held-out split goes with --hold-out GROUP (and only it)")
@@ -337,4 +339,6 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
     if short:
         result["short_pieces"] = (f"{short} of {len(collection.pieces)} pieces have fewer than {MIN_NOTES} notes, "
                                   f"too few for the trusted judge to be sure (dynamics.verdicts_by_length)")
+    if note := learned_share((p.performance.sha256 for p in collection.pieces), split=split):  # shipped velocity models
+        result["learned_from"] = note
     return result

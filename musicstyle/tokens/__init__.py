@@ -14,7 +14,7 @@ from .cache import cache_file, elements, tokenize_files
 from .data import (GENRE_SOURCES, QUICK_FILES, epoch_windows, file_groups, folder_tokens, genre_folder, genre_tokens, held_out_tokens,
                    split_files, tokenize_all, windows)
 from .evaluate import evaluate, evaluate_by_group, evaluate_command, next_token_probs, run_stats
-from .generate import DECODING, GENRE_DECODING, MAX_TOKENS, Generator, compose, decoding, seed_tokens, to_midi
+from .generate import DECODING, GENRE_DECODING, MAX_TOKENS, Generator, compose, decoding, played_as, seed_tokens, to_midi
 from .judge import choose_timing, genre_table, histograms
 from .shipped import pack_tables, shipped_tables, unpack_tables
 from .model import DEFAULTS, TUTORIAL, build, build_model, build_tutorial, check_metadata, load
@@ -30,7 +30,7 @@ __all__ = [
     "build_tutorial", "cache_file", "check_metadata", "choose_timing", "compose", "decoding", "draw_playing", "elements",
     "epoch_windows", "evaluate", "evaluate_by_group", "evaluate_command", "file_groups", "files_playing", "folder_tokens", "genre_folder", "genre_table",
     "genre_tokens", "held_out_tokens", "histograms", "load", "ngram_tables", "next_token_probs", "parse_elements",
-    "pack_tables", "parse_token", "pitch_name", "playing", "run_stats", "seed_tokens", "select_tracks", "shipped_tables", "split_files", "to_midi",
+    "pack_tables", "parse_token", "pitch_name", "played_as", "playing", "run_stats", "seed_tokens", "select_tracks", "shipped_tables", "split_files", "to_midi",
     "tokenize_all", "tokenize_files", "tokens", "train", "transpose_token", "transposition_table", "trigram_table", "tutorial_tokens", "unpack_tables",
     "voicings", "windows",
 ]

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data import midi_files, sha256_file
+from ..data.learned import learned_share
 from ..errors import MusicstyleError
 from .cache import tokenize_files
 from .data import file_groups, folder_tokens, held_out_tokens, split_files
@@ -53,7 +55,7 @@ def next_token_probs(model, ids: np.ndarray, window: int) -> tuple[np.ndarray, n
     return p_true, rank
 
 
-def evaluate(model, meta: dict, sequences: list[list[str]]) -> dict:
+def evaluate(model, meta: dict, sequences: list[list[str]], progress: bool = False) -> dict:
     """Next-token accuracy, top-5 accuracy and nats per token beside the n-gram baselines.
 
     Taught in ``notebooks/06_note_lstm.ipynb``. The baselines' tables (counted on the model's
@@ -65,6 +67,7 @@ def evaluate(model, meta: dict, sequences: list[list[str]]) -> dict:
         model: a token model.
         meta: its metadata.
         sequences: token lists (pieces shorter than two tokens are left out).
+        progress: show a progress bar over the pieces.
 
     Returns:
         ``genre``, ``pieces``, ``tokens``, ``vocabulary``, ``accuracy``, ``top5_accuracy``, the
@@ -77,8 +80,10 @@ def evaluate(model, meta: dict, sequences: list[list[str]]) -> dict:
     ids = [vocab.encode(s) for s in sequences if len(s) >= 2]
     if not ids:
         raise MusicstyleError("evaluate", "no sequence with at least two tokens")
+    from tqdm.auto import tqdm
+
     probs, ranks = [], []
-    for s in ids:
+    for s in tqdm(ids, desc=f"{meta['genre']} model", unit="piece", disable=not progress):
         p, rank = next_token_probs(model, s, window)
         probs.append(p[s[1:] != 0])
         ranks.append(np.where(s[1:] != 0, rank, len(vocab)))
@@ -151,8 +156,9 @@ def evaluate_command(genre: str, data: str | Path | None = None, split: str | No
 
     Returns:
         The figures of :func:`evaluate`, ``skipped`` (how many files music21 could not read),
-        ``skipped_files`` (the reason for each, if any) and, when the model's genre (the figures'
-        ``genre``) is not ``genre``, a ``caution`` saying so.
+        ``skipped_files`` (the reason for each, if any), when the model's genre (the figures'
+        ``genre``) is not ``genre`` a ``caution`` saying so, and with the shipped model ``learned_from``
+        (:func:`musicstyle.data.learned.learned_share`) if any.
     """
     if data is None and not split:
         raise MusicstyleError("data", "a folder of MIDI files is needed without a split")
@@ -165,14 +171,25 @@ def evaluate_command(genre: str, data: str | Path | None = None, split: str | No
     if not any(len(s) >= 2 for s in seqs):
         raise MusicstyleError(data, f"no piece of at least two tokens to measure ({len(seqs)} read, "
                               f"{len(skipped)} that music21 could not parse)")
-    out = {**evaluate(net, meta, seqs), "skipped": len(skipped)}
+    out = {**evaluate(net, meta, seqs, progress), "skipped": len(skipped)}
     if meta["genre"] != genre:
         out["caution"] = f"the {meta['genre']} model measured on {genre} pieces"
+    if model is None and (note := learned_share(_digests(genre, data, split, hold_out, skipped), "tokens", split)):
+        out["learned_from"] = note
     if skipped:
         out["skipped_files"] = skipped
     if by_group:
         out["by_group"] = evaluate_by_group(net, meta, genre, data, split, hold_out=hold_out)
     return out
+
+
+def _digests(genre: str, data, split: str | None, hold_out: str | None, skipped: dict) -> list[str]:
+    """The SHA-256 of each file :func:`evaluate_command` measured (those music21 could read)."""
+    if split:
+        files = split_files(genre, data, hold_out=hold_out)[split]
+    else:
+        files = [Path(data)] if Path(data).is_file() else [p for _, p in midi_files(data)]
+    return [sha256_file(p) for p in files if str(p) not in skipped]
 
 
 def run_stats(tokens: list[str]) -> dict:

@@ -310,4 +310,13 @@ def compose(genre: str, out: str | Path, n: int = 500, seed: int = 0, greedy: bo
     out.write_bytes(to_midi(toks, playing=meta.get("playing"), seed=seed))
     return {"out": str(out), "genre": genre, "tokens": len(toks), **run_stats(toks), "decoding": "greedy" if greedy else dec,
             "seconds_with_tracing": round(seconds, 2), "first_tokens": toks[:12],
-            "played": meta["playing"].get("timing", "genre") if meta.get("playing") else "tutorial"}
+            "played": played_as(meta)}
+
+
+def played_as(meta: dict) -> str:
+    """How ``compose`` plays a model's tokens, named as the rows of ``evaluate composed``: ``genre`` (its genre's
+    voicings, onset timing and loudness), ``voiced`` (the voicings on the tutorial's grid) or ``tutorial``
+    (eighth notes at one velocity: a model that stores no playing)."""
+    if not meta.get("playing"):
+        return "tutorial"
+    return "voiced" if meta["playing"].get("timing", "genre") == "tutorial" else "genre"

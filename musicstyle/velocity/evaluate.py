@@ -13,6 +13,7 @@ import numpy as np
 
 from ..core.midi import velocities_vary
 from ..data import GROUPS, SPLIT_SEED, recording_group, select
+from ..data.learned import learned_share
 from ..errors import MusicstyleError
 from .data import Prepared, pieces_of
 from .model import ARCHS, GENRES, is_note_model, predict_whole
@@ -261,14 +262,17 @@ def evaluate(data=None, split: str = "all", models: dict | None = None, collecti
 
     Returns:
         ``split``, ``data``, ``hold_out``, ``skipped`` (how many files could not be read;
-        ``skipped_files``: the reason for each, if any) and each genre's :func:`evaluate_pieces` (with
-        each main model's own ``trained_hold_out``).
+        ``skipped_files``: the reason for each, if any), ``learned_from`` (with the shipped models, a
+        caution if some pieces are files they learned from: :func:`musicstyle.data.learned.learned_share`)
+        and each genre's :func:`evaluate_pieces` (with each main model's own ``trained_hold_out``).
     """
     collection = pieces_of(data, collection, progress=progress)
     pieces = select(collection, split, seed=SPLIT_SEED, hold_out=hold_out)
     result = {"split": split, "data": str(collection.root), "hold_out": hold_out, "skipped": len(collection.skipped)}
     if collection.skipped:
         result["skipped_files"] = collection.skipped_files()
+    if not models and (note := learned_share((p.performance.sha256 for p in pieces if p.genre in GENRES), split=split)):
+        result["learned_from"] = note
     for genre in GENRES:
         these = [p for p in pieces if p.genre == genre]
         chosen = (models or {}).get(genre) or _shipped(genre)

@@ -102,7 +102,10 @@ def route_draw(model, meta: dict, perf: Performance, route: str, seed: int = 0) 
     if route not in ROUTES:
         raise MusicstyleError(route, f"unknown route (choose from {', '.join(ROUTES)})")
     if route == "sampled":
-        if not meta.get("spread") or not is_note_model(model):
+        if not is_note_model(model):
+            raise MusicstyleError(meta.get("arch", "model"), "the sampled route needs a model of the notes (improved or "
+                                  "stylenet): the paper's grid model has no per-note spread")
+        if not meta.get("spread"):
             raise MusicstyleError(meta.get("genre", "model"), "this model has no per-note spread for the sampled route "
                                   "(give it one with musicstyle train spread, or train it with musicstyle train velocity)")
         chord = chord_ids(perf.seconds(perf.notes["start"]))
