@@ -32,7 +32,7 @@ def test_a_piece_is_taken_as_a_performance_bytes_or_a_path(piece):
         assert as_performance(given).notes.tolist() == perf.notes.tolist()
     with pytest.raises(MusicstyleError, match="expected a Performance, MIDI bytes or a path, not int"):
         as_performance(3)
-    with pytest.raises(MusicstyleError, match=f"{piece.parent / 'none.mid'}: cannot read file"):
+    with pytest.raises(MusicstyleError, match=f"{piece.parent / 'none.mid'}: no such file"):
         as_performance(piece.parent / "none.mid")
 
 

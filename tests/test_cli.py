@@ -191,7 +191,7 @@ OUT_OF_RANGE = [
     (["train", "velocity", "--genre", "jazz", "-o", "m.keras", "--epochs", "0"], "--epochs: must be at least 1 (got 0)"),
     (["train", "velocity", "--genre", "jazz", "-o", "m.keras", "--minutes", "-1"], "--minutes: must be > 0 (got -1)"),
     (["train", "velocity", "--genre", "jazz", "-o", "m.keras", "--patience", "0"], "--patience: must be at least 1"),
-    (["train", "velocity", "--genre", "jazz", "-o", "m.keras", "--lr", "nan"], "--lr: must be > 0 (got nan)"),
+    (["train", "velocity", "--genre", "jazz", "-o", "m.keras", "--lr", "nan"], "--lr/--learning-rate: must be > 0 (got nan)"),
     (["train", "classifier", "--epochs", "-2"], "--epochs: must be at least 1 (got -2)"),
     (["train", "dynamics", "-o", "d.keras", "--members", "0"], "--members: must be at least 1"),
     (["train", "dynamics", "-o", "d.keras", "--hidden", "-1"], "--hidden: must be at least 0"),

@@ -410,6 +410,7 @@ def test_evaluate_command_and_compose_on_a_saved_model(tmp_path, melody):
     (folder / "broken.mid").write_bytes(b"MThd broken")
     r = T.evaluate_command("jazz", folder, model=path, progress=False)
     assert r["pieces"] == 1 and r["skipped"] == 1 and "music21 cannot read it" in r["skipped_files"][str(folder / "broken.mid")]
+    assert (r["split"], r["data"]) == ("all", str(folder))  # what was measured
     assert "caution" not in r
     r = T.evaluate_command("pop", folder, model=path, progress=False)  # allowed, but said
     assert r["genre"] == "jazz" and r["caution"] == "the jazz model measured on pop pieces"

@@ -345,6 +345,8 @@ def test_cli_transfer_of_several_files_into_a_folder(tmp_path, capsys):
     assert captured.err == f"error: {bad}: not a MIDI file (no 'MThd' header)\n"
     results = [json.loads(line) for line in captured.out.splitlines()]
     assert [(r["file"], r["midi"]) for r in results] == [(str(a), str(out / "a_to_jazz.mid")), (str(b), str(out / "b_to_jazz.mid"))]
+    assert [r["wav"] for r in results] == [str(out / "a_to_jazz.wav"), str(out / "b_to_jazz.wav")]  # a path, nothing else
+    assert {r["audio_backend"] for r in results} <= {"fluidsynth", "plain"}
     assert sorted(p.name for p in out.iterdir()) == [f"{n}_to_jazz.{e}" for n in "ab" for e in ("mid", "png", "wav")]
     for src in (a, b):
         moved = read_midi(out / f"{src.stem}_to_jazz.mid")

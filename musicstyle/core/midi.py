@@ -181,6 +181,8 @@ def read_midi(source: str | Path | bytes, name: str | None = None, strict: bool 
                 data = head + f.read()
         except IsADirectoryError:
             raise MusicstyleError(label, "is a folder: give a MIDI file") from None
+        except FileNotFoundError:  # worded as every command's input check words it
+            raise MusicstyleError(label, "no such file") from None
         except OSError as err:
             raise MusicstyleError(label, f"cannot read file ({err.strerror or err})") from None
     raw = scan_events(data, label, strict)

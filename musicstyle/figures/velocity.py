@@ -209,7 +209,7 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
 
     Returns:
         What was written: ``midi``, ``notes`` (count), ``velocity`` (mean and standard deviation before and
-        after), and ``plot`` / ``wav`` when asked for. Every output is checked before any work
+        after), and ``plot`` / ``wav`` (with ``audio_backend``, fluidsynth or plain) when asked for. Every output is checked before any work
         (:func:`musicstyle.core.outputs.output_file`): never over ``src``, and of a kind its writer knows.
     """
     from .. import velocity
@@ -246,5 +246,6 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
     if wav:
         wav.parent.mkdir(parents=True, exist_ok=True)
         audio.write_wav(wav, samples)
-        written["wav"] = f"{wav} ({audio.backend()})"
+        written["wav"] = str(wav)
+        written["audio_backend"] = audio.backend()  # as explore gives it
     return written

@@ -13,7 +13,7 @@ from ..data import midi_files, sha256_file
 from ..data.learned import learned_share
 from ..errors import MusicstyleError
 from .cache import tokenize_files
-from .data import file_groups, folder_tokens, held_out_tokens, split_files
+from .data import file_groups, folder_tokens, genre_folder, held_out_tokens, split_files
 from .model import load
 from .tokenizer import tokens
 from .vocabulary import Vocabulary, baselines
@@ -155,7 +155,8 @@ def evaluate_command(genre: str, data: str | Path | None = None, split: str | No
         by_group: also ``by_group``, the figures of each group (:func:`evaluate_by_group`).
 
     Returns:
-        The figures of :func:`evaluate`, ``skipped`` (how many files music21 could not read),
+        ``split`` (``all`` for a folder), ``data`` (the folder measured), the figures of :func:`evaluate`,
+        ``skipped`` (how many files music21 could not read),
         ``skipped_files`` (the reason for each, if any), when the model's genre (the figures'
         ``genre``) is not ``genre`` a ``caution`` saying so, and with the shipped model ``learned_from``
         (:func:`musicstyle.data.learned.learned_share`) if any.
@@ -171,7 +172,8 @@ def evaluate_command(genre: str, data: str | Path | None = None, split: str | No
     if not any(len(s) >= 2 for s in seqs):
         raise MusicstyleError(data, f"no piece of at least two tokens to measure ({len(seqs)} read, "
                               f"{len(skipped)} that music21 could not parse)")
-    out = {**evaluate(net, meta, seqs, progress), "skipped": len(skipped)}
+    where = genre_folder(genre, data) if split else data  # what was measured, said first
+    out = {"split": split or "all", "data": str(where), **evaluate(net, meta, seqs, progress), "skipped": len(skipped)}
     if meta["genre"] != genre:
         out["caution"] = f"the {meta['genre']} model measured on {genre} pieces"
     if model is None and (note := learned_share(_digests(genre, data, split, hold_out, skipped), "tokens", split)):
