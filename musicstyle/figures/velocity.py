@@ -209,8 +209,9 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
 
     Returns:
         What was written: ``midi``, ``notes`` (count), ``velocity`` (mean and standard deviation before and
-        after), and ``plot`` / ``wav`` (with ``audio_backend``, fluidsynth or plain) when asked for. Every output is checked before any work
-        (:func:`musicstyle.core.outputs.output_file`): never over ``src``, and of a kind its writer knows.
+        after), and ``plot`` / ``wav`` (with ``audio_backend``, fluidsynth or plain) when asked for. Every
+        output is checked before any work (:func:`musicstyle.core.outputs.output_file`): never over ``src``,
+        and of a kind its writer knows.
     """
     from .. import velocity
     from ..data.examples import default_piece

@@ -156,10 +156,9 @@ def evaluate_command(genre: str, data: str | Path | None = None, split: str | No
 
     Returns:
         ``split`` (``all`` for a folder), ``data`` (the folder measured), the figures of :func:`evaluate`,
-        ``skipped`` (how many files music21 could not read),
-        ``skipped_files`` (the reason for each, if any), when the model's genre (the figures'
-        ``genre``) is not ``genre`` a ``caution`` saying so, and with the shipped model ``learned_from``
-        (:func:`musicstyle.data.learned.learned_share`) if any.
+        ``skipped`` (how many files music21 could not read), ``skipped_files`` (the reason for each, if
+        any), when the model's genre (the figures' ``genre``) is not ``genre`` a ``caution`` saying so,
+        and with the shipped model ``learned_from`` (:func:`musicstyle.data.learned.learned_share`) if any.
     """
     if data is None and not split:
         raise MusicstyleError("data", "a folder of MIDI files is needed without a split")
