@@ -30,14 +30,20 @@ def test_a_piece_is_taken_as_a_performance_bytes_or_a_path(piece):
     assert as_performance(perf) is perf
     for given in (DATA, bytearray(DATA), piece, str(piece)):
         assert as_performance(given).notes.tolist() == perf.notes.tolist()
-    with pytest.raises(MusicstyleError, match="expected a Performance, MIDI bytes or a path, not int"):
+    from musicstyle.data import Piece
+
+    assert as_performance(Piece("scale", "jazz", "jazz/scale.mid", perf)) is perf  # a dataset's piece, as loaded
+    with pytest.raises(MusicstyleError, match="expected a Performance, MIDI bytes, a path or a dataset's piece, not int"):
         as_performance(3)
     with pytest.raises(MusicstyleError, match=f"{piece.parent / 'none.mid'}: no such file"):
         as_performance(piece.parent / "none.mid")
 
 
 def test_judges_and_cautions_take_any_form_of_a_piece(piece):
-    assert dynamics.verdict(piece) == dynamics.verdict(DATA) == dynamics.verdict(read_midi(DATA))
+    from musicstyle.data import Piece
+
+    loaded = Piece("scale", "jazz", "jazz/scale.mid", read_midi(DATA))
+    assert dynamics.verdict(piece) == dynamics.verdict(DATA) == dynamics.verdict(read_midi(DATA)) == dynamics.verdict(loaded)
     assert dynamics.caution(piece) == dynamics.caution(read_midi(DATA)) and "only 8 notes" in dynamics.caution(DATA)
     assert classifier.caution(piece) == classifier.caution(read_midi(DATA)) and "beats of music" in classifier.caution(DATA)
     model, meta = velocity.load("jazz")

@@ -207,3 +207,22 @@ def test_two_workers_train_one_model_together():
     assert [r["replicas"] for r in results] == [2, 2]
     assert results[0]["weights_sum"] == pytest.approx(results[1]["weights_sum"], rel=1e-6)  # one model, kept in sync
     assert results[0]["last_loss"] < results[0]["first_loss"]
+
+
+def test_a_model_file_written_again_is_read_afresh_not_served_from_the_cache(tmp_path):
+    import keras
+
+    from musicstyle.training.modelfile import save_model
+    from musicstyle.training.shipped import load_shipped
+
+    def tiny(units: int):
+        inputs = keras.Input((3,))
+        return keras.Model(inputs, keras.layers.Dense(units)(inputs))
+
+    path = tmp_path / "mine.keras"
+    save_model(tiny(1), path, {"kind": "test", "version": 1})
+    first = load_shipped(path)
+    assert load_shipped(path) is first  # kept while the file stays the same
+    save_model(tiny(2), path, {"kind": "test", "version": 2})  # retrained under the same name
+    model, meta = load_shipped(path)
+    assert meta["version"] == 2 and model.output_shape == (None, 2)

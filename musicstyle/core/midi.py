@@ -113,7 +113,8 @@ class Performance:
 
 
 def as_performance(data, name: str | None = None) -> Performance:
-    """A piece from what a caller holds: a Performance (as it is), MIDI bytes or a path.
+    """A piece from what a caller holds: a Performance (as it is), MIDI bytes, a path, or a dataset's piece
+    (:class:`musicstyle.data.Piece`, its ``performance``).
 
     Args:
         data: the piece.
@@ -124,11 +125,14 @@ def as_performance(data, name: str | None = None) -> Performance:
     """
     if isinstance(data, Performance):
         return data
+    if isinstance(getattr(data, "performance", None), Performance):  # a Piece of a loaded dataset
+        return data.performance
     if isinstance(data, (bytes, bytearray)):
         return read_midi(bytes(data), name=name or "<bytes>")
     if isinstance(data, (str, Path)):
         return read_midi(data)
-    raise MusicstyleError(name or "piece", f"expected a Performance, MIDI bytes or a path, not {type(data).__name__}")
+    raise MusicstyleError(name or "piece", f"expected a Performance, MIDI bytes, a path or a dataset's piece, not "
+                                           f"{type(data).__name__}")
 
 
 def ticks_to_seconds(ticks: np.ndarray, tempos: np.ndarray, tpq: int) -> np.ndarray:

@@ -26,7 +26,8 @@ CACHE_VERSION = 3  # 2: repaired files are kept with their repairs; 3: and every
 
 @dataclass
 class Piece:
-    """A parsed piece with where it came from."""
+    """A parsed piece with where it came from (``path`` relative to its collection's ``root``). Functions that
+    take a piece as a Performance, bytes or a path take one of these too (:func:`musicstyle.core.midi.as_performance`)."""
 
     name: str
     genre: str | None

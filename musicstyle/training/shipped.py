@@ -25,7 +25,7 @@ def pretrained_path(name: str) -> Path:
 
 
 def load_shipped(name: str, kind: str | None = None) -> tuple:
-    """A model file as ``(model, metadata)``, loaded once and kept.
+    """A model file as ``(model, metadata)``, loaded once and kept while the file stays the same.
 
     Args:
         name: a ``.keras`` file; a bare name that is no file here names a file in ``musicstyle/pretrained/``
@@ -34,7 +34,8 @@ def load_shipped(name: str, kind: str | None = None) -> tuple:
         kind: the metadata ``kind`` it must hold (``velocity``, ``dynamics``, ...).
 
     Returns:
-        ``(model, metadata)``; the same objects on every call until :func:`clear`.
+        ``(model, metadata)``; the same objects on every call until :func:`clear`, or until the file is
+        written again (a model retrained under the same name is read afresh, not served stale).
     """
     path = Path(name)
     try:
@@ -48,11 +49,16 @@ def load_shipped(name: str, kind: str | None = None) -> tuple:
     except OSError as err:  # a folder on the way that cannot be entered
         raise MusicstyleError.unreadable(path, err) from None
     key = (str(path.resolve()), kind)
-    if key not in _LOADED:
+    try:
+        stat = path.stat()
+    except OSError as err:
+        raise MusicstyleError.unreadable(path, err) from None
+    version = (stat.st_mtime_ns, stat.st_size)
+    if key not in _LOADED or _LOADED[key][0] != version:
         from . import layers  # noqa: F401  (registers the custom layers before any load)
 
-        _LOADED[key] = load_model(path, kind)
-    return _LOADED[key]
+        _LOADED[key] = (version, load_model(path, kind))
+    return _LOADED[key][1]
 
 
 def clear() -> None:
