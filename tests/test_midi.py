@@ -183,6 +183,9 @@ def test_reading_a_missing_file_names_it(tmp_path):
     with pytest.raises(MusicstyleError) as err:
         read_midi(tmp_path / "nope.mid")
     assert str(err.value) == f"{tmp_path / 'nope.mid'}: no such file"  # as every command's input check says it
+    for wrong in (None, 3):  # said at the call, not deep in pathlib
+        with pytest.raises(MusicstyleError, match=f"^source: expected a path or MIDI bytes, not {type(wrong).__name__}$"):
+            read_midi(wrong)
 
 
 def test_write_events_round_trips_notes_pedal_and_tempo():

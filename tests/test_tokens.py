@@ -418,6 +418,8 @@ def test_evaluate_command_and_compose_on_a_saved_model(tmp_path, melody):
     assert out["first_tokens"] == ["C4"] * 12 and out["decoding"] == "greedy" and (tmp_path / "new.mid").is_file()
     assert out["played"] == "tutorial"  # a model without a stored playing: the tutorial's eighth notes
     assert [T.played_as({"playing": {"timing": t}}) for t in ("tutorial", "genre")] == ["voiced", "genre"]  # evaluate composed's rows
+    with pytest.raises(TypeError, match="unexpected keyword argument 'temprature' \\(the decoding settings are temperature"):
+        T.compose("jazz", tmp_path / "typo.mid", 30, model=path, temprature=0.5)  # misspelt: named at the call
     with pytest.raises(MusicstyleError, match="m.keras: a jazz token model: give --genre jazz"):
         T.compose("pop", tmp_path / "pop.mid", 30, model=path)  # its seed and playing are jazz's
     assert not (tmp_path / "pop.mid").exists()

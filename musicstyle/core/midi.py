@@ -41,6 +41,7 @@ notes in 166 TPD files), and pretty_midi and mido pair correctly but are about 9
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,6 +175,8 @@ def read_midi(source: str | Path | bytes, name: str | None = None, strict: bool 
     if isinstance(source, (bytes, bytearray)):
         data, label = bytes(source), name or "<bytes>"
     else:
+        if not isinstance(source, (str, os.PathLike)):  # None, a number, a Performance: said at the call
+            raise MusicstyleError(name or "source", f"expected a path or MIDI bytes, not {type(source).__name__}")
         label = str(source)
         if not label.strip():
             raise MusicstyleError("''", "an empty file name (an unset shell variable?)")

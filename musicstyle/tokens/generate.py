@@ -279,10 +279,11 @@ def compose(genre: str, out: str | Path, n: int = 500, seed: int = 0, greedy: bo
 
     Returns:
         ``out``, ``genre``, ``tokens``, the :func:`musicstyle.tokens.run_stats` figures, ``decoding``,
-        ``seconds_with_tracing``, ``first_tokens`` and ``played``: the model's ``timing`` (``genre``: the
-        genre's onsets and loudness; ``tutorial``: eighth notes at one velocity, with the genre's voicings
-        when the model stores them), or ``tutorial`` for a model that stores no playing.
+        ``seconds_with_tracing``, ``first_tokens`` and ``played`` (:func:`played_as`).
     """
+    if unknown := sorted(set(decoding_overrides) - set(DECODING)):  # a misspelt setting, named here
+        raise TypeError(f"compose() got an unexpected keyword argument {unknown[0]!r} "
+                        f"(the decoding settings are {', '.join(DECODING)})")
     if seed_file is not None:
         seed_file = input_file(seed_file)  # an empty name is refused, not taken as no file
     out = output_file(out, MIDI, inputs=(seed_file,))
