@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from .. import __version__
-from ..core.outputs import file_in_the_way, unwritable
+from ..core.outputs import MIDI, file_in_the_way, unwritable
 from ..errors import MusicstyleError
 
 #: What ``musicstyle --help`` says the tool does, and shows first.
@@ -108,7 +108,7 @@ def seed(text: str) -> int:
 
 
 #: Suffixes of the files the commands write: a folder option given such a name was meant as a file.
-FILE_SUFFIXES = (".json", ".keras", ".mid", ".midi", ".npz", ".ogg", ".png", ".wav")
+FILE_SUFFIXES = (*MIDI, ".json", ".keras", ".npz", ".ogg", ".png", ".wav")
 
 
 def folder(text: str) -> str:
