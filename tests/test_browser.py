@@ -1,7 +1,8 @@
 """The notebooks in a real browser: JupyterLab on localhost, headless Debian Chromium, Playwright.
 
 The widget notebook (07) is run and used as a student would: a transfer, a pending upload shown as
-the source, a failed upload that leaves no stale result, a good upload, and inspired generation from it.
+the source, a failed upload that leaves no stale result, a good upload, inspired generation from it, and
+a setting changed after a run.
 A stored notebook (01) is opened untrusted and its stored player must load its audio. Skipped where
 Chromium or Playwright is missing, unless ``MUSICSTYLE_REQUIRE_BROWSER=1`` (CI sets it, after
 installing both), which turns the skip into a failure. Leaves one screenshot per state in ``test-artifacts/``.
@@ -120,7 +121,7 @@ def _upload(page, widget, name: str, data: bytes) -> None:
 def test_widget_runs_in_a_real_browser(jupyterlab):
     with _playwright() as p:
         browser, page = _browser(p)
-        widget = page.locator(".jp-OutputArea-output:has(.widget-button:has-text('Transfer'))").first
+        widget = page.locator(".jp-OutputArea-output:has(.widget-upload)").first
         shot = "widget_result"
         try:
             page.goto(jupyterlab(NOTEBOOK))
@@ -172,12 +173,19 @@ def test_widget_runs_in_a_real_browser(jupyterlab):
             widget.screenshot(path=str(ARTIFACTS / "widget_upload_result.png"))
 
             shot = "widget_inspired_short"  # inspired generation from the same upload: the classifier's caution
-            widget.locator(".widget-dropdown:has-text('mode') select").select_option("inspired generation")
+            widget.locator(".widget-dropdown:has(.widget-label:text-is('mode')) select").select_option("inspired generation")
+            widget.locator(".widget-button:has-text('Generate')").wait_for()  # generation's button, and no route
+            assert widget.locator(".widget-dropdown:has(.widget-label:text-is('route'))").is_hidden()
             button.click()
             widget.locator("a[download='my tune_inspired_classical.mid']").wait_for(state="attached")
             widget.locator(".widget-html-content:has-text('of the genre classifier: before:')").wait_for()
             assert widget.locator("text=Caution: only 18 beats of music").count() == 1  # shorter than one 64-beat window
             widget.screenshot(path=str(ARTIFACTS / "widget_inspired_short.png"))
+
+            shot = "widget_settings_changed"  # a setting changed after the run: the result says it is of others
+            widget.locator(".widget-toggle-buttons button:has-text('jazz')").last.click()
+            widget.locator("text=settings changed").wait_for()
+            widget.screenshot(path=str(ARTIFACTS / "widget_settings_changed.png"))
         finally:
             page.screenshot(path=str(ARTIFACTS / f"{shot}_page.png"))
             browser.close()

@@ -99,8 +99,18 @@ def test_note_off_in_another_track_does_not_end_a_note():
         track([(0, on(60, 100)), (480, off(60))]),
         track([(0, on(60, 90)), (100, off(60))]),
     )
-    # both tracks strike the key at tick 0: the louder is kept, ended by its own track's note-off
+    # both tracks strike the key at tick 0: one strike at the louder velocity, held to the later note-off
     assert notes_of(data) == [(0, 480, 60, 100)]
+
+
+def test_a_unison_is_one_strike_whatever_its_velocities():
+    """Two channels strike one key together: the louder velocity, held until the last release. Rewriting the
+    velocities (as transfer does) so that the other strike is the louder leaves the notes as they were."""
+    data = smf(track([(0, on(60, 100, channel=0)), (0, on(60, 40, channel=2)), (100, off(60, channel=0)), (380, off(60, channel=2))]))
+    assert notes_of(data) == [(0, 480, 60, 100)]
+    flipped = rewrite_velocities(data, lambda t, p, v: 140 - v)
+    assert notes_of(flipped) == [(0, 480, 60, 100)]  # now channel 2's strike (100) is the louder
+    assert read_midi(flipped).notes["end"].tolist() == read_midi(data).notes["end"].tolist()
 
 
 def test_unknown_chunks_are_skipped_and_counted_also_in_strict_mode():

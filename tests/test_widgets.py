@@ -11,7 +11,7 @@ from musicstyle.core.midi import read_midi, rewrite_velocities
 PIECE = smf(track([(0, cc(64, 127)), (0, on(60, 100)), (480, off(60)), (0, on(64, 50)), (480, off(64)), (0, cc(64, 0))]))
 
 
-def halve(data, name, target):
+def halve(data, name, target, **settings):
     return rewrite_velocities(data, lambda t, p, v: v / 2, name)
 
 
@@ -43,7 +43,7 @@ def test_click_shows_audio_figure_verdict_and_download(widget):
     assert base64.b64decode(widget.figure.outputs[0]["data"]["image/png"])[:4] == b"\x89PNG"
     assert maps[1].get_title() == "to classical (halve): velocity"
     assert widget.results.children == (widget.caption, widget.verdicts, widget.players, widget.download, widget.figure)
-    assert "result of:</b> jazz/jazz piece → classical (halve)" in widget.caption.value
+    assert "result of:</b> jazz/jazz piece → classical (halve, route texture, seed 0)" in widget.caption.value
     assert "picked: jazz/jazz piece" in widget.source.value
     assert 'download="jazz piece_halve_classical.mid"' in widget.download.value
     new = read_midi(widget.result.midi)
@@ -208,7 +208,7 @@ def test_piece_list_is_the_default_piece_then_each_genre_cut_to_the_limit(tmp_pa
 def test_first_run_of_a_mode_says_models_are_loading(tmp_path, monkeypatch):
     seen = []
 
-    def watch(data, name, target):
+    def watch(data, name, target, **settings):
         seen.append(w.status.value)
         return data
 
@@ -234,3 +234,85 @@ def test_the_classifiers_description_says_what_the_shipped_classifier_reads():
     words = JUDGES["genre classifier"][0]
     assert ("how hard" in words) == any("velocity" in c for c in meta["channels"])
     assert ("not the pedal" in words) == (not meta["layout"]["pedals"])
+
+
+def test_a_unison_whose_louder_strike_changes_is_still_a_velocity_transfer(tmp_path, monkeypatch):
+    """Two channels strike one key together, the louder one shorter: transfer makes the other the louder.
+    The notes are the same, so the figure says 'to classical' and draws each note's change."""
+    unison = smf(track([(0, on(60, 100, channel=0)), (0, on(60, 40, channel=2)), (0, on(64, 70)), (100, off(60, channel=0)),
+                        (380, off(60, channel=2)), (0, off(64))]))
+    flip = lambda data, name, target, **settings: rewrite_velocities(data, lambda t, p, v: 140 - v, name)  # noqa: E731
+    monkeypatch.setitem(widgets.MODES, "flip", flip)
+    (tmp_path / "u.mid").write_bytes(unison)
+    w = widgets.StyleTransferWidget({"u": tmp_path / "u.mid"}, verdict=fake_verdict)
+    w.mode.value = "flip"
+    w.button.click()
+    assert w.message.value == ""
+    assert [ax.get_title() for ax in w.last_figure.axes if ax.images][1] == "to classical (flip): velocity"
+    assert len(w.last_figure.axes) == 5  # two heat maps, their colour bar, the velocities, the change per note
+
+
+def test_seed_and_route_reach_the_mode_and_the_caption(widget, monkeypatch):
+    seen = []
+    monkeypatch.setitem(widgets.MODES, "velocity transfer", lambda data, name, target, **settings: seen.append(settings) or data)
+    widget.mode.value = "velocity transfer"
+    assert widget.route.layout.display == "" and widget.button.description == "Transfer"
+    widget.route.value, widget.seed.value = "sampled", 7
+    widget.button.click()
+    assert seen == [{"seed": 7, "route": "sampled"}]
+    assert "(velocity transfer, route sampled, seed 7)" in widget.caption.value
+    assert set(widgets.judges.ROUTES.values()) == set(__import__("musicstyle.velocity", fromlist=["ROUTES"]).ROUTES)
+    widget.mode.value = "inspired generation"  # generation has a seed, not a route
+    assert widget.route.layout.display == "none" and widget.button.description == "Generate"
+
+
+def test_a_result_is_marked_when_the_settings_change_after_it(widget):
+    widget.picker.value = "jazz/jazz piece"
+    widget.target.value = "classical"
+    widget.button.click()
+    assert widget.results.children[0] is widget.caption and widget.progress.bar_style == "success"
+    widget.target.value = "jazz"
+    assert widget.results.children[0] is widget.stale and "settings changed" in widget.stale.value
+    assert widget.results.children[1:] == (widget.caption, widget.verdicts, widget.players, widget.download, widget.figure)
+    assert widget.progress.value == 0
+    widget.target.value = "classical"  # back to the result's own settings
+    assert widget.results.children[0] is widget.caption and widget.progress.value == widget.progress.max
+    widget.seed.value = 3
+    assert widget.results.children[0] is widget.stale
+    widget.button.click()
+    assert widget.stale not in widget.results.children and "seed 3" in widget.caption.value
+
+
+def test_a_setting_changed_while_it_runs_marks_the_result(tmp_path, monkeypatch):
+    def change_target(data, name, target, **settings):
+        w.target.value = "jazz"  # as a student clicking during the run
+        return data
+
+    w = _widget_in_mode(tmp_path, monkeypatch, "change", change_target)
+    w.target.value = "classical"
+    w.button.click()
+    assert w.results.children[0] is w.stale and "→ classical" in w.caption.value
+
+
+def test_the_source_line_says_when_the_filter_hides_the_picked_piece(widget):
+    widget.picker.value = "jazz/jazz piece"
+    widget.genre.value = "classical"
+    assert "picked: jazz/jazz piece" in widget.source.value and "hidden by the list's filter" in widget.source.value
+    widget.genre.value = "all"
+    assert "hidden" not in widget.source.value
+
+
+def test_the_players_start_at_the_first_note(tmp_path):
+    from musicstyle.core import audio
+
+    late = smf(track([(480 * 80, on(60, 100)), (480, off(60))]))  # 40 s of silence at 120 qpm, then a note
+    (tmp_path / "late.wav").write_bytes(widgets.wav_bytes(late, seconds=2.0))
+    wav, rate = audio.read_wav(tmp_path / "late.wav")
+    assert len(wav) == int(2.0 * rate) and abs(wav[: rate // 2]).max() > 0.01
+
+
+def test_a_caution_comes_before_the_move_and_unrelated_is_named():
+    line = widgets.verdict_html({"classical": 0.0, "jazz": 0.7, "unrelated": 0.3}, {"classical": 0.04, "jazz": 0.01, "unrelated": 0.95},
+                                "classical", "x", note="only 4 notes")
+    assert line.index("Caution: only 4 notes") < line.index("rose by 4 percentage points")
+    assert "most likely answer for the result is <i>unrelated</i>" in line

@@ -54,33 +54,38 @@ def backend() -> str:
     return "fluidsynth" if soundfont() and shutil.which("fluidsynth") else "plain"
 
 
-def render(midi: str | Path | bytes, seconds: float | None = None, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+def render(midi: str | Path | bytes, seconds: float | None = None, sample_rate: int = SAMPLE_RATE,
+           start: float = 0.0) -> np.ndarray:
     """Audio of a MIDI file: FluidSynth where installed, else the plain synthesizer.
 
     A fixed gain, never normalised: a piece played louder sounds louder (transfer changes loudness).
 
     Args:
         midi: a path, MIDI bytes or a :class:`Performance`.
-        seconds: cut to this length (None: the whole piece).
+        seconds: cut to this length (None: to the end of the piece).
         sample_rate: samples per second.
+        start: where the audio begins, in seconds from the file's start (the pedals pressed before it are kept).
 
     Returns:
         float32 mono samples in -1..1. Raises :class:`MusicstyleError` naming the piece when the audio asked for
         is longer than :data:`MAX_RENDER_SECONDS`.
     """
     perf = midi if isinstance(midi, Performance) else read_midi(midi)
-    length = perf.duration_s if seconds is None else min(seconds, perf.duration_s)
-    if length > MAX_RENDER_SECONDS:
+    start = max(0.0, float(start))
+    length = perf.duration_s - start if seconds is None else min(seconds, perf.duration_s - start)
+    if start + length > MAX_RENDER_SECONDS:
         raise MusicstyleError(perf.name or "the piece", f"{length:,.0f} s of audio is more than a render makes "
                               f"({MAX_RENDER_SECONDS:,} s): ask for an excerpt (--seconds)")
+    end = None if seconds is None else start + seconds
     if backend() == "fluidsynth":
         # FluidSynth plays a file: only the excerpt (a long piece takes it many seconds), and a Performance as
         # it is now (it may have been edited, or read from bytes), not the file it was read from
-        if seconds is not None or isinstance(midi, Performance):
-            midi = excerpt(perf, seconds if seconds is not None else perf.duration_s + 1.0)
+        if end is not None or start or isinstance(midi, Performance):
+            midi = excerpt(perf, end if end is not None else perf.duration_s + 1.0)
         audio = _fluidsynth(midi, sample_rate)
     else:
-        audio = synthesize(perf, sample_rate, seconds)
+        audio = synthesize(perf, sample_rate, end)
+    audio = audio[int(start * sample_rate):]
     if seconds is not None:
         audio = audio[: int(seconds * sample_rate)]
     return np.clip(audio, -1.0, 1.0)

@@ -243,8 +243,16 @@ def _pair_notes(raw: "RawEvents") -> tuple[np.ndarray, int]:
     return one_note_per_key(notes), int((~released).sum())
 
 
+def same_notes(a: Performance, b: Performance) -> bool:
+    """Whether two performances hold the same notes (start, end, pitch), whatever their velocities: what a
+    velocity transfer keeps (:func:`rewrite_velocities`)."""
+    return len(a.notes) == len(b.notes) and all(np.array_equal(a.notes[k], b.notes[k]) for k in ("start", "end", "pitch"))
+
+
 def one_note_per_key(notes: np.ndarray) -> np.ndarray:
-    """Apply the same-key rule: a re-strike ends the sounding note; same-tick duplicates keep the louder."""
+    """Apply the same-key rule: a re-strike ends the sounding note; same-tick duplicates (a unison on two
+    channels or tracks) become one strike at the louder velocity, held until the last of them is released,
+    so which notes a file holds never depends on its velocities."""
     if len(notes) == 0:
         return notes
     start = notes["start"]
@@ -254,6 +262,9 @@ def one_note_per_key(notes: np.ndarray) -> np.ndarray:
     start, pitch = notes["start"], notes["pitch"]
     same_key = pitch[1:] == pitch[:-1]
     duplicate = np.concatenate([[False], same_key & (start[1:] == start[:-1])])
+    if duplicate.any():
+        first = np.flatnonzero(~duplicate)
+        notes["end"][first] = np.maximum.reduceat(notes["end"], first)
     notes = notes[~duplicate]
     start, end, pitch = notes["start"], notes["end"], notes["pitch"]
     cut = (pitch[1:] == pitch[:-1]) & (end[:-1] > start[1:])

@@ -21,7 +21,7 @@ from .cache import cache_path, load_npz, save_cache
 from .sources import GENRES, midi_files
 from .split import SPLIT_SEED, quick_subset, split_names
 
-CACHE_VERSION = 3  # 2: repaired files are kept with their repairs; 3: and every piece its unreleased count and SMPTE timing
+CACHE_VERSION = 4  # 2: repaired files are kept with their repairs; 3: and every piece its unreleased count and SMPTE timing; 4: a unison held until its last release
 
 
 @dataclass

@@ -296,15 +296,16 @@ class Predictions:
     ``Predictions(model, meta, tag)(perf)`` -> velocities for ``perf.notes`` (see
     :func:`musicstyle.velocity.transferred_velocities`: the mean prediction plus, with
     ``texture``, the genre's texture; or another ``route`` of :data:`musicstyle.velocity.ROUTES`).
-    The cache key is ``tag`` (the model file's checksum and the route) and the piece's SHA-256, in ``dynamics/pred-TAG.npz`` of the user cache
+    The cache key is ``tag`` (the model file's checksum and the route), the reader's version and the piece's SHA-256, in ``dynamics/pred-vN-TAG.npz`` of the user cache
     (:mod:`musicstyle.data.cache`). Taught in ``notebooks/02b_did_the_style_move.ipynb``.
     """
 
     def __init__(self, model, meta: dict, tag: str, texture: bool = True, route: str | None = None):
         from ..data.cache import cache_path, load_npz
+        from ..data.collection import CACHE_VERSION
 
         self.model, self.meta, self.tag, self.texture, self.route = model, meta, tag, texture, route
-        self.file = cache_path("dynamics", f"pred-{tag}.npz")
+        self.file = cache_path("dynamics", f"pred-v{CACHE_VERSION}-{tag}.npz")  # the reader's version: its notes
         self._memory: dict[str, np.ndarray] = load_npz(self.file) or {}
         self._dirty = False
 

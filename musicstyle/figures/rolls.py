@@ -199,7 +199,8 @@ def velocity_difference(before, after, ax=None, start_s: float = 0.0, seconds: f
     return ax
 
 
-def before_after(before, after, titles=("original", "after"), same_notes: bool = True, seconds: float = 12.0):
+def before_after(before, after, titles=("original", "after"), same_notes: bool = True, seconds: float = 12.0,
+                 width: float = 12.0):
     """What changed, at a glance: velocity heat maps with a colour bar, velocity against time of both, the difference.
 
     Starts at the first key strike. ``same_notes`` (velocity transfer) pairs the notes and adds the
@@ -212,6 +213,7 @@ def before_after(before, after, titles=("original", "after"), same_notes: bool =
         titles: labels of before and after.
         same_notes: the two share their notes (only velocities differ).
         seconds: length of the time window of the lower panels.
+        width: the figure's width in inches (its height follows).
 
     Returns:
         The matplotlib figure.
@@ -224,7 +226,7 @@ def before_after(before, after, titles=("original", "after"), same_notes: bool =
     start = int(a.onset[:, : PAPER.keys].any(axis=1).argmax())
     first_s = float(before.seconds(before.notes["start"]).min()) if len(before.notes) else 0.0
     rows = [3, 2.2, 1.5] if same_notes else [3, 2.2]
-    fig = plt.figure(figsize=(12, 3.2 * sum(rows) / 2.6), layout="constrained")
+    fig = plt.figure(figsize=(width, 3.2 * sum(rows) / 2.6 * (0.5 + width / 24)), layout="constrained")
     grid = fig.add_gridspec(len(rows), 2, height_ratios=rows)
     maps = [fig.add_subplot(grid[0, 0])]
     maps.append(fig.add_subplot(grid[0, 1], sharey=maps[0] if same_notes else None))  # new music starts at its own step

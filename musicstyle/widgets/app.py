@@ -1,7 +1,7 @@
-"""The widget itself: source (picked or uploaded), target, mode, button; one result area (notebook 07).
+"""The widget itself: source (picked or uploaded), target, mode, seed, route, button; one result area (notebook 07).
 
 The result area only ever shows the last run's result: pressing the button empties it at once, and an
-error replaces all of it, so nothing stale stays on the page.
+error replaces all of it. A setting changed after a run marks the result as that of other settings.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from . import judges
 from .judges import AUDIO_SECONDS, GENRES
 
 ALL = "all"
+#: Width of the widget's figures in inches: narrow enough that their text stays legible beside JupyterLab's file browser.
+FIGURE_WIDTH = 9.5
 #: Modes already run in this kernel: the first run of a mode loads its models (a few seconds).
 _WARM: set[str] = set()
 
@@ -31,24 +33,29 @@ class Result:
     midi: bytes
     verdict_before: dict
     verdict_after: dict
+    settings: tuple = ()  # the widget's settings it was made with (see StyleTransferWidget.settings)
 
 
-def wav_bytes(midi: bytes, seconds: float = AUDIO_SECONDS) -> bytes:
-    """WAV bytes of the first ``seconds`` of a MIDI file, for the widget's players.
+def wav_bytes(midi, seconds: float = AUDIO_SECONDS) -> bytes:
+    """WAV bytes of ``seconds`` of a piece from its first note, for the widget's players.
 
-    Taught in ``notebooks/07_style_transfer_widget.ipynb``.
+    The figure's panels also start at the first note, so a piece that begins after a silence is heard
+    where it is seen. Taught in ``notebooks/07_style_transfer_widget.ipynb``.
 
     Args:
-        midi: MIDI bytes.
-        seconds: length from the start.
+        midi: MIDI bytes or a :class:`~musicstyle.core.midi.Performance`.
+        seconds: length from the first note.
 
     Returns:
         The WAV file's bytes (see :mod:`musicstyle.core.audio`).
     """
     from ..core import audio
+    from ..core.midi import as_performance
 
+    perf = as_performance(midi)
+    first = float(perf.seconds(perf.notes["start"]).min()) if len(perf.notes) else 0.0
     buffer = io.BytesIO()
-    audio.write_wav(buffer, audio.render(midi, seconds))
+    audio.write_wav(buffer, audio.render(perf, seconds, start=first))
     return buffer.getvalue()
 
 
@@ -74,7 +81,7 @@ def _error(text: str) -> str:
 
 
 class StyleTransferWidget:
-    """Piece picker (genre filter, search), MIDI upload, target genre, mode, run button; one result area.
+    """Piece picker (genre filter, search), MIDI upload, target genre, mode, seed, route, run button; one result area.
 
     Taught in ``notebooks/07_style_transfer_widget.ipynb``.
 
@@ -97,8 +104,8 @@ class StyleTransferWidget:
         self._quiet = False
         genres = [ALL] + sorted({name.split("/")[0] for name in self.pieces if "/" in name} & set(GENRES))
         self.genre = w.ToggleButtons(options=genres, value=ALL, description="show", style={"button_width": "80px"})
-        self.search = w.Text(placeholder="search by title, performer or file name", description="search", layout=w.Layout(width="420px"))
-        self.picker = w.Select(options=list(self.pieces), value=self._picked, rows=9, layout=w.Layout(width="420px"))
+        self.search = w.Text(placeholder="search by title, performer or file name", description="search", layout=w.Layout(width="98%"))
+        self.picker = w.Select(options=list(self.pieces), value=self._picked, rows=9, layout=w.Layout(width="98%"))
         self.count = w.HTML()
         self.upload = w.FileUpload(accept=".mid,.midi", multiple=False, description="upload MIDI", icon="upload",
                                    tooltip="use a MIDI file of your own instead of the picked piece", layout=w.Layout(width="170px"))
@@ -107,16 +114,23 @@ class StyleTransferWidget:
         self.source = w.HTML()
         self.target = w.ToggleButtons(options=list(GENRES), description="to")
         self.mode = w.Dropdown(options=list(judges.MODES), description="mode")
-        self.hint = w.HTML()
+        self.route = w.Dropdown(options=list(judges.ROUTES.items()), value="texture", description="route",
+                                tooltip="how velocity transfer writes the velocities (notebook 02)")
+        self.seed = w.BoundedIntText(value=0, min=0, max=2**31 - 1, description="seed", layout=w.Layout(width="180px"),
+                                     tooltip="another seed, another draw: the texture or sampled route, or the generated music")
+        self.hint = w.HTML(layout=w.Layout(width="98%"))
         self.button = w.Button(description="Transfer", button_style="primary", icon="play")
         self.progress = w.IntProgress(min=0, max=4, value=0, description="", layout=w.Layout(width="200px"))
+        self.stale = w.HTML()  # above a result whose settings are no longer the widget's
         self.status = w.HTML()
         self.message = w.HTML()
         self.caption = w.HTML()  # which source, target and mode the result shown belongs to
         self.verdicts = w.HTML()
         self.audio_before = w.Audio(format="wav", autoplay=False, loop=False)
         self.audio_after = w.Audio(format="wav", autoplay=False, loop=False)
-        self.players = w.HBox([w.VBox([w.HTML("<b>before</b>"), self.audio_before]), w.VBox([w.HTML("<b>after</b>"), self.audio_after])])
+        heard = f"<small>({AUDIO_SECONDS:.0f} s from its first note)</small>"
+        self.players = w.HBox([w.VBox([w.HTML(f"<b>before</b> {heard}"), self.audio_before]),
+                               w.VBox([w.HTML(f"<b>after</b> {heard}"), self.audio_after])])
         self.download = w.HTML()
         self.figure = w.Output()
         self.results = w.VBox()  # the one result area: empty, the last result, or one error
@@ -125,13 +139,16 @@ class StyleTransferWidget:
         self.picker.observe(self._pick, names="value")
         self.upload.observe(self._uploaded, names="value")
         self.clear_upload.on_click(self._clear_upload)
-        self.target.observe(self._update_source, names="value")
+        for control in (self.target, self.mode, self.route, self.seed):
+            control.observe(self._update_source, names="value")
         self.button.on_click(self._run)
         self._filter()
+        # two columns of fixed shares: a long hint wraps inside its column instead of pushing the list aside
         self.ui = w.VBox([
-            w.HBox([w.VBox([self.genre, self.search, self.picker, self.count]),
-                    w.VBox([w.HBox([self.upload, self.clear_upload]), self.source, self.target, self.mode, self.hint,
-                            w.HBox([self.button, self.progress]), self.status])]),
+            w.HBox([w.VBox([self.genre, self.search, self.picker, self.count], layout=w.Layout(width="46%")),
+                    w.VBox([w.HBox([self.upload, self.clear_upload]), self.source, self.target, self.mode,
+                            w.HBox([self.route, self.seed]), self.hint, w.HBox([self.button, self.progress]), self.status],
+                           layout=w.Layout(width="54%"))]),
             self.results,
         ])
 
@@ -173,19 +190,42 @@ class StyleTransferWidget:
     def _clear_upload(self, _button=None) -> None:
         self.upload.value = ()
 
+    def settings(self) -> tuple:
+        """What a run would use now: source, target, mode and, where they count, route and seed."""
+        source = f"uploaded: {self.upload.value[0]['name']}" if self.upload.value else f"picked: {self._picked}"
+        transfer = self.mode.value not in judges.GENERATES
+        return (source, self.target.value, self.mode.value, self.route.value if transfer else None, self.seed.value)
+
     def _update_source(self, _change=None) -> None:
-        """The source line ('picked: ...' or 'uploaded: ...') and the hint when the target is the source's genre."""
+        """The source line, the controls and hint of the mode, and whether the result shown is of these settings."""
+        transfer = self.mode.value not in judges.GENERATES
+        self.route.layout.display = "" if transfer else "none"  # generation has no route: its seed draws the music
+        self.button.description = "Transfer" if transfer else "Generate"
         if self.upload.value:
             self.source.value = f"<b>source</b> uploaded: {html.escape(self.upload.value[0]['name'])}"
             genre = None
         elif self._picked:
-            self.source.value = f"<b>source</b> picked: {html.escape(self._picked)}"
+            hidden = "" if self._picked in self.picker.options else " <small>(hidden by the list's filter)</small>"
+            self.source.value = f"<b>source</b> picked: {html.escape(self._picked)}{hidden}"
             genre = self._picked.split("/")[0]
         else:
             self.source.value = "<b>source</b>: pick a piece or upload a MIDI file"
             genre = None
         self.hint.value = (f"<small>hint: the source is already {html.escape(genre)}: its own genre's model gives a "
-                           "control, not a change; pick the other genre to hear a transfer</small>") if genre == self.target.value else ""
+                           "control, not a change; pick the other genre to hear a transfer</small>"
+                           ) if transfer and genre == self.target.value else ""
+        self._mark_stale()
+
+    def _mark_stale(self) -> None:
+        """Say above the result when the settings are no longer those it was made with (and empty the bar)."""
+        if self.result is None or self.results.children[:1] == (self.message,):
+            return
+        changed = self.result.settings != self.settings()
+        self.stale.value = ('<span style="color:#b45309"><b>settings changed</b> since this result: press '
+                            f'{html.escape(self.button.description)} to run them</span>') if changed else ""
+        shown = tuple(c for c in self.results.children if c is not self.stale)
+        self.results.children = ((self.stale,) if changed else ()) + shown
+        self.progress.value, self.progress.bar_style = (0, "") if changed else (self.progress.max, "success")
 
     def _source(self) -> tuple[bytes, str]:
         if self.upload.value:
@@ -200,7 +240,8 @@ class StyleTransferWidget:
         self.results.children = ()  # the previous result goes at once
         self.result = self.last_stretches = None
         self.button.disabled = True
-        self.progress.value = 0
+        self.progress.value, self.progress.bar_style = 0, ""
+        settings = self.settings()
         mode = self.mode.value
         self.status.value = "loading models (first time only) and running…" if mode not in _WARM else "running…"
         try:
@@ -210,14 +251,14 @@ class StyleTransferWidget:
             before_perf = read_midi(data, name=name)  # a clear error for a bad file before any model work
             self.progress.value = 1
             target = self.target.value
-            new = judges.MODES[mode](data, name, target)
+            new = judges.MODES[mode](data, name, target, seed=self.seed.value, route=self.route.value)
             _WARM.add(mode)
             self.status.value = "rendering audio and judging…"
             self.progress.value = 2
             after_perf = read_midi(new, name=name)
             self._show_figure(before_perf, after_perf, target, mode)
-            self.audio_before.value = wav_bytes(data)
-            self.audio_after.value = wav_bytes(new)
+            self.audio_before.value = wav_bytes(before_perf)
+            self.audio_after.value = wav_bytes(after_perf)
             self.progress.value = 3
             judge_name, judge = ("given judge", self.verdict) if self.verdict else judges.VERDICTS[mode]
             before, after = judge(data), judge(new)
@@ -227,12 +268,14 @@ class StyleTransferWidget:
                 self._show_stretches(rows)
             kind = "to" if mode == "velocity transfer" else mode.split()[0]
             self.download.value = download_link(new, f"{Path(name).stem}_{kind}_{target}.mid")
-            self.result = Result(name, new, before, after)
+            self.result = Result(name, new, before, after, settings)
             self.message.value = ""
+            how = "" if mode in judges.GENERATES else f", route {self.route.value}"
             self.caption.value = (f"<b>result of:</b> {html.escape(self._picked if not self.upload.value else name)} → "
-                                  f"{html.escape(target)} ({html.escape(mode)})")
+                                  f"{html.escape(target)} ({html.escape(mode)}{html.escape(how)}, seed {self.seed.value})")
             self.results.children = (self.caption, self.verdicts, self.players, self.download, self.figure)
-            self.progress.value = 4
+            self.progress.value, self.progress.bar_style = self.progress.max, "success"
+            self._mark_stale()  # a setting changed while it ran
         except Exception as err:  # the widget must stay usable whatever happens
             text = str(err) if isinstance(err, MusicstyleError) else f"{type(err).__name__}: {err}"
             if self.upload.value:
@@ -246,12 +289,12 @@ class StyleTransferWidget:
             self.button.disabled = False
 
     def _show_figure(self, before, after, target: str, mode: str) -> None:
+        from ..core.midi import same_notes
         from ..figures.rolls import before_after
 
-        same_notes = len(before.notes) == len(after.notes) and all(
-            (before.notes[k] == after.notes[k]).all() for k in ("start", "end", "pitch"))  # only velocities changed
-        titles = ("original", f"to {target} ({mode})" if same_notes else f"new {target} music ({mode})")
-        fig = before_after(before, after, titles, same_notes=same_notes)
+        kept = same_notes(before, after)  # only velocities changed
+        titles = ("original", f"to {target} ({mode})" if kept else f"new {target} music ({mode})")
+        fig = before_after(before, after, titles, same_notes=kept, width=FIGURE_WIDTH)
         self.figure.outputs = (_png_output(fig, "before/after figure"),)
         self.last_figure = fig
 
@@ -261,10 +304,9 @@ class StyleTransferWidget:
 
         from ..figures.dynamics import plot_stretches
 
-        fig, ax = plt.subplots(figsize=(13, 2.6))
+        fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 2.8), layout="constrained")  # room for the legend beside it
         plot_stretches(rows, ax=ax)
         ax.set_title("where the dynamics judge hears each genre, stretch by stretch", fontsize=10)
-        fig.tight_layout()
         self.figure.outputs = (*self.figure.outputs, _png_output(fig, "verdict by stretch"))
         self.last_stretches = fig
 
@@ -275,7 +317,7 @@ def _png_output(fig, text: str) -> dict:
     import matplotlib.pyplot as plt
 
     png = io.BytesIO()
-    fig.savefig(png, format="png", dpi=80)
+    fig.savefig(png, format="png", dpi=100)
     plt.close(fig)
     return {"output_type": "display_data", "metadata": {},
             "data": {"image/png": base64.b64encode(png.getvalue()).decode("ascii"), "text/plain": text}}

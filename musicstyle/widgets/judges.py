@@ -7,21 +7,28 @@ from typing import Callable
 
 GENRES = ("classical", "jazz")
 AUDIO_SECONDS = 30.0
+#: Velocity transfer's routes as the widget offers them: label -> :data:`musicstyle.velocity.ROUTES` name.
+ROUTES = {
+    "mean + the genre's texture": "texture",
+    "the model's mean alone": "mean",
+    "sampled along the notes": "sampled",
+}
 
 
-def _velocity_transfer(data: bytes, name: str, target: str) -> bytes:
+def _velocity_transfer(data: bytes, name: str, target: str, seed: int = 0, route: str = "texture") -> bytes:
     """The target genre's velocity model re-strikes every note (see :mod:`musicstyle.velocity`)."""
     from .. import velocity
 
     model, meta = velocity.load(target)  # loaded once per genre, then kept
-    return velocity.transfer_bytes(model, data, name, meta)
+    return velocity.transfer_bytes(model, data, name, meta, seed=seed, route=route)
 
 
-def _inspired(data: bytes, name: str, target: str) -> bytes:
-    """New music of the target genre started from the piece's style vector (see :mod:`musicstyle.chords`)."""
+def _inspired(data: bytes, name: str, target: str, seed: int = 0, route: str = "texture") -> bytes:
+    """New music of the target genre started from the piece's style vector (see :mod:`musicstyle.chords`);
+    ``route`` is velocity transfer's and not used here."""
     from .. import chords
 
-    return chords.inspired_bytes(data, name, target, seconds=AUDIO_SECONDS)
+    return chords.inspired_bytes(data, name, target, seconds=AUDIO_SECONDS, seed=seed)
 
 
 def _dynamics_verdict(data: bytes) -> dict:
@@ -39,11 +46,13 @@ def _classifier_verdict(data: bytes) -> dict:
     return {genre: verdict[genre] for genre in GENRES}
 
 
-#: Modes of the widget: label -> function(midi bytes, name, target genre) -> new MIDI bytes.
+#: Modes of the widget: label -> function(midi bytes, name, target genre, seed=, route=) -> new MIDI bytes.
 MODES: dict[str, Callable[[bytes, str, str], bytes]] = {
     "velocity transfer": _velocity_transfer,
     "inspired generation": _inspired,
 }
+#: Modes that write new music rather than re-strike the source's notes (a seed, no route; "Generate").
+GENERATES = frozenset({"inspired generation"})
 #: The judge of each mode's before/after verdict: label -> (judge's name, function(midi bytes) -> {genre: p}).
 #: Velocity transfer keeps the notes, so only a judge of dynamics can see it move.
 VERDICTS: dict[str, tuple[str, Callable[[bytes], dict]]] = {
@@ -105,6 +114,8 @@ def verdict_html(before: dict, after: dict, target: str, judge: str, note: str =
 
     line = (f"<b>verdict</b> of the {html.escape(judge)}: before: {fmt(before)} &nbsp;→&nbsp; "
             f"after: {fmt(after)} (target: {html.escape(target)})")
+    if note:  # before the move: a move the judge cannot be trusted on is read with it
+        line += f'<br><span style="color:#b45309">Caution: {html.escape(note)}.</span>'
     words, notebook = JUDGES.get(judge, ("", ""))
     if target in before and target in after:
         moved = round(100 * after[target]) - round(100 * before[target])  # in points of the percentages shown
@@ -112,8 +123,8 @@ def verdict_html(before: dict, after: dict, target: str, judge: str, note: str =
                  f"point{'s' if abs(moved) > 1 else ''}." if moved else f"<br>P({html.escape(target)}) did not move.")
         if moved < 0:
             line += " The judge hears the result as less like its target than the source: a model's output is not always what this judge calls that genre."
-    if note:
-        line += f'<br><span style="color:#b45309">Caution: {html.escape(note)}.</span>'
+    if after and max(after, key=after.get) == "unrelated":
+        line += " Its most likely answer for the result is <i>unrelated</i>: velocities that do not follow their notes."
     if words:
         line += (f"<br><small>The {html.escape(judge)} {html.escape(words)}; it was trained on The Piano Dataset, so a piece "
                  f'in another style (like the ragtime default) is placed by resemblance only. How it decides: '
