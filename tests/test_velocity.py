@@ -955,3 +955,25 @@ def test_dilation_figure_traces_the_receptive_field_of_one_output(causal, kernel
     inputs = ax.collections[-1].get_offsets()  # the input steps the output sees, in orange
     assert len(inputs) == field and (inputs[:, 1] == 0).all()
     assert inputs[:, 0].max() - inputs[:, 0].min() == field - 1  # a dense span
+
+
+def test_cli_transfer_with_a_model_file_of_ones_own(tiny_model, tmp_path, capsys):
+    """`transfer --model FILE` writes with that model (here one that plays about 100 everywhere), says so, and
+    refuses a model of the other genre or beside --arch."""
+    model, meta = tiny_model
+    own = V.save(model, meta, tmp_path / "my jazz.keras")
+    src = tmp_path / "piece.mid"
+    src.write_bytes(piece_bytes())
+    out = tmp_path / "out.mid"
+    assert main(["transfer", str(src), "--to", "jazz", "--model", str(own), "--route", "mean", "-o", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["model"] == str(own)
+    assert np.all(np.abs(read_midi(out).notes["velocity"].astype(float) - 100) < 15)
+    assert main(["transfer", str(src), "--to", "classical", "--model", str(own), "-o", str(tmp_path / "c.mid")]) == 2
+    assert capsys.readouterr().err == f"error: {own}: holds a jazz velocity model: give --to jazz (not classical)\n"
+    assert not (tmp_path / "c.mid").exists()
+    with pytest.raises(SystemExit):
+        main(["transfer", str(src), "--to", "jazz", "--model", str(own), "--arch", "paper", "-o", str(out)])
+    assert "not allowed with argument" in capsys.readouterr().err
+    assert main(["transfer", str(src), "--to", "jazz", "-o", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"] == "velocity_jazz.keras"

@@ -98,7 +98,10 @@ def register(groups) -> None:
     p.add_argument("--plot", nargs="?", const=True, metavar="OUT.png", help="also write a heat map of original vs "
                    "transferred velocity; without a name, a PNG beside the MIDI")
     p.add_argument("--seconds", type=positive, default=None, help="length of the WAV (default: whole piece)")
-    p.add_argument("--arch", choices=ARCHS, default="improved", help="which shipped velocity model writes (default improved)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--arch", choices=ARCHS, default="improved", help="which shipped velocity model writes (default improved)")
+    which.add_argument("--model", metavar="FILE.keras", help="a velocity model of the --to genre trained with `musicstyle train "
+                       "velocity` (instead of a shipped one)")
     how = p.add_mutually_exclusive_group()
     how.add_argument("--route", choices=ROUTES, default=None,
                      help="mean (the model's mean), texture (mean + AR(1) chord texture, the default) or sampled (mean + "
@@ -223,7 +226,8 @@ def _transfer(args) -> int:
     from ..figures.velocity import transfer_outputs, transfer_to_files
 
     # every output checked against every input before any work: a result may not replace a later input
-    targets = {name: transfer_outputs(name, *_transfer_targets(args, name), inputs=files) for name in files}
+    reads = [*files, *([args.model] if args.model else [])]
+    targets = {name: transfer_outputs(name, *_transfer_targets(args, name), inputs=reads) for name in files}
     midis = [t[0] for t in targets.values()]
     if len(set(midis)) < len(midis):
         same = next(m for m in midis if midis.count(m) > 1)
@@ -233,7 +237,8 @@ def _transfer(args) -> int:
     def one(name: str) -> dict:
         midi, wav, plot = targets[name]
         result = {"file": name, **transfer_to_files(name, args.genre, midi, args.arch, texture=args.texture, seed=args.seed,
-                                                    route=args.route, wav=wav, seconds=args.seconds, plot=plot)}
+                                                    route=args.route, wav=wav, seconds=args.seconds, plot=plot,
+                                                    model_file=args.model)}
         if args.judge:
             from .. import dynamics
             from ..core.midi import read_midi

@@ -7,6 +7,7 @@ because it draws: :mod:`musicstyle.velocity` itself never imports a figure.
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 from ..core.inputs import input_file
 from ..core.midi import Performance, read_midi
@@ -190,7 +191,7 @@ def transfer_outputs(src, output, wav=None, plot=None, inputs=()) -> tuple:
 
 
 def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: bool = True, seed: int = 0,
-                      wav=None, seconds: float | None = None, plot=None, route: str | None = None) -> dict:
+                      wav=None, seconds: float | None = None, plot=None, route: str | None = None, model_file=None) -> dict:
     """``musicstyle transfer``: a piece with a genre's velocities, and optionally its heat map and audio.
 
     Taught in ``notebooks/02_velocity_cnn.ipynb``.
@@ -206,9 +207,10 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
         seconds: length of the audio (None: the whole piece).
         plot: also write the before/after figure here (PNG, see :func:`transfer_figure`).
         route: one of :data:`musicstyle.velocity.ROUTES` (None: decided by ``texture``).
+        model_file: a velocity model file of ``genre`` to write with (None: the shipped one of ``arch``).
 
     Returns:
-        What was written: ``midi``, ``notes`` (count), ``velocity`` (mean and standard deviation before and
+        What was written: ``midi``, ``model`` (the shipped file's name, or ``model_file``), ``notes`` (count), ``velocity`` (mean and standard deviation before and
         after), and ``plot`` / ``wav`` (with ``audio_backend``, fluidsynth or plain) when asked for. Every
         output is checked before any work (:func:`musicstyle.core.outputs.output_file`): never over ``src``,
         and of a kind its writer knows.
@@ -217,12 +219,15 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
     from ..data.examples import default_piece
 
     src = default_piece() if src is None else input_file(src)
-    dest, wav, plot = transfer_outputs(src, output, wav, plot)
+    dest, wav, plot = transfer_outputs(src, output, wav, plot, inputs=() if model_file is None else (model_file,))
     if seconds is not None and seconds <= 0:
         raise MusicstyleError("--seconds", f"must be > 0 (got {seconds:g})")
     data = src.read_bytes()
     before = read_midi(data, name=str(src))  # bad input fails here, before any model loads
-    model, meta = velocity.load(genre, arch)
+    model, meta = velocity.load(genre, arch) if model_file is None else velocity.load_file(model_file)
+    if meta.get("genre") != genre:
+        raise MusicstyleError(model_file, f"holds a {meta.get('genre')} velocity model: give --to {meta.get('genre')} (not {genre})")
+    arch = meta.get("arch", arch)
     out = velocity.transfer_bytes(model, data, str(src), meta, texture=texture, seed=seed, route=route)
     after = read_midi(out, name=str(dest))
     # the figure and the audio are made before any file is written: one that fails leaves every output as it was
@@ -230,14 +235,15 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
         import matplotlib
 
         matplotlib.use("Agg")
-        fig = transfer_figure(before, after, ("original", f"to {genre} ({arch} model)"))
+        fig = transfer_figure(before, after, ("original", f"to {genre} ({Path(model_file).name if model_file else arch + ' model'})"))
     if wav:
         from ..core import audio
 
         samples = audio.render(after, seconds)
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_bytes(out)
-    written = {"midi": str(dest), "notes": len(before.notes),
+    written = {"midi": str(dest), "model": str(model_file) if model_file else velocity.pretrained_name(genre, arch),
+               "notes": len(before.notes),
                "velocity": {side: {"mean": float(v.mean()), "std": float(v.std())}
                             for side, v in (("before", before.notes["velocity"]), ("after", after.notes["velocity"]))}}
     if plot:
