@@ -130,6 +130,43 @@ def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path):
     assert [r["loss"] for r in resumed.history] == pytest.approx([r["loss"] for r in whole.history], rel=1e-3)
 
 
+def test_a_checkpoint_of_another_run_is_refused_not_resumed(tmp_path, capsys):
+    """Another folder of data (here other validation examples) or another seed under one --checkpoint-dir: the
+    checkpoint is named and refused, and left as it was; the same run resumes and says so."""
+    from musicstyle.errors import MusicstyleError
+
+    schedule = Schedule(epochs=4, batch_size=16, learning_rate=1e-2, patience=None, halve_after=None)
+
+    def interrupt(epoch, row, model):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(_build, _draw, _mse, VALIDATION, schedule=schedule, checkpoint_dir=tmp_path, verbose=0, on_epoch_end=interrupt)
+    (saved,) = tmp_path.glob("checkpoint-*.npz")
+    before = saved.read_bytes()
+    other = (VALIDATION[0], 2 * VALIDATION[1])
+    for kwargs in ({"validation": other}, {"validation": VALIDATION, "seed": 1}):
+        with pytest.raises(MusicstyleError, match="is the checkpoint of another run") as err:
+            train(_build, _draw, _mse, schedule=schedule, checkpoint_dir=tmp_path, verbose=0, **kwargs)
+        assert str(saved) in str(err.value)
+        assert saved.read_bytes() == before
+    resumed = train(_build, _draw, _mse, VALIDATION, schedule=schedule, checkpoint_dir=tmp_path, verbose=1)
+    assert resumed.resumed_at_epoch == 2 and f"resumed from {saved} after epoch 2" in capsys.readouterr().out
+
+
+def test_a_finished_member_of_another_run_is_refused(tmp_path):
+    from musicstyle.errors import MusicstyleError
+    from musicstyle.training import ensemble
+
+    schedule = Schedule(epochs=1, batch_size=16, learning_rate=1e-2, patience=None)
+    folder = ensemble.member_folder(tmp_path, 1)
+    ensemble.train_member(_build, _draw, _mse, VALIDATION, schedule=schedule, checkpoint_dir=folder, seed=3, verbose=0)
+    with pytest.raises(MusicstyleError, match="a member finished by another run"):
+        ensemble.train_member(_build, _draw, _mse, (VALIDATION[0], 2 * VALIDATION[1]), schedule=schedule,
+                              checkpoint_dir=folder, seed=3, verbose=0)
+
+
 def test_a_finished_member_is_read_back_until_the_ensemble_is_cleared(tmp_path, monkeypatch):
     from musicstyle.training import ensemble, trainer
 

@@ -30,26 +30,35 @@ def train_member(build, *args, checkpoint_dir=None, strategy=None, **kwargs) -> 
     Args:
         build, *args, **kwargs: as for the trainer.
         checkpoint_dir: this member's folder (:func:`member_folder`): the trainer's checkpoint while it
-            trains, then its weights, best score and history (:data:`DONE`) until :func:`clear_members`.
+            trains, then its weights, best score and history (:data:`DONE`) until :func:`clear_members`; a
+            finished member of another run (other data, settings or seed) is refused, never read back.
         strategy: as for the trainer.
 
     Returns:
         ``(model, best, history, mixed_precision)``.
     """
-    from .trainer import train as run
+    from ..errors import MusicstyleError
+    from .trainer import call_run_key, train as run
 
     done = None if checkpoint_dir is None else Path(checkpoint_dir) / DONE
     finished = None if done is None else load_npz(done)
-    if finished is not None:
+    key = None
+    if done is not None:
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
             model = build()
-        model.set_weights([finished[f"w{i}"] for i in range(len(model.get_weights()))])
+        key = call_run_key(model, build, *args, **kwargs)
+    if finished is not None:
         state = json.loads(str(finished["state"]))
+        if state.get("run") != key:
+            raise MusicstyleError(done, "is a member finished by another run (other data, settings or seed): remove "
+                                        "it to start afresh, or give this run its own --checkpoint-dir")
+        model.set_weights([finished[f"w{i}"] for i in range(len(model.get_weights()))])
         return model, state["best"], state["rows"], state["mixed"]
     out = run(build, *args, strategy=strategy, checkpoint_dir=checkpoint_dir, **kwargs)
     if done is not None:
         arrays = {f"w{i}": w for i, w in enumerate(out.model.get_weights())}
-        arrays["state"] = np.array(json.dumps({"best": out.best, "rows": out.history, "mixed": out.mixed_precision}))
+        arrays["state"] = np.array(json.dumps({"best": out.best, "rows": out.history, "mixed": out.mixed_precision,
+                                               "run": key}))
         save_npz(done, arrays)
     return out.model, out.best, out.history, out.mixed_precision
 

@@ -32,6 +32,7 @@ from typing import Callable
 import numpy as np
 
 from ..data.cache import load_npz, save_npz
+from ..errors import MusicstyleError
 
 
 @dataclass
@@ -123,7 +124,9 @@ def train(build: Callable, draw: Callable, loss, validation=None, score: Callabl
         schedule: a :class:`Schedule` (default: its defaults).
         loss_weights: weight of each output's loss.
         strategy: a ``tf.distribute`` strategy (default: :func:`musicstyle.training.device.strategy`).
-        checkpoint_dir: folder of the resumable checkpoint (None: none); removed when training ends.
+        checkpoint_dir: folder of the resumable checkpoint (None: none); removed when training ends. A checkpoint
+            of another run (other settings, seed, model shape or validation examples: another folder of data) is
+            refused, never resumed.
         seed: seeds the weights and every epoch's draw.
         label: shown before the progress figures.
         verbose: 0 silent, 1 a bar and one line per epoch.
@@ -175,7 +178,8 @@ def train(build: Callable, draw: Callable, loss, validation=None, score: Callabl
         total, count = strategy.run(replica, args=batch)
         return strategy.reduce("SUM", total, axis=None), strategy.reduce("SUM", count, axis=None)
 
-    state = _Progress(schedule, model, optimizer, checkpoint_dir)
+    run = run_key(model, validation, schedule, seed, label) if checkpoint_dir is not None else None
+    state = _Progress(schedule, model, optimizer, checkpoint_dir, run)
     val_data, val_pipeline = None, _Pipeline(strategy, global_batch)
     if validation is not None:
         val = Examples.of(validation)
@@ -185,6 +189,8 @@ def train(build: Callable, draw: Callable, loss, validation=None, score: Callabl
     from tqdm.auto import tqdm
 
     pipeline = _Pipeline(strategy, global_batch)
+    if show and state.start_epoch:
+        tqdm.write(f"{label} " * bool(label) + f"resumed from {state.file} after epoch {state.start_epoch}")
     for epoch in range(state.start_epoch, schedule.epochs):
         pipeline.release()  # the previous epoch's examples are freed before the next draw
         rng = np.random.default_rng([seed, epoch])
@@ -220,6 +226,9 @@ def train(build: Callable, draw: Callable, loss, validation=None, score: Callabl
     pipeline.release()
     val_pipeline.release()
     return state.finish(strategy, mixed)
+
+
+_TRAIN = train  # the trainer itself, for call_run_key's signature (tests may stand another in for train)
 
 
 def _per_example(losses: list, weights: list) -> Callable:
@@ -302,11 +311,42 @@ def _fmt(key, value) -> str:
     return f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
 
 
+def call_run_key(model, build, *args, **kwargs) -> str:
+    """:func:`run_key` of a call ``train(build, *args, **kwargs)`` whose ``build()`` made ``model``."""
+    import inspect
+
+    bound = inspect.signature(_TRAIN).bind(build, *args, **kwargs).arguments
+    return run_key(model, bound.get("validation"), bound.get("schedule") or Schedule(), bound.get("seed", 0),
+                   bound.get("label", ""))
+
+
+def run_key(model, validation, schedule: Schedule, seed: int, label: str) -> str:
+    """What makes a run the same run: its schedule, seed, label, weight shapes and validation examples (SHA-256)."""
+    import hashlib
+
+    digest = hashlib.sha256(json.dumps([asdict(schedule), seed, label, [list(w.shape) for w in model.get_weights()]],
+                                       default=str).encode())
+    if validation is not None:
+        val = Examples.of(validation)
+        digest.update(str(val.count).encode())
+        for leaf in _leaves(val.take(np.arange(min(val.count, 256)))):
+            digest.update(np.ascontiguousarray(leaf).tobytes())
+    return digest.hexdigest()
+
+
+def _leaves(value):
+    if isinstance(value, (tuple, list)):
+        for v in value:
+            yield from _leaves(v)
+    elif value is not None:
+        yield np.asarray(value)
+
+
 class _Progress:
     """Best weights, learning-rate halving, stopping and the resumable checkpoint of one run."""
 
-    def __init__(self, schedule: Schedule, model, optimizer, checkpoint_dir):
-        self.schedule, self.model, self.optimizer = schedule, model, optimizer
+    def __init__(self, schedule: Schedule, model, optimizer, checkpoint_dir, run: str | None = None):
+        self.schedule, self.model, self.optimizer, self.run = schedule, model, optimizer, run
         self.sign = 1.0 if schedule.mode == "min" else -1.0
         self.best, self.best_epoch, self.best_weights, self.stale = None, None, None, 0
         self.history, self.elapsed, self.stopped_by, self.start_epoch = [], 0.0, "epochs", 0
@@ -358,7 +398,7 @@ class _Progress:
         arrays.update({f"b{i}": w for i, w in enumerate(self.best_weights or [])})
         arrays["state"] = np.array(json.dumps({"epoch": epoch, "best": self.best, "best_epoch": self.best_epoch,
                                                "stale": self.stale, "elapsed": self.elapsed, "history": self.history,
-                                               "schedule": asdict(self.schedule)}))
+                                               "schedule": asdict(self.schedule), "run": self.run}))
         save_npz(self.file, arrays)
 
     def _restore(self) -> None:
@@ -366,6 +406,9 @@ class _Progress:
         if arrays is None:
             return
         state = json.loads(str(arrays["state"]))
+        if state.get("run") != self.run:
+            raise MusicstyleError(self.file, "is the checkpoint of another run (other data, settings or seed): remove it "
+                                             "to start afresh, or give this run its own --checkpoint-dir")
         n = len(self.model.get_weights())
         self.model.set_weights([arrays[f"w{i}"] for i in range(n)])
         for i, v in enumerate(self.optimizer.variables):
