@@ -116,12 +116,23 @@ def test_shipped_classifier_verdict_and_style_vector():
     assert meta["test"]["piece_accuracy"] >= 0.96
 
 
-def test_classify_command(tmp_path, capsys):
+def test_classify_command(tmp_path, capsys, monkeypatch):
     f = tmp_path / "tiny.mid"
     f.write_bytes(tiny_midi())
     assert main(["classify", str(f), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["classical"] + out["jazz"] == pytest.approx(1) and out["genre"] in ("classical", "jazz")
+    assert out["model_file"] == "classifier.keras (shipped)"
+    # a bare name that is no file here is the shipped file of that name, and the output says so
+    monkeypatch.chdir(tmp_path)
+    assert main(["classify", str(f), "--model", "classifier_paper.keras", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["model_file"] == "classifier_paper.keras (shipped)"
+    from musicstyle.training.shipped import pretrained_path
+
+    own = tmp_path / "classifier_paper.keras"  # one's own file of that name is read, and named by its path
+    own.write_bytes(pretrained_path("classifier_paper.keras").read_bytes())
+    assert main(["classify", str(f), "--model", "classifier_paper.keras", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["model_file"] == "classifier_paper.keras"
     bad = tmp_path / "bad.mid"
     bad.write_bytes(b"MThd\x00\x00")
     assert main(["classify", str(bad)]) == 2

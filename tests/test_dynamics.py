@@ -879,3 +879,16 @@ def test_relations_figure_has_one_bar_per_attribute_and_group():
     assert len(ax.patches) == 2 * len(D.ATTRIBUTES) and len(ax.get_xticklabels()) == len(D.ATTRIBUTES)
     top = D.ATTRIBUTES.index("top_of_chord")
     assert ax.patches[top].get_height() == pytest.approx(D.relations_of(d)[D.RELATIONS.index("corr_top_of_chord")])
+
+
+def test_velocity_models_given_in_the_wrong_order_are_refused():
+    """`train dynamics --extra-models CLASSICAL.keras JAZZ.keras` swapped would teach jazz output as classical."""
+    from musicstyle import velocity
+    from musicstyle.dynamics import velocity_predictors
+    from musicstyle.errors import MusicstyleError
+    from musicstyle.training.shipped import pretrained_path
+
+    classical, jazz = (pretrained_path(velocity.pretrained_name(g)) for g in ("classical", "jazz"))
+    with pytest.raises(MusicstyleError, match="holds a jazz velocity model, given as the classical one"):
+        velocity_predictors(files={"classical": jazz, "jazz": classical})
+    assert set(velocity_predictors(files={"classical": classical, "jazz": jazz})) == {"classical", "jazz"}

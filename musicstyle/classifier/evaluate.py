@@ -18,7 +18,8 @@ from ..data import GROUPS, recording_group
 from ..data.learned import learned_share
 from ..errors import MusicstyleError
 from .data import CLASSES, features, first_beats, tpd_pieces, windows
-from .model import load, style_model
+from ..training.shipped import described, is_shipped, model_file as resolve_model_file, pretrained_path
+from .model import SHIPPED, load, style_model
 
 #: The paper's segment-level test accuracy (on a split that leaked pieces).
 PAPER_ACCURACY = 0.93
@@ -217,8 +218,8 @@ def classify(file, model_file=None) -> dict:
         model_file: a classifier .keras file (default: the shipped one).
 
     Returns:
-        The :func:`verdict` with ``windows``, ``genre``, ``model`` (the architecture) and, for a piece
-        shorter than one window, ``caution`` (:func:`caution`).
+        The :func:`verdict` with ``windows``, ``genre``, ``model`` (the architecture), ``model_file`` (the file
+        read: a shipped one's name, or the path) and, for a piece shorter than one window, ``caution`` (:func:`caution`).
     """
     path = input_file(file)
     perf = read_midi(path)
@@ -226,7 +227,8 @@ def classify(file, model_file=None) -> dict:
     probs = window_probabilities(model, meta, perf)
     q = float(probs.mean())
     result = {"classical": 1.0 - q, "jazz": q}
-    result = {**result, "windows": int(len(probs)), "genre": max(CLASSES, key=result.get), "model": meta.get("arch")}
+    result = {**result, "windows": int(len(probs)), "genre": max(CLASSES, key=result.get), "model": meta.get("arch"),
+              "model_file": described(resolve_model_file(model_file or pretrained_path(SHIPPED)))}
     if note := caution(perf, meta):
         result["caution"] = note
     return result
@@ -245,19 +247,21 @@ def evaluate_command(data=None, split: str = "all", model_file=None, by_group: b
 
     Returns:
         The :func:`evaluate` figures with ``split``, ``skipped`` (``skipped_files``: the reason for each
-        file that could not be read, if any), ``model``, ``layout_columns`` and, for the shipped model,
+        file that could not be read, if any), ``model``, ``model_file`` (a shipped one's name, or the path),
+        ``layout_columns`` and, for a shipped model,
         ``learned_from`` (:func:`musicstyle.data.learned.learned_share`) if any.
     """
-    model, meta = load(model_file) if model_file else load()
+    path = resolve_model_file(model_file or pretrained_path(SHIPPED))
+    model, meta = load(str(path))
     pieces, collection = tpd_pieces(data, split)
     result = evaluate(model, meta, pieces, by_group=by_group)
-    result.update(split=split, skipped=len(collection.skipped), model=meta.get("arch"),
+    result.update(split=split, skipped=len(collection.skipped), model=meta.get("arch"), model_file=described(path),
                   layout_columns=Layout.from_dict(meta["layout"]).columns)
     if by_length:  # the whole pieces' row is the figures above, not measured again
         whole = {"beats": None, **{k: result[k] for k in ("pieces", "piece_accuracy", "segments")}}
         result["by_length"] = accuracy_by_length(model, meta, pieces, lengths=(8, 16, 32, 64)) + [whole]
     if collection.skipped:
         result["skipped_files"] = collection.skipped_files()
-    if model_file is None and (note := learned_share((p.performance.sha256 for p in pieces), split=split)):
+    if is_shipped(path) and (note := learned_share((p.performance.sha256 for p in pieces), split=split)):
         result["learned_from"] = note
     return result

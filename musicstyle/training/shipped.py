@@ -24,19 +24,9 @@ def pretrained_path(name: str) -> Path:
     return path
 
 
-def load_shipped(name: str, kind: str | None = None) -> tuple:
-    """A model file as ``(model, metadata)``, loaded once and kept while the file stays the same.
-
-    Args:
-        name: a ``.keras`` file; a bare name that is no file here names a file in ``musicstyle/pretrained/``
-            (model packages load their defaults through :func:`pretrained_path`, so a file of the same name
-            in the working folder is only ever read when a user names it).
-        kind: the metadata ``kind`` it must hold (``velocity``, ``dynamics``, ...).
-
-    Returns:
-        ``(model, metadata)``; the same objects on every call until :func:`clear`, or until the file is
-        written again (a model retrained under the same name is read afresh, not served stale).
-    """
+def model_file(name) -> Path:
+    """The file :func:`load_shipped` reads for ``name``: the file itself, or a shipped one for a bare name that is no
+    file here. Raises :class:`MusicstyleError` naming it when it is neither."""
     path = Path(name)
     try:
         if path.is_dir():
@@ -48,6 +38,33 @@ def load_shipped(name: str, kind: str | None = None) -> tuple:
             path = _SHIPPED / path.name
     except OSError as err:  # a folder on the way that cannot be entered
         raise MusicstyleError.unreadable(path, err) from None
+    return path
+
+
+def is_shipped(path) -> bool:
+    """Whether ``path`` is one of the model files shipped in ``musicstyle/pretrained/``."""
+    return Path(path).resolve().parent == _SHIPPED.resolve()
+
+
+def described(path) -> str:
+    """How a command names the model file it used: ``NAME (shipped)`` for one of the package's, else the path."""
+    return f"{Path(path).name} (shipped)" if is_shipped(path) else str(path)
+
+
+def load_shipped(name: str, kind: str | None = None) -> tuple:
+    """A model file as ``(model, metadata)``, loaded once and kept while the file stays the same.
+
+    Args:
+        name: a ``.keras`` file; a bare name that is no file here names a file in ``musicstyle/pretrained/``
+            (:func:`model_file`; model packages load their defaults through :func:`pretrained_path`, so a file of
+            the same name in the working folder is only ever read when a user names it).
+        kind: the metadata ``kind`` it must hold (``velocity``, ``dynamics``, ...).
+
+    Returns:
+        ``(model, metadata)``; the same objects on every call until :func:`clear`, or until the file is
+        written again (a model retrained under the same name is read afresh, not served stale).
+    """
+    path = model_file(name)
     key = (str(path.resolve()), kind)
     try:
         stat = path.stat()
