@@ -646,3 +646,19 @@ def test_evaluating_the_shipped_model_on_files_it_learned_from_says_so(tpd_folde
     r = T.evaluate_command("jazz", tmp_path / "mine", progress=True)
     assert r["pieces"] == 1 and r["learned_from"].startswith("1 of the 1 pieces are public files the shipped models")
     assert "jazz model: 100%" in capsys.readouterr().err  # the measuring has its progress bar, as the parsing has
+
+
+def test_a_genres_folder_of_ones_own_is_read_at_any_depth(tmp_path):
+    """`--data mine` finds mine/pop for pop (not mine itself, which holds other genres' folders), and the split
+    takes files in sub-folders too (two files of one name in two sub-folders stay two pieces)."""
+    mine = tmp_path / "mine"
+    for rel in ("pop/a.mid", "pop/older/b.mid", "pop/set2/a.MIDI", "jazz/j.mid"):
+        (mine / rel).parent.mkdir(parents=True, exist_ok=True)
+        (mine / rel).write_bytes(arpeggio_bytes(0))
+    assert T.genre_folder("pop", mine) == mine / "pop" and T.genre_folder("jazz", mine) == mine / "jazz"
+    parts = T.split_files("pop", mine)
+    assert sorted(p for side in parts.values() for p in side) == sorted(
+        [mine / "pop/a.mid", mine / "pop/older/b.mid", mine / "pop/set2/a.MIDI"])
+    with pytest.raises(MusicstyleError, match="no classical MIDI files found"):
+        T.genre_folder("classical", mine)
+    assert T.genre_folder("jazz", mine / "jazz") == mine / "jazz"  # the genre's own files

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import SOURCES, SPLIT_SEED, check_group, find, midi_files, rank, recording_group, split_names
+from ..data.sources import MIDI_SUFFIXES
 from ..errors import MusicstyleError
 from .cache import TOKEN_CACHE_VERSION, tokenize_files
 from .shipped import write_tables
@@ -33,11 +34,12 @@ def genre_folder(genre: str, data: str | Path | None = None) -> Path:
 
     Args:
         genre: ``classical``, ``jazz`` (TPD) or ``pop`` (POP909).
-        data: a folder holding ``tpd/`` and ``pop909/``, the dataset, or the genre's files
-            (default: found as every dataset is, :func:`musicstyle.data.find`).
+        data: a folder holding ``tpd/`` and ``pop909/``, the dataset, a folder holding one named after the
+            genre (``pop/``), or the genre's files (default: found as every dataset is, :func:`musicstyle.data.find`).
 
     Returns:
-        The folder.
+        The folder: the first of ``DATA/tpd/jazz`` (or ``DATA/pop909``), ``DATA/jazz``, ``DATA`` (for TPD)
+        holding MIDI files at any depth, else ``DATA`` itself when MIDI files lie directly in it.
     """
     if genre not in GENRE_SOURCES:
         raise MusicstyleError(genre, f"unknown genre (choose from {', '.join(GENRE_SOURCES)})")
@@ -47,9 +49,12 @@ def genre_folder(genre: str, data: str | Path | None = None) -> Path:
         try:
             if not root.is_dir():
                 raise MusicstyleError(root, "not a folder")
-            for cand in (root / name / sub, root / sub, root):
-                if cand.is_dir() and any(cand.glob("*.mid")):
+            nested = dict.fromkeys(c for c in (root / name / sub, root / genre, root / sub) if c != root)
+            for cand in nested:
+                if cand.is_dir() and next(iter(midi_files(cand)), None) is not None:
                     return cand
+            if any(p.suffix.lower() in MIDI_SUFFIXES and p.is_file() for p in root.iterdir()):
+                return root  # the genre's own files (not a folder of other genres' subfolders)
         except OSError as err:  # a folder that cannot be entered or listed
             raise MusicstyleError.unreadable(root, err) from None
         raise MusicstyleError(root, f"no {genre} MIDI files found")
@@ -78,9 +83,9 @@ def split_files(genre: str, data: str | Path | None = None, counts: dict | None 
         ``{"train": [...], "validation": [...], "test": [...]}`` paths (and ``held-out``).
     """
     folder = genre_folder(genre, data)
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".mid", ".midi") and p.is_file())
-    names = [p.name for p in files]
-    by_name = {p.name: p for p in files}
+    files = [p for _, p in midi_files(folder)]  # at any depth, as every other command reads a folder
+    by_name = {p.relative_to(folder).as_posix(): p for p in files}  # a file's name in the split: its path in the folder
+    names = list(by_name)
     out = {}
     for side, chosen in split_names(names, [genre] * len(names), seed=SPLIT_SEED).items():
         chosen = sorted(chosen, key=rank)
