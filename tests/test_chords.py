@@ -158,7 +158,7 @@ def test_generate_command_writes_no_file_of_silence(tmp_path, capsys, monkeypatc
     assert [p.name for p in tmp_path.iterdir()] == ["in.mid"]
 
 
-def test_generate_command_writes_playable_midi(tmp_path):
+def test_generate_command_writes_playable_midi(tmp_path, capsys):
     src = tmp_path / "in.mid"
     events = [(0, tempo(500000)), (0, cc(64, 127)), (0, on(60, 80)), (240, on(64, 70)), (0, on(67, 70))]
     events += [(480, off(60)), (0, off(64)), (0, off(67)), (0, cc(64, 0))]
@@ -174,6 +174,18 @@ def test_generate_command_writes_playable_midi(tmp_path):
     with pytest.raises(SystemExit) as exit_:
         main(["generate", "--genre", "classical", "--inspired-by", str(src), "-o", str(out), "--temperature", "0"])
     assert exit_.value.code == 2
+    # one's own LSTM (here a copy of the shipped classical one) writes the same music, and the output names it
+    from musicstyle.training import pretrained_path
+
+    own = tmp_path / "my chords.keras"
+    own.write_bytes(pretrained_path(chords.shipped_name("classical")).read_bytes())
+    mine = tmp_path / "mine.mid"
+    assert main(["generate", "--genre", "classical", "--model", str(own), "--inspired-by", str(src), "-o", str(mine),
+                 "--seconds", "5", "--seed", "3", "--json"]) == 0
+    assert mine.read_bytes() == out.read_bytes()
+    assert main(["generate", "--genre", "jazz", "--model", str(own), "--inspired-by", str(src), "-o", str(tmp_path / "j.mid")]) == 2
+    assert "holds a classical LSTM: give --genre classical (not jazz)" in capsys.readouterr().err
+    assert not (tmp_path / "j.mid").exists()
 
 
 def test_shipped_models_have_metadata():

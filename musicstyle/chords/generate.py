@@ -15,7 +15,7 @@ from ..core.roll import PAPER, Layout
 from ..errors import MusicstyleError
 from ..settings import check_positive, check_seed
 from .data import matrix
-from .model import GENRES, Generator, shipped_generator
+from .model import GENRES, Generator, shipped_generator, shipped_name
 
 
 def generate(genre: str, style, seconds: float = 30.0, temperature: float = 1.0, seed: int = 0, model=None,
@@ -98,7 +98,7 @@ def to_midi(m: np.ndarray, layout: Layout = PAPER, steps_per_second: float = 16.
 
 
 def inspired_bytes(data, name: str, genre: str, seconds: float = 30.0, temperature: float = 1.0, seed: int = 0,
-                   dynamics: bool = True) -> bytes:
+                   dynamics: bool = True, model_file=None) -> bytes:
     """New music of a genre started from a piece's style vector. Taught in ``notebooks/04_lstm_generation.ipynb``.
 
     The LSTM writes which keys and pedals are down; with ``dynamics`` the genre's shipped velocity
@@ -111,6 +111,7 @@ def inspired_bytes(data, name: str, genre: str, seconds: float = 30.0, temperatu
         genre: the genre to write.
         seconds, temperature, seed: as for :func:`generate`.
         dynamics: let the velocity model strike the notes.
+        model_file: a chords .keras file of ``genre`` that writes instead of the shipped LSTM.
 
     Returns:
         The new MIDI bytes.
@@ -118,8 +119,11 @@ def inspired_bytes(data, name: str, genre: str, seconds: float = 30.0, temperatu
     from .. import classifier
 
     perf = as_performance(data, name)
-    _, meta = shipped_generator(genre)
-    m = generate(genre, classifier.style_vector(perf), seconds, temperature, seed)
+    lstm = genre if model_file is None else str(model_file)
+    _, meta = shipped_generator(lstm)
+    if meta.get("genre") != genre:
+        raise MusicstyleError(model_file, f"holds a {meta.get('genre')} LSTM: give --genre {meta.get('genre')} (not {genre})")
+    m = generate(lstm, classifier.style_vector(perf), seconds, temperature, seed)
     out = to_midi(m, Layout.from_dict(meta["layout"]), meta["steps_per_second"], meta["velocity_median"])
     if dynamics and m[:, : PAPER.keys].any():
         try:
@@ -132,7 +136,8 @@ def inspired_bytes(data, name: str, genre: str, seconds: float = 30.0, temperatu
     return out
 
 
-def generate_file(source, out, genre: str, seconds: float = 30.0, temperature: float = 1.0, seed: int = 0) -> dict:
+def generate_file(source, out, genre: str, seconds: float = 30.0, temperature: float = 1.0, seed: int = 0,
+                  model_file=None) -> dict:
     """``musicstyle generate``: :func:`inspired_bytes` from one file to another.
 
     Taught in ``notebooks/04_lstm_generation.ipynb``.
@@ -142,17 +147,19 @@ def generate_file(source, out, genre: str, seconds: float = 30.0, temperature: f
         out: the MIDI file to write.
         genre, temperature, seed: as for :func:`generate`.
         seconds: in (0, 600].
+        model_file: a chords .keras file of ``genre`` (None: the shipped LSTM).
 
     Returns:
-        ``written``, ``genre``, ``inspired_by``, ``seconds`` and ``bytes``.
+        ``written``, ``genre``, ``model`` (the LSTM's file: a shipped one's name, or the path), ``inspired_by``,
+        ``seconds`` and ``bytes``.
     """
     src = input_file(source)
     if check_positive(seconds, "seconds") > 600:
         raise MusicstyleError("seconds", "must be at most 600")
     check_positive(temperature, "temperature")
     check_seed(seed)
-    out = output_file(out, MIDI, inputs=(src,))
-    data = inspired_bytes(read_midi(src), src.stem, genre, seconds, temperature, seed)  # errors name the file
+    out = output_file(out, MIDI, inputs=(src,) if model_file is None else (src, model_file))
+    data = inspired_bytes(read_midi(src), src.stem, genre, seconds, temperature, seed, model_file=model_file)  # errors name the file
     try:
         read_midi(data, name=str(out))
     except MusicstyleError:
@@ -160,7 +167,8 @@ def generate_file(source, out, genre: str, seconds: float = 30.0, temperature: f
                               "--temperature, more --seconds or another --seed); nothing written") from None
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
-    return {"written": str(out), "genre": genre, "inspired_by": str(src), "seconds": seconds, "bytes": len(data)}
+    return {"written": str(out), "genre": genre, "model": str(model_file) if model_file else f"{shipped_name(genre)} (shipped)",
+            "inspired_by": str(src), "seconds": seconds, "bytes": len(data)}
 
 
 def texture_figures(m: np.ndarray, layout: Layout, steps_per_second: float) -> dict:

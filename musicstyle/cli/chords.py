@@ -16,12 +16,15 @@ def register(groups) -> None:
     p.add_argument("--seconds", type=up_to(600), default=30.0, help="seconds of music (default 30, at most 600)")
     p.add_argument("--temperature", type=positive, default=1.0, help="sampling temperature (default 1; lower: safer, higher: wilder)")
     p.add_argument("--seed", type=seed, default=0, help="random seed of the sampling (0 to 2**32 - 1; default 0)")
+    p.add_argument("--model", metavar="FILE.keras", help="a chords LSTM of the --genre trained with `musicstyle train chords` "
+                   "(default: the shipped one)")
     p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
     p.set_defaults(func=_generate)
 
-    p = groups["train"].add_parser("chords", help="train one genre's conditioned LSTM on TPD (piece-level split)")
+    p = groups["train"].add_parser("chords", help="train one genre's LSTM, conditioned on the shipped classifier's style "
+                                   "vectors, on a folder's piece-level split")
     p.add_argument("--genre", choices=GENRES, required=True, help="the genre whose pieces it learns")
-    p.add_argument("--data", help="TPD folder (default: found as for tpd)")
+    p.add_argument("--data", help="a folder with classical/ and jazz/ (default: TPD, found as for tpd)")
     p.add_argument("--units", type=at_least(1), default=128, help="LSTM units (the shipped models: 128)")
     p.add_argument("--length", type=at_least(1), default=128, help="grid steps per training window (default 128)")
     p.add_argument("--batch", type=at_least(1), default=64, help="windows per batch (default 64)")
@@ -48,7 +51,7 @@ def register(groups) -> None:
 def _generate(args) -> int:
     from ..chords import generate_file
 
-    emit(generate_file(args.inspired_by, args.out, args.genre, args.seconds, args.temperature, args.seed), args.json)
+    emit(generate_file(args.inspired_by, args.out, args.genre, args.seconds, args.temperature, args.seed, args.model), args.json)
     return 0
 
 

@@ -34,8 +34,8 @@ def register(groups) -> None:
     p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
     p.set_defaults(func=_classify)
 
-    p = groups["train"].add_parser("classifier", help="train the genre classifier on TPD (piece-level split)")
-    p.add_argument("--data", help="TPD folder (default: found as for tpd)")
+    p = groups["train"].add_parser("classifier", help="train the genre classifier on a folder's piece-level split")
+    p.add_argument("--data", help="a folder with classical/ and jazz/ (default: TPD, found as for tpd)")
     p.add_argument("--arch", choices=("improved", "paper"), default="improved", help="improved (shipped) or the paper's CNN")
     p.add_argument("--layout", choices=("keys", "paper"), default="keys", help="keys only (shipped) or the paper's 59 columns")
     p.add_argument("--epochs", type=at_least(1), default=14, help="epochs (default 14)")

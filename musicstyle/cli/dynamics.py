@@ -21,17 +21,18 @@ def register(groups) -> None:
     p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
     p.set_defaults(func=_judge)
 
-    p = groups["train"].add_parser("dynamics", help="train a dynamics discriminator (jazz vs classical from velocities)")
+    p = groups["train"].add_parser("dynamics", help="train a dynamics discriminator (jazz vs classical from velocities) on "
+                                   "real pieces and the shipped velocity models' re-predictions of them")
     _data_option(p)
-    p.add_argument("--kind", choices=("cnn", "stats", "relations"), default="cnn",
-                   help="sequence CNN, segment statistics, or the relations judge (velocities against the notes; "
-                        "three outcomes: classical, jazz, unrelated)")
+    p.add_argument("--kind", choices=("relations", "cnn", "stats"), default="relations",
+                   help="the relations judge (the trusted kind, the default: velocities against the notes; three "
+                        "outcomes: classical, jazz, unrelated), a sequence CNN, or segment statistics")
     p.add_argument("--epochs", type=at_least(1), help="epochs (default: 12 for cnn, 60 for stats, 150 for relations; fewer in quick mode)")
     p.add_argument("--real-only", action="store_true",
                    help="train on real pieces only (no velocity-model re-predictions): the raw discriminator")
     p.add_argument("--extra-models", nargs=2, action="append", metavar=("CLASSICAL.keras", "JAZZ.keras"),
-                   help="another pair of velocity models whose own-genre re-predictions are added (repeatable; "
-                        "not with --real-only)")
+                   help="another pair of velocity models (yours) whose own-genre re-predictions are added beside the "
+                        "shipped models' (repeatable; not with --real-only)")
     p.add_argument("--seed", type=seed, default=0, help="seed of the initial weights and of the training crops")
     p.add_argument("--hold-out", choices=GROUPS, help="leave this recording-source group out of every side "
                    "(measure on it with evaluate transfer --split held-out --hold-out GROUP --relations FILE, "
