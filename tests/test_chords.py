@@ -270,6 +270,9 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
     model, meta = chords.load(str(out))
     assert meta["genre"] == "jazz" and meta["units"] == 8 and meta["conditioned"] and meta["train_pieces"] == 8
     assert len(meta["history"]) == 2 and "val_bce" in meta["history"][0]
+    from test_classifier import learned_sides
+
+    assert meta["learned_sha256"] == learned_sides(data, "jazz")
     (data / "classical" / "broken.mid").write_bytes(b"not midi")  # named in the figures; the split is unchanged
     assert main(["evaluate", "chords", "--data", str(data), "--model", str(out), "--split", "test", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)

@@ -261,6 +261,12 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
     model, meta = classifier.load(str(out))
     assert meta["arch"] == "paper" and meta["length"] == 64 and len(meta["history"]) == 2
     assert meta["test"]["pieces"] == 2 and meta["split"].endswith("seed 0")
+    assert meta["learned_sha256"] == learned_sides(data)
+    import hashlib
+
+    seen = sum(hashlib.sha256(f.read_bytes()).hexdigest()[:16] in meta["learned_sha256"] for f in data.glob("*/*.mid"))
+    assert main(["evaluate", "classifier", "--data", str(data), "--model", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["learned_from"].startswith(f"{seen} of the 20 pieces are files {out.name} was")
     (data / "jazz" / "broken.mid").write_bytes(b"not midi")  # named in the figures; the split is unchanged
     assert main(["evaluate", "classifier", "--data", str(data), "--model", str(out), "--split", "test", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
@@ -317,3 +323,12 @@ def test_a_piece_shorter_than_one_window_gets_a_caution(tmp_path, capsys):
     f.write_bytes(genre_midi("classical", 0, 24))
     assert main(["classify", str(f), "--json"]) == 0
     assert "notebook 03, section 7" in json.loads(capsys.readouterr().out)["caution"]
+
+
+def learned_sides(folder, genre=None):
+    """What a model trained on ``folder``'s piece split should record it learned from: its train and validation sides."""
+    from musicstyle.data import load_folder, select
+    from musicstyle.data.learned import learned_record
+
+    collection = load_folder(folder, quick=False, progress=False)
+    return learned_record(p.performance.sha256 for side in ("train", "validation") for p in select(collection, side, genre))

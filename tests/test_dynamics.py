@@ -292,6 +292,9 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
     assert not list(checkpoints.glob("*"))  # the finished run leaves no checkpoint behind
     model, meta = D.load_model_file(out)
     assert meta["arch"] == "stats" and meta["trained_on"] == "real" and meta["features"] == list(D.FEATURES)
+    from test_classifier import learned_sides
+
+    assert meta["learned_sha256"] == learned_sides(tmp_path)
     assert "hidden" not in [layer.name for layer in model.layers]  # --hidden 0: logistic regression (default 32 units)
     assert 0.0 <= D.p_jazz(model, meta, read_midi((tmp_path / "jazz" / "jazz0.mid").read_bytes())) <= 1.0
 

@@ -379,6 +379,10 @@ def test_cli_train_accepts_checkpoint_dir_and_strategy(jazz_folder, tmp_path, ca
     assert f"saved {out}: vocabulary" in capsys.readouterr().out
     _, meta, vocab = T.load(out)
     assert meta["epochs"] == 2 and vocab.tokens == meta["vocabulary"]
+    from musicstyle.data import sha256_file
+
+    sides = T.split_files("jazz", jazz_folder, T.QUICK_FILES)
+    assert meta["learned_sha256"] == sorted({sha256_file(f)[:16] for f in (*sides["train"], *sides["validation"])})
     assert not list(ckpt.glob("*.npz"))  # the checkpoint goes once training ends
 
 

@@ -711,6 +711,9 @@ def test_cli_train_names_each_piece_it_leaves_out(tmp_path, capsys):
                  "--windows-per-epoch", "4", "--batch", "2", "--strategy", "default", "-o", str(out)]) == 0
     assert f"\n  {high}  no notes in the key range 32-88\n" in capsys.readouterr().out
     assert V.load_file(out)[1]["left_out"] == {high: "no notes in the key range 32-88"}
+    from test_classifier import learned_sides
+
+    assert V.load_file(out)[1]["learned_sha256"] == learned_sides(data, "jazz")  # what evaluate's caution reads
 
 
 def test_cli_train_writes_only_on_the_chief(tmp_path, monkeypatch, capsys):
@@ -977,3 +980,31 @@ def test_cli_transfer_with_a_model_file_of_ones_own(tiny_model, tmp_path, capsys
     assert "not allowed with argument" in capsys.readouterr().err
     assert main(["transfer", str(src), "--to", "jazz", "-o", str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["model"] == "velocity_jazz.keras"
+
+
+def test_evaluate_velocity_says_which_pieces_ones_own_model_learned_from(tiny_model, tmp_path, capsys, monkeypatch):
+    """A model trained here records the files it learned from; measured on them, the figures say so. The caution
+    of the shipped model still measured for the other genre stays beside it."""
+    import hashlib
+
+    from musicstyle.data import learned
+    from musicstyle.data.learned import LEARNED_KEY, learned_record
+
+    for genre in ("classical", "jazz"):
+        (tmp_path / genre).mkdir()
+        for i in range(3):
+            (tmp_path / genre / f"{genre}{i}.mid").write_bytes(piece_bytes(shift=i + (genre == "jazz")))
+    digest = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in tmp_path.glob("*/*.mid")}
+    model, meta = tiny_model
+    jazz = sorted((tmp_path / "jazz").iterdir())
+    own = V.save(model, {**meta, LEARNED_KEY: learned_record(digest[p] for p in jazz[:2])}, tmp_path / "mine.keras")
+    assert main(["evaluate", "velocity", "--data", str(tmp_path), "--model", str(own), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["learned_from"] == ("2 of the 3 pieces are files mine.keras was trained or chosen on, so its figures "
+                                      "flatter it (--split test keeps to the held-out side of the same split)")
+    # as if classical0.mid were a public file the shipped models learned from: the shipped classical model measured
+    # it, and its caution comes first
+    monkeypatch.setattr(learned, "learned_digests", lambda family="collection": frozenset({digest[tmp_path / "classical/classical0.mid"]}))
+    assert main(["evaluate", "velocity", "--data", str(tmp_path), "--model", str(own), "--json"]) == 0
+    notes = json.loads(capsys.readouterr().out)["learned_from"].split("; ")
+    assert notes[0].startswith("1 of the 3 pieces are public files the shipped models") and notes[1].startswith("2 of the 3")

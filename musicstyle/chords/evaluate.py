@@ -6,6 +6,8 @@ per column (mean) of the held columns, every (t -> t + 1) pair of a piece counte
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ..core.roll import Layout, rollable
@@ -84,24 +86,29 @@ def evaluate_split(data=None, split: str = "all", model_file=None) -> dict:
         model_file: a chords .keras file to measure instead, on the pieces of its genre only.
 
     Returns:
-        ``split``, ``skipped`` (``skipped_files``: the reason for each file that could not be read, if
-        any), ``learned_from`` (with the shipped models, :func:`musicstyle.data.learned.learned_share`)
-        if any, the :func:`evaluate` figures of each genre (``left_out``: the reason by piece read but
+        ``data``, ``split``, ``skipped`` (``skipped_files``: the reason for each file that could not be read, if
+        any), ``learned_from`` (the shipped models: :func:`musicstyle.data.learned.learned_share`; one's own:
+        :func:`musicstyle.data.learned.model_learned_share`) if any, the :func:`evaluate` figures of each genre (``left_out``: the reason by piece read but
         not measured, if any), ``overall`` (pooled over the steps of both) and ``ratio`` (the overall
         one).
     """
     from .. import classifier
     from ..data import load_dataset, select
-    from ..data.learned import learned_share
+    from ..data.learned import learned_share, model_learned_share
 
     chosen = load(model_file) if model_file else None
     collection = load_dataset("tpd", data, quick=False, progress=False)
     pieces = select(collection, split)
     style, style_meta = classifier.load()
-    result = {"split": split, "skipped": len(collection.skipped)}
+    result = {"data": str(collection.root), "split": split, "skipped": len(collection.skipped)}
     if collection.skipped:
         result["skipped_files"] = collection.skipped_files()
-    if chosen is None and (note := learned_share((p.performance.sha256 for p in pieces if p.genre in GENRES), split=split)):
+    if chosen is None:
+        note = learned_share((p.performance.sha256 for p in pieces if p.genre in GENRES), split=split)
+    else:
+        note = model_learned_share(chosen[1], (p.performance.sha256 for p in pieces if p.genre == chosen[1]["genre"]),
+                                   Path(model_file).name)
+    if note:
         result["learned_from"] = note
     totals = {}
     for genre in GENRES if chosen is None else [chosen[1]["genre"]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.roll import PAPER, Layout, rollable
+from ..data.learned import LEARNED_KEY, learned_record
 from ..errors import MusicstyleError
 from .baselines import fit_baselines
 from .data import epoch_pairs, matrix, prepare
@@ -91,6 +92,7 @@ def train(pieces, vectors, genre: str, validation=(), validation_vectors=(), uni
     )
     meta["history"] = trained.history
     meta["train_pieces"] = len(pieces)
+    meta[LEARNED_KEY] = learned_record(p.performance.sha256 for p in (*pieces, *validation))
     return trained.model, meta
 
 

@@ -15,7 +15,7 @@ from ..core.inputs import input_file
 from ..core.midi import Performance, as_performance, read_midi
 from ..core.roll import Layout, grid_steps
 from ..data import GROUPS, recording_group
-from ..data.learned import learned_share
+from ..data.learned import learned_share, model_learned_share
 from ..errors import MusicstyleError
 from .data import CLASSES, features, first_beats, tpd_pieces, windows
 from ..training.shipped import described, is_shipped, model_file as resolve_model_file, pretrained_path
@@ -246,7 +246,7 @@ def evaluate_command(data=None, split: str = "all", model_file=None, by_group: b
             whole (``by_length``, rows of :func:`accuracy_by_length`).
 
     Returns:
-        The :func:`evaluate` figures with ``split``, ``skipped`` (``skipped_files``: the reason for each
+        The :func:`evaluate` figures with ``data``, ``split``, ``skipped`` (``skipped_files``: the reason for each
         file that could not be read, if any), ``model``, ``model_file`` (a shipped one's name, or the path),
         ``layout_columns`` and, for a shipped model,
         ``learned_from`` (:func:`musicstyle.data.learned.learned_share`) if any.
@@ -255,13 +255,15 @@ def evaluate_command(data=None, split: str = "all", model_file=None, by_group: b
     model, meta = load(str(path))
     pieces, collection = tpd_pieces(data, split)
     result = evaluate(model, meta, pieces, by_group=by_group)
-    result.update(split=split, skipped=len(collection.skipped), model=meta.get("arch"), model_file=described(path),
+    result.update(data=str(collection.root), split=split, skipped=len(collection.skipped), model=meta.get("arch"),
+                  model_file=described(path),
                   layout_columns=Layout.from_dict(meta["layout"]).columns)
     if by_length:  # the whole pieces' row is the figures above, not measured again
         whole = {"beats": None, **{k: result[k] for k in ("pieces", "piece_accuracy", "segments")}}
         result["by_length"] = accuracy_by_length(model, meta, pieces, lengths=(8, 16, 32, 64)) + [whole]
     if collection.skipped:
         result["skipped_files"] = collection.skipped_files()
-    if is_shipped(path) and (note := learned_share((p.performance.sha256 for p in pieces), split=split)):
+    digests = [p.performance.sha256 for p in pieces]
+    if note := (learned_share(digests, split=split) if is_shipped(path) else model_learned_share(meta, digests, path.name)):
         result["learned_from"] = note
     return result

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..core.roll import KEYS_ONLY, Layout, rollable
 from ..data import SPLIT_SEED, select
+from ..data.learned import LEARNED_KEY, learned_record
 from .data import CLASSES, channels, epoch_windows, layout_of, tpd_pieces
 from .evaluate import evaluate
 from .model import build, metadata
@@ -66,6 +67,7 @@ def train(pieces, validation=(), arch: str = "improved", layout: Layout = KEYS_O
     )
     meta["history"] = trained.history
     meta["train_pieces"] = len(pieces)
+    meta[LEARNED_KEY] = learned_record(p.performance.sha256 for p in (*pieces, *validation))
     return trained.model, meta
 
 

@@ -3,7 +3,9 @@
 Every shipped model was trained and chosen on the
 train and validation sides of one piece split (:data:`musicstyle.data.SPLIT_SEED`) of the public
 datasets, whose files ``tpd.sha256`` and ``pop909.sha256`` list with their SHA-256. A figure measured
-on such a file flatters the model; the ``evaluate`` commands count them (:func:`learned_share`).
+on such a file flatters the model; the ``evaluate`` commands count them (:func:`learned_share`). A model
+trained with ``musicstyle train`` records its own such files (:func:`learned_record`), and the same commands
+count those for it (:func:`model_learned_share`).
 """
 
 from __future__ import annotations
@@ -66,3 +68,39 @@ def learned_share(digests, family: str = "collection", split: str | None = None)
              "files on the train or validation side of the piece split (--split test keeps to the held-out pieces)")
     return (f"{seen} of the {len(digests)} pieces are public files the shipped models were trained or chosen on, "
             f"so their figures flatter the models: {where}")
+
+
+#: Where a model trained here records the files it was trained or chosen on (:func:`learned_record`).
+LEARNED_KEY = "learned_sha256"
+
+
+def learned_record(digests) -> list[str]:
+    """What a model's metadata keeps of the files it was trained or chosen on: each SHA-256's first 16 digits, sorted.
+
+    Args:
+        digests: the SHA-256 of each training and validation file.
+
+    Returns:
+        The sorted, distinct prefixes (stored under :data:`LEARNED_KEY`).
+    """
+    return sorted({d[:16] for d in digests if d})
+
+
+def model_learned_share(meta: dict, digests, name: str) -> str | None:
+    """A caution when some of the files measured are ones a model (not shipped) was trained or chosen on.
+
+    Args:
+        meta: the model's metadata (models trained before the record was kept have none: None).
+        digests: the SHA-256 of each file measured.
+        name: how the caution names the model (its file).
+
+    Returns:
+        The caution (how many of how many), or None.
+    """
+    seen = set(meta.get(LEARNED_KEY) or ())
+    digests = list(digests)
+    count = sum(d[:16] in seen for d in digests if d)
+    if not count:
+        return None
+    return (f"{count} of the {len(digests)} pieces are files {name} was trained or chosen on, so its figures flatter "
+            f"it (--split test keeps to the held-out side of the same split)")

@@ -11,6 +11,8 @@ is judged by the trusted judge beside the transfer.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ..data import GROUPS, recording_group
@@ -303,10 +305,11 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
         every note, :func:`~musicstyle.dynamics.judgeable`), ``skipped_files`` (the reason for each
         file left out), ``short_pieces`` (a caution: how many pieces have fewer than
         :data:`~musicstyle.dynamics.MIN_NOTES` notes) and ``learned_from`` (a caution: how many are files
-        the shipped models learned from, :func:`musicstyle.data.learned.learned_share`) if any.
+        the shipped models learned from, :func:`musicstyle.data.learned.learned_share`, or a given judge did,
+        :func:`musicstyle.data.learned.model_learned_share`) if any.
     """
     from ..data import Collection, select
-    from ..data.learned import learned_share
+    from ..data.learned import learned_share, model_learned_share
 
     if (split == "held-out") != (hold_out is not None):
         raise MusicstyleError(split, "the held-out split goes with --hold-out GROUP (and only it)")
@@ -321,7 +324,8 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
         raise MusicstyleError(collection.root, "no pieces with dynamics (each has one velocity for every note)")
     predictors, routes = route_predictors(texture)
     routes, routes_skipped = _usable(routes, collection.pieces[0])
-    result = evaluate_transfer(collection, _judges(relations, cnn, stats), predictors, trusted=trusted,
+    judges = _judges(relations, cnn, stats)
+    result = evaluate_transfer(collection, judges, predictors, trusted=trusted,
                                progress=progress, routes=routes, per_piece=per_piece, by_group=by_group)
     result = {"data": str(collection.root), "split": split, "texture": texture, **result}
     if hold_out:
@@ -339,6 +343,10 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
     if short:
         result["short_pieces"] = (f"{short} of {len(collection.pieces)} pieces have fewer than {MIN_NOTES} notes, "
                                   f"too few for the trusted judge to be sure (dynamics.verdicts_by_length)")
-    if note := learned_share((p.performance.sha256 for p in collection.pieces), split=split):  # shipped velocity models
-        result["learned_from"] = note
+    digests = [p.performance.sha256 for p in collection.pieces]
+    cautions = [learned_share(digests, split=split)]  # the shipped velocity models (and judges)
+    cautions += [model_learned_share(judges[kind][1], digests, Path(file).name)
+                 for kind, file in (("relations", relations), ("cnn", cnn), ("stats", stats)) if file]
+    if notes := [note for note in cautions if note]:
+        result["learned_from"] = "; ".join(notes)
     return result

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.notes import CHORD_WINDOW_S
+from ..data.learned import LEARNED_KEY, learned_record
 from ..errors import MusicstyleError
 from .data import GENRES, MIN_STD, OUTCOMES, Item, load_pieces, real_and_own, velocity_predictors
 from .model import (
@@ -269,6 +270,7 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
         "split": {"seed": SPLIT_SEED, "train": len(train_pieces), "validation": len(val_side), "hold_out": hold_out},
         "seed": seed,
         "data_sha256": pieces_checksum(collection.pieces),
+        LEARNED_KEY: learned_record(p.performance.sha256 for p in (*train_pieces, *val_side)),
         "quick": bool(quick),
         "history": history,
         "validation_piece_accuracy": max(scored) if scored else None,

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import midi_files, sha256_file
-from ..data.learned import learned_share
+from ..data.learned import learned_share, model_learned_share
 from ..errors import MusicstyleError
 from .cache import tokenize_files
 from .data import file_groups, folder_tokens, genre_folder, held_out_tokens, split_files
@@ -158,7 +158,8 @@ def evaluate_command(genre: str, data: str | Path | None = None, split: str | No
         ``split`` (``all`` for a folder), ``data`` (the folder measured), the figures of :func:`evaluate`,
         ``skipped`` (how many files music21 could not read), ``skipped_files`` (the reason for each, if
         any), when the model's genre (the figures' ``genre``) is not ``genre`` a ``caution`` saying so,
-        and with the shipped model ``learned_from`` (:func:`musicstyle.data.learned.learned_share`) if any.
+        and ``learned_from`` (the shipped model: :func:`musicstyle.data.learned.learned_share`; one's own:
+        :func:`musicstyle.data.learned.model_learned_share`) if any.
     """
     if data is None and not split:
         raise MusicstyleError("data", "a folder of MIDI files is needed without a split")
@@ -175,7 +176,8 @@ def evaluate_command(genre: str, data: str | Path | None = None, split: str | No
     out = {"split": split or "all", "data": str(where), **evaluate(net, meta, seqs, progress), "skipped": len(skipped)}
     if meta["genre"] != genre:
         out["caution"] = f"the {meta['genre']} model measured on {genre} pieces"
-    if model is None and (note := learned_share(_digests(genre, data, split, hold_out, skipped), "tokens", split)):
+    digests = _digests(genre, data, split, hold_out, skipped)
+    if note := (learned_share(digests, "tokens", split) if model is None else model_learned_share(meta, digests, Path(model).name)):
         out["learned_from"] = note
     if skipped:
         out["skipped_files"] = skipped

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data import sha256_file
+from ..data.learned import LEARNED_KEY, learned_record
 from ..errors import MusicstyleError
 from .data import QUICK_FILES, epoch_windows, genre_tokens, split_files, windows
 from .evaluate import evaluate
@@ -161,8 +163,10 @@ def train(
     meta["bigram_next"] = follow.tolist()
     contexts, nexts = trigram_table(enc["train"], len(vocab))
     meta["trigram_contexts"], meta["trigram_next"] = contexts.tolist(), nexts.tolist()
-    train_files = split_files(genre, data, QUICK_FILES if quick else None, hold_out)["train"]
+    sides = split_files(genre, data, QUICK_FILES if quick else None, hold_out)
+    train_files = sides["train"]
     meta["playing"] = files_playing(train_files, vocab.tokens, seed)  # how compose plays its tokens
+    meta[LEARNED_KEY] = learned_record(sha256_file(f) for f in (*train_files, *sides["validation"]))
     if genre in ("classical", "jazz") and seqs["validation"]:  # the genres the classifier can judge
         chosen = choose_timing(genre, meta["playing"], seqs["validation"])
         meta["playing"]["timing"] = chosen["timing"]

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core.midi import velocities_vary
 from ..data import GROUPS, SPLIT_SEED, recording_group, select
-from ..data.learned import learned_share
+from ..data.learned import learned_share, model_learned_share
 from ..errors import MusicstyleError
 from .data import Prepared, pieces_of
 from .model import ARCHS, GENRES, is_note_model, predict_whole
@@ -262,8 +262,9 @@ def evaluate(data=None, split: str = "all", models: dict | None = None, collecti
 
     Returns:
         ``split``, ``data``, ``hold_out``, ``skipped`` (how many files could not be read;
-        ``skipped_files``: the reason for each, if any), ``learned_from`` (with the shipped models, a
-        caution if some pieces are files they learned from: :func:`musicstyle.data.learned.learned_share`)
+        ``skipped_files``: the reason for each, if any), ``learned_from`` (a caution if some pieces are files
+        the models measured learned from: the shipped ones, :func:`musicstyle.data.learned.learned_share`; one's own,
+        :func:`musicstyle.data.learned.model_learned_share`)
         and each genre's :func:`evaluate_pieces` (with each main model's own ``trained_hold_out``).
     """
     collection = pieces_of(data, collection, progress=progress)
@@ -271,8 +272,19 @@ def evaluate(data=None, split: str = "all", models: dict | None = None, collecti
     result = {"split": split, "data": str(collection.root), "hold_out": hold_out, "skipped": len(collection.skipped)}
     if collection.skipped:
         result["skipped_files"] = collection.skipped_files()
-    if not models and (note := learned_share((p.performance.sha256 for p in pieces if p.genre in GENRES), split=split)):
-        result["learned_from"] = note
+    shipped, cautions = [], []
+    for genre in GENRES:
+        these = [p for p in pieces if p.genre == genre]
+        given = (models or {}).get(genre)
+        if given:
+            cautions += [note for name, (_, meta) in given.items()
+                         if (note := model_learned_share(meta, (p.performance.sha256 for p in these), f"{name}.keras"))]
+        else:
+            shipped += [p.performance.sha256 for p in these]
+    if shipped and (note := learned_share(shipped, split=split)):
+        cautions.insert(0, note)
+    if cautions:
+        result["learned_from"] = "; ".join(cautions)
     for genre in GENRES:
         these = [p for p in pieces if p.genre == genre]
         chosen = (models or {}).get(genre) or _shipped(genre)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import SPLIT_SEED, pieces_checksum, select
+from ..data.learned import LEARNED_KEY, learned_record
 from ..errors import MusicstyleError
 from ..core.notes import NOTE_FEATURES
 from ..core.roll import PAPER
@@ -186,6 +187,7 @@ def train(genre: str, arch: str = "improved", data=None, epochs: int = 40, windo
         "left_out": {**train_data.left_out, **val_data.left_out},
         "skipped_files": collection.skipped_files(),  # files of the folder it could not read
         "data_checksum": pieces_checksum(tr + va),
+        LEARNED_KEY: learned_record(p.performance.sha256 for p in (*tr, *va)),
         "data_root": str(collection.root),
         "members": len(kept),
         "members_trained": members,
