@@ -12,9 +12,12 @@ from musicstyle.core.midi import NOTE_DTYPE, one_note_per_key, read_midi, rewrit
 
 #: SHA-256 over every file's notes, pedal and tempo arrays as read before the lenient reader (issue 13):
 #: one line "path, sha256 of notes, of controls, of tempos, ticks per quarter, unreleased" per file, sorted.
+#: Changed once on purpose since: a unison (one key struck at one tick on two channels or tracks) is held until
+#: its last release, not its louder strike's; that moved 78 note ends in 8 TPD files and 20,459 in 875 POP909
+#: files (melody and piano tracks doubling a note), and nothing else.
 READ_BEFORE_REPAIRS = {
-    "tpd": (698, "ff8e6667baa1ec4b8da33a806d5e63b0e8e12b8fdacd8bc8e1d667f213bfbbf7"),
-    "pop909": (909, "130011d290dd5f1cef335b1eebe43d1396c10c739a66b76821165efc7a7a3889"),
+    "tpd": (698, "9a14ec3a38ae9cfeaacd49d1958c96ea8716526c6402dc465f28b4ee223de523"),
+    "pop909": (909, "45528d9597dea495a8c4c5db5ca33951dfab6987a0c9b250461bae3bd8b1c6b9"),
 }
 
 
