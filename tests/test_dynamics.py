@@ -895,3 +895,28 @@ def test_velocity_models_given_in_the_wrong_order_are_refused():
     with pytest.raises(MusicstyleError, match="holds a jazz velocity model, given as the classical one"):
         velocity_predictors(files={"classical": jazz, "jazz": classical})
     assert set(velocity_predictors(files={"classical": classical, "jazz": jazz})) == {"classical", "jazz"}
+
+
+def test_evaluate_transfer_judges_the_velocity_models_given(tmp_path, capsys):
+    """`--velocity-models CLASSICAL JAZZ`: those models' transfers are judged (here the shipped ones swapped in as
+    one's own, so the figures must be the shipped run's), named in the output; a swapped pair is refused."""
+    from musicstyle import velocity
+    from musicstyle.training.shipped import pretrained_path
+
+    for genre in D.GENRES:
+        (tmp_path / genre).mkdir()
+        for i in range(2):
+            (tmp_path / genre / f"{genre}{i}.mid").write_bytes(melody(list(range(30 + 5 * i, 110, 3)), step=120))
+    files = []
+    for genre in D.GENRES:
+        own = tmp_path / f"my {genre}.keras"
+        own.write_bytes(pretrained_path(velocity.pretrained_name(genre)).read_bytes())
+        files.append(str(own))
+    assert main(["evaluate", "transfer", "--data", str(tmp_path), "--json"]) == 0
+    shipped = json.loads(capsys.readouterr().out)
+    assert main(["evaluate", "transfer", "--data", str(tmp_path), "--velocity-models", *files, "--json"]) == 0
+    mine = json.loads(capsys.readouterr().out)
+    assert mine.pop("velocity_models") == dict(zip(D.GENRES, files))
+    assert mine == shipped
+    assert main(["evaluate", "transfer", "--data", str(tmp_path), "--velocity-models", *files[::-1], "--json"]) == 2
+    assert "holds a jazz velocity model, given as the classical one" in capsys.readouterr().err

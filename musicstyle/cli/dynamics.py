@@ -55,6 +55,9 @@ def register(groups) -> None:
     p.add_argument("--hold-out", choices=GROUPS, help="the recording-source group of --split held-out")
     for kind, what in (("relations", "relations judge"), ("cnn", "CNN discriminator"), ("stats", "statistics discriminator")):
         p.add_argument(f"--{kind}", help=f"{what} file (default: the shipped one)")
+    p.add_argument("--velocity-models", nargs=2, metavar=("CLASSICAL.keras", "JAZZ.keras"),
+                   help="the velocity models whose transfers are judged (yours, trained with `musicstyle train velocity`; "
+                        "default: the shipped ones)")
     p.add_argument("--trusted", choices=("relations", "ensemble", "cnn", "stats"), default="relations",
                    help="judge reported first (default: relations, which hears velocities against the notes; "
                         "ensemble: the mean log-odds of cnn and stats)")
@@ -125,7 +128,7 @@ def _train(args) -> int:
 
 
 #: What ``evaluate transfer`` prints above its tables.
-_HEADER = ("data", "split", "hold_out", "texture", "pieces", "routes_skipped", "skipped", "no_dynamics",
+_HEADER = ("data", "split", "hold_out", "texture", "velocity_models", "pieces", "routes_skipped", "skipped", "no_dynamics",
            "skipped_files", "short_pieces", "learned_from")
 
 
@@ -136,7 +139,8 @@ def _evaluate(args) -> int:
     quiet_tensorflow()
     result = evaluate_command(args.data, args.split, cnn=args.cnn, stats=args.stats, trusted=args.trusted,
                               texture=args.texture, progress=shows_progress(args), relations=args.relations,
-                              hold_out=args.hold_out, per_piece=args.per_piece, by_group=args.by_group)
+                              hold_out=args.hold_out, per_piece=args.per_piece, by_group=args.by_group,
+                              velocity_models=dict(zip(("classical", "jazz"), args.velocity_models or ())) or None)
     if args.json:
         emit(result, True)
         return 0

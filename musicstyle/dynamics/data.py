@@ -360,7 +360,7 @@ def velocity_predictors(arch: str = "improved", files: dict | None = None, textu
             model, meta = velocity.load_file(path)
             if meta.get("genre") != g:  # a pair given in the wrong order would teach one genre's output as the other's
                 raise MusicstyleError(path, f"holds a {meta.get('genre')} velocity model, given as the {g} one "
-                                            "(--extra-models takes CLASSICAL.keras JAZZ.keras, in that order)")
+                                            "(the pair goes CLASSICAL.keras JAZZ.keras, in that order)")
         else:
             path = pretrained_path(velocity.pretrained_name(g, arch))
             model, meta = velocity.load(g, arch)

@@ -234,13 +234,14 @@ def summarise(rows: list[dict], trusted: str = TRUSTED, per_piece: bool = False,
     return out
 
 
-def route_predictors(texture: bool = True) -> tuple[dict, dict]:
+def route_predictors(texture: bool = True, files: dict | None = None) -> tuple[dict, dict]:
     """Each velocity route's predictors, and the transfer's (the route ``texture`` chooses).
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``.
 
     Args:
         texture: the transfer judged first is ``texture`` (True) or ``mean``.
+        files: {genre: path.keras} of velocity models of one's own, instead of the shipped ones.
 
     Returns:
         ``(predictors, routes)``: genre -> :class:`musicstyle.dynamics.Predictions`, and route name ->
@@ -248,7 +249,7 @@ def route_predictors(texture: bool = True) -> tuple[dict, dict]:
     """
     from .. import velocity
 
-    routes = {name: velocity_predictors(route=name) for name in velocity.ROUTES}
+    routes = {name: velocity_predictors(files=files, route=name) for name in velocity.ROUTES}
     return routes["texture" if texture else "mean"], routes
 
 
@@ -280,7 +281,7 @@ def _judges(relations=None, cnn=None, stats=None) -> dict:
 
 def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, trusted: str = TRUSTED,
                      texture: bool = True, progress: bool = True, relations=None, hold_out: str | None = None,
-                     per_piece: bool = False, by_group: bool = False) -> dict:
+                     per_piece: bool = False, by_group: bool = False, velocity_models: dict | None = None) -> dict:
     """``musicstyle evaluate transfer``: the shipped (or given) judges on a folder's pieces.
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb``.
@@ -297,9 +298,11 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
         hold_out: the group of ``split="held-out"`` (:data:`musicstyle.data.GROUPS`).
         per_piece: also the trusted judge's verdicts piece by piece (``per_piece``).
         by_group: also the trusted judge's figures on each recording-source group (``by_group``).
+        velocity_models: {genre: path.keras} of velocity models whose transfers are judged (both genres; default:
+            the shipped ones).
 
     Returns:
-        ``data``, ``split``, ``texture``, the figures of :func:`evaluate_transfer` with every
+        ``data``, ``split``, ``texture``, ``velocity_models`` (when given), the figures of :func:`evaluate_transfer` with every
         route of :func:`route_predictors` (``routes_skipped``: the routes the models cannot write,
         and why), ``skipped`` (unreadable files), ``no_dynamics`` (pieces left out: one velocity for
         every note, :func:`~musicstyle.dynamics.judgeable`), ``skipped_files`` (the reason for each
@@ -322,12 +325,16 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
     collection = judgeable(collection)
     if not collection.pieces:
         raise MusicstyleError(collection.root, "no pieces with dynamics (each has one velocity for every note)")
-    predictors, routes = route_predictors(texture)
+    if velocity_models is not None and set(velocity_models) != set(GENRES):
+        raise MusicstyleError("velocity_models", f"give one file for each of {', '.join(GENRES)}")
+    predictors, routes = route_predictors(texture, velocity_models)
     routes, routes_skipped = _usable(routes, collection.pieces[0])
     judges = _judges(relations, cnn, stats)
     result = evaluate_transfer(collection, judges, predictors, trusted=trusted,
                                progress=progress, routes=routes, per_piece=per_piece, by_group=by_group)
     result = {"data": str(collection.root), "split": split, "texture": texture, **result}
+    if velocity_models:
+        result["velocity_models"] = {g: str(f) for g, f in velocity_models.items()}
     if hold_out:
         result["hold_out"] = hold_out
     if routes_skipped:
@@ -347,6 +354,7 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
     cautions = [learned_share(digests, split=split)]  # the shipped velocity models (and judges)
     cautions += [model_learned_share(judges[kind][1], digests, Path(file).name)
                  for kind, file in (("relations", relations), ("cnn", cnn), ("stats", stats)) if file]
+    cautions += [model_learned_share(predictors[g].meta, digests, Path(f).name) for g, f in (velocity_models or {}).items()]
     if notes := [note for note in cautions if note]:
         result["learned_from"] = "; ".join(notes)
     return result
