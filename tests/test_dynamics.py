@@ -920,3 +920,17 @@ def test_evaluate_transfer_judges_the_velocity_models_given(tmp_path, capsys):
     assert mine == shipped
     assert main(["evaluate", "transfer", "--data", str(tmp_path), "--velocity-models", *files[::-1], "--json"]) == 2
     assert "holds a jazz velocity model, given as the classical one" in capsys.readouterr().err
+
+
+def test_verdict_takes_a_relations_judge_of_ones_own(tmp_path):
+    from musicstyle.errors import MusicstyleError
+    from musicstyle.training.shipped import pretrained_path
+
+    piece = melody(list(range(30, 110, 3)), step=120)
+    own = tmp_path / "my judge.keras"
+    own.write_bytes(pretrained_path("dynamics_relations.keras").read_bytes())
+    assert D.verdict(piece, judge=own) == pytest.approx(D.verdict(piece))
+    cnn = tmp_path / "cnn.keras"
+    cnn.write_bytes(pretrained_path("dynamics_cnn.keras").read_bytes())
+    with pytest.raises(MusicstyleError, match="not a relations judge"):
+        D.verdict(piece, judge=cnn)

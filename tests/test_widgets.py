@@ -316,3 +316,27 @@ def test_a_caution_comes_before_the_move_and_unrelated_is_named():
                                 "classical", "x", note="only 4 notes")
     assert line.index("Caution: only 4 notes") < line.index("rose by 4 percentage points")
     assert "most likely answer for the result is <i>unrelated</i>" in line
+
+
+def test_the_widget_uses_ones_own_velocity_model_and_judge(tmp_path):
+    """Velocity transfer to jazz with a jazz model file of one's own (here a copy of the shipped one: the same
+    result), judged by one's own relations judge; the caption names the model; a classical file for jazz is refused."""
+    from musicstyle import velocity
+    from musicstyle.training.shipped import pretrained_path
+
+    own, judge, wrong = tmp_path / "my jazz.keras", tmp_path / "my judge.keras", tmp_path / "classical.keras"
+    own.write_bytes(pretrained_path(velocity.pretrained_name("jazz")).read_bytes())
+    judge.write_bytes(pretrained_path("dynamics_relations.keras").read_bytes())
+    wrong.write_bytes(pretrained_path(velocity.pretrained_name("classical")).read_bytes())
+    (tmp_path / "p.mid").write_bytes(PIECE)
+    shipped = widgets.StyleTransferWidget({"p": tmp_path / "p.mid"})
+    mine = widgets.StyleTransferWidget({"p": tmp_path / "p.mid"}, velocity_models={"jazz": own}, judge=judge)
+    for w in (shipped, mine):
+        w.target.value = "jazz"
+        w.button.click()
+        assert w.message.value == ""
+    assert mine.result.midi == shipped.result.midi and mine.result.verdict_after == pytest.approx(shipped.result.verdict_after)
+    assert "model my jazz.keras" in mine.caption.value and "model" not in shipped.caption.value.split("route")[1]
+    mine.velocity_models["jazz"] = wrong
+    mine.button.click()
+    assert "holds a classical velocity model, given for jazz" in mine.message.value

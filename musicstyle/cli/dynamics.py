@@ -73,27 +73,17 @@ def register(groups) -> None:
 
 
 def _judge(args) -> int:
-    import functools
-
     from ..core.inputs import input_file
     from ..core.midi import read_midi
-    from ..dynamics import OUTCOMES, TRUSTED, caution, load, load_model_file, outcome_probabilities, stretch_probabilities
-    from ..errors import MusicstyleError
+    from ..dynamics import OUTCOMES, caution, outcome_probabilities, relations_judge, stretch_probabilities
     from ..settings import quiet_tensorflow
 
     quiet_tensorflow()
 
-    @functools.cache
-    def relations_judge() -> tuple:
-        model, meta = load_model_file(args.relations) if args.relations else load(TRUSTED)
-        if meta.get("arch") != "relations":
-            raise MusicstyleError(args.relations, f"not a relations judge (a {meta.get('arch')} discriminator)")
-        return model, meta
-
     def one(name: str) -> dict:
         path = input_file(name)
         perf = read_midi(path.read_bytes(), name=str(path))  # bad input fails here, before any model loads
-        model, meta = relations_judge()  # loaded once
+        model, meta = relations_judge(args.relations)  # loaded once
         result = {"file": str(path), "notes": len(perf.notes), **with_verdict(outcome_probabilities(model, meta, perf))}
         if note := caution(perf):
             result["caution"] = note

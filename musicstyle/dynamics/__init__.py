@@ -53,7 +53,7 @@ from .evaluate import evaluate_command, evaluate_transfer, piece_verdicts, route
 from .model import (
     ENSEMBLE, KIND, RAW, RELATIONAL, RELATIONS_HIDDEN, RELATIONS_MEMBERS, SHIPPED, STATS_HIDDEN, TRUSTED, build_cnn,
     build_relations, build_stats, ensemble, jazz_logit, judged_as, load, load_model_file, outcome_probabilities, p_jazz,
-    relation_segments_of, relations_of, segment_log_probabilities, stretch_probabilities, verdict,
+    relation_segments_of, relations_judge, relations_of, segment_log_probabilities, stretch_probabilities, verdict,
 )
 from .observations import (
     FEATURES, HOP, SEGMENT, observations, onset_jump, segment_features, segment_slices, segment_table,
@@ -74,7 +74,7 @@ __all__ = [
     "jazz_logit", "judged_as", "judgeable", "load",
     "load_model_file", "load_pieces", "note_attributes", "observations", "onset_jump", "outcome_accuracy",
     "outcome_probabilities", "outcome_shares", "p_jazz", "piece_accuracy", "piece_verdicts", "real_and_own",
-    "relation_features", "relation_segments",
+    "relation_features", "relation_segments", "relations_judge",
     "relation_segments_of", "relation_table", "relations_of", "segment_bounds", "segment_log_probabilities",
     "route_predictors", "segment_features", "segment_slices", "segment_table", "shuffled", "standardise", "stretch_probabilities", "summarise",
     "texture_alone", "top_note_emphasis", "train", "train_cnn", "train_command", "train_relations", "train_stats",

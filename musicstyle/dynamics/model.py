@@ -309,18 +309,38 @@ def load_model_file(path) -> tuple:
     return load_model(path, kind=KIND)
 
 
-def verdict(data) -> dict:
+def relations_judge(path=None) -> tuple:
+    """The trusted kind of judge: the shipped one (:data:`TRUSTED`), or a file of one's own, loaded once.
+
+    Args:
+        path: a relations judge written by ``musicstyle train dynamics`` (None: the shipped one).
+
+    Returns:
+        ``(model, meta)``; a file of another kind of discriminator raises :class:`MusicstyleError` naming it.
+    """
+    if path is None:
+        return load(TRUSTED)
+    from ..training.shipped import load_shipped
+
+    model, meta = load_shipped(str(path), KIND)
+    if meta.get("arch") != "relations":
+        raise MusicstyleError(path, f"not a relations judge (a {meta.get('arch')} discriminator)")
+    return model, meta
+
+
+def verdict(data, judge=None) -> dict:
     """What the trusted judge (:data:`TRUSTED`) hears in a piece's dynamics.
 
     Taught in ``notebooks/02b_did_the_style_move.ipynb`` (and the widget, notebook 07).
 
     Args:
         data: MIDI bytes or a Performance (bad MIDI raises :class:`MusicstyleError`).
+        judge: a relations judge file of one's own (None: the shipped one; :func:`relations_judge`).
 
     Returns:
         ``{"classical": p, "jazz": p, "unrelated": p}`` summing to 1 (:func:`outcome_probabilities`;
         ``unrelated``: velocities that do not fit the notes the way either genre plays them).
     """
     d = as_dynamics(data)  # bad input fails here, before any model is loaded
-    model, meta = load(TRUSTED)
+    model, meta = relations_judge(judge)
     return outcome_probabilities(model, meta, d)

@@ -88,15 +88,20 @@ class StyleTransferWidget:
     Args:
         pieces: 'genre/name' -> MIDI path (None: :func:`~musicstyle.widgets.dataset_pieces`).
         verdict: one judge for every mode (tests), else :data:`~musicstyle.widgets.VERDICTS` per mode.
+        velocity_models: genre -> a velocity model file of one's own that velocity transfer to that genre uses
+            (``musicstyle train velocity``; the others: the shipped models).
+        judge: a relations judge file of one's own (``musicstyle train dynamics``) for velocity transfer's verdicts.
     """
 
-    def __init__(self, pieces: dict[str, Path] | None = None, verdict: Callable[[bytes], dict] | None = None):
+    def __init__(self, pieces: dict[str, Path] | None = None, verdict: Callable[[bytes], dict] | None = None,
+                 velocity_models: dict | None = None, judge=None):
         import ipywidgets as w
 
         from .pieces import dataset_pieces
 
         self.pieces = pieces if pieces is not None else dataset_pieces()
         self.verdict = verdict
+        self.velocity_models, self.judge = dict(velocity_models or {}), judge
         self.result: Result | None = None
         self.last_figure = None  # the before/after figure of the last run (matplotlib Figure)
         self.last_stretches = None  # the judge's verdict by stretch of the last velocity transfer (Figure)
@@ -251,7 +256,9 @@ class StyleTransferWidget:
             before_perf = read_midi(data, name=name)  # a clear error for a bad file before any model work
             self.progress.value = 1
             target = self.target.value
-            new = judges.MODES[mode](data, name, target, seed=self.seed.value, route=self.route.value)
+            own = self.velocity_models.get(target) if mode not in judges.GENERATES else None
+            chosen = {"seed": self.seed.value, "route": self.route.value, **({"model_file": own} if own else {})}
+            new = judges.MODES[mode](data, name, target, **chosen)
             _WARM.add(mode)
             self.status.value = "rendering audio and judging…"
             self.progress.value = 2
@@ -260,17 +267,17 @@ class StyleTransferWidget:
             self.audio_before.value = wav_bytes(before_perf)
             self.audio_after.value = wav_bytes(after_perf)
             self.progress.value = 3
-            judge_name, judge = ("given judge", self.verdict) if self.verdict else judges.VERDICTS[mode]
+            judge_name, judge = ("given judge", self.verdict) if self.verdict else judges.judge_of(mode, self.judge)
             before, after = judge(data), judge(new)
             note = "" if self.verdict else judges.caution(mode, before_perf)
             self.verdicts.value = judges.verdict_html(before, after, target, judge_name, note)
-            if rows := ({} if self.verdict else judges.stretches(mode, before_perf, after_perf, target)):
+            if rows := ({} if self.verdict else judges.stretches(mode, before_perf, after_perf, target, self.judge)):
                 self._show_stretches(rows)
             kind = "to" if mode == "velocity transfer" else mode.split()[0]
             self.download.value = download_link(new, f"{Path(name).stem}_{kind}_{target}.mid")
             self.result = Result(name, new, before, after, settings)
             self.message.value = ""
-            how = "" if mode in judges.GENERATES else f", route {self.route.value}"
+            how = "" if mode in judges.GENERATES else f", route {self.route.value}" + (f", model {Path(own).name}" if own else "")
             self.caption.value = (f"<b>result of:</b> {html.escape(self._picked if not self.upload.value else name)} → "
                                   f"{html.escape(target)} ({html.escape(mode)}{html.escape(how)}, seed {self.seed.value})")
             self.results.children = (self.caption, self.verdicts, self.players, self.download, self.figure)

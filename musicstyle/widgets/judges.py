@@ -15,27 +15,35 @@ ROUTES = {
 }
 
 
-def _velocity_transfer(data: bytes, name: str, target: str, seed: int = 0, route: str = "texture") -> bytes:
-    """The target genre's velocity model re-strikes every note (see :mod:`musicstyle.velocity`)."""
+def _velocity_transfer(data: bytes, name: str, target: str, seed: int = 0, route: str = "texture",
+                       model_file=None) -> bytes:
+    """The target genre's velocity model (shipped, or ``model_file``) re-strikes every note (see :mod:`musicstyle.velocity`)."""
     from .. import velocity
+    from ..errors import MusicstyleError
+    from ..training.shipped import load_shipped
+    from ..velocity.shipped import KIND
 
-    model, meta = velocity.load(target)  # loaded once per genre, then kept
+    # each loaded once, then kept (a file of one's own until it is written again)
+    model, meta = velocity.load(target) if model_file is None else load_shipped(str(model_file), KIND)
+    if meta.get("genre") != target:
+        raise MusicstyleError(model_file, f"holds a {meta.get('genre')} velocity model, given for {target}")
     return velocity.transfer_bytes(model, data, name, meta, seed=seed, route=route)
 
 
-def _inspired(data: bytes, name: str, target: str, seed: int = 0, route: str = "texture") -> bytes:
+def _inspired(data: bytes, name: str, target: str, seed: int = 0, route: str = "texture", model_file=None) -> bytes:
     """New music of the target genre started from the piece's style vector (see :mod:`musicstyle.chords`);
-    ``route`` is velocity transfer's and not used here."""
+    ``route`` and ``model_file`` are velocity transfer's and not used here."""
     from .. import chords
 
     return chords.inspired_bytes(data, name, target, seconds=AUDIO_SECONDS, seed=seed)
 
 
-def _dynamics_verdict(data: bytes) -> dict:
-    """P(classical), P(jazz), P(unrelated) of a piece's dynamics, by the trusted judge (see :mod:`musicstyle.dynamics`)."""
+def _dynamics_verdict(data: bytes, judge=None) -> dict:
+    """P(classical), P(jazz), P(unrelated) of a piece's dynamics, by the trusted judge (shipped, or the relations judge
+    file ``judge``; see :mod:`musicstyle.dynamics`)."""
     from .. import dynamics
 
-    return dynamics.verdict(data)
+    return dynamics.verdict(data, judge)
 
 
 def _classifier_verdict(data: bytes) -> dict:
@@ -82,14 +90,22 @@ def caution(mode: str, perf) -> str:
     return ""
 
 
-def stretches(mode: str, before, after, target: str) -> dict:
+def judge_of(mode: str, judge_file=None) -> tuple[str, Callable[[bytes], dict]]:
+    """A mode's judge (:data:`VERDICTS`), with a relations judge file of one's own for velocity transfer."""
+    name, judge = VERDICTS[mode]
+    if judge_file is None or judge is not _dynamics_verdict:
+        return name, judge
+    return name, lambda data: _dynamics_verdict(data, judge_file)
+
+
+def stretches(mode: str, before, after, target: str, judge_file=None) -> dict:
     """The trusted judge's verdict on each stretch of the source and the result (see
     :func:`musicstyle.dynamics.stretch_probabilities`), for velocity transfer ({} for other modes)."""
     if mode != "velocity transfer":
         return {}
     from .. import dynamics
 
-    judge, meta = dynamics.load(dynamics.TRUSTED)
+    judge, meta = dynamics.relations_judge(judge_file)
     return {"original": dynamics.stretch_probabilities(judge, meta, before),
             f"to {target}": dynamics.stretch_probabilities(judge, meta, after)}
 
