@@ -41,7 +41,7 @@ def test_bench_tokens_finds_music21_routes_identical_and_times_only_its_own_cach
 
 
 def test_benchmarks_name_a_missing_dataset(tmp_path):
-    with pytest.raises(MusicstyleError, match="no MIDI files of dataset 'tpd'"):
+    with pytest.raises(MusicstyleError, match=r"no MIDI files in classical/ or jazz/ subfolders \(give the folder that holds classical/ and jazz/, as tpd does\)"):
         bench_preprocess(tmp_path)
     with pytest.raises(MusicstyleError, match="tpd: dataset not found"):
         bench_tokens(tmp_path)

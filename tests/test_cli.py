@@ -318,3 +318,21 @@ def test_every_option_of_every_command_says_what_it_does():
         return [f"{' '.join(path)} {(a.option_strings or [a.dest])[-1]}" for a in parser._actions if not a.help]
 
     assert silent(build_parser(), []) == []
+
+
+def test_an_interrupted_training_run_without_a_checkpoint_says_how_to_resume_one(monkeypatch, tmp_path, capsys):
+    import musicstyle.classifier as classifier
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(classifier, "train_command", interrupt)
+    monkeypatch.setattr(classifier, "classify", interrupt)
+    assert main(["train", "classifier", "-o", str(tmp_path / "c.keras")]) == 130
+    assert capsys.readouterr().err == "interrupted; a training run given --checkpoint-dir DIR resumes where it stopped\n"
+    assert main(["train", "classifier", "--checkpoint-dir", str(tmp_path), "-o", str(tmp_path / "c.keras")]) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+    piece = tmp_path / "p.mid"
+    piece.write_bytes(b"MThd")
+    assert main(["classify", str(piece)]) == 130
+    assert capsys.readouterr().err == "interrupted\n"

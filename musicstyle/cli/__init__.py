@@ -270,7 +270,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        resumable = getattr(args, "checkpoint_dir", False) is None  # a training command run without one
+        print("interrupted" + ("; a training run given --checkpoint-dir DIR resumes where it stopped" * resumable),
+              file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as the Python docs advise
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

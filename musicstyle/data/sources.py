@@ -142,8 +142,10 @@ def find(name: str, path: str | Path | None = None) -> Path | None:
         except OSError as err:  # a folder that cannot be entered or listed
             raise MusicstyleError.unreadable(folder, err) from None
     if path is not None:
-        where = f"{'/ or '.join(genres)}/ subfolders" if genres else "the folder"
-        raise MusicstyleError(path, f"no MIDI files of dataset '{name}' found there (looked in {where})")
+        if genres:  # a folder of one's own is laid out as the dataset is
+            raise MusicstyleError(path, f"no MIDI files in {'/ or '.join(genres)}/ subfolders (give the folder that "
+                                        f"holds {' and '.join(f'{g}/' for g in genres)}, as {name} does)")
+        raise MusicstyleError(path, f"no MIDI files of dataset '{name}' found there")
     return None
 
 
