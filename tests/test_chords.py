@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -265,7 +266,8 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
     args = ["train", "chords", "--genre", "jazz", "--data", str(data), "--units", "8", "--length", "16", "--batch", "8",
             "--epochs", "2", "--checkpoint-dir", str(checkpoints), "--strategy", "default", "-o", str(out)]
     assert main(args) == 0
-    assert "saved" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "saved" in printed and re.search(r"\ntrain_pieces +8\n", printed) and re.search(r"\nepochs_run +2\n", printed)
     assert not list(checkpoints.glob("*"))  # the finished run leaves no checkpoint behind
     model, meta = chords.load(str(out))
     assert meta["genre"] == "jazz" and meta["units"] == 8 and meta["conditioned"] and meta["train_pieces"] == 8

@@ -3,6 +3,7 @@
 import importlib
 import json
 import os
+import re
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -255,8 +256,9 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
     data, out, checkpoints = tiny_folder(tmp_path / "tpd"), tmp_path / "c.keras", tmp_path / "checkpoints"
     args = ["train", "classifier", "--data", str(data), "--arch", "paper", "--length", "64", "--epochs", "2",
             "--checkpoint-dir", str(checkpoints), "--strategy", "default", "-o", str(out)]
-    assert main(args) == 0
-    assert "saved" in capsys.readouterr().out
+    assert main(args + ["--minutes", "60"]) == 0
+    printed = capsys.readouterr().out
+    assert "saved" in printed and re.search(r"\nmeasured_on +the 2 test pieces of the split\n", printed)
     assert not list(checkpoints.glob("*"))  # the finished run leaves no checkpoint behind
     model, meta = classifier.load(str(out))
     assert meta["arch"] == "paper" and meta["length"] == 64 and len(meta["history"]) == 2

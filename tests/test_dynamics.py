@@ -284,11 +284,13 @@ def tiny_folder(root, notes=300):
 
 def test_train_command_on_a_tiny_folder(tmp_path, capsys):
     tiny_folder(tmp_path)
+    (tmp_path / "jazz" / "notes.mid").write_bytes(b"not midi")  # named, as every train command names what it skips
     out, checkpoints = tmp_path / "d.keras", tmp_path / "checkpoints"
     args = ["train", "dynamics", "--data", str(tmp_path), "--kind", "stats", "--real-only", "--epochs", "2",
             "--hidden", "0", "--strategy", "default", "--checkpoint-dir", str(checkpoints), "-o", str(out)]
     assert main(args) == 0
-    assert "saved" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "saved" in printed and re.search(r"\n  jazz/notes\.mid +not a MIDI file", printed) and "train_pieces" in printed
     assert not list(checkpoints.glob("*"))  # the finished run leaves no checkpoint behind
     model, meta = D.load_model_file(out)
     assert meta["arch"] == "stats" and meta["trained_on"] == "real" and meta["features"] == list(D.FEATURES)

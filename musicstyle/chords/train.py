@@ -115,7 +115,8 @@ def train_command(genre: str, data=None, units: int = 128, length: int = 128, ba
             (:func:`musicstyle.training.device.strategy`).
 
     Returns:
-        ``saved`` (the file, None on a worker that is not the chief), the last epoch's figures, ``left_out``
+        ``saved`` (the file, None on a worker that is not the chief), ``train_pieces``, ``validation_pieces``,
+        ``epochs_run``, the last epoch's figures (``val_*``: on the validation pieces), ``left_out``
         (the reason by piece the layouts cannot make matrices of) and ``skipped_files`` (the reason by file that
         could not be read), if any.
     """
@@ -145,7 +146,8 @@ def train_command(genre: str, data=None, units: int = 128, length: int = 128, ba
     saved = device.is_chief()
     if saved:
         save_model(model, out, meta)
-    result = {"saved": str(out) if saved else None, **meta["history"][-1]}
+    result = {"saved": str(out) if saved else None, "train_pieces": len(tr), "validation_pieces": len(va),
+              "epochs_run": len(meta["history"]), **meta["history"][-1]}
     skipped = collection.skipped_files()
     return {**result, **({"left_out": {**left_tr, **left_va}} if left_tr or left_va else {}),
             **({"skipped_files": skipped} if skipped else {})}

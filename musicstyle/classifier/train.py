@@ -72,7 +72,8 @@ def train(pieces, validation=(), arch: str = "improved", layout: Layout = KEYS_O
 
 
 def train_command(data=None, arch: str = "improved", layout: str = "keys", epochs: int = 14, length: int = 512,
-                  seed: int = 0, out="classifier.keras", strategy: str = "auto", checkpoint_dir=None) -> dict:
+                  seed: int = 0, out="classifier.keras", strategy: str = "auto", checkpoint_dir=None,
+                  minutes: float | None = None) -> dict:
     """``musicstyle train classifier``: train on the split, measure on its test side, save on the chief.
 
     Taught in ``notebooks/03_genre_classifier.ipynb``.
@@ -81,13 +82,14 @@ def train_command(data=None, arch: str = "improved", layout: str = "keys", epoch
         data: a folder with ``classical/`` and ``jazz/`` (default: TPD).
         arch: ``improved`` or ``paper``.
         layout: ``keys`` or ``paper`` (:func:`~musicstyle.classifier.data.layout_of`).
-        epochs, length, seed, checkpoint_dir: as for :func:`train`.
+        epochs, length, seed, checkpoint_dir, minutes: as for :func:`train`.
         out: the .keras file to write.
         strategy: ``auto``, ``default``, ``mirrored`` or ``multiworker``
             (:func:`musicstyle.training.device.strategy`).
 
     Returns:
-        ``saved`` (the file, None on a worker that is not the chief), the test figures, ``left_out`` (the
+        ``saved`` (the file, None on a worker that is not the chief), ``train_pieces``, ``validation_pieces``,
+        ``measured_on`` (what the figures after it measure: the test side), the test figures, ``left_out`` (the
         reason by piece the layout cannot make matrices of) and ``skipped_files`` (the reason by file that
         could not be read), if any.
     """
@@ -101,12 +103,14 @@ def train_command(data=None, arch: str = "improved", layout: str = "keys", epoch
     train_pieces, validation, test = (kept for kept, _ in sides.values())
     left_out = {path: why for _, left in sides.values() for path, why in left.items()}
     model, meta = train(train_pieces, validation, arch=arch, layout=layout_of(layout), epochs=epochs, length=length,
-                        seed=seed, strategy=distribute, checkpoint_dir=checkpoint_dir)
+                        seed=seed, strategy=distribute, checkpoint_dir=checkpoint_dir, minutes=minutes)
     meta["test"] = evaluate(model, meta, test)
     meta["split"] = f"TPD piece-level, seed {SPLIT_SEED}"
     saved = device.is_chief()
     if saved:
         save_model(model, out, meta)
-    result = {"saved": str(out) if saved else None, **{k: v for k, v in meta["test"].items() if k != "confusion"}}
+    result = {"saved": str(out) if saved else None, "train_pieces": len(train_pieces), "validation_pieces": len(validation),
+              "measured_on": f"the {len(test)} test pieces of the split",
+              **{k: v for k, v in meta["test"].items() if k != "confusion"}}
     skipped = collection.skipped_files()
     return {**result, **({"left_out": left_out} if left_out else {}), **({"skipped_files": skipped} if skipped else {})}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import add_run_options, at_least, each_file, emit, seed
+from . import add_run_options, at_least, each_file, emit, positive, seed
 
 
 def add_evaluate(groups, what: str, help_text: str, model_help: str, func):
@@ -40,6 +40,7 @@ def register(groups) -> None:
     p.add_argument("--layout", choices=("keys", "paper"), default="keys", help="keys only (shipped) or the paper's 59 columns")
     p.add_argument("--epochs", type=at_least(1), default=14, help="epochs (default 14)")
     p.add_argument("--length", type=at_least(1), default=512, help="grid steps per training segment (default 512)")
+    p.add_argument("--minutes", type=positive, default=None, help="stop after the epoch that passes this budget (default: none)")
     p.add_argument("--seed", type=seed, default=0, help="random seed: weights and every draw (0 to 2**32 - 1; default 0)")
     p.add_argument("-o", "--out", default="classifier.keras", help="the .keras file (written by the chief only)")
     add_run_options(p)
@@ -65,7 +66,8 @@ def _train(args) -> int:
     from ..classifier import train_command
 
     emit(train_command(args.data, arch=args.arch, layout=args.layout, epochs=args.epochs, length=args.length,
-                       seed=args.seed, out=args.out, strategy=args.strategy, checkpoint_dir=args.checkpoint_dir), False)
+                       seed=args.seed, out=args.out, strategy=args.strategy, checkpoint_dir=args.checkpoint_dir,
+                       minutes=args.minutes), False)
     return 0
 
 

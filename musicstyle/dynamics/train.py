@@ -270,6 +270,7 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
         "split": {"seed": SPLIT_SEED, "train": len(train_pieces), "validation": len(val_side), "hold_out": hold_out},
         "seed": seed,
         "data_sha256": pieces_checksum(collection.pieces),
+        "skipped_files": collection.skipped_files(),  # files of the folder it could not read (or without dynamics)
         LEARNED_KEY: learned_record(p.performance.sha256 for p in (*train_pieces, *val_side)),
         "quick": bool(quick),
         "history": history,
@@ -320,7 +321,8 @@ def train_command(kind: str, output, data=None, epochs: int | None = None, real_
             (:func:`musicstyle.training.device.strategy`).
 
     Returns:
-        ``saved`` (the file, None on a worker that is not the chief) and ``validation_piece_accuracy``.
+        ``saved`` (the file, None on a worker that is not the chief), ``train_pieces`` and ``validation_pieces``
+        (real pieces), ``validation_piece_accuracy`` and ``skipped_files`` (the reason by file not read), if any.
     """
     from ..training import device
     from ..training.modelfile import model_path, save_model
@@ -340,4 +342,6 @@ def train_command(kind: str, output, data=None, epochs: int | None = None, real_
     saved = device.is_chief()
     if saved:
         save_model(model, out, meta)
-    return {"saved": str(out) if saved else None, "validation_piece_accuracy": meta["validation_piece_accuracy"]}
+    result = {"saved": str(out) if saved else None, "train_pieces": meta["split"]["train"],
+              "validation_pieces": meta["split"]["validation"], "validation_piece_accuracy": meta["validation_piece_accuracy"]}
+    return {**result, **({"skipped_files": meta["skipped_files"]} if meta["skipped_files"] else {})}
