@@ -922,6 +922,10 @@ def test_evaluate_transfer_judges_the_velocity_models_given(tmp_path, capsys):
     assert mine == shipped
     assert main(["evaluate", "transfer", "--data", str(tmp_path), "--velocity-models", *files[::-1], "--json"]) == 2
     assert "holds a jazz velocity model, given as the classical one" in capsys.readouterr().err
+    judge = tmp_path / "my judge.keras"  # a judge of one's own is named too (its table label is the kind's)
+    judge.write_bytes(pretrained_path("dynamics_relations.keras").read_bytes())
+    assert main(["evaluate", "transfer", "--data", str(tmp_path), "--relations", str(judge)]) == 0
+    assert re.search(rf"\njudge_files\n +relations +{re.escape(str(judge))}\n", capsys.readouterr().out)
 
 
 def test_verdict_takes_a_relations_judge_of_ones_own(tmp_path):

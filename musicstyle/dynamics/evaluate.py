@@ -302,7 +302,7 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
             the shipped ones).
 
     Returns:
-        ``data``, ``split``, ``texture``, ``velocity_models`` (when given), the figures of :func:`evaluate_transfer` with every
+        ``data``, ``split``, ``texture``, ``velocity_models`` and ``judge_files`` (when given), the figures of :func:`evaluate_transfer` with every
         route of :func:`route_predictors` (``routes_skipped``: the routes the models cannot write,
         and why), ``skipped`` (unreadable files), ``no_dynamics`` (pieces left out: one velocity for
         every note, :func:`~musicstyle.dynamics.judgeable`), ``skipped_files`` (the reason for each
@@ -335,6 +335,8 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
     result = {"data": str(collection.root), "split": split, "texture": texture, **result}
     if velocity_models:
         result["velocity_models"] = {g: str(f) for g, f in velocity_models.items()}
+    if given := {kind: str(file) for kind, file in (("relations", relations), ("cnn", cnn), ("stats", stats)) if file}:
+        result["judge_files"] = given  # the judges of these names that are not the shipped ones
     if hold_out:
         result["hold_out"] = hold_out
     if routes_skipped:
