@@ -649,7 +649,8 @@ def test_only_the_chief_saves(tmp_path, monkeypatch):
     T = importlib.import_module("musicstyle.dynamics.train")
     members = []
     monkeypatch.setattr(T, "train", lambda *a, **k: members.append(k["members"]) or
-                        (D.build_cnn(), {"kind": "dynamics", "validation_piece_accuracy": 1.0}))
+                        (D.build_cnn(), {"kind": "dynamics", "validation_piece_accuracy": 1.0, "skipped_files": {},
+                                         "split": {"train": 2, "validation": 1}}))
     out = tmp_path / "d.keras"
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}))
     assert D.train_command("cnn", out, strategy="default")["saved"] is None and not out.exists()
