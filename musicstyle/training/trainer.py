@@ -23,16 +23,13 @@ examples, a validation score); this module says *how*, the same for all five mod
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from ..data.cache import load_npz, save_npz
-from ..errors import MusicstyleError
+from .progress import Progress, run_key
 
 
 @dataclass
@@ -179,7 +176,7 @@ def train(build: Callable, draw: Callable, loss, validation=None, score: Callabl
         return strategy.reduce("SUM", total, axis=None), strategy.reduce("SUM", count, axis=None)
 
     run = run_key(model, validation, schedule, seed, label) if checkpoint_dir is not None else None
-    state = _Progress(schedule, model, optimizer, checkpoint_dir, run)
+    state = Progress(schedule, model, optimizer, checkpoint_dir, run)
     val_data, val_pipeline = None, _Pipeline(strategy, global_batch)
     if validation is not None:
         val = Examples.of(validation)
@@ -225,7 +222,8 @@ def train(build: Callable, draw: Callable, loss, validation=None, score: Callabl
             break
     pipeline.release()
     val_pipeline.release()
-    return state.finish(strategy, mixed)
+    return Trained(state.finish(), state.history, state.best, state.best_epoch, state.stopped_by,
+                   int(getattr(strategy, "num_replicas_in_sync", 1)), mixed, state.resumed_at)
 
 
 _TRAIN = train  # the trainer itself, for call_run_key's signature (tests may stand another in for train)
@@ -320,100 +318,3 @@ def call_run_key(model, build, *args, **kwargs) -> str:
                    bound.get("label", ""))
 
 
-def run_key(model, validation, schedule: Schedule, seed: int, label: str) -> str:
-    """What makes a run the same run: its schedule, seed, label, weight shapes and validation examples (SHA-256)."""
-    import hashlib
-
-    digest = hashlib.sha256(json.dumps([asdict(schedule), seed, label, [list(w.shape) for w in model.get_weights()]],
-                                       default=str).encode())
-    if validation is not None:
-        val = Examples.of(validation)
-        digest.update(str(val.count).encode())
-        for leaf in _leaves(val.take(np.arange(min(val.count, 256)))):
-            digest.update(np.ascontiguousarray(leaf).tobytes())
-    return digest.hexdigest()
-
-
-def _leaves(value):
-    if isinstance(value, (tuple, list)):
-        for v in value:
-            yield from _leaves(v)
-    elif value is not None:
-        yield np.asarray(value)
-
-
-class _Progress:
-    """Best weights, learning-rate halving, stopping and the resumable checkpoint of one run."""
-
-    def __init__(self, schedule: Schedule, model, optimizer, checkpoint_dir, run: str | None = None):
-        self.schedule, self.model, self.optimizer, self.run = schedule, model, optimizer, run
-        self.sign = 1.0 if schedule.mode == "min" else -1.0
-        self.best, self.best_epoch, self.best_weights, self.stale = None, None, None, 0
-        self.history, self.elapsed, self.stopped_by, self.start_epoch = [], 0.0, "epochs", 0
-        self.file = None
-        if checkpoint_dir is not None:
-            import json as _json
-            import os
-
-            task = _json.loads(os.environ.get("TF_CONFIG") or "{}").get("task", {})
-            self.file = Path(checkpoint_dir) / f"checkpoint-{task.get('type', 'worker')}{task.get('index', 0)}.npz"
-            self._restore()
-        self.resumed_at = self.start_epoch
-
-    def end_epoch(self, row: dict, seconds: float) -> bool:
-        """Record an epoch; True when training should stop."""
-        s = self.schedule
-        self.history.append(row)
-        self.elapsed += seconds
-        sign, value = (self.sign, row[s.monitor]) if s.monitor in row else (1.0, row["loss"])  # no validation: the loss
-        if self.best is None or sign * value < sign * self.best - 1e-9:
-            self.best, self.best_epoch, self.best_weights, self.stale = value, row["epoch"], self.model.get_weights(), 0
-        else:
-            self.stale += 1
-        stop = False
-        if s.patience is not None and self.stale >= s.patience:
-            self.stopped_by, stop = "patience", True
-        elif s.halve_after and self.stale and self.stale % s.halve_after == 0:
-            if s.revert_on_halve:
-                self.model.set_weights(self.best_weights)
-            self.optimizer.learning_rate.assign(float(np.asarray(self.optimizer.learning_rate)) / 2)
-        if s.minutes is not None and self.elapsed > s.minutes * 60:
-            self.stopped_by, stop = "budget", True
-        self._save(row["epoch"])
-        return stop
-
-    def finish(self, strategy, mixed: bool) -> Trained:
-        if self.best_weights is not None:
-            self.model.set_weights(self.best_weights)
-        if self.file is not None:
-            self.file.unlink(missing_ok=True)
-        return Trained(self.model, self.history, self.best, self.best_epoch, self.stopped_by,
-                       int(getattr(strategy, "num_replicas_in_sync", 1)), mixed, self.resumed_at)
-
-    def _save(self, epoch: int) -> None:
-        if self.file is None:
-            return
-        arrays = {f"w{i}": w for i, w in enumerate(self.model.get_weights())}
-        arrays.update({f"o{i}": np.asarray(v) for i, v in enumerate(self.optimizer.variables)})
-        arrays.update({f"b{i}": w for i, w in enumerate(self.best_weights or [])})
-        arrays["state"] = np.array(json.dumps({"epoch": epoch, "best": self.best, "best_epoch": self.best_epoch,
-                                               "stale": self.stale, "elapsed": self.elapsed, "history": self.history,
-                                               "schedule": asdict(self.schedule), "run": self.run}))
-        save_npz(self.file, arrays)
-
-    def _restore(self) -> None:
-        arrays = load_npz(self.file)
-        if arrays is None:
-            return
-        state = json.loads(str(arrays["state"]))
-        if state.get("run") != self.run:
-            raise MusicstyleError(self.file, "is the checkpoint of another run (other data, settings or seed): remove it "
-                                             "to start afresh, or give this run its own --checkpoint-dir")
-        n = len(self.model.get_weights())
-        self.model.set_weights([arrays[f"w{i}"] for i in range(n)])
-        for i, v in enumerate(self.optimizer.variables):
-            v.assign(arrays[f"o{i}"])
-        if "b0" in arrays:
-            self.best_weights = [arrays[f"b{i}"] for i in range(n)]
-        self.best, self.best_epoch, self.stale = state["best"], state["best_epoch"], state["stale"]
-        self.elapsed, self.history, self.start_epoch = state["elapsed"], state["history"], state["epoch"]
