@@ -370,7 +370,7 @@ def test_tiny_model_trains_through_the_trainer_and_improves(jazz_folder):
     assert T.Generator(model, meta).generate(meta["seed_tokens"], 10, seed=0) and len(vocab) == len(meta["vocabulary"])
 
 
-def test_cli_train_accepts_checkpoint_dir_and_strategy(jazz_folder, tmp_path, capsys):
+def test_cli_train_accepts_checkpoint_dir_and_strategy(jazz_folder, tmp_path, capsys, monkeypatch):
     out, ckpt = tmp_path / "m.keras", tmp_path / "ckpt"
     argv = ["train", "tokens", "--genre", "jazz", "--data", str(jazz_folder), "--quick", "--epochs", "2", "--out", str(out),
             "--checkpoint-dir", str(ckpt), "--strategy", "default"]
@@ -379,6 +379,18 @@ def test_cli_train_accepts_checkpoint_dir_and_strategy(jazz_folder, tmp_path, ca
     assert f"saved {out}: vocabulary" in capsys.readouterr().out
     _, meta, vocab = T.load(out)
     assert meta["epochs"] == 2 and vocab.tokens == meta["vocabulary"]
+    # evaluate composed with that model: it composes for its genre (the table itself is measured elsewhere)
+    import musicstyle.tokens
+
+    asked = []
+    monkeypatch.setattr(musicstyle.tokens, "genre_table", lambda *a, **k: asked.append((a, k)) or {"rows": []})
+    assert main(["evaluate", "composed", "--model", str(out), "--pieces", "1", "--json"]) == 0
+    assert asked[0][0][0] == ("jazz",) and asked[0][1]["models"] == {"jazz": str(out)}
+    capsys.readouterr()
+    assert main(["evaluate", "composed", "--genre", "classical", "--model", str(out)]) == 2
+    assert capsys.readouterr().err == f"error: {out}: a jazz model: add --genre jazz\n"
+    assert main(["evaluate", "composed", "--model", str(out), "--model", str(out)]) == 2
+    assert "a second jazz model" in capsys.readouterr().err
     from musicstyle.data import sha256_file
 
     sides = T.split_files("jazz", jazz_folder, T.QUICK_FILES)

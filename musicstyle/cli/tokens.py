@@ -83,6 +83,9 @@ def register(groups) -> None:
     p.add_argument("--tokens", type=at_least(1, most=MAX_TOKENS), default=500,
                    help=f"tokens per piece (default 500, at most {MAX_TOKENS})")
     p.add_argument("--data", help="folder holding tpd/ and pop909/ (default: MUSICSTYLE_DATA, else where fetch downloads)")
+    p.add_argument("--model", action="append", default=[], metavar="FILE.keras",
+                   help="a token model of one's own (`musicstyle train tokens`) composes for its genre (repeatable; "
+                        "default: the shipped ones)")
     p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
     p.set_defaults(func=_composed)
 
@@ -134,7 +137,22 @@ def _evaluate(args) -> int:
 def _composed(args) -> int:
     from .. import tokens as T
 
-    emit(T.genre_table(tuple(args.genre or ("classical", "jazz")), args.pieces, args.tokens, args.data), args.json)
+    from ..errors import MusicstyleError
+    from ..training import read_metadata
+
+    models = {}
+    for path in args.model:
+        meta = read_metadata(path)
+        if meta.get("kind") != "tokens":
+            raise MusicstyleError(path, f"holds a '{meta.get('kind')}' model, expected 'tokens'")
+        genre = meta.get("genre")
+        if genre in models:
+            raise MusicstyleError(path, f"a second {genre} model (give one per genre)")
+        models[genre] = path
+    genres = tuple(args.genre or (models or ("classical", "jazz")))
+    if stray := [g for g in models if g not in genres]:
+        raise MusicstyleError(models[stray[0]], f"a {stray[0]} model: add --genre {stray[0]}")
+    emit(T.genre_table(genres, args.pieces, args.tokens, args.data, models=models or None), args.json)
     return 0
 
 
