@@ -151,8 +151,10 @@ def test_a_checkpoint_of_another_run_is_refused_not_resumed(tmp_path, capsys):
             train(_build, _draw, _mse, schedule=schedule, checkpoint_dir=tmp_path, verbose=0, **kwargs)
         assert str(saved) in str(err.value)
         assert saved.read_bytes() == before
-    resumed = train(_build, _draw, _mse, VALIDATION, schedule=schedule, checkpoint_dir=tmp_path, verbose=1)
+    longer = Schedule(epochs=6, batch_size=16, learning_rate=1e-2, patience=None, halve_after=None)  # more epochs: the same run
+    resumed = train(_build, _draw, _mse, VALIDATION, schedule=longer, checkpoint_dir=tmp_path, verbose=1)
     assert resumed.resumed_at_epoch == 2 and f"resumed from {saved} after epoch 2" in capsys.readouterr().out
+    assert [r["epoch"] for r in resumed.history] == [1, 2, 3, 4, 5, 6]
 
 
 def test_a_finished_member_of_another_run_is_refused(tmp_path):

@@ -88,8 +88,8 @@ def evaluate_split(data=None, split: str = "all", model_file=None) -> dict:
     Returns:
         ``data``, ``split``, ``skipped`` (``skipped_files``: the reason for each file that could not be read, if
         any), ``learned_from`` (the shipped models: :func:`musicstyle.data.learned.learned_share`; one's own:
-        :func:`musicstyle.data.learned.model_learned_share`) if any, the :func:`evaluate` figures of each genre (``left_out``: the reason by piece read but
-        not measured, if any), ``overall`` (pooled over the steps of both) and ``ratio`` (the overall
+        :func:`musicstyle.data.learned.model_learned_share`) if any, the :func:`evaluate` figures of each genre
+        (``left_out``: the reason by piece read but not measured, if any), ``overall`` (pooled over the steps of both) and ``ratio`` (the overall
         one).
     """
     from .. import classifier

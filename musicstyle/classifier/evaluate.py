@@ -17,8 +17,8 @@ from ..core.roll import Layout, grid_steps
 from ..data import GROUPS, recording_group
 from ..data.learned import learned_share, model_learned_share
 from ..errors import MusicstyleError
-from .data import CLASSES, features, first_beats, tpd_pieces, windows
 from ..training.shipped import described, is_shipped, model_file as resolve_model_file, pretrained_path
+from .data import CLASSES, features, first_beats, tpd_pieces, windows
 from .model import SHIPPED, load, style_model
 
 #: The paper's segment-level test accuracy (on a split that leaked pieces).
@@ -248,8 +248,8 @@ def evaluate_command(data=None, split: str = "all", model_file=None, by_group: b
     Returns:
         The :func:`evaluate` figures with ``data``, ``split``, ``skipped`` (``skipped_files``: the reason for each
         file that could not be read, if any), ``model``, ``model_file`` (a shipped one's name, or the path),
-        ``layout_columns`` and, for a shipped model,
-        ``learned_from`` (:func:`musicstyle.data.learned.learned_share`) if any.
+        ``layout_columns`` and ``learned_from`` (a shipped model: :func:`musicstyle.data.learned.learned_share`;
+        one's own: :func:`musicstyle.data.learned.model_learned_share`) if any.
     """
     path = resolve_model_file(model_file or pretrained_path(SHIPPED))
     model, meta = load(str(path))

@@ -118,8 +118,8 @@ def _train(args) -> int:
 
 
 #: What ``evaluate transfer`` prints above its tables.
-_HEADER = ("data", "split", "hold_out", "texture", "velocity_models", "judge_files", "pieces", "routes_skipped", "skipped", "no_dynamics",
-           "skipped_files", "short_pieces", "learned_from")
+_HEADER = ("data", "split", "hold_out", "texture", "velocity_models", "judge_files", "pieces", "routes_skipped",
+           "skipped", "no_dynamics", "skipped_files", "short_pieces", "learned_from")
 
 
 def _evaluate(args) -> int:

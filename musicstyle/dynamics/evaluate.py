@@ -302,8 +302,9 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
             the shipped ones).
 
     Returns:
-        ``data``, ``split``, ``texture``, ``velocity_models`` and ``judge_files`` (when given), the figures of :func:`evaluate_transfer` with every
-        route of :func:`route_predictors` (``routes_skipped``: the routes the models cannot write,
+        ``data``, ``split``, ``texture``, ``velocity_models`` and ``judge_files`` (when given), the figures of
+        :func:`evaluate_transfer` with every route of :func:`route_predictors` (``routes_skipped``: the routes the
+        models cannot write,
         and why), ``skipped`` (unreadable files), ``no_dynamics`` (pieces left out: one velocity for
         every note, :func:`~musicstyle.dynamics.judgeable`), ``skipped_files`` (the reason for each
         file left out), ``short_pieces`` (a caution: how many pieces have fewer than

@@ -210,8 +210,8 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
         model_file: a velocity model file of ``genre`` to write with (None: the shipped one of ``arch``).
 
     Returns:
-        What was written: ``midi``, ``model`` (the shipped file's name, or ``model_file``), ``notes`` (count), ``velocity`` (mean and standard deviation before and
-        after), and ``plot`` / ``wav`` (with ``audio_backend``, fluidsynth or plain) when asked for. Every
+        What was written: ``midi``, ``model`` (the shipped file's name, or ``model_file``), ``notes`` (count),
+        ``velocity`` (mean and standard deviation before and after), and ``plot`` / ``wav`` (with ``audio_backend``, fluidsynth or plain) when asked for. Every
         output is checked before any work (:func:`musicstyle.core.outputs.output_file`): never over ``src``,
         and of a kind its writer knows.
     """
@@ -226,7 +226,8 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
     before = read_midi(data, name=str(src))  # bad input fails here, before any model loads
     model, meta = velocity.load(genre, arch) if model_file is None else velocity.load_file(model_file)
     if meta.get("genre") != genre:
-        raise MusicstyleError(model_file, f"holds a {meta.get('genre')} velocity model: give --to {meta.get('genre')} (not {genre})")
+        raise MusicstyleError(model_file, f"holds a {meta.get('genre')} velocity model: give --to {meta.get('genre')} "
+                                          f"(not {genre})")
     arch = meta.get("arch", arch)
     out = velocity.transfer_bytes(model, data, str(src), meta, texture=texture, seed=seed, route=route)
     after = read_midi(out, name=str(dest))
@@ -235,7 +236,8 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
         import matplotlib
 
         matplotlib.use("Agg")
-        fig = transfer_figure(before, after, ("original", f"to {genre} ({Path(model_file).name if model_file else arch + ' model'})"))
+        which = Path(model_file).name if model_file else f"{arch} model"
+        fig = transfer_figure(before, after, ("original", f"to {genre} ({which})"))
     if wav:
         from ..core import audio
 

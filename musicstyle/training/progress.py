@@ -15,11 +15,13 @@ from ..errors import MusicstyleError
 
 
 def run_key(model, validation, schedule, seed: int, label: str) -> str:
-    """What makes a run the same run: its schedule, seed, label, weight shapes and validation examples (SHA-256)."""
+    """What makes a run the same run (SHA-256): its schedule but how long it may run (``epochs``, ``minutes``: a run
+    resumed with more of either goes on), seed, label, weight shapes and validation examples."""
     import hashlib
 
-    digest = hashlib.sha256(json.dumps([asdict(schedule), seed, label, [list(w.shape) for w in model.get_weights()]],
-                                       default=str).encode())
+    how = {k: v for k, v in asdict(schedule).items() if k not in ("epochs", "minutes")}
+    digest = hashlib.sha256(json.dumps([how, seed, label, [list(w.shape) for w in model.get_weights()]],
+                                       default=str, sort_keys=True).encode())
     if validation is not None:  # fixed arrays, or Examples built on demand (the first 256)
         count = validation.count if hasattr(validation, "take") else None  # (a tuple's count is a method)
         digest.update(str(count).encode())
