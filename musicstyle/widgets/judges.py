@@ -54,7 +54,7 @@ def _classifier_verdict(data: bytes) -> dict:
     return {genre: verdict[genre] for genre in GENRES}
 
 
-#: Modes of the widget: label -> function(midi bytes, name, target genre, seed=, route=) -> new MIDI bytes.
+#: Modes of the widget: label -> function(midi bytes, name, target genre, seed=, route=, model_file=) -> new MIDI bytes.
 MODES: dict[str, Callable[[bytes, str, str], bytes]] = {
     "velocity transfer": _velocity_transfer,
     "inspired generation": _inspired,
