@@ -146,9 +146,14 @@ def test_a_checkpoint_of_another_run_is_refused_not_resumed(tmp_path, capsys):
     (saved,) = tmp_path.glob("checkpoint-*.npz")
     before = saved.read_bytes()
     other = (VALIDATION[0], 2 * VALIDATION[1])
-    for kwargs in ({"validation": other}, {"validation": VALIDATION, "seed": 1}):
+
+    def other_draw(epoch, rng):  # other training data, the same validation (as runs validated by a score alone)
+        x, y = _draw(epoch, rng)
+        return x, 2 * y
+
+    for kwargs in ({"validation": other}, {"validation": VALIDATION, "seed": 1}, {"validation": VALIDATION, "draw": other_draw}):
         with pytest.raises(MusicstyleError, match="is the checkpoint of another run") as err:
-            train(_build, _draw, _mse, schedule=schedule, checkpoint_dir=tmp_path, verbose=0, **kwargs)
+            train(_build, **{"draw": _draw, **kwargs}, loss=_mse, schedule=schedule, checkpoint_dir=tmp_path, verbose=0)
         assert str(saved) in str(err.value)
         assert saved.read_bytes() == before
     longer = Schedule(epochs=6, batch_size=16, learning_rate=1e-2, patience=None, halve_after=None)  # more epochs: the same run

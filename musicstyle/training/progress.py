@@ -14,19 +14,20 @@ from ..data.cache import load_npz, save_npz
 from ..errors import MusicstyleError
 
 
-def run_key(model, validation, schedule, seed: int, label: str) -> str:
+def run_key(model, examples, schedule, seed: int, label: str) -> str:
     """What makes a run the same run (SHA-256): its schedule but how long it may run (``epochs``, ``minutes``: a run
-    resumed with more of either goes on), seed, label, weight shapes and validation examples."""
+    resumed with more of either goes on), seed, label, weight shapes, and its data: the first epoch's training
+    examples and the validation examples (``examples``: each an ``Examples`` or None; the first 256 of each)."""
     import hashlib
 
     how = {k: v for k, v in asdict(schedule).items() if k not in ("epochs", "minutes")}
     digest = hashlib.sha256(json.dumps([how, seed, label, [list(w.shape) for w in model.get_weights()]],
                                        default=str, sort_keys=True).encode())
-    if validation is not None:  # fixed arrays, or Examples built on demand (the first 256)
-        count = validation.count if hasattr(validation, "take") else None  # (a tuple's count is a method)
-        digest.update(str(count).encode())
-        for leaf in _leaves(validation if count is None else validation.take(np.arange(min(count, 256)))):
-            digest.update(np.ascontiguousarray(leaf).tobytes())
+    for some in examples:
+        digest.update(str(None if some is None else some.count).encode())
+        if some is not None:
+            for leaf in _leaves(some.take(np.arange(min(some.count, 256)))):
+                digest.update(np.ascontiguousarray(leaf).tobytes())
     return digest.hexdigest()
 
 
@@ -102,8 +103,9 @@ class Progress:
             return
         state = json.loads(str(arrays["state"]))
         if state.get("run") != self.run:
-            raise MusicstyleError(self.file, "is the checkpoint of another run (other data, settings or seed): remove it "
-                                             "to start afresh, or give this run its own --checkpoint-dir")
+            raise MusicstyleError(self.file, "is the checkpoint of another run (other data, settings or seed; or written "
+                                             "by an older musicstyle): remove it to start afresh, or give this run its "
+                                             "own --checkpoint-dir")
         n = len(self.model.get_weights())
         self.model.set_weights([arrays[f"w{i}"] for i in range(n)])
         for i, v in enumerate(self.optimizer.variables):

@@ -175,7 +175,7 @@ def train(build: Callable, draw: Callable, loss, validation=None, score: Callabl
         total, count = strategy.run(replica, args=batch)
         return strategy.reduce("SUM", total, axis=None), strategy.reduce("SUM", count, axis=None)
 
-    run = run_key(model, validation, schedule, seed, label) if checkpoint_dir is not None else None
+    run = _key(model, draw, validation, schedule, seed, label) if checkpoint_dir is not None else None
     state = Progress(schedule, model, optimizer, checkpoint_dir, run)
     val_data, val_pipeline = None, _Pipeline(strategy, global_batch)
     if validation is not None:
@@ -314,7 +314,14 @@ def call_run_key(model, build, *args, **kwargs) -> str:
     import inspect
 
     bound = inspect.signature(_TRAIN).bind(build, *args, **kwargs).arguments
-    return run_key(model, bound.get("validation"), bound.get("schedule") or Schedule(), bound.get("seed", 0),
-                   bound.get("label", ""))
+    return _key(model, bound["draw"], bound.get("validation"), bound.get("schedule") or Schedule(), bound.get("seed", 0),
+                bound.get("label", ""))
+
+
+def _key(model, draw: Callable, validation, schedule: Schedule, seed: int, label: str) -> str:
+    """:func:`~musicstyle.training.progress.run_key` of a run: its first epoch's draw (made as the run makes it)
+    and its validation examples stand for its data."""
+    first = Examples.of(draw(0, np.random.default_rng([seed, 0])))
+    return run_key(model, (first, None if validation is None else Examples.of(validation)), schedule, seed, label)
 
 
