@@ -675,6 +675,10 @@ def test_a_genres_folder_of_ones_own_is_read_at_any_depth(tmp_path):
     parts = T.split_files("pop", mine)
     assert sorted(p for side in parts.values() for p in side) == sorted(
         [mine / "pop/a.mid", mine / "pop/older/b.mid", mine / "pop/set2/a.MIDI"])
+    (mine / "loose.mid").write_bytes(arpeggio_bytes(1))  # a loose file beside other genres' folders: not classical
     with pytest.raises(MusicstyleError, match="no classical MIDI files found"):
         T.genre_folder("classical", mine)
     assert T.genre_folder("jazz", mine / "jazz") == mine / "jazz"  # the genre's own files
+    assert T.genre_folder("pop", mine / "pop") == mine / "pop"  # ... also when they lie only in sub-folders
+    (mine / "pop" / "a.mid").unlink()
+    assert T.genre_folder("pop", mine / "pop") == mine / "pop"

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 from ..data import SOURCES, SPLIT_SEED, check_group, find, midi_files, rank, recording_group, split_names
-from ..data.sources import MIDI_SUFFIXES
 from ..errors import MusicstyleError
 from .cache import TOKEN_CACHE_VERSION, tokenize_files
 from .shipped import write_tables
@@ -39,7 +38,8 @@ def genre_folder(genre: str, data: str | Path | None = None) -> Path:
 
     Returns:
         The folder: the first of ``DATA/tpd/jazz`` (or ``DATA/pop909``), ``DATA/jazz``, ``DATA`` (for TPD)
-        holding MIDI files at any depth, else ``DATA`` itself when MIDI files lie directly in it.
+        holding MIDI files at any depth, else ``DATA`` itself when it holds MIDI files at any depth and no folder
+        named after a genre or dataset.
     """
     if genre not in GENRE_SOURCES:
         raise MusicstyleError(genre, f"unknown genre (choose from {', '.join(GENRE_SOURCES)})")
@@ -53,8 +53,11 @@ def genre_folder(genre: str, data: str | Path | None = None) -> Path:
             for cand in nested:
                 if cand.is_dir() and next(iter(midi_files(cand)), None) is not None:
                     return cand
-            if any(p.suffix.lower() in MIDI_SUFFIXES and p.is_file() for p in root.iterdir()):
-                return root  # the genre's own files (not a folder of other genres' subfolders)
+            # else the genre's own files, unless the folder holds other genres' or datasets' folders
+            others = {n.lower() for n in (*GENRE_SOURCES, *(s for s, _ in GENRE_SOURCES.values()))}
+            if not any(p.is_dir() and p.name.lower() in others for p in root.iterdir()) and \
+                    next(iter(midi_files(root)), None) is not None:
+                return root
         except OSError as err:  # a folder that cannot be entered or listed
             raise MusicstyleError.unreadable(root, err) from None
         raise MusicstyleError(root, f"no {genre} MIDI files found")
@@ -95,7 +98,8 @@ def split_files(genre: str, data: str | Path | None = None, counts: dict | None 
     if check_group(hold_out) is not None:
         groups = file_groups([p for side in out.values() for p in side])
         out = {side: [p for p in paths if groups[p] != hold_out] for side, paths in out.items()}
-        out["held-out"] = sorted((p for p, g in groups.items() if g == hold_out), key=lambda p: rank(p.name))
+        held = (p for p, g in groups.items() if g == hold_out)
+        out["held-out"] = sorted(held, key=lambda p: rank(p.relative_to(folder).as_posix()))  # as the split names them
     return out
 
 
