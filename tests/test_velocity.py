@@ -979,7 +979,7 @@ def test_cli_transfer_with_a_model_file_of_ones_own(tiny_model, tmp_path, capsys
         main(["transfer", str(src), "--to", "jazz", "--model", str(own), "--arch", "paper", "-o", str(out)])
     assert "not allowed with argument" in capsys.readouterr().err
     assert main(["transfer", str(src), "--to", "jazz", "-o", str(out), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["model"] == "velocity_jazz.keras"
+    assert json.loads(capsys.readouterr().out)["model"] == "velocity_jazz.keras (shipped)"
 
 
 def test_evaluate_velocity_says_which_pieces_ones_own_model_learned_from(tiny_model, tmp_path, capsys, monkeypatch):
@@ -1008,3 +1008,8 @@ def test_evaluate_velocity_says_which_pieces_ones_own_model_learned_from(tiny_mo
     assert main(["evaluate", "velocity", "--data", str(tmp_path), "--model", str(own), "--json"]) == 0
     notes = json.loads(capsys.readouterr().out)["learned_from"].split("; ")
     assert notes[0].startswith("1 of the 3 pieces are public files the shipped models") and notes[1].startswith("2 of the 3")
+    from musicstyle.training.shipped import pretrained_path
+
+    shipped = pretrained_path(V.pretrained_name("classical"))  # a shipped model given by its path is still shipped
+    assert main(["evaluate", "velocity", "--data", str(tmp_path), "--model", str(shipped), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["learned_from"].startswith("1 of the 6 pieces are public files the shipped")

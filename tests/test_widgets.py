@@ -319,24 +319,35 @@ def test_a_caution_comes_before_the_move_and_unrelated_is_named():
 
 
 def test_the_widget_uses_ones_own_velocity_model_and_judge(tmp_path):
-    """Velocity transfer to jazz with a jazz model file of one's own (here a copy of the shipped one: the same
-    result), judged by one's own relations judge; the caption names the model; a classical file for jazz is refused."""
+    """Velocity transfer to jazz with a jazz model of one's own (one that plays about 100 everywhere), judged by a
+    judge file of one's own; the caption names the model. A classical model given for jazz, a file that is not a
+    relations judge, or a genre that does not exist is refused."""
+    import keras
+
     from musicstyle import velocity
+    from musicstyle.core.roll import PAPER
+    from musicstyle.errors import MusicstyleError
     from musicstyle.training.shipped import pretrained_path
 
-    own, judge, wrong = tmp_path / "my jazz.keras", tmp_path / "my judge.keras", tmp_path / "classical.keras"
-    own.write_bytes(pretrained_path(velocity.pretrained_name("jazz")).read_bytes())
+    keras.utils.set_random_seed(0)
+    own = velocity.save(velocity.improved_model(100.0), {"kind": "velocity", "genre": "jazz", "arch": "improved",
+                        "layout": PAPER.to_dict(), "train_mean": 100.0}, tmp_path / "my jazz.keras")
+    judge, cnn, wrong = tmp_path / "my judge.keras", tmp_path / "cnn.keras", tmp_path / "classical.keras"
     judge.write_bytes(pretrained_path("dynamics_relations.keras").read_bytes())
+    cnn.write_bytes(pretrained_path("dynamics_cnn.keras").read_bytes())
     wrong.write_bytes(pretrained_path(velocity.pretrained_name("classical")).read_bytes())
     (tmp_path / "p.mid").write_bytes(PIECE)
-    shipped = widgets.StyleTransferWidget({"p": tmp_path / "p.mid"})
-    mine = widgets.StyleTransferWidget({"p": tmp_path / "p.mid"}, velocity_models={"jazz": own}, judge=judge)
-    for w in (shipped, mine):
-        w.target.value = "jazz"
-        w.button.click()
-        assert w.message.value == ""
-    assert mine.result.midi == shipped.result.midi and mine.result.verdict_after == pytest.approx(shipped.result.verdict_after)
-    assert "model my jazz.keras" in mine.caption.value and "model" not in shipped.caption.value.split("route")[1]
-    mine.velocity_models["jazz"] = wrong
-    mine.button.click()
-    assert "holds a classical velocity model, given for jazz" in mine.message.value
+    w = widgets.StyleTransferWidget({"p": tmp_path / "p.mid"}, velocity_models={"jazz": own}, judge=judge)
+    w.target.value, w.route.value = "jazz", "mean"
+    w.button.click()
+    assert w.message.value == "" and "model my jazz.keras" in w.caption.value
+    assert all(abs(v - 100) < 15 for v in read_midi(w.result.midi).notes["velocity"])  # its model, not the shipped one
+    assert "verdict</b> of the dynamics discriminator (my judge.keras)" in w.verdicts.value
+    w.judge = cnn
+    w.button.click()
+    assert "not a relations judge (a cnn discriminator)" in w.message.value
+    w.judge, w.velocity_models["jazz"] = judge, wrong
+    w.button.click()
+    assert "holds a classical velocity model, given for jazz" in w.message.value
+    with pytest.raises(MusicstyleError, match="genres are classical, jazz, not Jazz"):
+        widgets.StyleTransferWidget({"p": tmp_path / "p.mid"}, velocity_models={"Jazz": own})

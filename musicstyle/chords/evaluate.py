@@ -6,8 +6,6 @@ per column (mean) of the held columns, every (t -> t + 1) pair of a piece counte
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from ..core.roll import Layout, rollable
@@ -94,7 +92,7 @@ def evaluate_split(data=None, split: str = "all", model_file=None) -> dict:
     """
     from .. import classifier
     from ..data import load_dataset, select
-    from ..data.learned import learned_share, model_learned_share
+    from ..training.shipped import learned_caution
 
     chosen = load(model_file) if model_file else None
     collection = load_dataset("tpd", data, quick=False, progress=False)
@@ -103,12 +101,9 @@ def evaluate_split(data=None, split: str = "all", model_file=None) -> dict:
     result = {"data": str(collection.root), "split": split, "skipped": len(collection.skipped)}
     if collection.skipped:
         result["skipped_files"] = collection.skipped_files()
-    if chosen is None:
-        note = learned_share((p.performance.sha256 for p in pieces if p.genre in GENRES), split=split)
-    else:
-        note = model_learned_share(chosen[1], (p.performance.sha256 for p in pieces if p.genre == chosen[1]["genre"]),
-                                   Path(model_file).name)
-    if note:
+    measured = GENRES if chosen is None else [chosen[1]["genre"]]
+    if note := learned_caution(model_file, chosen and chosen[1], [p.performance.sha256 for p in pieces if p.genre in measured],
+                               split=split):
         result["learned_from"] = note
     totals = {}
     for genre in GENRES if chosen is None else [chosen[1]["genre"]]:

@@ -15,9 +15,8 @@ from ..core.inputs import input_file
 from ..core.midi import Performance, as_performance, read_midi
 from ..core.roll import Layout, grid_steps
 from ..data import GROUPS, recording_group
-from ..data.learned import learned_share, model_learned_share
 from ..errors import MusicstyleError
-from ..training.shipped import described, is_shipped, model_file as resolve_model_file, pretrained_path
+from ..training.shipped import described, learned_caution, model_file as resolve_model_file, pretrained_path
 from .data import CLASSES, features, first_beats, tpd_pieces, windows
 from .model import SHIPPED, load, style_model
 
@@ -263,7 +262,6 @@ def evaluate_command(data=None, split: str = "all", model_file=None, by_group: b
         result["by_length"] = accuracy_by_length(model, meta, pieces, lengths=(8, 16, 32, 64)) + [whole]
     if collection.skipped:
         result["skipped_files"] = collection.skipped_files()
-    digests = [p.performance.sha256 for p in pieces]
-    if note := (learned_share(digests, split=split) if is_shipped(path) else model_learned_share(meta, digests, path.name)):
+    if note := learned_caution(path, meta, [p.performance.sha256 for p in pieces], split=split):
         result["learned_from"] = note
     return result

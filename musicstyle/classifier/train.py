@@ -105,7 +105,7 @@ def train_command(data=None, arch: str = "improved", layout: str = "keys", epoch
     model, meta = train(train_pieces, validation, arch=arch, layout=layout_of(layout), epochs=epochs, length=length,
                         seed=seed, strategy=distribute, checkpoint_dir=checkpoint_dir, minutes=minutes)
     meta["test"] = evaluate(model, meta, test)
-    meta["split"] = f"TPD piece-level, seed {SPLIT_SEED}"
+    meta["split"] = f"piece-level split of {collection.root}, seed {SPLIT_SEED}"
     saved = device.is_chief()
     if saved:
         save_model(model, out, meta)

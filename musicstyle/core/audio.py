@@ -74,7 +74,7 @@ def render(midi: str | Path | bytes, seconds: float | None = None, sample_rate: 
     start = max(0.0, float(start))
     length = perf.duration_s - start if seconds is None else min(seconds, perf.duration_s - start)
     if start + length > MAX_RENDER_SECONDS:
-        raise MusicstyleError(perf.name or "the piece", f"{length:,.0f} s of audio is more than a render makes "
+        raise MusicstyleError(perf.name or "the piece", f"{start + length:,.0f} s of audio is more than a render makes "
                               f"({MAX_RENDER_SECONDS:,} s): ask for an excerpt (--seconds)")
     end = None if seconds is None else start + seconds
     if backend() == "fluidsynth":

@@ -86,13 +86,15 @@ def learned_record(digests) -> list[str]:
     return sorted({d[:16] for d in digests if d})
 
 
-def model_learned_share(meta: dict, digests, name: str) -> str | None:
+def model_learned_share(meta: dict, digests, name: str, split: str | None = None) -> str | None:
     """A caution when some of the files measured are ones a model (not shipped) was trained or chosen on.
 
     Args:
         meta: the model's metadata (models trained before the record was kept have none: None).
         digests: the SHA-256 of each file measured.
         name: how the caution names the model (its file).
+        split: the side measured (the caution points to ``--split test`` unless it is a held-out side, where
+            such a file is a copy of a training file).
 
     Returns:
         The caution (how many of how many), or None.
@@ -102,5 +104,6 @@ def model_learned_share(meta: dict, digests, name: str) -> str | None:
     count = sum(d[:16] in seen for d in digests if d)
     if not count:
         return None
-    return (f"{count} of the {len(digests)} pieces are files {name} was trained or chosen on, so its figures flatter "
-            f"it (--split test keeps to the held-out side of the same split)")
+    where = ("copies of files on its train or validation side" if split in ("test", "held-out") else
+             "--split test keeps to the held-out side of the same split")
+    return f"{count} of the {len(digests)} pieces are files {name} was trained or chosen on, so its figures flatter it ({where})"

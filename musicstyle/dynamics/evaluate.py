@@ -19,7 +19,8 @@ from ..data import GROUPS, recording_group
 from ..errors import MusicstyleError
 from .data import GENRES, NO_DYNAMICS, dynamics_of, judgeable, load_pieces, shuffled, texture_alone, velocity_predictors
 from .excerpts import MIN_NOTES
-from .model import ENSEMBLE, RAW, RELATIONAL, SHIPPED, TRUSTED, ensemble, load, load_model_file, outcome_probabilities
+from .model import (ENSEMBLE, RAW, RELATIONAL, SHIPPED, TRUSTED, ensemble, load, load_model_file, outcome_probabilities,
+                    relations_judge)
 from .observations import observations
 
 
@@ -269,7 +270,8 @@ def _usable(routes: dict, piece) -> tuple[dict, dict]:
 def _judges(relations=None, cnn=None, stats=None) -> dict:
     """The relations judge, the two binary kinds and the raw one where shipped (or the given files)."""
     files = {"relations": relations, "cnn": cnn, "stats": stats}
-    judges = {kind: load_model_file(files[kind]) if files[kind] else load(kind) for kind in (*RELATIONAL, *SHIPPED)}
+    judges = {kind: relations_judge(files[kind]) for kind in RELATIONAL}  # a file of one's own checked as `judge` does
+    judges.update({kind: load_model_file(files[kind]) if files[kind] else load(kind) for kind in SHIPPED})
     judges[ENSEMBLE] = ensemble({k: judges[k] for k in SHIPPED})
     for kind in RAW:  # the raw discriminator, beside the others, where it is shipped
         try:
@@ -314,6 +316,7 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
     """
     from ..data import Collection, select
     from ..data.learned import learned_share, model_learned_share
+    from ..training.shipped import is_shipped, model_file
 
     if (split == "held-out") != (hold_out is not None):
         raise MusicstyleError(split, "the held-out split goes with --hold-out GROUP (and only it)")
@@ -355,9 +358,10 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
                                   f"too few for the trusted judge to be sure (dynamics.verdicts_by_length)")
     digests = [p.performance.sha256 for p in collection.pieces]
     cautions = [learned_share(digests, split=split)]  # the shipped velocity models (and judges)
-    cautions += [model_learned_share(judges[kind][1], digests, Path(file).name)
-                 for kind, file in (("relations", relations), ("cnn", cnn), ("stats", stats)) if file]
-    cautions += [model_learned_share(predictors[g].meta, digests, Path(f).name) for g, f in (velocity_models or {}).items()]
+    own = {kind: (file, judges[kind][1]) for kind, file in (("relations", relations), ("cnn", cnn), ("stats", stats)) if file}
+    own.update({g: (f, predictors[g].meta) for g, f in (velocity_models or {}).items()})
+    cautions += [model_learned_share(meta, digests, Path(file).name, split) for file, meta in own.values()
+                 if not is_shipped(model_file(file))]
     if notes := [note for note in cautions if note]:
         result["learned_from"] = "; ".join(notes)
     return result

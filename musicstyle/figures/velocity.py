@@ -210,7 +210,7 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
         model_file: a velocity model file of ``genre`` to write with (None: the shipped one of ``arch``).
 
     Returns:
-        What was written: ``midi``, ``model`` (the shipped file's name, or ``model_file``), ``notes`` (count),
+        What was written: ``midi``, ``model`` (``NAME (shipped)``, or ``model_file``), ``notes`` (count),
         ``velocity`` (mean and standard deviation before and after), and ``plot`` / ``wav`` (with ``audio_backend``, fluidsynth or plain) when asked for. Every
         output is checked before any work (:func:`musicstyle.core.outputs.output_file`): never over ``src``,
         and of a kind its writer knows.
@@ -244,7 +244,10 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
         samples = audio.render(after, seconds)
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_bytes(out)
-    written = {"midi": str(dest), "model": str(model_file) if model_file else velocity.pretrained_name(genre, arch),
+    from ..training.shipped import described, pretrained_path
+
+    shipped = None if model_file else pretrained_path(velocity.pretrained_name(genre, arch))
+    written = {"midi": str(dest), "model": described(model_file or shipped),
                "notes": len(before.notes),
                "velocity": {side: {"mean": float(v.mean()), "std": float(v.std())}
                             for side, v in (("before", before.notes["velocity"]), ("after", after.notes["velocity"]))}}

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from ..data import midi_files, sha256_file
-from ..data.learned import learned_share, model_learned_share
 from ..errors import MusicstyleError
+from ..training.shipped import learned_caution
 from .cache import tokenize_files
 from .data import file_groups, folder_tokens, genre_folder, held_out_tokens, split_files
 from .model import load
@@ -177,7 +177,7 @@ def evaluate_command(genre: str, data: str | Path | None = None, split: str | No
     if meta["genre"] != genre:
         out["caution"] = f"the {meta['genre']} model measured on {genre} pieces"
     digests = _digests(genre, data, split, hold_out, skipped)
-    if note := (learned_share(digests, "tokens", split) if model is None else model_learned_share(meta, digests, Path(model).name)):
+    if note := learned_caution(model, meta, digests, "tokens", split):
         out["learned_from"] = note
     if skipped:
         out["skipped_files"] = skipped

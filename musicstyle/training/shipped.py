@@ -51,6 +51,27 @@ def described(path) -> str:
     return f"{Path(path).name} (shipped)" if is_shipped(path) else str(path)
 
 
+def learned_caution(path, meta: dict, digests, family: str = "collection", split: str | None = None) -> str | None:
+    """The ``learned_from`` caution of a model measured on files: the shipped models' (``path`` None or one of the
+    package's, :func:`musicstyle.data.learned.learned_share`) or the file's own record
+    (:func:`musicstyle.data.learned.model_learned_share`).
+
+    Args:
+        path: the model file measured (None: a shipped one).
+        meta: its metadata.
+        digests: the SHA-256 of each file measured.
+        family, split: as for :func:`musicstyle.data.learned.learned_share`.
+
+    Returns:
+        The caution, or None.
+    """
+    from ..data.learned import learned_share, model_learned_share
+
+    if path is None or is_shipped(path := model_file(path)):  # a bare name may be a shipped file's
+        return learned_share(digests, family, split)
+    return model_learned_share(meta, digests, Path(path).name, split)
+
+
 def load_shipped(name: str, kind: str | None = None) -> tuple:
     """A model file as ``(model, metadata)``, loaded once and kept while the file stays the same.
 

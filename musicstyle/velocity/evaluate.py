@@ -15,6 +15,7 @@ from ..core.midi import velocities_vary
 from ..data import GROUPS, SPLIT_SEED, recording_group, select
 from ..data.learned import learned_share, model_learned_share
 from ..errors import MusicstyleError
+from ..training.shipped import is_shipped
 from .data import Prepared, pieces_of
 from .model import ARCHS, GENRES, is_note_model, predict_whole
 from .shipped import load, load_file
@@ -232,12 +233,12 @@ def model_files(paths) -> dict:
         paths: ``.keras`` files written by ``musicstyle train velocity``.
 
     Returns:
-        genre -> {file stem: (model, meta)}, in the order given.
+        genre -> {file stem: (model, meta)}, in the order given; each meta also says the ``file`` it was read from.
     """
     out = {}
     for path in paths:
         model, meta = load_file(path)
-        out.setdefault(meta["genre"], {})[Path(path).stem] = (model, meta)
+        out.setdefault(meta["genre"], {})[Path(path).stem] = (model, {**meta, "file": str(path)})
     return out
 
 
@@ -272,15 +273,15 @@ def evaluate(data=None, split: str = "all", models: dict | None = None, collecti
     result = {"split": split, "data": str(collection.root), "hold_out": hold_out, "skipped": len(collection.skipped)}
     if collection.skipped:
         result["skipped_files"] = collection.skipped_files()
-    shipped, cautions = [], []
+    shipped, cautions = [], []  # the pieces measured by shipped models (one caution for all), and one's own models'
     for genre in GENRES:
-        these = [p for p in pieces if p.genre == genre]
-        given = (models or {}).get(genre)
-        if given:
-            cautions += [note for name, (_, meta) in given.items()
-                         if (note := model_learned_share(meta, (p.performance.sha256 for p in these), f"{name}.keras"))]
-        else:
-            shipped += [p.performance.sha256 for p in these]
+        these = [p.performance.sha256 for p in pieces if p.genre == genre]
+        given = (models or {}).get(genre) or {}
+        own = [meta for _, meta in given.values() if not (meta.get("file") and is_shipped(meta["file"]))]
+        if not given or len(own) < len(given):  # a shipped model measures this genre
+            shipped += these
+        cautions += [note for meta in own
+                     if (note := model_learned_share(meta, these, Path(meta.get("file", "the model")).name, split))]
     if shipped and (note := learned_share(shipped, split=split)):
         cautions.insert(0, note)
     if cautions:

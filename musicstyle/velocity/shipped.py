@@ -37,17 +37,22 @@ def save(model, meta: dict, path) -> Path:
     return save_model(model, path, meta)
 
 
-def load_file(path) -> tuple:
-    """Load a velocity model file in safe mode (read afresh on every call).
+def load_file(path, keep: bool = False) -> tuple:
+    """Load a velocity model file in safe mode (read afresh on every call, unless ``keep``).
 
     Taught in ``notebooks/02_velocity_cnn.ipynb``.
 
     Args:
         path: a ``.keras`` file written by :func:`save`.
+        keep: load it once and keep it while the file stays the same (:func:`musicstyle.training.shipped.load_shipped`).
 
     Returns:
         ``(model, meta)``; a wrong or corrupt file raises :class:`MusicstyleError`.
     """
+    if keep:
+        from ..training.shipped import load_shipped
+
+        return _checked(path, load_shipped(str(path), KIND))
     from ..training.modelfile import load_model
 
     return _checked(path, load_model(path, KIND))

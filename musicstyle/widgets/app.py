@@ -102,6 +102,8 @@ class StyleTransferWidget:
         self.pieces = pieces if pieces is not None else dataset_pieces()
         self.verdict = verdict
         self.velocity_models, self.judge = dict(velocity_models or {}), judge
+        if unknown := set(self.velocity_models) - set(GENRES):
+            raise MusicstyleError("velocity_models", f"genres are {', '.join(GENRES)}, not {', '.join(sorted(unknown))}")
         self.result: Result | None = None
         self.last_figure = None  # the before/after figure of the last run (matplotlib Figure)
         self.last_stretches = None  # the judge's verdict by stretch of the last velocity transfer (Figure)
@@ -196,10 +198,11 @@ class StyleTransferWidget:
         self.upload.value = ()
 
     def settings(self) -> tuple:
-        """What a run would use now: source, target, mode and, where they count, route and seed."""
-        source = f"uploaded: {self.upload.value[0]['name']}" if self.upload.value else f"picked: {self._picked}"
+        """What a run would use now: source (the piece's name), target, mode and, where they count, route and seed."""
+        source = self.upload.value[0]["name"] if self.upload.value else self._picked
         transfer = self.mode.value not in judges.GENERATES
-        return (source, self.target.value, self.mode.value, self.route.value if transfer else None, self.seed.value)
+        route = self.route.value if transfer else None
+        return (source, self.target.value, self.mode.value, route, None if route == "mean" else self.seed.value)
 
     def _update_source(self, _change=None) -> None:
         """The source line, the controls and hint of the mode, and whether the result shown is of these settings."""
@@ -277,9 +280,11 @@ class StyleTransferWidget:
             self.download.value = download_link(new, f"{Path(name).stem}_{kind}_{target}.mid")
             self.result = Result(name, new, before, after, settings)
             self.message.value = ""
-            how = "" if mode in judges.GENERATES else f", route {self.route.value}" + (f", model {Path(own).name}" if own else "")
-            self.caption.value = (f"<b>result of:</b> {html.escape(self._picked if not self.upload.value else name)} → "
-                                  f"{html.escape(target)} ({html.escape(mode)}{html.escape(how)}, seed {self.seed.value})")
+            source, _, _, route, seed = settings  # as the run began: a setting changed since is marked, not shown
+            how = "".join(f", {k} {v}" for k, v in (("route", route), ("model", own and Path(own).name), ("seed", seed))
+                          if v is not None and v != "")
+            self.caption.value = (f"<b>result of:</b> {html.escape(source)} → {html.escape(target)} "
+                                  f"({html.escape(mode)}{html.escape(how)})")
             self.results.children = (self.caption, self.verdicts, self.players, self.download, self.figure)
             self.progress.value, self.progress.bar_style = self.progress.max, "success"
             self._mark_stale()  # a setting changed while it ran

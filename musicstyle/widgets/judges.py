@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import Callable
 
 GENRES = ("classical", "jazz")
@@ -20,11 +21,9 @@ def _velocity_transfer(data: bytes, name: str, target: str, seed: int = 0, route
     """The target genre's velocity model (shipped, or ``model_file``) re-strikes every note (see :mod:`musicstyle.velocity`)."""
     from .. import velocity
     from ..errors import MusicstyleError
-    from ..training.shipped import load_shipped
-    from ..velocity.shipped import KIND
 
     # each loaded once, then kept (a file of one's own until it is written again)
-    model, meta = velocity.load(target) if model_file is None else load_shipped(str(model_file), KIND)
+    model, meta = velocity.load(target) if model_file is None else velocity.load_file(model_file, keep=True)
     if meta.get("genre") != target:
         raise MusicstyleError(model_file, f"holds a {meta.get('genre')} velocity model, given for {target}")
     return velocity.transfer_bytes(model, data, name, meta, seed=seed, route=route)
@@ -95,7 +94,8 @@ def judge_of(mode: str, judge_file=None) -> tuple[str, Callable[[bytes], dict]]:
     name, judge = VERDICTS[mode]
     if judge_file is None or judge is not _dynamics_verdict:
         return name, judge
-    return name, lambda data: _dynamics_verdict(data, judge_file)
+    # named by its file: the shipped judge's description (JUDGES) is not said of it
+    return f"{name} ({Path(judge_file).name})", lambda data: _dynamics_verdict(data, judge_file)
 
 
 def stretches(mode: str, before, after, target: str, judge_file=None) -> dict:
