@@ -714,6 +714,11 @@ def test_cli_train_names_each_piece_it_leaves_out(tmp_path, capsys):
     from test_classifier import learned_sides
 
     assert V.load_file(out)[1]["learned_sha256"] == learned_sides(data, "jazz")  # what evaluate's caution reads
+    model, meta = V.load_file(out)  # a model started from another (--init) has learned what that one did, too
+    init = V.save(model, {**meta, "learned_sha256": ["f" * 16]}, tmp_path / "init.keras")
+    assert main(["train", "velocity", "--genre", "jazz", "--arch", "paper", "--data", str(data), "--epochs", "1", "--init", str(init),
+                 "--windows-per-epoch", "4", "--batch", "2", "--strategy", "default", "-o", str(tmp_path / "again.keras")]) == 0
+    assert V.load_file(tmp_path / "again.keras")[1]["learned_sha256"] == sorted([*learned_sides(data, "jazz"), "f" * 16])
 
 
 def test_cli_train_writes_only_on_the_chief(tmp_path, monkeypatch, capsys):

@@ -138,10 +138,11 @@ def train_command(genre: str, data=None, units: int = 128, length: int = 128, ba
     else:
         vt = np.stack([classifier.style_vector(p.performance, style, style_meta) for p in tr])
         vv = np.stack([classifier.style_vector(p.performance, style, style_meta) for p in va]) if va else np.zeros((0, 50))
+    init_model, init_meta = load_model(init, KIND) if init else (None, {})
     model, meta = train(tr, vt, genre, va, vv, units=units, length=length, batch_size=batch_size, epochs=epochs,
-                        learning_rate=learning_rate, minutes=minutes, seed=seed,
-                        init_model=load_model(init, KIND)[0] if init else None, strategy=distribute,
+                        learning_rate=learning_rate, minutes=minutes, seed=seed, init_model=init_model, strategy=distribute,
                         checkpoint_dir=checkpoint_dir)
+    meta[LEARNED_KEY] = learned_record([*meta[LEARNED_KEY], *(init_meta.get(LEARNED_KEY) or [])])  # and the --init model's
     meta.update(conditioned=not unconditioned, warm_start=init)
     saved = device.is_chief()
     if saved:

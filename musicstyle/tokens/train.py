@@ -166,7 +166,8 @@ def train(
     sides = split_files(genre, data, QUICK_FILES if quick else None, hold_out)
     train_files = sides["train"]
     meta["playing"] = files_playing(train_files, vocab.tokens, seed)  # how compose plays its tokens
-    meta[LEARNED_KEY] = learned_record(sha256_file(f) for f in (*train_files, *sides["validation"]))
+    started = (init_meta.get(LEARNED_KEY) or []) if init is not None else []  # what the --init model learned too
+    meta[LEARNED_KEY] = learned_record([*(sha256_file(f) for f in (*train_files, *sides["validation"])), *started])
     if genre in ("classical", "jazz") and seqs["validation"]:  # the genres the classifier can judge
         chosen = choose_timing(genre, meta["playing"], seqs["validation"])
         meta["playing"]["timing"] = chosen["timing"]

@@ -187,7 +187,8 @@ def train(genre: str, arch: str = "improved", data=None, epochs: int = 40, windo
         "left_out": {**train_data.left_out, **val_data.left_out},
         "skipped_files": collection.skipped_files(),  # files of the folder it could not read
         "data_checksum": pieces_checksum(tr + va),
-        LEARNED_KEY: learned_record(p.performance.sha256 for p in (*tr, *va)),
+        LEARNED_KEY: learned_record([*(p.performance.sha256 for p in (*tr, *va)),
+                                     *((init_meta or {}).get(LEARNED_KEY) or [])]),  # and what an --init model learned
         "data_root": str(collection.root),
         "members": len(kept),
         "members_trained": members,
