@@ -167,7 +167,7 @@ def augmenting_predictors(extra: list[dict] | None = None, archs: tuple | None =
     return sets
 
 
-def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool | None = None,
+def train(kind: str = "relations", data=None, epochs: int | None = None, quick: bool | None = None,
           own_model: bool = True, seed: int = 0, verbose: int = 1, extra_models: list[dict] | None = None,
           strategy=None, checkpoint_dir=None, hold_out: str | None = None, hidden: int | None = None,
           segment_notes: int | None = SEGMENT_NOTES, members: int = 1) -> tuple:
@@ -182,7 +182,7 @@ def train(kind: str = "cnn", data=None, epochs: int | None = None, quick: bool |
     (shuffled velocities, texture alone, both genres').
 
     Args:
-        kind: ``relations``, ``cnn`` or ``stats``.
+        kind: ``relations`` (the trusted kind, the default), ``cnn`` or ``stats``.
         data: the folder (default: TPD).
         epochs: most epochs (default: 12 for cnn, 60 for stats, 150 for relations; fewer in quick mode).
         quick: quick mode (default: ``MUSICSTYLE_QUICK``).
