@@ -167,7 +167,9 @@ def generate_file(source, out, genre: str, seconds: float = 30.0, temperature: f
                               "--temperature, more --seconds or another --seed); nothing written") from None
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
-    return {"written": str(out), "genre": genre, "model": str(model_file) if model_file else f"{shipped_name(genre)} (shipped)",
+    from ..training.shipped import described, pretrained_path
+
+    return {"written": str(out), "genre": genre, "model": described(model_file or pretrained_path(shipped_name(genre))),
             "inspired_by": str(src), "seconds": seconds, "bytes": len(data)}
 
 
