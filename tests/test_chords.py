@@ -307,6 +307,23 @@ def test_the_shipped_sampler_is_traced_once_per_loaded_model():
     assert len(a) == round(meta["steps_per_second"])
 
 
+def test_a_loaded_lstm_is_traced_once_and_must_come_with_its_own_metadata():
+    from musicstyle.chords import model as M
+    from musicstyle.errors import MusicstyleError
+
+    model, meta = chords.load("jazz")
+    style = np.zeros(50, np.float32)
+    a = chords.generate("jazz", style, seconds=1, seed=2, model=model, meta=meta)
+    gen = M.generator_of(model)
+    chords.generate("jazz", style, seconds=1, seed=2, model=model, meta=meta)
+    assert M.generator_of(model) is gen  # not traced again
+    np.testing.assert_array_equal(a, chords.generate("jazz", style, seconds=1, seed=2))  # the same LSTM as shipped
+    with pytest.raises(MusicstyleError, match="give an LSTM and its metadata together"):
+        chords.generate("jazz", style, meta=meta)  # would have been the shipped LSTM under this metadata
+    with pytest.raises(MusicstyleError, match="the LSTM given plays jazz, not classical"):
+        chords.generate("classical", style, model=model, meta=meta)
+
+
 def test_bench_generate_and_architecture_figure():
     import matplotlib
 

@@ -334,3 +334,16 @@ def learned_sides(folder, genre=None):
 
     collection = load_folder(folder, quick=False, progress=False)
     return learned_record(p.performance.sha256 for side in ("train", "validation") for p in select(collection, side, genre))
+
+
+def test_metadata_without_its_classifier_is_refused(tmp_path):
+    """classifier.verdict(piece, meta=...) alone would have been the shipped classifier under another's metadata."""
+    from musicstyle.errors import MusicstyleError
+
+    f = tmp_path / "tiny.mid"
+    f.write_bytes(tiny_midi())
+    _, meta = classifier.load("classifier_paper.keras")
+    with pytest.raises(MusicstyleError, match="metadata given without its classifier"):
+        classifier.verdict(f.read_bytes(), meta=meta)
+    with pytest.raises(MusicstyleError, match="a model file's path is expected here"):
+        classifier.classify(f, classifier.load())  # a loaded model where its file is meant: said in one line

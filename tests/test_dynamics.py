@@ -937,6 +937,7 @@ def test_verdict_takes_a_relations_judge_of_ones_own(tmp_path):
     own = tmp_path / "my judge.keras"
     own.write_bytes(pretrained_path("dynamics_relations.keras").read_bytes())
     assert D.verdict(piece, judge=own) == pytest.approx(D.verdict(piece))
+    assert D.verdict(piece, judge=D.load_model_file(own)) == pytest.approx(D.verdict(piece))  # loaded, too
     cnn = tmp_path / "cnn.keras"
     cnn.write_bytes(pretrained_path("dynamics_cnn.keras").read_bytes())
     with pytest.raises(MusicstyleError, match="not a relations judge"):

@@ -1015,6 +1015,23 @@ def test_evaluate_velocity_says_which_pieces_ones_own_model_learned_from(tiny_mo
     assert notes[0].startswith("1 of the 3 pieces are public files the shipped models") and notes[1].startswith("2 of the 3")
     from musicstyle.training.shipped import pretrained_path
 
+    with pytest.raises(MusicstyleError, match="a jazz velocity model, given for classical"):
+        V.evaluate(tmp_path, models={"classical": {"mine": (model, meta)}})
     shipped = pretrained_path(V.pretrained_name("classical"))  # a shipped model given by its path is still shipped
     assert main(["evaluate", "velocity", "--data", str(tmp_path), "--model", str(shipped), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["learned_from"].startswith("1 of the 6 pieces are public files the shipped")
+
+
+def test_every_package_loads_a_model_file_by_its_path(tmp_path):
+    """velocity.load and dynamics.load take a file, as classifier.load, chords.load and tokens.load do."""
+    from musicstyle import chords, classifier, dynamics, tokens
+    from musicstyle.training.shipped import pretrained_path
+
+    for load, name in ((V.load, "velocity_jazz.keras"), (dynamics.load, "dynamics_relations.keras"),
+                       (classifier.load, "classifier.keras"), (chords.load, "chords_jazz.keras"), (tokens.load, "tokens_jazz.keras")):
+        copy = tmp_path / f"my {name}"
+        copy.write_bytes(pretrained_path(name).read_bytes())
+        loaded = load(str(copy))
+        assert loaded[1]["kind"] in ("velocity", "dynamics", "classifier", "chords", "tokens"), name
+    with pytest.raises(MusicstyleError, match="holds a 'velocity' model, expected 'dynamics'"):
+        dynamics.load(str(tmp_path / "my velocity_jazz.keras"))

@@ -15,7 +15,7 @@ from ..core.roll import PAPER, Layout
 from ..errors import MusicstyleError
 from ..settings import check_positive, check_seed
 from .data import matrix
-from .model import GENRES, Generator, shipped_generator, shipped_name
+from .model import GENRES, generator_of, shipped_generator, shipped_name
 
 
 def generate(genre: str, style, seconds: float = 30.0, temperature: float = 1.0, seed: int = 0, model=None,
@@ -38,9 +38,11 @@ def generate(genre: str, style, seconds: float = 30.0, temperature: float = 1.0,
     style = np.asarray(style, np.float32)
     if style.ndim != 1:
         raise MusicstyleError("style", f"must be one style vector, a 1-d array (got shape {style.shape})")
-    gen, meta = shipped_generator(genre) if model is None else (Generator(model), meta)
-    if meta is None:
-        raise MusicstyleError("meta", "an LSTM given as model needs its metadata too")
+    if (model is None) != (meta is None):  # else the shipped LSTM would play under another's metadata, or none
+        raise MusicstyleError("model", "give an LSTM and its metadata together: model, meta = chords.load(FILE)")
+    gen, meta = shipped_generator(genre) if model is None else (generator_of(model), meta)
+    if model is not None and meta.get("genre", genre) != genre:
+        raise MusicstyleError(genre, f"the LSTM given plays {meta['genre']}, not {genre}")
     width = next(int(i.shape[-1]) for i in gen.model.inputs if i.name == "style")
     if len(style) != width:
         raise MusicstyleError("style", f"has {len(style)} values; this LSTM starts from {width} (classifier.style_vector)")

@@ -150,7 +150,7 @@ def metadata(genre: str, units: int, layout: Layout, baselines: dict, steps_per_
 
 
 def load(genre: str) -> tuple:
-    """A genre's shipped LSTM. Taught in ``notebooks/04_lstm_generation.ipynb``.
+    """A genre's shipped LSTM, or an LSTM file. Taught in ``notebooks/04_lstm_generation.ipynb``.
 
     Args:
         genre: ``classical`` or ``jazz``, or a path to a chords .keras file.
@@ -283,6 +283,16 @@ class Generator:
 
 #: The sampler of each shipped model, traced once: genre -> Generator (remade when the model was reloaded).
 _SAMPLERS: dict[str, Generator] = {}
+_LAST_OWN: Generator | None = None  # the sampler of the last LSTM given as a model (generator_of)
+
+
+def generator_of(model) -> Generator:
+    """The compiled sampler of a loaded LSTM: the last one asked for is kept, so calls on one model trace it once
+    (about a second) and a model no longer used is not held for ever."""
+    global _LAST_OWN
+    if _LAST_OWN is None or _LAST_OWN.model is not model:
+        _LAST_OWN = Generator(model)
+    return _LAST_OWN
 
 
 def shipped_generator(genre: str) -> tuple[Generator, dict]:

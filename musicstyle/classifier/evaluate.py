@@ -178,6 +178,8 @@ def project_2d(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _model_and_meta(model, meta: dict | None) -> tuple:
     """The shipped classifier when ``model`` is None, else ``model`` with its metadata (required)."""
     if model is None:
+        if meta is not None:  # the shipped model would answer, under another model's metadata
+            raise MusicstyleError("model", "metadata given without its classifier: model, meta = classifier.load(FILE)")
         return load()
     if meta is None:
         raise MusicstyleError("meta", "a classifier given as model needs its metadata too: model, meta = classifier.load(FILE)")

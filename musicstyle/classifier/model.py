@@ -110,4 +110,4 @@ def load(name: str | None = None) -> tuple:
     """
     from ..training.shipped import load_shipped, pretrained_path
 
-    return load_shipped(str(pretrained_path(SHIPPED) if name is None else name), KIND)
+    return load_shipped(str(pretrained_path(SHIPPED)) if name is None else name, KIND)

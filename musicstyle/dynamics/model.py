@@ -277,10 +277,11 @@ def ensemble(members: dict) -> tuple[list, dict]:
 
 
 def load(kind: str = TRUSTED) -> tuple:
-    """A shipped discriminator. Taught in ``notebooks/02b_did_the_style_move.ipynb``.
+    """A shipped discriminator, or a discriminator file. Taught in ``notebooks/02b_did_the_style_move.ipynb``.
 
     Args:
-        kind: ``relations``, ``cnn``, ``stats``, ``stats_raw`` or ``ensemble`` (of ``cnn`` and ``stats``).
+        kind: ``relations``, ``cnn``, ``stats``, ``stats_raw`` or ``ensemble`` (of ``cnn`` and ``stats``), or a
+            ``.keras`` file written by ``musicstyle train dynamics`` (as the other packages' ``load`` take).
 
     Returns:
         ``(model, meta)``, loaded once in safe mode (:func:`musicstyle.training.shipped.load_shipped`).
@@ -290,6 +291,8 @@ def load(kind: str = TRUSTED) -> tuple:
     if kind == ENSEMBLE:
         return ensemble({k: load(k) for k in SHIPPED})
     files = {**RELATIONAL, **SHIPPED, **RAW}
+    if str(kind).endswith(".keras"):
+        return load_shipped(kind, KIND)
     if kind not in files:
         raise MusicstyleError(kind, f"unknown discriminator kind (choose from {', '.join([*files, ENSEMBLE])})")
     return load_shipped(str(pretrained_path(files[kind])), KIND)
@@ -313,7 +316,8 @@ def relations_judge(path=None) -> tuple:
     """The trusted kind of judge: the shipped one (:data:`TRUSTED`), or a file of one's own, loaded once.
 
     Args:
-        path: a relations judge written by ``musicstyle train dynamics`` (None: the shipped one).
+        path: a relations judge written by ``musicstyle train dynamics`` (None: the shipped one), or one already
+            loaded as ``(model, meta)``.
 
     Returns:
         ``(model, meta)``; a file of another kind of discriminator raises :class:`MusicstyleError` naming it.
@@ -322,7 +326,8 @@ def relations_judge(path=None) -> tuple:
         return load(TRUSTED)
     from ..training.shipped import load_shipped
 
-    model, meta = load_shipped(str(path), KIND)
+    model, meta = path if isinstance(path, tuple) else load_shipped(path, KIND)
+    path = path if not isinstance(path, tuple) else "judge"
     if meta.get("arch") != "relations":
         raise MusicstyleError(path, f"not a relations judge (a {meta.get('arch')} discriminator)")
     return model, meta
@@ -334,8 +339,8 @@ def verdict(data, judge=None) -> dict:
     Taught in ``notebooks/02b_did_the_style_move.ipynb`` (and the widget, notebook 07).
 
     Args:
-        data: MIDI bytes or a Performance (bad MIDI raises :class:`MusicstyleError`).
-        judge: a relations judge file of one's own (None: the shipped one; :func:`relations_judge`).
+        data: MIDI bytes, a path or a Performance (bad MIDI raises :class:`MusicstyleError`).
+        judge: a relations judge of one's own, a file or ``(model, meta)`` (None: the shipped one; :func:`relations_judge`).
 
     Returns:
         ``{"classical": p, "jazz": p, "unrelated": p}`` summing to 1 (:func:`outcome_probabilities`;

@@ -27,6 +27,10 @@ def pretrained_path(name: str) -> Path:
 def model_file(name) -> Path:
     """The file :func:`load_shipped` reads for ``name``: the file itself, or a shipped one for a bare name that is no
     file here. Raises :class:`MusicstyleError` naming it when it is neither."""
+    import os
+
+    if not isinstance(name, (str, os.PathLike)):  # a loaded (model, meta) where its file was meant, say
+        raise MusicstyleError(type(name).__name__, "a model file's path is expected here (str or Path), not a loaded model")
     path = Path(name)
     try:
         if path.is_dir():

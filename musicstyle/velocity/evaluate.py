@@ -277,11 +277,14 @@ def evaluate(data=None, split: str = "all", models: dict | None = None, collecti
     for genre in GENRES:
         these = [p.performance.sha256 for p in pieces if p.genre == genre]
         given = (models or {}).get(genre) or {}
-        own = [meta for _, meta in given.values() if not (meta.get("file") and is_shipped(meta["file"]))]
+        for name, (_, meta) in given.items():
+            if meta.get("genre") != genre:  # its figures would be another genre's model on these pieces
+                raise MusicstyleError(meta.get("file", name), f"a {meta.get('genre')} velocity model, given for {genre}")
+        own = {name: meta for name, (_, meta) in given.items() if not (meta.get("file") and is_shipped(meta["file"]))}
         if not given or len(own) < len(given):  # a shipped model measures this genre
             shipped += these
-        cautions += [note for meta in own
-                     if (note := model_learned_share(meta, these, Path(meta.get("file", "the model")).name, split))]
+        cautions += [note for name, meta in own.items()
+                     if (note := model_learned_share(meta, these, Path(meta["file"]).name if "file" in meta else name, split))]
     if shipped and (note := learned_share(shipped, split=split)):
         cautions.insert(0, note)
     if cautions:

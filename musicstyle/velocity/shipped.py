@@ -80,7 +80,8 @@ def load(genre: str, arch: str = "improved") -> tuple:
     Taught in ``notebooks/02_velocity_cnn.ipynb``.
 
     Args:
-        genre: the genre it plays (see :func:`pretrained_name`).
+        genre: the genre it plays (see :func:`pretrained_name`), or a ``.keras`` file (:func:`load_file` with
+            ``keep``, as the other packages' ``load`` take a file).
         arch: its architecture.
 
     Returns:
@@ -88,6 +89,8 @@ def load(genre: str, arch: str = "improved") -> tuple:
     """
     from ..training.shipped import load_shipped, pretrained_path
 
+    if str(genre).endswith(".keras"):
+        return load_file(genre, keep=True)
     # the full path: a bare name would pick up a file of that name in the working folder
     path = pretrained_path(pretrained_name(genre, arch))
     return _checked(path, load_shipped(str(path), KIND))
