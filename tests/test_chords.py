@@ -279,6 +279,7 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
     assert main(["evaluate", "chords", "--data", str(data), "--model", str(out), "--split", "test", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert "classical" not in result and result["jazz"]["pieces"] == 1 and result["ratio"] == result["jazz"]["ratio"]
+    assert result["model_file"] == str(out)
     assert result["skipped"] == 1 and list(result["skipped_files"]) == ["classical/broken.mid"]
     (data / "jazz" / "high.mid").write_bytes(smf(track([(0, on(100, 80)), (480, off(100))])))  # read, nothing to measure
     assert main(["evaluate", "chords", "--data", str(data), "--model", str(out), "--json"]) == 0

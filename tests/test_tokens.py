@@ -328,7 +328,7 @@ def test_cli_compose_same_seed_same_file(tmp_path, capsys):
     assert main(["compose", "--genre", "jazz", "-o", str(b), "--tokens", "200", "--seed", "7"]) == 0
     assert main(["compose", "--genre", "jazz", "-o", str(c), "--tokens", "200", "--seed", "8"]) == 0
     result = json.loads(capsys.readouterr().out.splitlines()[0])
-    assert result["tokens"] == 200 and result["longest_run"] <= 8
+    assert result["tokens"] == 200 and result["longest_run"] <= 8 and result["model"] == "tokens_jazz.keras (shipped)"
     assert a.read_bytes() == b.read_bytes() != c.read_bytes()
     from musicstyle.core.midi import read_midi
 
@@ -426,13 +426,14 @@ def test_evaluate_command_and_compose_on_a_saved_model(tmp_path, melody):
     (folder / "broken.mid").write_bytes(b"MThd broken")
     r = T.evaluate_command("jazz", folder, model=path, progress=False)
     assert r["pieces"] == 1 and r["skipped"] == 1 and "music21 cannot read it" in r["skipped_files"][str(folder / "broken.mid")]
-    assert (r["split"], r["data"]) == ("all", str(folder))  # what was measured
+    assert (r["split"], r["data"], r["model_file"]) == ("all", str(folder), str(path))  # what was measured, with what
     assert "caution" not in r
     r = T.evaluate_command("pop", folder, model=path, progress=False)  # allowed, but said
     assert r["genre"] == "jazz" and r["caution"] == "the jazz model measured on pop pieces"
     out = T.compose("jazz", tmp_path / "new.mid", 30, model=path, max_run=0, greedy=True)
     assert out["first_tokens"] == ["C4"] * 12 and out["decoding"] == "greedy" and (tmp_path / "new.mid").is_file()
     assert out["played"] == "tutorial"  # a model without a stored playing: the tutorial's eighth notes
+    assert out["model"] == str(path)
     assert [T.played_as({"playing": {"timing": t}}) for t in ("tutorial", "genre")] == ["voiced", "genre"]  # evaluate composed's rows
     with pytest.raises(TypeError, match="unexpected keyword argument 'temprature' \\(the decoding settings are temperature"):
         T.compose("jazz", tmp_path / "typo.mid", 30, model=path, temprature=0.5)  # misspelt: named at the call

@@ -12,7 +12,7 @@ from ..core.roll import Layout, rollable
 from ..errors import MusicstyleError
 from .baselines import baseline_sums, bce_sum
 from .data import chunks, matrix
-from .model import GENRES, load
+from .model import GENRES, load, shipped_name
 
 _FIGURES = ("bce", "bce_zeros_baseline", "bce_marginal_baseline", "bce_copy_baseline")
 
@@ -84,7 +84,8 @@ def evaluate_split(data=None, split: str = "all", model_file=None) -> dict:
         model_file: a chords .keras file to measure instead, on the pieces of its genre only.
 
     Returns:
-        ``data``, ``split``, ``skipped`` (``skipped_files``: the reason for each file that could not be read, if
+        ``data``, ``split``, ``model_file`` (the file measured, or the shipped ones), ``skipped`` (``skipped_files``:
+        the reason for each file that could not be read, if
         any), ``learned_from`` (the shipped models: :func:`musicstyle.data.learned.learned_share`; one's own:
         :func:`musicstyle.data.learned.model_learned_share`) if any, the :func:`evaluate` figures of each genre
         (``left_out``: the reason by piece read but not measured, if any), ``overall`` (pooled over the steps of both) and ``ratio`` (the overall
@@ -98,7 +99,11 @@ def evaluate_split(data=None, split: str = "all", model_file=None) -> dict:
     collection = load_dataset("tpd", data, quick=False, progress=False)
     pieces = select(collection, split)
     style, style_meta = classifier.load()
-    result = {"data": str(collection.root), "split": split, "skipped": len(collection.skipped)}
+    from ..training.shipped import described, model_file as resolve, pretrained_path
+
+    files = [resolve(model_file)] if model_file else [pretrained_path(shipped_name(g)) for g in GENRES]
+    result = {"data": str(collection.root), "split": split, "skipped": len(collection.skipped),
+              "model_file": ", ".join(described(f) for f in files)}
     if collection.skipped:
         result["skipped_files"] = collection.skipped_files()
     measured = GENRES if chosen is None else [chosen[1]["genre"]]

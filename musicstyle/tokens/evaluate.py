@@ -14,7 +14,7 @@ from ..errors import MusicstyleError
 from ..training.shipped import learned_caution
 from .cache import tokenize_files
 from .data import file_groups, folder_tokens, genre_folder, held_out_tokens, split_files
-from .model import load
+from .model import described_model, load
 from .tokenizer import tokens
 from .vocabulary import Vocabulary, baselines
 
@@ -155,7 +155,8 @@ def evaluate_command(genre: str, data: str | Path | None = None, split: str | No
         by_group: also ``by_group``, the figures of each group (:func:`evaluate_by_group`).
 
     Returns:
-        ``split`` (``all`` for a folder), ``data`` (the folder measured), the figures of :func:`evaluate`,
+        ``split`` (``all`` for a folder), ``data`` (the folder measured), ``model_file`` (``NAME (shipped)`` or the
+        file given), the figures of :func:`evaluate`,
         ``skipped`` (how many files music21 could not read), ``skipped_files`` (the reason for each, if
         any), when the model's genre (the figures' ``genre``) is not ``genre`` a ``caution`` saying so,
         and ``learned_from`` (the shipped model: :func:`musicstyle.data.learned.learned_share`; one's own:
@@ -173,7 +174,8 @@ def evaluate_command(genre: str, data: str | Path | None = None, split: str | No
         raise MusicstyleError(data, f"no piece of at least two tokens to measure ({len(seqs)} read, "
                               f"{len(skipped)} that music21 could not parse)")
     where = genre_folder(genre, data) if split else data  # what was measured, said first
-    out = {"split": split or "all", "data": str(where), **evaluate(net, meta, seqs, progress), "skipped": len(skipped)}
+    out = {"split": split or "all", "data": str(where), "model_file": described_model(model, genre),
+           **evaluate(net, meta, seqs, progress), "skipped": len(skipped)}
     if meta["genre"] != genre:
         out["caution"] = f"the {meta['genre']} model measured on {genre} pieces"
     digests = _digests(genre, data, split, hold_out, skipped)

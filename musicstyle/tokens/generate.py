@@ -18,7 +18,7 @@ from ..settings import check_positive, check_seed
 from .cache import elements
 from .data import split_files
 from .evaluate import run_stats
-from .model import load
+from .model import described_model, load
 from .render import draw_playing
 from .tokenizer import parse_token, tokens
 from .vocabulary import UNK, Vocabulary
@@ -278,7 +278,8 @@ def compose(genre: str, out: str | Path, n: int = 500, seed: int = 0, greedy: bo
         **decoding_overrides: ``temperature``, ``top_k``, ``max_run``, ``penalty`` (None: the model's).
 
     Returns:
-        ``out``, ``genre``, ``tokens``, the :func:`musicstyle.tokens.run_stats` figures, ``decoding``,
+        ``out``, ``genre``, ``model`` (``NAME (shipped)`` or the file given), ``tokens``, the
+        :func:`musicstyle.tokens.run_stats` figures, ``decoding``,
         ``seconds_with_tracing``, ``first_tokens`` and ``played`` (:func:`played_as`).
     """
     if unknown := sorted(set(decoding_overrides) - set(DECODING)):  # a misspelt setting, named here
@@ -309,7 +310,8 @@ def compose(genre: str, out: str | Path, n: int = 500, seed: int = 0, greedy: bo
     seconds = time.perf_counter() - t0
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(to_midi(toks, playing=meta.get("playing"), seed=seed))
-    return {"out": str(out), "genre": genre, "tokens": len(toks), **run_stats(toks), "decoding": "greedy" if greedy else dec,
+    return {"out": str(out), "genre": genre, "model": described_model(model, genre), "tokens": len(toks), **run_stats(toks),
+            "decoding": "greedy" if greedy else dec,
             "seconds_with_tracing": round(seconds, 2), "first_tokens": toks[:12],
             "played": played_as(meta)}
 

@@ -157,3 +157,11 @@ def load(genre_or_path: str | Path) -> tuple:
             raise MusicstyleError(name, f"neither a genre ({', '.join(GENRE_SOURCES)}) nor a .keras model file")
         model, meta = load_model(name, kind="tokens")
     return model, meta, check_metadata(meta, model, name)
+
+
+def described_model(model, genre: str) -> str:
+    """How a result names the token model it used: ``tokens_GENRE.keras (shipped)`` or the file given
+    (:func:`musicstyle.training.shipped.described`)."""
+    from ..training.shipped import described, model_file, pretrained_path
+
+    return described(model_file(model) if model else pretrained_path(f"tokens_{genre}.keras"))
