@@ -168,6 +168,10 @@ def test_judge_command_gives_the_verdict_and_its_caution(tmp_path, capsys):
     cnn = Path(D.__file__).parent.parent / "pretrained" / "dynamics_cnn.keras"
     assert main(["judge", str(path), "--relations", str(cnn)]) == 2
     assert "not a relations judge (a cnn discriminator)" in capsys.readouterr().err
+    own = tmp_path / "my judge.keras"
+    own.write_bytes((cnn.parent / "dynamics_relations.keras").read_bytes())
+    assert main(["judge", str(path), "--relations", str(own), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["judge"] == str(own)
     # several files: one verdict each (text: blocks apart), the missing one reported, status 2 at the end
     assert main(["judge", str(path), str(tmp_path / "none.mid"), str(path)]) == 2
     captured = capsys.readouterr()

@@ -351,3 +351,17 @@ def test_the_widget_uses_ones_own_velocity_model_and_judge(tmp_path):
     assert "holds a classical velocity model, given for jazz" in w.message.value
     with pytest.raises(MusicstyleError, match="genres are classical, jazz, not Jazz"):
         widgets.StyleTransferWidget({"p": tmp_path / "p.mid"}, velocity_models={"Jazz": own})
+
+
+def test_another_file_uploaded_under_the_same_name_marks_the_result(widget):
+    def upload(data, when):
+        return ({"name": "mine.mid", "type": "audio/midi", "size": len(data), "content": memoryview(data),
+                 "last_modified": datetime.datetime(2026, 1, when)},)
+
+    first = smf(track([(0, on(70, 90)), (480, off(70))]))
+    widget.upload.value = upload(first, 1)
+    widget.button.click()
+    assert widget.results.children[0] is widget.caption
+    second = smf(track([(0, on(72, 90)), (480, off(72)), (0, on(74, 80)), (480, off(74))]))
+    widget.upload.value = upload(second, 2)
+    assert widget.results.children[0] is widget.stale

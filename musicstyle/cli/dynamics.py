@@ -85,6 +85,10 @@ def _judge(args) -> int:
         perf = read_midi(path.read_bytes(), name=str(path))  # bad input fails here, before any model loads
         model, meta = relations_judge(args.relations)  # loaded once
         result = {"file": str(path), "notes": len(perf.notes), **with_verdict(outcome_probabilities(model, meta, perf))}
+        if args.relations:  # a judge of one's own is named; the shipped one is the default the help gives
+            from ..training.shipped import described, model_file
+
+            result["judge"] = described(model_file(args.relations))
         if note := caution(perf):
             result["caution"] = note
         if args.stretches:

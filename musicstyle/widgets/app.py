@@ -198,11 +198,14 @@ class StyleTransferWidget:
         self.upload.value = ()
 
     def settings(self) -> tuple:
-        """What a run would use now: source (the piece's name), target, mode and, where they count, route and seed."""
-        source = self.upload.value[0]["name"] if self.upload.value else self._picked
+        """What a run would use now: source (the piece's name), target, mode, where they count route and seed, and
+        the upload's size and time (another file uploaded under the same name is another source)."""
+        upload = self.upload.value[0] if self.upload.value else None
+        source = upload["name"] if upload else self._picked
         transfer = self.mode.value not in judges.GENERATES
         route = self.route.value if transfer else None
-        return (source, self.target.value, self.mode.value, route, None if route == "mean" else self.seed.value)
+        uploaded = (upload.get("size"), str(upload.get("last_modified"))) if upload else None
+        return (source, self.target.value, self.mode.value, route, None if route == "mean" else self.seed.value, uploaded)
 
     def _update_source(self, _change=None) -> None:
         """The source line, the controls and hint of the mode, and whether the result shown is of these settings."""
@@ -280,7 +283,7 @@ class StyleTransferWidget:
             self.download.value = download_link(new, f"{Path(name).stem}_{kind}_{target}.mid")
             self.result = Result(name, new, before, after, settings)
             self.message.value = ""
-            source, _, _, route, seed = settings  # as the run began: a setting changed since is marked, not shown
+            source, _, _, route, seed, _ = settings  # as the run began: a setting changed since is marked, not shown
             how = "".join(f", {k} {v}" for k, v in (("route", route), ("model", own and Path(own).name), ("seed", seed))
                           if v is not None and v != "")
             self.caption.value = (f"<b>result of:</b> {html.escape(source)} → {html.escape(target)} "
