@@ -42,14 +42,11 @@ def train_member(build, *args, checkpoint_dir=None, strategy=None, **kwargs) -> 
 
     done = None if checkpoint_dir is None else Path(checkpoint_dir) / DONE
     finished = None if done is None else load_npz(done)
-    key = None
-    if done is not None:
+    if finished is not None:
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
             model = build()
-        key = call_run_key(model, build, *args, **kwargs)
-    if finished is not None:
         state = json.loads(str(finished["state"]))
-        if state.get("run") != key:
+        if state.get("run") != call_run_key(model, build, *args, **kwargs):
             raise MusicstyleError(done, "is a member finished by another run (other data, settings or seed): remove "
                                         "it to start afresh, or give this run its own --checkpoint-dir")
         model.set_weights([finished[f"w{i}"] for i in range(len(model.get_weights()))])
@@ -58,7 +55,7 @@ def train_member(build, *args, checkpoint_dir=None, strategy=None, **kwargs) -> 
     if done is not None:
         arrays = {f"w{i}": w for i, w in enumerate(out.model.get_weights())}
         arrays["state"] = np.array(json.dumps({"best": out.best, "rows": out.history, "mixed": out.mixed_precision,
-                                               "run": key}))
+                                               "run": out.run_key}))  # the key the trainer's checkpoint had
         save_npz(done, arrays)
     return out.model, out.best, out.history, out.mixed_precision
 

@@ -96,6 +96,7 @@ class Trained:
     replicas: int = 1
     mixed_precision: bool = False
     resumed_at_epoch: int = 0
+    run_key: str | None = None  # what makes the run the same run (with a checkpoint folder; training.progress)
 
     def summary(self) -> dict:
         """The figures worth storing in a model's metadata."""
@@ -223,7 +224,7 @@ def train(build: Callable, draw: Callable, loss, validation=None, score: Callabl
     pipeline.release()
     val_pipeline.release()
     return Trained(state.finish(), state.history, state.best, state.best_epoch, state.stopped_by,
-                   int(getattr(strategy, "num_replicas_in_sync", 1)), mixed, state.resumed_at)
+                   int(getattr(strategy, "num_replicas_in_sync", 1)), mixed, state.resumed_at, run)
 
 
 _TRAIN = train  # the trainer itself, for call_run_key's signature (tests may stand another in for train)
