@@ -270,6 +270,21 @@ def test_init_with_one_member_is_accepted_as_the_default_it_is(tmp_path, monkeyp
     assert seen["members"] == 1 and seen["channels"] == 48 and seen["init"] == "base.keras"
 
 
+@pytest.mark.parametrize("argv, written", [
+    (["train", "velocity", "--genre", "jazz"], "velocity_jazz.keras"),
+    (["train", "velocity", "--genre", "classical", "--arch", "stylenet"], "velocity_stylenet_classical.keras"),
+    (["train", "dynamics", "--kind", "cnn"], "dynamics_cnn.keras"),
+    (["train", "dynamics", "--kind", "stats", "--real-only"], "dynamics_stats_raw.keras"),
+    (["train", "dynamics", "--output", "mine.keras"], "mine.keras"),
+    (["train", "velocity", "--genre", "jazz", "--out", "mine.keras"], "mine.keras"),
+])
+def test_every_trainer_writes_the_shipped_name_unless_told(argv, written, monkeypatch):
+    seen = []
+    monkeypatch.setattr("musicstyle.velocity.train_to_file", lambda out, *a, **k: seen.append(out) or {})
+    monkeypatch.setattr("musicstyle.dynamics.train_command", lambda kind, out, **k: seen.append(out) or {})
+    assert main(argv) == 0 and seen == [written]
+
+
 def test_a_reader_that_goes_away_ends_the_command_without_a_traceback(tmp_path):
     path = write(tmp_path, "p.mid", smf(track([(0, on(60, 100)), (480, off(60))])))
     proc = subprocess.Popen([sys.executable, "-m", "musicstyle", "inspect", *[str(path)] * 200],

@@ -12,7 +12,7 @@ def register(groups) -> None:
     p = groups["top"].add_parser("generate", help="music of one genre started from the style vector of a piece")
     p.add_argument("--genre", choices=GENRES, required=True, help="the genre whose LSTM generates")
     p.add_argument("--inspired-by", required=True, metavar="PIECE.mid", help="the piece whose style vector (the classifier's features) conditions the LSTM")
-    p.add_argument("-o", "--out", required=True, metavar="OUT.mid", help="MIDI file to write")
+    p.add_argument("-o", "--out", "--output", dest="out", required=True, metavar="OUT.mid", help="MIDI file to write")
     p.add_argument("--seconds", type=up_to(600), default=30.0, help="seconds of music (default 30, at most 600)")
     p.add_argument("--temperature", type=positive, default=1.0, help="sampling temperature (default 1; lower: safer, higher: wilder)")
     p.add_argument("--seed", type=seed, default=0, help="random seed of the sampling (0 to 2**32 - 1; default 0)")
@@ -34,7 +34,7 @@ def register(groups) -> None:
     p.add_argument("--unconditioned", action="store_true", help="all style vectors zero (a warm start for --init)")
     p.add_argument("--init", help="start from the weights of this .keras model (layers of the same name)")
     p.add_argument("--seed", type=seed, default=0, help="random seed: weights and every draw (0 to 2**32 - 1; default 0)")
-    p.add_argument("-o", "--out", default=None, help="default: chords_GENRE.keras (written by the chief only)")
+    p.add_argument("-o", "--out", "--output", dest="out", default=None, help="default: chords_GENRE.keras (written by the chief only)")
     add_run_options(p)
     p.set_defaults(func=_train)
 

@@ -42,7 +42,7 @@ def register(groups) -> None:
     p.add_argument("--length", type=at_least(1), default=512, help="grid steps per training segment (default 512)")
     p.add_argument("--minutes", type=positive, default=None, help="stop after the epoch that passes this budget (default: none)")
     p.add_argument("--seed", type=seed, default=0, help="random seed: weights and every draw (0 to 2**32 - 1; default 0)")
-    p.add_argument("-o", "--out", default="classifier.keras", help="the .keras file (written by the chief only)")
+    p.add_argument("-o", "--out", "--output", dest="out", default="classifier.keras", help="the .keras file (written by the chief only)")
     add_run_options(p)
     p.set_defaults(func=_train)
 

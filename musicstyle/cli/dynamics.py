@@ -43,7 +43,9 @@ def register(groups) -> None:
                    f"a piece's verdict is its segments' mean log-probability (0: whole pieces; default: {SEGMENT_NOTES})")
     p.add_argument("--members", type=at_least(1), help="relations judges trained from seeds SEED, SEED+1, ... and averaged "
                    f"in one file (default: {RELATIONS_MEMBERS} for relations; the other kinds train one network)")
-    p.add_argument("-o", "--output", required=True, help="model file to write (.keras; written by the chief only)")
+    p.add_argument("-o", "--output", "--out", dest="output", default=None,
+                   help="model file to write (.keras; written by the chief only; default: the shipped file's name in the "
+                        "current folder, dynamics_KIND.keras, or dynamics_stats_raw.keras with --real-only)")
     add_run_options(p)
     p.set_defaults(func=_train)
 
@@ -113,7 +115,7 @@ def _train(args) -> int:
         raise MusicstyleError("--extra-models", "model re-predictions are not used with --real-only (real pieces only)")
     quiet_tensorflow()
     segments = {} if args.segment_notes is None else {"segment_notes": args.segment_notes}
-    result = train_command(args.kind, args.output, data=args.data, epochs=args.epochs, real_only=args.real_only,
+    result = train_command(args.kind, args.output or f"dynamics_{args.kind}{'_raw' * args.real_only}.keras", data=args.data, epochs=args.epochs, real_only=args.real_only,
                            extra_models=args.extra_models, seed=args.seed, strategy=args.strategy,
                            checkpoint_dir=args.checkpoint_dir, hold_out=args.hold_out, hidden=args.hidden,
                            members=args.members, **segments)

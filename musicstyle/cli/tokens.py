@@ -13,7 +13,7 @@ MAX_TOKENS = 100_000  # musicstyle.tokens.MAX_TOKENS (not imported: keeps the CL
 def register(groups) -> None:
     p = groups["top"].add_parser("compose", help="write a new piece with a genre's note-token LSTM")
     p.add_argument("--genre", choices=GENRES, required=True, help="the genre whose shipped model composes (and whose seed and playing it uses)")
-    p.add_argument("-o", "--out", required=True, help="output MIDI file")
+    p.add_argument("-o", "--out", "--output", dest="out", required=True, help="output MIDI file")
     p.add_argument("--tokens", type=at_least(1, most=MAX_TOKENS), default=500,
                    help=f"tokens to generate (default 500, at most {MAX_TOKENS}: about 2 minutes on a CPU)")
     p.add_argument("--temperature", type=positive, default=None, help="sampling temperature (default: the model's; 1.0, the shipped pop model 1.5)")
@@ -29,7 +29,7 @@ def register(groups) -> None:
 
     p = groups["top"].add_parser("tokenize", help="every TPD and POP909 file through music21, in parallel (cached)")
     p.add_argument("--data", help="folder holding tpd/ and pop909/ (default: MUSICSTYLE_DATA, else where fetch downloads)")
-    p.add_argument("-o", "--out", help="write the element tables here (.npz): the package's shipped tables")
+    p.add_argument("-o", "--out", "--output", dest="out", help="write the element tables here (.npz): the package's shipped tables")
     p.add_argument("--workers", type=at_least(1), default=None, help="parallel music21 processes (default: every core)")
     p.add_argument("--no-cache", action="store_true", help="parse every file again (an honest cold time)")
     p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
@@ -44,7 +44,7 @@ def register(groups) -> None:
     p = groups["train"].add_parser("tokens", help="train a genre's note-token LSTM")
     p.add_argument("--genre", choices=GENRES, required=True, help="the genre whose pieces it learns (classical, jazz: TPD; pop: POP909)")
     p.add_argument("--data", help="data folder (holding tpd/ and pop909/, or the genre's files)")
-    p.add_argument("-o", "--out", help="output .keras (default: tokens_GENRE.keras in the current folder)")
+    p.add_argument("-o", "--out", "--output", dest="out", help="output .keras (default: tokens_GENRE.keras in the current folder)")
     p.add_argument("--arch", choices=("lstm", "tutorial"), default="lstm",
                    help="lstm (embedding, every position trained) or tutorial (the popular recipe, as a baseline)")
     p.add_argument("--epochs", type=at_least(1), default=60, help="most epochs (default 60; early stopping and --minutes end sooner)")

@@ -48,7 +48,9 @@ def register(groups) -> None:
                    "its width and loudness estimate kept, so --members, --channels and --loudness-penalty do not go with it")
     p.add_argument("--seed", type=seed, default=0, help="random seed: weights and every draw (0 to 2**32 - 1; default 0)")
     add_run_options(p)
-    p.add_argument("-o", "--output", required=True, help="model file to write (.keras)")
+    p.add_argument("-o", "--output", "--out", dest="output", default=None,
+                   help="model file to write (.keras; default: the shipped file's name in the current folder, "
+                        "velocity_GENRE.keras or velocity_ARCH_GENRE.keras)")
     p.set_defaults(func=_train)
 
     p = _refit_parser(groups, "spread", "give a note velocity model file the per-note spread of --route sampled "
@@ -137,7 +139,7 @@ def _train(args) -> int:
 
     quiet_tensorflow()
     from ..errors import MusicstyleError
-    from ..velocity import train_to_file
+    from ..velocity import pretrained_name, train_to_file
 
     if args.init:
         options = {"--members": args.members not in (None, 1), "--channels": args.channels is not None,
@@ -146,7 +148,7 @@ def _train(args) -> int:
             raise MusicstyleError(args.init, f"--init keeps the file's network, width and loudness estimate: "
                                   f"{', '.join(given)} cannot change them")
     emit(train_to_file(
-        args.output, args.genre, args.arch, data=args.data, members=args.members, epochs=args.epochs, batch=args.batch,
+        args.output or pretrained_name(args.genre, args.arch), args.genre, args.arch, data=args.data, members=args.members, epochs=args.epochs, batch=args.batch,
         seed=args.seed, fixed=not args.literal, windows_per_epoch=args.windows_per_epoch, verbose=1,
         learning_rate=args.lr, patience=args.patience, init=args.init, channels=args.channels or 48,
         transpose=args.transpose, loudness_penalty=args.loudness_penalty, strategy=args.strategy,

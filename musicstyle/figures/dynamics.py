@@ -230,9 +230,12 @@ def plot_stretches(versions: dict, ax=None):
         ax: the axes to draw on (default: a new figure).
 
     Returns:
-        The axes: per version, P(jazz) above the middle line and P(classical) below it, one step per stretch
-        over the time of its notes (what is left is P(unrelated)).
+        The axes: per version, P(jazz) above the middle line and P(classical) below it, one filled step per
+        stretch over the time of its notes (what is left is P(unrelated)); a version's outline thins on a
+        long piece, where its steps are narrow.
     """
+    from matplotlib.colors import to_rgba
+
     if ax is None:
         import matplotlib.pyplot as plt
 
@@ -240,12 +243,15 @@ def plot_stretches(versions: dict, ax=None):
     for i, (label, rows) in enumerate(versions.items()):
         colour = f"C{i}"
         edges = [r["start_s"] for r in rows] + [rows[-1]["end_s"]]
-        ax.stairs([r["jazz"] for r in rows], edges, baseline=None, color=colour, lw=2, label=f"{label}: P(jazz)")
-        ax.stairs([-r["classical"] for r in rows], edges, baseline=None, color=colour, lw=2, ls="--", label=f"{label}: P(classical)")
+        style = dict(baseline=0, fill=True, facecolor=to_rgba(colour, 0.22), edgecolor=colour,
+                     lw=1.6 if len(rows) <= 40 else 0.8)
+        ax.stairs([r["jazz"] for r in rows], edges, label=label, **style)
+        ax.stairs([-r["classical"] for r in rows], edges, **style)
     ax.axhline(0, color="0.4", lw=0.8)
     ax.set_ylim(-1.05, 1.05)
     ax.set_yticks([-1, -0.5, 0, 0.5, 1], ["1 classical", "0.5", "0", "0.5", "1 jazz"])
     ax.set_xlabel("time (s), one step per stretch the judge reads")
     ax.set_ylabel("probability")
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.legend(fontsize=8, title="P(jazz) above,\nP(classical) below", title_fontsize=8, loc="center left",
+              bbox_to_anchor=(1.01, 0.5))
     return ax

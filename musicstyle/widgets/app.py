@@ -248,7 +248,8 @@ class StyleTransferWidget:
         return path.read_bytes(), path.name
 
     def _run(self, _button=None) -> None:
-        self.results.children = ()  # the previous result goes at once
+        # the previous result goes at once but keeps its place, so the page below does not jump
+        self.results.layout.visibility = "hidden"
         self.result = self.last_stretches = None
         self.button.disabled = True
         self.progress.value, self.progress.bar_style = 0, ""
@@ -300,6 +301,7 @@ class StyleTransferWidget:
             self.results.children = (self.message,)
             self.progress.value = 0
         finally:
+            self.results.layout.visibility = "visible"
             self.status.value = ""
             self.button.disabled = False
 
