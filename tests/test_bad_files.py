@@ -5,8 +5,10 @@ transfer that fails leaves its outputs as they were."""
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
+import sys
 import tempfile
 
 import numpy as np
@@ -167,6 +169,30 @@ def test_a_bare_model_name_is_the_local_file_when_there_is_one(tmp_path, monkeyp
     (tmp_path / "dir.keras").mkdir()
     with pytest.raises(MusicstyleError, match="dir.keras: is a folder, not a model file"):
         classifier.load("dir.keras")
+
+
+def test_every_model_option_takes_a_shipped_models_bare_name(tmp_path, monkeypatch, capsys):
+    from musicstyle import chords, dynamics, tokens, velocity
+    from musicstyle.training.modelfile import read_metadata
+
+    monkeypatch.chdir(tmp_path)  # no file of these names here
+    assert velocity.load_file("velocity_stylenet_jazz.keras")[1]["arch"] == "stylenet"
+    assert chords.load("chords_jazz.keras")[1]["genre"] == "jazz"
+    assert tokens.load("tokens_pop.keras")[1]["genre"] == "pop"
+    assert read_metadata("dynamics_relations.keras")["kind"] == "dynamics"
+    with pytest.raises(MusicstyleError, match="^none.keras: no such model file \\(nor a model of that name shipped"):
+        chords.load("none.keras")
+    with pytest.raises(MusicstyleError, match="^sub/velocity_jazz.keras: no such model file$"):
+        velocity.load_file("sub/velocity_jazz.keras")  # a path is never looked up among the shipped files
+    (tmp_path / "p.mid").write_bytes(smf(track([(0, on(60, 80)), (480, off(60)), (0, on(64, 60)), (480, off(64))])))
+    assert main(["transfer", "p.mid", "--to", "jazz", "-o", "o.mid", "--model", "velocity_paper_jazz.keras", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"] == "velocity_paper_jazz.keras (shipped)"
+    seen = {}
+    trainer = sys.modules["musicstyle.dynamics.train"]  # the module (the package's name "train" is its function)
+    monkeypatch.setattr(trainer, "train", lambda *a, **k: seen.update(k) or (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        dynamics.train_command("relations", "j.keras", extra_models=[("velocity_classical.keras", "velocity_jazz.keras")])
+    assert [pathlib.Path(p).parent.name for p in seen["extra_models"][0].values()] == ["pretrained", "pretrained"]
 
 
 def test_model_metadata_that_is_not_an_object_is_named_corrupt(tmp_path):

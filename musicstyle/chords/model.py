@@ -164,9 +164,7 @@ def load(genre: str) -> tuple:
         return load_shipped(str(pretrained_path(shipped_name(genre))), KIND)
     if Path(genre).suffix != ".keras":
         raise MusicstyleError(genre, f"unknown genre (choose from {', '.join(GENRES)})")
-    if not Path(genre).is_file():
-        raise MusicstyleError(genre, "no such model file")
-    return load_shipped(genre, KIND)
+    return load_shipped(genre, KIND)  # a shipped model's bare name stands for its file
 
 
 class Generator:

@@ -325,16 +325,13 @@ def train_command(kind: str, output, data=None, epochs: int | None = None, real_
         (real pieces), ``validation_piece_accuracy`` and ``skipped_files`` (the reason by file not read), if any.
     """
     from ..training import device
-    from ..training.modelfile import model_path, save_model
+    from ..training.modelfile import model_file, model_path, save_model
 
     out = model_path(output)
     if data and not Path(data).is_dir():
         raise MusicstyleError(data, "not a folder")
-    extra = [dict(zip(GENRES, pair)) for pair in extra_models or []]
-    for pair in extra:
-        for path in pair.values():
-            if not Path(path).is_file():
-                raise MusicstyleError(path, "no such model file")
+    # each checked before training; a shipped model's bare name stands for its file
+    extra = [{genre: str(model_file(path)) for genre, path in zip(GENRES, pair)} for pair in extra_models or []]
     model, meta = train(kind, data=data, epochs=epochs, own_model=not real_only, extra_models=extra, seed=seed,
                         strategy=device.strategy(strategy), checkpoint_dir=checkpoint_dir, hold_out=hold_out,
                         hidden=hidden, segment_notes=segment_notes,

@@ -10,12 +10,36 @@ from __future__ import annotations
 
 import json
 import zipfile
+from importlib import resources
 from pathlib import Path
 
 from ..core.outputs import output_file
 from ..errors import MusicstyleError
 
 METADATA_NAME = "musicstyle.json"
+#: Where the package's shipped model files are (``musicstyle/pretrained/``).
+SHIPPED_FOLDER = Path(str(resources.files("musicstyle").joinpath("pretrained")))
+
+
+def model_file(name) -> Path:
+    """The file a model name stands for: the file itself, or the shipped one (in :data:`SHIPPED_FOLDER`) for a bare
+    name that is no file here. Raises :class:`MusicstyleError` naming it when it is neither."""
+    import os
+
+    if not isinstance(name, (str, os.PathLike)):  # a loaded (model, meta) where its file was meant, say
+        raise MusicstyleError(type(name).__name__, "a model file's path is expected here (str or Path), not a loaded model")
+    path = Path(name)
+    try:
+        if path.is_dir():
+            raise MusicstyleError(path, "is a folder, not a model file")
+        if not path.is_file():
+            if path.name != str(name) or not (SHIPPED_FOLDER / path.name).is_file():
+                raise MusicstyleError(path, "no such model file" + ("" if path.name != str(name) else
+                                                                      " (nor a model of that name shipped with the package)"))
+            path = SHIPPED_FOLDER / path.name
+    except OSError as err:  # a folder on the way that cannot be entered
+        raise MusicstyleError.unreadable(path, err) from None
+    return path
 
 
 def model_path(path: str | Path, inputs=()) -> Path:
@@ -61,11 +85,10 @@ def save_model(model, path: str | Path, metadata: dict) -> Path:
 
 
 def read_metadata(path: str | Path) -> dict:
-    """The metadata of a saved model, without loading it; clear errors for a wrong or corrupt file."""
-    path = Path(path)
+    """The metadata of a saved model (a file, or a shipped one's bare name: :func:`model_file`), without loading
+    it; clear errors for a wrong or corrupt file."""
+    path = model_file(path)
     try:
-        if not path.is_file():
-            raise MusicstyleError(path, "no such model file")
         with zipfile.ZipFile(path) as z:
             meta = json.loads(z.read(METADATA_NAME))
     except OSError as err:  # no permission to read it
@@ -85,7 +108,7 @@ def load_model(path: str | Path, kind: str | None = None):
     """Load a model saved by :func:`save_model`, in safe mode (no arbitrary code).
 
     Args:
-        path: the ``.keras`` file.
+        path: the ``.keras`` file, or a shipped one's bare name (:func:`model_file`).
         kind: the metadata ``kind`` it must hold (None: any).
 
     Returns:
@@ -96,6 +119,7 @@ def load_model(path: str | Path, kind: str | None = None):
 
     from . import layers  # noqa: F401  (registers the custom layers)
 
+    path = model_file(path)
     meta = read_metadata(path)
     if kind is not None and meta.get("kind") != kind:
         raise MusicstyleError(path, f"holds a '{meta.get('kind')}' model, expected '{kind}'")

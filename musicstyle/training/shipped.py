@@ -6,14 +6,12 @@ Taught in ``notebooks/02_velocity_cnn.ipynb``. Every model package loads its shi
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 from ..errors import MusicstyleError
-from .modelfile import load_model
+from .modelfile import SHIPPED_FOLDER as _SHIPPED, load_model, model_file
 
 _LOADED: dict[tuple[str, str | None], tuple] = {}
-_SHIPPED = Path(str(resources.files("musicstyle").joinpath("pretrained")))
 
 
 def pretrained_path(name: str) -> Path:
@@ -24,30 +22,13 @@ def pretrained_path(name: str) -> Path:
     return path
 
 
-def model_file(name) -> Path:
-    """The file :func:`load_shipped` reads for ``name``: the file itself, or a shipped one for a bare name that is no
-    file here. Raises :class:`MusicstyleError` naming it when it is neither."""
-    import os
-
-    if not isinstance(name, (str, os.PathLike)):  # a loaded (model, meta) where its file was meant, say
-        raise MusicstyleError(type(name).__name__, "a model file's path is expected here (str or Path), not a loaded model")
-    path = Path(name)
-    try:
-        if path.is_dir():
-            raise MusicstyleError(path, "is a folder, not a model file")
-        if not path.is_file():
-            if path.name != str(name) or not (_SHIPPED / path.name).is_file():
-                raise MusicstyleError(path, "no such model file" + ("" if path.name != str(name) else
-                                                                      " (nor a model of that name shipped with the package)"))
-            path = _SHIPPED / path.name
-    except OSError as err:  # a folder on the way that cannot be entered
-        raise MusicstyleError.unreadable(path, err) from None
-    return path
-
-
 def is_shipped(path) -> bool:
-    """Whether ``path`` is one of the model files shipped in ``musicstyle/pretrained/``."""
-    return Path(path).resolve().parent == _SHIPPED.resolve()
+    """Whether ``path`` is one of the model files shipped in ``musicstyle/pretrained/``, or a bare name that stands
+    for one (:func:`model_file`)."""
+    path = Path(path)
+    if not path.exists() and str(path) == path.name:
+        return (_SHIPPED / path.name).is_file()
+    return path.resolve().parent == _SHIPPED.resolve()
 
 
 def described(path) -> str:
