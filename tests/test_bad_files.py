@@ -71,14 +71,14 @@ def test_an_output_where_this_process_may_not_write_is_refused_before_any_work(t
 
     def refuse(*args, dir=None, **kwargs):
         if dir is not None and pathlib.Path(dir) == tmp_path / "ro":
-            raise PermissionError(13, "Permission denied")
+            raise PermissionError(13, "Permission denied", str(pathlib.Path(dir) / "tmpx6pr6oxb"))  # as the OS names it
         return real(*args, dir=dir, **kwargs)
 
     (tmp_path / "ro").mkdir()
     monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
     for out in (tmp_path / "ro" / "x.mid", tmp_path / "ro" / "new" / "x.mid"):  # its folder, or the nearest one there
-        with pytest.raises(MusicstyleError, match=r"cannot be written: .*ro is not writable \(Permission denied\)"):
-            output_file(out, (".mid",))
+        with pytest.raises(MusicstyleError, match=r"cannot be written: \S*/ro is not writable \(Permission denied\)$"):
+            output_file(out, (".mid",))  # the folder is named, not the temporary file tried in it
     with pytest.raises(MusicstyleError, match="an empty name for the output file"):
         output_file("", (".mid",))
     with pytest.raises(SystemExit) as exit_:
@@ -297,6 +297,8 @@ def test_the_token_path_names_what_a_folder_passes_over(tmp_path):
     (tmp_path / "gone.mid").symlink_to(tmp_path / "nowhere.mid")
     seqs, skipped = folder_tokens(tmp_path, progress=False)
     assert len(seqs) == 1 and skipped == {str(tmp_path / "gone.mid"): "a link to a file that is not there"}
+    with pytest.raises(MusicstyleError, match="gone.mid: a link to a file that is not there$"):  # named alike on its own
+        input_file(tmp_path / "gone.mid")
 
 
 def test_empty_names_are_refused_wherever_a_file_is_named(tmp_path, capsys):

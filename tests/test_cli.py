@@ -8,6 +8,7 @@ import pytest
 
 from midibytes import cc, off, on, smf, track
 from musicstyle.cli import main
+from musicstyle.core.midi import read_midi
 
 
 def write(tmp_path, name, data):
@@ -283,6 +284,11 @@ def test_every_trainer_writes_the_shipped_name_unless_told(argv, written, monkey
     monkeypatch.setattr("musicstyle.velocity.train_to_file", lambda out, *a, **k: seen.append(out) or {})
     monkeypatch.setattr("musicstyle.dynamics.train_command", lambda kind, out, **k: seen.append(out) or {})
     assert main(argv) == 0 and seen == [written]
+
+
+def test_transfer_takes_out_as_the_other_writers_do(tmp_path):
+    assert main(["transfer", "--to", "jazz", "--out", str(tmp_path / "o.mid")]) == 0  # --out is not --out-dir's prefix
+    assert read_midi(tmp_path / "o.mid").notes.size
 
 
 def test_a_reader_that_goes_away_ends_the_command_without_a_traceback(tmp_path):

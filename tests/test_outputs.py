@@ -124,6 +124,12 @@ def test_explore_never_writes_its_audio_over_its_input(tmp_path, capsys):
     assert src.read_bytes() == smf(track(SCALE)) and [p.name for p in tmp_path.iterdir()] == ["piece.wav"]
 
 
+def test_explore_whose_audio_fails_writes_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MUSICSTYLE_SOUNDFONT", str(tmp_path / "nowhere.sf2"))  # named, not there: an error
+    assert main(["explore", "-o", str(tmp_path / "o")]) == 2
+    assert "nowhere.sf2" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
 def test_a_checkpoint_folder_inside_a_file_is_a_usage_error(piece, capsys):
     argv = ["train", "velocity", "--genre", "jazz", "-o", "m.keras", "--checkpoint-dir", str(piece / "c")]
     with pytest.raises(SystemExit) as exit_:

@@ -92,7 +92,7 @@ def register(groups) -> None:
     p.add_argument("files", nargs="*", metavar="FILE",
                    help="input MIDI files (none: the bundled default piece, Maple Leaf Rag)")
     p.add_argument("--to", required=True, choices=("classical", "jazz"), dest="genre", help="the genre whose dynamics the piece gets")
-    p.add_argument("-o", "--output", help="output MIDI file, for one input")
+    p.add_argument("-o", "--output", "--out", dest="output", help="output MIDI file, for one input")
     p.add_argument("--out-dir", metavar="DIR", type=folder, help="folder for the results of any number of inputs: NAME_to_GENRE.mid "
                    "(and .wav, .png beside it)")
     p.add_argument("--wav", nargs="?", const=True, metavar="OUT.wav", help="also write audio of the result (fluidsynth if "

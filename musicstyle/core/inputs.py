@@ -23,7 +23,7 @@ def input_file(path: str | Path) -> Path:
         if path.is_dir():
             raise MusicstyleError(path, "is a folder: give a MIDI file")
         if not path.exists():
-            raise MusicstyleError(path, "no such file")
+            raise MusicstyleError(path, "a link to a file that is not there" if path.is_symlink() else "no such file")
         if path.is_file():
             with path.open("rb"):
                 pass

@@ -64,8 +64,8 @@ def unwritable(path: str | Path) -> str | None:
         folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("."))
         with tempfile.TemporaryFile(dir=folder):
             pass
-    except OSError as err:
-        return f"{err.filename or folder} is not writable ({err.strerror or err})"
+    except OSError as err:  # named by the folder tried, not by the temporary file's made-up name
+        return f"{folder} is not writable ({err.strerror or err})"
     return None
 
 

@@ -31,7 +31,7 @@ def explore(path: str | Path | None, out: str | Path = "out", seconds: float = 3
     Returns:
         ``{"figure": png path, "audio": wav path, "audio_backend": "fluidsynth" or "plain"}``. Both
         outputs are checked before any work (:func:`musicstyle.core.outputs.output_file`): never over
-        the input, never through a file where a folder should be.
+        the input, never through a file where a folder should be; both are made before either is written.
     """
     import matplotlib
 
@@ -49,9 +49,10 @@ def explore(path: str | Path | None, out: str | Path = "out", seconds: float = 3
     png = output_file(out / f"{perf.name}_roll.png", (".png",), "figures", inputs=(path,))
     wav = output_file(out / f"{perf.name}.wav", (".wav",), "audio", inputs=(path,))
     roll = piano_roll(perf, PAPER)
-    out.mkdir(parents=True, exist_ok=True)
     start = first_onset_step(roll)
     fig = roll_figure(roll, f"{perf.name}: steps {start}-{start + 512}", start=start)
+    sound = audio.render(path, seconds)  # made before any file is written: one that fails leaves none behind
+    out.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=110)
-    wav = audio.write_wav(wav, audio.render(path, seconds))
+    wav = audio.write_wav(wav, sound)
     return {"figure": str(png), "audio": str(wav), "audio_backend": audio.backend()}
