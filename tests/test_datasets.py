@@ -117,7 +117,7 @@ def test_a_cache_folder_that_cannot_be_written_costs_a_warning_not_the_work(tmp_
     files = [folder / "classical" / "piece 0's.mid", folder / "jazz" / "broken.mid"]
     tables, skipped = tokenize_files(files, progress=False)
     assert [t.name for t in tables.values()] == ["piece 0's"] and len(tables[str(files[0])].token) == 1
-    assert skipped == {str(files[1]): "not a MIDI file (no MThd header)"}
+    assert skipped == {str(files[1]): "not a MIDI file (no 'MThd' header)"}
     piece = datasets.default_piece()  # rendered once into a temporary folder
     assert piece.is_file() and blocker not in piece.parents and datasets.default_piece() == piece
     err = capsys.readouterr().err

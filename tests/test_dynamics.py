@@ -279,12 +279,13 @@ def test_unknown_kind():
     assert json.loads(json.dumps(D.FEATURES))  # plain names, stored in model metadata
 
 
-def tiny_folder(root, notes=300):
-    """Four smooth (classical) and four jumpy (jazz) melodies of ``notes`` notes under ``root``."""
+def tiny_folder(root, notes=300, n=6):
+    """``n`` smooth (classical) and ``n`` jumpy (jazz) melodies of ``notes`` notes under ``root`` (6: the fewest
+    that give each genre a validation piece)."""
     rng = np.random.default_rng(0)
     for genre, jumpy in (("classical", 3), ("jazz", 25)):
         (root / genre).mkdir()
-        for i in range(4):
+        for i in range(n):
             v = np.clip(64 + np.cumsum(rng.normal(0, 2, notes)) * 0.5 + rng.normal(0, jumpy, notes), 5, 120)
             (root / genre / f"{genre}{i}.mid").write_bytes(melody(v, step=120))
 
@@ -306,6 +307,21 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
     assert meta["learned_sha256"] == learned_sides(tmp_path)
     assert "hidden" not in [layer.name for layer in model.layers]  # --hidden 0: logistic regression (default 32 units)
     assert 0.0 <= D.p_jazz(model, meta, read_midi((tmp_path / "jazz" / "jazz0.mid").read_bytes())) <= 1.0
+
+
+def test_train_refuses_a_folder_too_small_for_a_validation_side(tmp_path, capsys):
+    tiny_folder(tmp_path, n=3)  # 3 pieces a genre: all on the train side, none to choose the epoch on
+    out = tmp_path / "d.keras"
+    assert main(["train", "dynamics", "--data", str(tmp_path), "--kind", "stats", "--real-only", "--epochs", "1",
+                 "--strategy", "default", "-o", str(out)]) == 2
+    assert capsys.readouterr().err.endswith(f"\nerror: {tmp_path}: no classical pieces in the validation split (the "
+                                            "validation side is 10% of each genre's files, rounded: a genre needs 6 files for one)\n")
+    assert not out.exists()
+    classical = tmp_path / "classical"
+    for i in range(3, 6):  # six classical pieces give classical a validation piece; jazz still has none
+        (classical / f"classical{i}.mid").write_bytes((classical / f"classical{i - 3}.mid").read_bytes())
+    with pytest.raises(MusicstyleError, match="no jazz pieces in the validation split"):
+        D.train("stats", data=tmp_path, epochs=1, own_model=False, verbose=0)
 
 
 def test_a_relations_judges_validation_figures_read_its_stretches(tmp_path, monkeypatch):

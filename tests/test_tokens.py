@@ -425,7 +425,7 @@ def test_evaluate_command_and_compose_on_a_saved_model(tmp_path, melody):
     (folder / "m.mid").write_bytes(melody.read_bytes())
     (folder / "broken.mid").write_bytes(b"MThd broken")
     r = T.evaluate_command("jazz", folder, model=path, progress=False)
-    assert r["pieces"] == 1 and r["skipped"] == 1 and "music21 cannot read it" in r["skipped_files"][str(folder / "broken.mid")]
+    assert r["pieces"] == 1 and r["skipped"] == 1 and "music21 cannot read it" in r["skipped_files"]["broken.mid"]
     assert (r["split"], r["data"], r["model_file"]) == ("all", str(folder), str(path))  # what was measured, with what
     assert "caution" not in r
     r = T.evaluate_command("pop", folder, model=path, progress=False)  # allowed, but said
@@ -651,6 +651,51 @@ def test_timing_is_chosen_as_the_classifier_hears_the_genres_own_token_lists():
     assert tie["timing"] == "genre" and tie["judged_own_genre"] == {"genre": 0.0, "tutorial": 0.0}
     with pytest.raises(MusicstyleError, match="^jazz: no validation piece of at least two tokens"):
         T.choose_timing("jazz", playing, [["A4"]], judge=soft_is_jazz)
+
+
+def test_evaluate_on_a_folder_of_genre_folders_measures_the_genres_own_and_names_files_from_data(tmp_path, melody,
+                                                                                                   monkeypatch):
+    """`--data small --genre classical` measures small/classical only, names skipped files as the other evaluate
+    commands do (classical/dangling.mid), and a genre the folder lacks is refused, not measured on the others."""
+    from musicstyle.training.modelfile import save_model
+
+    model, meta = tiny()
+    path = save_model(model, tmp_path / "m.keras", meta)
+    for rel in ("small/classical/c.mid", "small/jazz/j.mid", "small/jazz/k.mid"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(melody.read_bytes())
+    (tmp_path / "small/classical/dangling.mid").symlink_to(tmp_path / "nowhere.mid")
+    monkeypatch.chdir(tmp_path)
+    r = T.evaluate_command("classical", "small", model=path, progress=False)
+    assert (r["pieces"], r["data"], r["split"]) == (1, str(Path("small/classical")), "all")
+    assert r["skipped_files"] == {"classical/dangling.mid": "a link to a file that is not there"}
+    assert T.evaluate_command("jazz", "small", model=path, progress=False)["pieces"] == 2
+    with pytest.raises(MusicstyleError, match=r"^small: no pop MIDI files found \(it holds classical/, jazz/ but no "
+                                              r"pop909/ or pop/ folder with MIDI files\)$"):
+        T.evaluate_command("pop", "small", model=path, progress=False)
+    assert T.evaluate_command("jazz", "small/jazz", model=path, progress=False)["pieces"] == 2  # a plain folder, as before
+
+
+def test_evaluate_tokens_takes_split_all_as_the_other_evaluate_commands_do(tmp_path, melody, capsys):
+    from musicstyle.training.modelfile import save_model
+
+    model, meta = tiny()
+    path = save_model(model, tmp_path / "m.keras", meta)
+    argv = ["evaluate", "tokens", "--genre", "jazz", "--data", str(melody), "--model", str(path), "--json"]
+    assert main([*argv, "--split", "all"]) == 0
+    assert json.loads(capsys.readouterr().out)["split"] == "all"  # the JSON names a split the command takes
+    assert main([*argv, "--hold-out", "loud"]) == 2
+    assert "error: --hold-out/--by-group: need --split test, validation or held-out" in capsys.readouterr().err
+
+
+def test_music21s_path_words_a_file_without_a_header_as_the_reader_does():
+    from musicstyle.core.midi import read_midi
+
+    with pytest.raises(MusicstyleError) as ours:
+        T.parse_elements(b"junk", "x.mid")
+    with pytest.raises(MusicstyleError) as reader:
+        read_midi(b"junk", name="x.mid")
+    assert str(ours.value) == str(reader.value) and "not a MIDI file (no 'MThd' header)" in str(ours.value)
 
 
 def test_evaluating_the_shipped_model_on_files_it_learned_from_says_so(tpd_folder, tmp_path, capsys):

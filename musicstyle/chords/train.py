@@ -118,10 +118,11 @@ def train_command(genre: str, data=None, units: int = 128, length: int = 128, ba
         ``saved`` (the file, None on a worker that is not the chief), ``train_pieces``, ``validation_pieces``,
         ``epochs_run``, the last epoch's figures (``val_*``: on the validation pieces), ``left_out``
         (the reason by piece the layouts cannot make matrices of) and ``skipped_files`` (the reason by file that
-        could not be read), if any.
+        could not be read), if any. Raises :class:`MusicstyleError` when the split leaves the genre no training or
+        no validation piece (:func:`musicstyle.data.no_pieces`).
     """
     from .. import classifier
-    from ..data import load_dataset, select
+    from ..data import load_dataset, no_pieces, select
     from ..training import device
     from ..training.modelfile import load_model, model_path, save_model
 
@@ -133,11 +134,13 @@ def train_command(genre: str, data=None, units: int = 128, length: int = 128, ba
     (tr, left_tr), (va, left_va) = (rollable(select(collection, side, genre), *layouts) for side in ("train", "validation"))
     if not tr:
         raise MusicstyleError(collection.root, f"no {genre} pieces to train on")
+    if not va:  # the epoch kept is chosen on validation pieces, never on training pieces
+        raise no_pieces(collection.root, "validation", genre)
     if unconditioned:
         vt, vv = np.zeros((len(tr), 50), np.float32), np.zeros((len(va), 50), np.float32)
     else:
         vt = np.stack([classifier.style_vector(p.performance, style, style_meta) for p in tr])
-        vv = np.stack([classifier.style_vector(p.performance, style, style_meta) for p in va]) if va else np.zeros((0, 50))
+        vv = np.stack([classifier.style_vector(p.performance, style, style_meta) for p in va])
     init_model, init_meta = load_model(init, KIND) if init else (None, {})
     model, meta = train(tr, vt, genre, va, vv, units=units, length=length, batch_size=batch_size, epochs=epochs,
                         learning_rate=learning_rate, minutes=minutes, seed=seed, init_model=init_model, strategy=distribute,

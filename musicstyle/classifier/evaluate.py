@@ -14,7 +14,7 @@ import numpy as np
 from ..core.inputs import input_file
 from ..core.midi import Performance, as_performance, read_midi
 from ..core.roll import Layout, grid_steps
-from ..data import GROUPS, recording_group
+from ..data import GROUPS, no_pieces, recording_group
 from ..errors import MusicstyleError
 from ..training.shipped import described, learned_caution, model_file as resolve_model_file, pretrained_path
 from .data import CLASSES, features, first_beats, tpd_pieces, windows
@@ -59,8 +59,9 @@ def evaluate(model, meta: dict, pieces, by_group: bool = False) -> dict:
 
     Returns:
         ``segments``, ``segment_accuracy``, ``pieces``, ``piece_accuracy`` (vote = mean probability),
-        ``majority_baseline``, ``confusion``, ``paper_accuracy_leaky_split`` and ``left_out`` (the
-        reason by piece, if any: no note in the classifier's key range, or too long for a matrix).
+        ``majority_baseline`` (the three None without a piece), ``confusion``, ``paper_accuracy_leaky_split``
+        and ``left_out`` (the reason by piece, if any: no note in the classifier's key range, or too long for a
+        matrix).
     """
     rows, left_out = [], {}  # per piece: true label, voted label, windows, windows right, group
     for p in pieces:
@@ -86,12 +87,13 @@ def _accuracy(rows: list[tuple]) -> dict:
     segments = sum(r[2] for r in rows)
     confusion = [[int(((truth == i) & (guess == j)).sum()) for j in range(2)] for i in range(2)]
     counts = np.bincount(truth, minlength=2)
+    measured = len(truth) > 0  # no piece: no figure (None), never a 0 or NaN of nothing
     return {
         "segments": int(segments),
-        "segment_accuracy": sum(r[3] for r in rows) / max(segments, 1),
+        "segment_accuracy": sum(r[3] for r in rows) / segments if measured else None,
         "pieces": int(len(truth)),
-        "piece_accuracy": float((truth == guess).mean()) if len(truth) else float("nan"),
-        "majority_baseline": float(counts.max() / max(counts.sum(), 1)),
+        "piece_accuracy": float((truth == guess).mean()) if measured else None,
+        "majority_baseline": float(counts.max() / counts.sum()) if measured else None,
         "confusion": {"rows_true": list(CLASSES), "cols_predicted": list(CLASSES), "counts": confusion},
     }
 
@@ -109,8 +111,8 @@ def accuracy_by_length(model, meta: dict, pieces, lengths=(8, 16, 32, 64, None))
         lengths: beats kept (None: the whole piece).
 
     Returns:
-        One row per length: ``beats`` (None for whole pieces), ``pieces`` measured, ``piece_accuracy``
-        and ``segments`` (windows read).
+        One row per length: ``beats`` (None for whole pieces), ``pieces`` measured, ``piece_accuracy`` (None
+        without a piece) and ``segments`` (windows read).
     """
     rows = []
     for beats in lengths:
@@ -250,12 +252,18 @@ def evaluate_command(data=None, split: str = "all", model_file=None, by_group: b
         The :func:`evaluate` figures with ``data``, ``split``, ``skipped`` (``skipped_files``: the reason for each
         file that could not be read, if any), ``model``, ``model_file`` (a shipped one's name, or the path),
         ``layout_columns`` and ``learned_from`` (a shipped model: :func:`musicstyle.data.learned.learned_share`;
-        one's own: :func:`musicstyle.data.learned.model_learned_share`) if any.
+        one's own: :func:`musicstyle.data.learned.model_learned_share`) if any. Raises :class:`MusicstyleError` when
+        the side has no piece (:func:`~musicstyle.data.no_pieces`) or none the model can read.
     """
     path = resolve_model_file(model_file or pretrained_path(SHIPPED))
     model, meta = load(str(path))
     pieces, collection = tpd_pieces(data, split)
+    if not pieces:
+        raise no_pieces(collection.root, split)
     result = evaluate(model, meta, pieces, by_group=by_group)
+    if not result["pieces"]:
+        left = "; ".join(f"{name}: {why}" for name, why in result["left_out"].items())
+        raise MusicstyleError(collection.root, f"no classical or jazz pieces to measure ({left})")
     result.update(data=str(collection.root), split=split, skipped=len(collection.skipped), model=meta.get("arch"),
                   model_file=described(path),
                   layout_columns=Layout.from_dict(meta["layout"]).columns)

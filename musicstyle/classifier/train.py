@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.roll import KEYS_ONLY, Layout, rollable
-from ..data import SPLIT_SEED, select
+from ..data import SPLIT_SEED, no_pieces, select
 from ..data.learned import LEARNED_KEY, learned_record
 from .data import CLASSES, channels, epoch_windows, layout_of, tpd_pieces
 from .evaluate import evaluate
@@ -91,7 +91,8 @@ def train_command(data=None, arch: str = "improved", layout: str = "keys", epoch
         ``saved`` (the file, None on a worker that is not the chief), ``train_pieces``, ``validation_pieces``,
         ``measured_on`` (what the figures after it measure: the test side), the test figures, ``left_out`` (the
         reason by piece the layout cannot make matrices of) and ``skipped_files`` (the reason by file that
-        could not be read), if any.
+        could not be read), if any. Raises :class:`MusicstyleError` when the split leaves a genre no validation
+        piece (:func:`~musicstyle.data.no_pieces`).
     """
     from ..training import device
     from ..training.modelfile import model_path, save_model
@@ -101,6 +102,9 @@ def train_command(data=None, arch: str = "improved", layout: str = "keys", epoch
     _, collection = tpd_pieces(data)
     sides = {side: rollable(select(collection, side), layout_of(layout)) for side in ("train", "validation", "test")}
     train_pieces, validation, test = (kept for kept, _ in sides.values())
+    for genre in CLASSES:  # the epoch kept is chosen on both genres' validation pieces, never on training pieces
+        if not any(p.genre == genre for p in validation):
+            raise no_pieces(collection.root, "validation", genre)
     left_out = {path: why for _, left in sides.values() for path, why in left.items()}
     model, meta = train(train_pieces, validation, arch=arch, layout=layout_of(layout), epochs=epochs, length=length,
                         seed=seed, strategy=distribute, checkpoint_dir=checkpoint_dir, minutes=minutes)

@@ -222,7 +222,7 @@ def _table(rows: list[dict], indent: str):
 
 def _shown(value) -> str:
     """A value as text output shows it: floats to 3 decimals (3 significant digits below 0.01), yes or no, and
-    ``-`` for nothing (JSON keeps every digit, true/false and null)."""
+    ``-`` for nothing (JSON keeps the figures as measured, true/false and null)."""
     if value is None:
         return "-"
     if isinstance(value, bool):

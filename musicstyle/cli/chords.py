@@ -18,7 +18,7 @@ def register(groups) -> None:
     p.add_argument("--seed", type=seed, default=0, help="random seed of the sampling (0 to 2**32 - 1; default 0)")
     p.add_argument("--model", metavar="FILE.keras", help="a chords LSTM of the --genre trained with `musicstyle train chords` "
                    "(default: the shipped one)")
-    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
+    p.add_argument("--json", action="store_true", help="print JSON (figures as measured, not rounded for display)")
     p.set_defaults(func=_generate)
 
     p = groups["train"].add_parser("chords", help="train one genre's LSTM, conditioned on the shipped classifier's style "
@@ -44,7 +44,7 @@ def register(groups) -> None:
     p = groups["bench"].add_parser("generate", help="compiled generation loop against one model.predict per step")
     p.add_argument("--genre", choices=GENRES, default="classical", help="whose shipped LSTM (default classical)")
     p.add_argument("--steps", type=at_least(1), default=None, help="steps to generate (default: 30 s of music)")
-    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
+    p.add_argument("--json", action="store_true", help="print JSON (figures as measured, not rounded for display)")
     p.set_defaults(func=_bench)
 
 

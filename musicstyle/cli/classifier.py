@@ -22,7 +22,7 @@ def add_evaluate(groups, what: str, help_text: str, model_help: str, func):
     p.add_argument("--split", choices=("all", "train", "validation", "test"), default="all",
                    help="TPD piece-level split (musicstyle.data.SPLIT_SEED) to use")
     p.add_argument("--model", help=model_help)
-    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
+    p.add_argument("--json", action="store_true", help="print JSON (figures as measured, not rounded for display)")
     p.set_defaults(func=func)
     return p
 
@@ -31,7 +31,7 @@ def register(groups) -> None:
     p = groups["top"].add_parser("classify", help="classical or jazz? the shipped keys-only classifier's verdict")
     p.add_argument("files", nargs="+", metavar="FILE", help="MIDI files (several: one result each; with --json one line each)")
     p.add_argument("--model", help="a classifier .keras file (default: the shipped one)")
-    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
+    p.add_argument("--json", action="store_true", help="print JSON (figures as measured, not rounded for display)")
     p.set_defaults(func=_classify)
 
     p = groups["train"].add_parser("classifier", help="train the genre classifier on a folder's piece-level split")

@@ -30,7 +30,7 @@ def register(groups) -> None:
     p = groups["bench"].add_parser("preprocess", help="MIDI -> matrices: cold, warm, against music21")
     p.add_argument("--data", help="folder with the dataset (default: found as for tpd)")
     p.add_argument("--music21-files", type=at_least(1), default=12, help="files parsed by music21 (timing scaled up)")
-    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
+    p.add_argument("--json", action="store_true", help="print JSON (figures as measured, not rounded for display)")
     p.set_defaults(func=_bench)
 
 

@@ -18,7 +18,7 @@ def register(groups) -> None:
     p.add_argument("--relations", help="a relations judge file (default: the shipped one)")
     p.add_argument("--stretches", action="store_true", help="also the verdict on each stretch of notes the judge reads "
                    f"(about {SEGMENT_NOTES} for the shipped judge; the piece's is their mean log-probability)")
-    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
+    p.add_argument("--json", action="store_true", help="print JSON (figures as measured, not rounded for display)")
     p.set_defaults(func=_judge)
 
     p = groups["train"].add_parser("dynamics", help="train a dynamics discriminator (jazz vs classical from velocities) on "

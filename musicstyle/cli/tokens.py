@@ -24,7 +24,7 @@ def register(groups) -> None:
     p.add_argument("--seed", type=seed, default=0, help="random seed: same seed, same piece")
     p.add_argument("--seed-file", help="MIDI file whose first tokens start the piece (default: a held-out piece)")
     p.add_argument("--model", help="a .keras token model (default: the shipped model of --genre)")
-    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
+    p.add_argument("--json", action="store_true", help="print JSON (figures as measured, not rounded for display)")
     p.set_defaults(func=_compose)
 
     p = groups["top"].add_parser("tokenize", help="every TPD and POP909 file through music21, in parallel (cached)")
@@ -32,12 +32,12 @@ def register(groups) -> None:
     p.add_argument("-o", "--out", "--output", dest="out", help="write the element tables here (.npz): the package's shipped tables")
     p.add_argument("--workers", type=at_least(1), default=None, help="parallel music21 processes (default: every core)")
     p.add_argument("--no-cache", action="store_true", help="parse every file again (an honest cold time)")
-    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
+    p.add_argument("--json", action="store_true", help="print JSON (figures as measured, not rounded for display)")
     p.set_defaults(func=_tokenize)
 
     p = groups["bench"].add_parser("tokens", help="music21 tokenization: cold parallel, cached, plain sequential")
     p.add_argument("--data", help="folder holding tpd/ and pop909/ (default: MUSICSTYLE_DATA, else where fetch downloads)")
-    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
+    p.add_argument("--json", action="store_true", help="print JSON (figures as measured, not rounded for display)")
     p.add_argument("--files", type=at_least(1), default=10, help="files parsed cold and sequentially (timings scaled up)")
     p.set_defaults(func=_bench)
 
@@ -66,15 +66,18 @@ def register(groups) -> None:
     p.set_defaults(func=_train)
 
     p = groups["evaluate"].add_parser("tokens", help="next-token accuracy and perplexity against unigram/bigram")
-    p.add_argument("--genre", choices=GENRES, required=True, help="the genre whose model (and, with --split, whose held-out pieces) to measure")
-    p.add_argument("--data", help="folder (or file) of MIDI files; with --split, the folder holding tpd/ and pop909/ "
-                                  "(default with --split: MUSICSTYLE_DATA, else where fetch downloads)")
-    p.add_argument("--split", choices=("test", "validation", "held-out"),
-                   help="only the held-out pieces of TPD/POP909 (held-out: every piece of the --hold-out group)")
-    p.add_argument("--hold-out", choices=GROUPS, help="a recording-source group left out of every side (with --split)")
+    p.add_argument("--genre", choices=GENRES, required=True, help="the genre whose model (and whose files) to measure")
+    p.add_argument("--data", help="a MIDI file or a folder of MIDI files of --genre; a folder holding classical/, jazz/ or pop/ "
+                                  "subfolders (or tpd/ and pop909/) is measured on the --genre one only, and refused when it "
+                                  "has none; with --split test, validation or held-out, the folder holding tpd/ and pop909/ "
+                                  "(default there: MUSICSTYLE_DATA, else where fetch downloads)")
+    p.add_argument("--split", choices=("all", "test", "validation", "held-out"), default="all",
+                   help="pieces to measure: all (default): every file of --data; test, validation: only the held-out "
+                        "pieces of TPD/POP909; held-out: every piece of the --hold-out group")
+    p.add_argument("--hold-out", choices=GROUPS, help="a recording-source group left out of every side (with --split test, validation or held-out)")
     p.add_argument("--by-group", action="store_true", help="also the figures of each recording-source group (with --split test or validation)")
     p.add_argument("--model", help="a .keras token model (default: the shipped model of --genre)")
-    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
+    p.add_argument("--json", action="store_true", help="print JSON (figures as measured, not rounded for display)")
     p.set_defaults(func=_evaluate)
 
     p = groups["evaluate"].add_parser("composed", help="composed pieces per genre: classifier verdict, histograms, repetition")
@@ -86,7 +89,7 @@ def register(groups) -> None:
     p.add_argument("--model", action="append", default=[], metavar="FILE.keras",
                    help="a token model of one's own (`musicstyle train tokens`) composes for its genre (repeatable; "
                         "default: the shipped ones)")
-    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
+    p.add_argument("--json", action="store_true", help="print JSON (figures as measured, not rounded for display)")
     p.set_defaults(func=_composed)
 
 
@@ -122,11 +125,11 @@ def _train(args) -> int:
 def _evaluate(args) -> int:
     from .. import tokens as T
 
-    if not (args.data or args.split):
+    if not args.data and args.split == "all":
         raise MusicstyleError("--data/--split", "give a folder of MIDI files to measure on (--data DIR), or the dataset's "
                               "held-out pieces (--split test)")
-    if (args.hold_out or args.by_group) and not args.split:
-        raise MusicstyleError("--hold-out/--by-group", "need --split")
+    if (args.hold_out or args.by_group) and args.split == "all":
+        raise MusicstyleError("--hold-out/--by-group", "need --split test, validation or held-out")
     if args.by_group and args.split == "held-out":
         raise MusicstyleError("--by-group", "figures by group are for --split test or validation (held-out is one group)")
     emit(T.evaluate_command(args.genre, args.data, args.split, args.model, progress=shows_progress(args), hold_out=args.hold_out,

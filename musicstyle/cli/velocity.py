@@ -85,7 +85,7 @@ def register(groups) -> None:
     p.add_argument("--by-group", action="store_true",
                    help="also the main model's figures on each recording-source group of the pieces (quantised, "
                         "no-pedal, loud, soft): how it fares on each kind of file")
-    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
+    p.add_argument("--json", action="store_true", help="print JSON (figures as measured, not rounded for display)")
     p.set_defaults(func=_evaluate)
 
     p = groups["top"].add_parser("transfer", help="give a piece the dynamics of another genre (only velocities change)")
@@ -116,12 +116,12 @@ def register(groups) -> None:
     p.add_argument("--judge", action="store_true",
                    help="also print the trusted dynamics judge's verdict on the piece before and after (P(classical), "
                         "P(jazz), P(unrelated))")
-    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
+    p.add_argument("--json", action="store_true", help="print JSON (figures as measured, not rounded for display)")
     p.set_defaults(func=_transfer)
 
     p = groups["bench"].add_parser("velocity", help="training s/epoch and 5-minute inference, paper vs improved")
     p.add_argument("--data", help="folder with the TPD dataset (default: found as usual)")
-    p.add_argument("--json", action="store_true", help="print JSON, every digit kept")
+    p.add_argument("--json", action="store_true", help="print JSON (figures as measured, not rounded for display)")
     p.set_defaults(func=_bench)
 
 

@@ -9,6 +9,9 @@ the seed and the set of names, never on file order.
 from __future__ import annotations
 
 import hashlib
+import itertools
+
+from ..errors import MusicstyleError
 
 #: The split every shipped model was trained and measured on.
 SPLIT_SEED = 0
@@ -66,3 +69,31 @@ def quick_subset(paths: list[str], genres: list[str | None], per_genre: int = 12
     for g in dict.fromkeys(genres):
         keep += sorted((p for p, gg in zip(paths, genres) if gg == g), key=rank)[:per_genre]
     return sorted(keep)
+
+
+def side_minimum(side: str) -> int:
+    """The fewest files a genre needs for the piece-level split (:func:`split_names`) to give
+    ``side`` (``train``, ``validation`` or ``test``) one of them: 6 for validation and test."""
+    return next(n for n in itertools.count(1) if split_names([str(i) for i in range(n)], [None] * n)[side])
+
+
+def no_pieces(root, split: str, genres: str = "classical or jazz", hold_out: str | None = None) -> MusicstyleError:
+    """The error of a side of the split without a piece to train or measure on (every command words it so).
+
+    Args:
+        root: the folder read.
+        split: ``all``, ``train``, ``validation``, ``test`` or ``held-out`` (every piece of ``hold_out``).
+        genres: whose pieces were looked for, as said (``jazz``, ``classical or jazz``).
+        hold_out: the recording-source group held out of the split, if any.
+
+    Returns:
+        ``ROOT: no GENRES pieces in the SPLIT split``, with why for a side of a small folder.
+    """
+    if split == "held-out":
+        return MusicstyleError(root, f"no {genres} pieces in the {hold_out} group")
+    reason = f"no {genres} pieces" + (f" in the {split} split" if split != "all" else "")
+    reason += f" outside the {hold_out} group" if hold_out else ""
+    if split in ("validation", "test"):
+        need = side_minimum(split)
+        reason += f" (the {split} side is 10% of each genre's files, rounded: a genre needs {need} files for one)"
+    return MusicstyleError(root, reason)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.notes import CHORD_WINDOW_S
+from ..data import no_pieces
 from ..data.learned import LEARNED_KEY, learned_record
 from ..errors import MusicstyleError
 from .data import GENRES, MIN_STD, OUTCOMES, Item, load_pieces, real_and_own, velocity_predictors
@@ -201,7 +202,8 @@ def train(kind: str = "relations", data=None, epochs: int | None = None, quick: 
             other kinds train one network).
 
     Returns:
-        ``(model, meta)``.
+        ``(model, meta)``. Raises :class:`MusicstyleError` when the split leaves a genre no validation piece
+        (:func:`musicstyle.data.no_pieces`).
     """
     from ..data import SPLIT_SEED, pieces_checksum, select
     from ..settings import quick_mode
@@ -215,14 +217,16 @@ def train(kind: str = "relations", data=None, epochs: int | None = None, quick: 
     quick = quick_mode() if quick is None else quick
     collection = load_pieces(data, quick=quick, progress=verbose > 0)
     train_pieces = select(collection, "train", hold_out=hold_out)
-    val_side = select(collection, "validation", hold_out=hold_out)
+    val_pieces = select(collection, "validation", hold_out=hold_out)
+    for genre in GENRES:  # the epoch kept is chosen on both genres' validation pieces, never on training pieces
+        if not any(p.genre == genre for p in val_pieces):
+            raise no_pieces(collection.root, "validation", genre, hold_out)
     try:
         sets = augmenting_predictors(extra_models, ("improved",) if kind == "relations" else None)
     except MusicstyleError:
         if own_model:
             raise
         sets = []  # a raw discriminator needs no velocity model; its controls are then unknown
-    val_pieces = val_side or train_pieces
     tr = real_and_own(train_pieces, None)
     va_all = real_and_own(val_pieces, sets[0] if sets else None)
     va = [it for it in va_all if it.source == "real"]
@@ -267,11 +271,11 @@ def train(kind: str = "relations", data=None, epochs: int | None = None, quick: 
         "velocity_models": [{g: p.tag for g, p in predictors.items()} for predictors in (sets if own_model else sets[:1])],
         "velocity_models_role": "training data (all) and validation controls (first)" if own_model
         else "validation controls only",
-        "split": {"seed": SPLIT_SEED, "train": len(train_pieces), "validation": len(val_side), "hold_out": hold_out},
+        "split": {"seed": SPLIT_SEED, "train": len(train_pieces), "validation": len(val_pieces), "hold_out": hold_out},
         "seed": seed,
         "data_sha256": pieces_checksum(collection.pieces),
         "skipped_files": collection.skipped_files(),  # files of the folder it could not read (or without dynamics)
-        LEARNED_KEY: learned_record(p.performance.sha256 for p in (*train_pieces, *val_side)),
+        LEARNED_KEY: learned_record(p.performance.sha256 for p in (*train_pieces, *val_pieces)),
         "quick": bool(quick),
         "history": history,
         "validation_piece_accuracy": max(scored) if scored else None,

@@ -43,6 +43,18 @@ def cache_file(digest: str) -> Path:
     return cache_path("tokens", f"m21-v{TOKEN_CACHE_VERSION}-{digest}.npz")
 
 
+def is_cached(digest: str) -> bool:
+    """Whether a file's element table is at hand without music21: shipped with the package or in the user cache.
+
+    Args:
+        digest: the hex SHA-256 of the file's bytes.
+
+    Returns:
+        True when :func:`tokenize_files` (cache on) reads the table instead of parsing the file.
+    """
+    return digest in shipped_tables(TOKEN_CACHE_VERSION) or cache_file(digest).is_file()
+
+
 def _fail_file(digest: str) -> Path:
     return cache_path("tokens", f"m21-v{TOKEN_CACHE_VERSION}-{digest}.failed.npz")
 

@@ -39,7 +39,8 @@ def genre_folder(genre: str, data: str | Path | None = None) -> Path:
     Returns:
         The folder: the first of ``DATA/tpd/jazz`` (or ``DATA/pop909``), ``DATA/jazz``, ``DATA`` (for TPD)
         holding MIDI files at any depth, else ``DATA`` itself when it holds MIDI files at any depth and no folder
-        named after a genre or dataset.
+        named after a genre or dataset; a folder holding other genres' or datasets' folders but not this genre's
+        is refused, naming them.
     """
     if genre not in GENRE_SOURCES:
         raise MusicstyleError(genre, f"unknown genre (choose from {', '.join(GENRE_SOURCES)})")
@@ -55,12 +56,14 @@ def genre_folder(genre: str, data: str | Path | None = None) -> Path:
                     return cand
             # else the genre's own files, unless the folder holds other genres' or datasets' folders
             others = {n.lower() for n in (*GENRE_SOURCES, *(s for s, _ in GENRE_SOURCES.values()))}
-            if not any(p.is_dir() and p.name.lower() in others for p in root.iterdir()) and \
-                    next(iter(midi_files(root)), None) is not None:
+            held = sorted(f"{p.name}/" for p in root.iterdir() if p.is_dir() and p.name.lower() in others)
+            if not held and next(iter(midi_files(root)), None) is not None:
                 return root
         except OSError as err:  # a folder that cannot be entered or listed
             raise MusicstyleError.unreadable(root, err) from None
-        raise MusicstyleError(root, f"no {genre} MIDI files found")
+        wanted = " or ".join(f"{c.relative_to(root).as_posix()}/" for c in nested)
+        raise MusicstyleError(root, f"no {genre} MIDI files found" + (f" (it holds {', '.join(held)} but no {wanted} "
+                                                                       "folder with MIDI files)" if held else ""))
     root = find(name)
     if root is None:
         raise MusicstyleError(name, "dataset not found (set MUSICSTYLE_DATA or pass --data)")

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import midi_files, sha256_file
+from ..data import find, midi_files, sha256_file
 from ..errors import MusicstyleError
 from ..training.shipped import learned_caution
 from .cache import tokenize_files
-from .data import file_groups, folder_tokens, genre_folder, held_out_tokens, split_files
+from .data import GENRE_SOURCES, file_groups, folder_tokens, genre_folder, held_out_tokens, split_files
 from .model import described_model, load
 from .tokenizer import tokens
 from .vocabulary import Vocabulary, baselines
@@ -137,63 +137,66 @@ def evaluate_by_group(model, meta: dict, genre: str, data: str | Path | None = N
     return {g: evaluate(model, meta, seqs) for g, seqs in sorted(by.items())}
 
 
-def evaluate_command(genre: str, data: str | Path | None = None, split: str | None = None, model: str | Path | None = None,
+def evaluate_command(genre: str, data: str | Path | None = None, split: str = "all", model: str | Path | None = None,
                      progress: bool = True, hold_out: str | None = None, by_group: bool = False) -> dict:
     """``musicstyle evaluate tokens``: a model on held-out pieces or on every file of a folder.
 
     Taught in ``notebooks/06_note_lstm.ipynb``.
 
     Args:
-        genre: the genre whose shipped model (and, with ``split``, whose held-out pieces) to use.
-        data: a folder (or file) of MIDI files; with ``split``, the dataset folder (None: MUSICSTYLE_DATA, else
-            where ``musicstyle fetch`` downloads).
-        split: ``test`` or ``validation``: only those held-out pieces of the genre; ``held-out``:
-            every piece of the ``hold_out`` group.
+        genre: the genre whose shipped model (and whose files) to use.
+        data: with ``split`` ``all``, a MIDI file or a folder of them: a folder holding genre folders (``classical/``,
+            ``jazz/``, ``pop/``) or datasets (``tpd/``, ``pop909/``) is measured on the genre's (and refused without
+            it), as :func:`genre_folder` finds it; otherwise the dataset folder (None: MUSICSTYLE_DATA, else where
+            ``musicstyle fetch`` downloads).
+        split: ``all``: every file of ``data``; ``test`` or ``validation``: only those held-out pieces of the genre;
+            ``held-out``: every piece of the ``hold_out`` group.
         model: a ``.keras`` token model instead of the shipped one.
         progress: show music21's progress bar.
-        hold_out: a recording-source group left out of every side (with ``split``).
+        hold_out: a recording-source group left out of every side (with a split other than ``all``).
         by_group: also ``by_group``, the figures of each group (:func:`evaluate_by_group`).
 
     Returns:
-        ``split`` (``all`` for a folder), ``data`` (the folder measured), ``model_file`` (``NAME (shipped)`` or the
-        file given), the figures of :func:`evaluate`,
-        ``skipped`` (how many files music21 could not read), ``skipped_files`` (the reason for each, if
-        any), when the model's genre (the figures' ``genre``) is not ``genre`` a ``caution`` saying so,
-        and ``learned_from`` (the shipped model: :func:`musicstyle.data.learned.learned_share`; one's own:
+        ``split``, ``data`` (the folder or file measured), ``model_file`` (``NAME (shipped)`` or the file given), the
+        figures of :func:`evaluate`, ``skipped`` (how many files music21 could not read), ``skipped_files`` (the
+        reason for each, if any, named from ``data`` as given or the dataset folder found, as the other evaluate
+        commands name them), when the model's genre (the figures' ``genre``) is not ``genre`` a ``caution`` saying
+        so, and ``learned_from`` (the shipped model: :func:`musicstyle.data.learned.learned_share`; one's own:
         :func:`musicstyle.data.learned.model_learned_share`) if any.
     """
-    if data is None and not split:
+    if data is None and split == "all":
         raise MusicstyleError("data", "a folder of MIDI files is needed without a split")
+    where = genre_folder(genre, data) if split != "all" or Path(data).is_dir() else Path(data)  # what is measured
     net, meta, _ = load(model or genre)
     rich = meta.get("rich", False)
-    if split:
-        seqs, skipped = held_out_tokens(genre, data, split, rich, progress, hold_out)
+    if split == "all":
+        seqs, skipped = folder_tokens(where, rich, progress)
     else:
-        seqs, skipped = folder_tokens(data, rich, progress)
+        seqs, skipped = held_out_tokens(genre, data, split, rich, progress, hold_out)
     if not any(len(s) >= 2 for s in seqs):
-        raise MusicstyleError(data, f"no piece of at least two tokens to measure ({len(seqs)} read, "
+        raise MusicstyleError(where, f"no piece of at least two tokens to measure ({len(seqs)} read, "
                               f"{len(skipped)} that music21 could not parse)")
-    where = genre_folder(genre, data) if split else data  # what was measured, said first
-    out = {"split": split or "all", "data": str(where), "model_file": described_model(model, genre),
+    out = {"split": split, "data": str(where), "model_file": described_model(model, genre),
            **evaluate(net, meta, seqs, progress), "skipped": len(skipped)}
     if meta["genre"] != genre:
         out["caution"] = f"the {meta['genre']} model measured on {genre} pieces"
-    digests = _digests(genre, data, split, hold_out, skipped)
+    digests = _digests(genre, data, where, split, hold_out, skipped)
     if note := learned_caution(model, meta, digests, "tokens", split):
         out["learned_from"] = note
     if skipped:
-        out["skipped_files"] = skipped
+        base = Path(data) if data is not None else find(GENRE_SOURCES[genre][0])
+        out["skipped_files"] = {Path(p).relative_to(base).as_posix(): reason for p, reason in skipped.items()}
     if by_group:
         out["by_group"] = evaluate_by_group(net, meta, genre, data, split, hold_out=hold_out)
     return out
 
 
-def _digests(genre: str, data, split: str | None, hold_out: str | None, skipped: dict) -> list[str]:
+def _digests(genre: str, data, where: Path, split: str, hold_out: str | None, skipped: dict) -> list[str]:
     """The SHA-256 of each file :func:`evaluate_command` measured (those music21 could read)."""
-    if split:
-        files = split_files(genre, data, hold_out=hold_out)[split]
+    if split == "all":
+        files = [where] if where.is_file() else [p for _, p in midi_files(where)]
     else:
-        files = [Path(data)] if Path(data).is_file() else [p for _, p in midi_files(data)]
+        files = split_files(genre, data, hold_out=hold_out)[split]
     return [sha256_file(p) for p in files if str(p) not in skipped]
 
 

@@ -120,7 +120,7 @@ def parse_elements(data: bytes, name: str = "<bytes>") -> Elements:
     if not data:
         raise MusicstyleError(name, "empty file")
     if not data.startswith(b"MThd"):
-        raise MusicstyleError(name, "not a MIDI file (no MThd header)")
+        raise MusicstyleError(name, "not a MIDI file (no 'MThd' header)")
     _check_span(data, name)
     try:
         mf = midi.MidiFile()

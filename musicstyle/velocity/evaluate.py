@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.midi import velocities_vary
-from ..data import GROUPS, SPLIT_SEED, recording_group, select
+from ..data import GROUPS, SPLIT_SEED, no_pieces, recording_group, select
 from ..data.learned import learned_share, model_learned_share
 from ..errors import MusicstyleError
 from ..training.shipped import is_shipped
@@ -266,10 +266,14 @@ def evaluate(data=None, split: str = "all", models: dict | None = None, collecti
         ``skipped_files``: the reason for each, if any), ``learned_from`` (a caution if some pieces are files
         the models measured learned from: the shipped ones, :func:`musicstyle.data.learned.learned_share`; one's own,
         :func:`musicstyle.data.learned.model_learned_share`)
-        and each genre's :func:`evaluate_pieces` (with each main model's own ``trained_hold_out``).
+        and each genre's :func:`evaluate_pieces` (with each main model's own ``trained_hold_out``); a genre
+        without pieces has only its counts. Raises :class:`MusicstyleError` when neither genre has a piece
+        (:func:`musicstyle.data.no_pieces`) or one with notes in the key range.
     """
     collection = pieces_of(data, collection, progress=progress)
     pieces = select(collection, split, seed=SPLIT_SEED, hold_out=hold_out)
+    if not pieces:  # one genre will do; neither is nothing to measure
+        raise no_pieces(collection.root, split, hold_out=hold_out)
     result = {"split": split, "data": str(collection.root), "hold_out": hold_out, "skipped": len(collection.skipped)}
     if collection.skipped:
         result["skipped_files"] = collection.skipped_files()
@@ -294,6 +298,9 @@ def evaluate(data=None, split: str = "all", models: dict | None = None, collecti
         chosen = (models or {}).get(genre) or _shipped(genre)
         result[genre] = evaluate_pieces(these, genre, chosen, per_piece=per_piece, by_group=by_group, progress=progress)
         result[genre]["trained_hold_out"] = next(iter(chosen.values()))[1].get("hold_out")
+    if not any(result[g]["pieces"] for g in GENRES):
+        left = "; ".join(f"{name}: {why}" for g in GENRES for name, why in result[g].get("left_out", {}).items())
+        raise MusicstyleError(collection.root, f"no classical or jazz pieces to measure ({left})")
     return result
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import SPLIT_SEED, pieces_checksum, select
+from ..data import SPLIT_SEED, no_pieces, pieces_checksum, select
 from ..data.learned import LEARNED_KEY, learned_record
 from ..errors import MusicstyleError
 from ..core.notes import NOTE_FEATURES
@@ -96,7 +96,9 @@ def train(genre: str, arch: str = "improved", data=None, epochs: int = 40, windo
 
     Returns:
         ``(model, meta, history)``; ``history`` holds lists ``member``, ``loss``, ``val_loss``,
-        ``epoch_s`` and ``learning_rate``, one entry per epoch run (from the trainer's rows).
+        ``epoch_s`` and ``learning_rate``, one entry per epoch run (from the trainer's rows). Raises
+        :class:`MusicstyleError` when the split leaves the genre no training or no validation piece
+        (:func:`musicstyle.data.no_pieces`), or none with notes in the key range.
     """
     from .. import __version__
     from ..training import device
@@ -106,13 +108,13 @@ def train(genre: str, arch: str = "improved", data=None, epochs: int = 40, windo
     collection = pieces_of(data, collection, progress=verbose > 0)
     tr = select(collection, "train", genre, seed=SPLIT_SEED, hold_out=hold_out)
     va = select(collection, "validation", genre, seed=SPLIT_SEED, hold_out=hold_out)
-    if not tr:
-        raise MusicstyleError(collection.root, f"no {genre} pieces in the train split")
-    if not va:  # tiny folders: validate on the training pieces rather than not at all
-        va = tr
+    for side, pieces in (("train", tr), ("validation", va)):  # never validated on its training pieces
+        if not pieces:
+            raise no_pieces(collection.root, side, genre, hold_out)
     train_data, val_data = Prepared(tr), Prepared(va)
-    if not len(train_data):
-        raise MusicstyleError(collection.root, f"no {genre} piece has notes in the key range")
+    for side, prepared in (("train", train_data), ("validation", val_data)):
+        if not len(prepared):
+            raise MusicstyleError(collection.root, f"no {genre} piece of the {side} split has notes in the key range")
     base = baselines(train_data)
     strategy = device.strategy(strategy) if isinstance(strategy, str) else strategy or device.strategy()
     notes = arch in NOTE_ARCHS
@@ -206,7 +208,7 @@ def train(genre: str, arch: str = "improved", data=None, epochs: int = 40, windo
         "spread": spread,
         "hold_out": hold_out,
         "minutes": minutes,
-        "texture_fitted_on": "validation pieces" if va is not tr else "training pieces",
+        "texture_fitted_on": "validation pieces",
         "loudness": (init_meta.get("loudness") if init is not None else
                      {k: loud[k] for k in ("lambda", "inputs", "loo_piece_rmse", "val_piece_rmse", "val_piece_rmse_mean")} if loud else None),
         **base,
