@@ -186,7 +186,7 @@ def test_every_model_option_takes_a_shipped_models_bare_name(tmp_path, monkeypat
         velocity.load_file("sub/velocity_jazz.keras")  # a path is never looked up among the shipped files
     (tmp_path / "p.mid").write_bytes(smf(track([(0, on(60, 80)), (480, off(60)), (0, on(64, 60)), (480, off(64))])))
     assert main(["transfer", "p.mid", "--to", "jazz", "-o", "o.mid", "--model", "velocity_paper_jazz.keras", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["model"] == "velocity_paper_jazz.keras (shipped)"
+    assert json.loads(capsys.readouterr().out)["model_file"] == "velocity_paper_jazz.keras (shipped)"
     seen = {}
     trainer = sys.modules["musicstyle.dynamics.train"]  # the module (the package's name "train" is its function)
     monkeypatch.setattr(trainer, "train", lambda *a, **k: seen.update(k) or (_ for _ in ()).throw(KeyboardInterrupt))

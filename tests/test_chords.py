@@ -184,6 +184,8 @@ def test_generate_command_writes_playable_midi(tmp_path, capsys):
     assert main(["generate", "--genre", "classical", "--model", str(own), "--inspired-by", str(src), "-o", str(mine),
                  "--seconds", "5", "--seed", "3", "--json"]) == 0
     assert mine.read_bytes() == out.read_bytes()
+    result = json.loads(capsys.readouterr().out.splitlines()[-1])  # the file written and the model read, named as every command names them
+    assert (result["midi"], result["model_file"]) == (str(mine), str(own)) and not {"written", "model"} & set(result)
     assert main(["generate", "--genre", "jazz", "--model", str(own), "--inspired-by", str(src), "-o", str(tmp_path / "j.mid")]) == 2
     assert "holds a classical LSTM: give --genre classical (not jazz)" in capsys.readouterr().err
     assert not (tmp_path / "j.mid").exists()
@@ -292,6 +294,8 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
     assert "no classical or jazz pieces to measure (jazz/high.mid: no notes in the key range" in capsys.readouterr().err
     assert main(["train", "chords", "--genre", "jazz", "--data", str(data), "-o", str(tmp_path / "c.h5")]) == 2
     assert "model files must end in .keras" in capsys.readouterr().err
+    assert main(["train", "chords", "--genre", "classical", "--data", str(data), "--init", str(out), "-o", str(tmp_path / "x.keras")]) == 2
+    assert capsys.readouterr().err == f"error: {out}: holds a jazz chords model, not classical\n"
 
 
 def test_the_shipped_sampler_is_traced_once_per_loaded_model():

@@ -123,7 +123,7 @@ def test_classify_command(tmp_path, capsys, monkeypatch):
     assert main(["classify", str(f), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["classical"] + out["jazz"] == pytest.approx(1) and out["genre"] in ("classical", "jazz")
-    assert out["model_file"] == "classifier.keras (shipped)"
+    assert (out["model"], out["model_file"]) == ("improved", "classifier.keras (shipped)")  # the architecture, the file
     # a bare name that is no file here is the shipped file of that name, and the output says so
     monkeypatch.chdir(tmp_path)
     assert main(["classify", str(f), "--model", "classifier_paper.keras", "--json"]) == 0
@@ -258,7 +258,8 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
             "--checkpoint-dir", str(checkpoints), "--strategy", "default", "-o", str(out)]
     assert main(args + ["--minutes", "60"]) == 0
     printed = capsys.readouterr().out
-    assert "saved" in printed and re.search(r"\nmeasured_on +the 2 test pieces of the split\n", printed)
+    assert ["saved", str(out)] in [line.split() for line in printed.splitlines()]
+    assert re.search(r"\nmeasured_on +the 2 test pieces of the split\n", printed)
     assert not list(checkpoints.glob("*"))  # the finished run leaves no checkpoint behind
     model, meta = classifier.load(str(out))
     assert meta["arch"] == "paper" and meta["length"] == 64 and len(meta["history"]) == 2
@@ -274,6 +275,7 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["pieces"] == 2 and result["split"] == "test" and result["layout_columns"] == KEYS_ONLY.columns
     assert result["skipped"] == 1 and result["skipped_files"] == {"jazz/broken.mid": "not a MIDI file (no 'MThd' header)"}
+    assert (result["model"], result["model_file"]) == ("paper", str(out))  # the architecture, and the file read
     assert main(["evaluate", "classifier", "--data", str(data), "--model", str(out), "--split", "test", "--by-group",
                  "--json"]) == 0
     groups = json.loads(capsys.readouterr().out)["by_group"]

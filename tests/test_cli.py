@@ -357,3 +357,29 @@ def test_an_interrupted_training_run_without_a_checkpoint_says_how_to_resume_one
     piece.write_bytes(b"MThd")
     assert main(["classify", str(piece)]) == 130
     assert capsys.readouterr().err == "interrupted\n"
+
+
+#: What each command that reads a model file (and writes a piece) prints, and the file it names (--json).
+NAMED_FILES = [
+    (["transfer", "--to", "jazz", "-o", "OUT"], {"midi": "OUT", "model_file": "velocity_jazz.keras (shipped)"}),
+    (["generate", "--genre", "jazz", "--inspired-by", "PIECE", "-o", "OUT", "--seconds", "5"],
+     {"midi": "OUT", "model_file": "chords_jazz.keras (shipped)"}),
+    (["compose", "--genre", "jazz", "-o", "OUT", "--tokens", "20"], {"midi": "OUT", "model_file": "tokens_jazz.keras (shipped)"}),
+    (["classify", "PIECE"], {"model": "improved", "model_file": "classifier.keras (shipped)"}),  # model: the architecture
+    (["judge", "PIECE", "--relations", "dynamics_relations.keras"], {"judge_file": "dynamics_relations.keras (shipped)"}),
+]
+
+
+@pytest.mark.parametrize("argv, named", NAMED_FILES, ids=[a[0] for a, _ in NAMED_FILES])
+def test_every_command_names_the_file_it_reads_and_writes_the_same_way(argv, named, tmp_path, capsys):
+    """One key per concept: ``midi`` a MIDI file written, ``model_file`` the model file read (``judge_file`` the
+    judge's); ``model`` only ever the architecture, and no other command's old names."""
+    from musicstyle.data.examples import default_piece
+
+    out = tmp_path / "out.mid"
+    given = {"OUT": str(out), "PIECE": str(default_piece())}
+    assert main([given.get(a, a) for a in argv] + ["--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {k: result.get(k) for k in named} == {k: given.get(v, v) for k, v in named.items()}
+    assert not {"written", "out", "judge"} & set(result) and ("model" not in result or argv[0] == "classify")
+    assert out.is_file() == ("midi" in named)

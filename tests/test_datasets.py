@@ -143,8 +143,11 @@ def test_find_order_explicit_then_env_then_cache(tmp_path, monkeypatch):
     assert datasets.find("tpd") == env
     monkeypatch.delenv("MUSICSTYLE_DATA")
     assert datasets.find("tpd") is None
-    with pytest.raises(MusicstyleError, match="no MIDI files"):
+    with pytest.raises(MusicstyleError, match="nowhere: no such folder$"):
         datasets.find("tpd", tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(MusicstyleError, match="empty: no MIDI files in classical/ or jazz/ subfolders"):
+        datasets.find("tpd", tmp_path / "empty")  # a folder, but not laid out as the dataset
 
 
 def test_shipped_checksum_lists_cover_the_datasets():

@@ -171,7 +171,8 @@ def test_judge_command_gives_the_verdict_and_its_caution(tmp_path, capsys):
     own = tmp_path / "my judge.keras"
     own.write_bytes((cnn.parent / "dynamics_relations.keras").read_bytes())
     assert main(["judge", str(path), "--relations", str(own), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["judge"] == str(own)
+    judged = json.loads(capsys.readouterr().out)
+    assert judged["judge_file"] == str(own) and "judge" not in judged  # the file read, named as every command names it
     # several files: one verdict each (text: blocks apart), the missing one reported, status 2 at the end
     assert main(["judge", str(path), str(tmp_path / "none.mid"), str(path)]) == 2
     captured = capsys.readouterr()
@@ -227,7 +228,7 @@ def test_pieces_without_dynamics_are_left_out_of_the_judges_figures(tmp_path, mo
     assert sorted((s.path, s.reason) for s in collection.skipped) == [("classical/flat.mid", D.NO_DYNAMICS),
                                                                       ("jazz/flat.mid", D.NO_DYNAMICS)]
     result = D.evaluate_command(tmp_path, progress=False)
-    assert result["no_dynamics"] == 2 and "skipped" not in result and result["pieces"] == 2
+    assert result["no_dynamics"] == 2 and result["skipped"] == 0 and result["pieces"] == 2  # a count, 0 when none
     assert result["skipped_files"] == {"classical/flat.mid": D.NO_DYNAMICS, "jazz/flat.mid": D.NO_DYNAMICS}
     assert main(["evaluate", "transfer", "--data", str(tmp_path)]) == 0
     assert re.search(r"\nskipped_files\n  classical/flat\.mid +no dynamics to judge\n", capsys.readouterr().out)
@@ -259,7 +260,7 @@ def test_verdict_bad_input_names_the_reason():
 def test_cli_errors(tmp_path, capsys):
     missing = tmp_path / "nowhere"
     assert main(["evaluate", "transfer", "--data", str(missing), "--json"]) == 2
-    assert capsys.readouterr().err == f"error: {missing}: not a folder\n"
+    assert capsys.readouterr().err == f"error: {missing}: no such folder\n"
     empty = tmp_path / "empty"
     (empty / "jazz").mkdir(parents=True)
     assert main(["evaluate", "transfer", "--data", str(empty), "--json"]) == 2
@@ -886,9 +887,9 @@ def test_shuffled_share_and_routes_from_rows():
 
 def test_transfer_command_errors(tmp_path, capsys):
     assert main(["evaluate", "transfer", "--split", "held-out", "--json"]) == 2
-    assert "goes with --hold-out" in capsys.readouterr().err
-    assert main(["evaluate", "transfer", "--hold-out", "loud", "--json"]) == 2
-    assert "goes with --hold-out" in capsys.readouterr().err
+    assert "error: --split held-out: give the group whose pieces to judge: --hold-out GROUP" in capsys.readouterr().err
+    assert main(["evaluate", "transfer", "--hold-out", "loud", "--json"]) == 2  # the option is named, not the split
+    assert "error: --hold-out: judges that group's pieces alone, with --split held-out (not --split all)" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["evaluate", "transfer", "--split", "held-out", "--hold-out", "noisy"])
     capsys.readouterr()

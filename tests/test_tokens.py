@@ -328,7 +328,8 @@ def test_cli_compose_same_seed_same_file(tmp_path, capsys):
     assert main(["compose", "--genre", "jazz", "-o", str(b), "--tokens", "200", "--seed", "7"]) == 0
     assert main(["compose", "--genre", "jazz", "-o", str(c), "--tokens", "200", "--seed", "8"]) == 0
     result = json.loads(capsys.readouterr().out.splitlines()[0])
-    assert result["tokens"] == 200 and result["longest_run"] <= 8 and result["model"] == "tokens_jazz.keras (shipped)"
+    assert result["tokens"] == 200 and result["longest_run"] <= 8 and result["model_file"] == "tokens_jazz.keras (shipped)"
+    assert result["midi"] == str(a) and not {"out", "model"} & set(result)  # the file written and the model read
     assert a.read_bytes() == b.read_bytes() != c.read_bytes()
     from musicstyle.core.midi import read_midi
 
@@ -433,7 +434,7 @@ def test_evaluate_command_and_compose_on_a_saved_model(tmp_path, melody):
     out = T.compose("jazz", tmp_path / "new.mid", 30, model=path, max_run=0, greedy=True)
     assert out["first_tokens"] == ["C4"] * 12 and out["decoding"] == "greedy" and (tmp_path / "new.mid").is_file()
     assert out["played"] == "tutorial"  # a model without a stored playing: the tutorial's eighth notes
-    assert out["model"] == str(path)
+    assert out["model_file"] == str(path) and out["midi"] == str(tmp_path / "new.mid")
     assert [T.played_as({"playing": {"timing": t}}) for t in ("tutorial", "genre")] == ["voiced", "genre"]  # evaluate composed's rows
     with pytest.raises(TypeError, match="unexpected keyword argument 'temprature' \\(the decoding settings are temperature"):
         T.compose("jazz", tmp_path / "typo.mid", 30, model=path, temprature=0.5)  # misspelt: named at the call
@@ -728,3 +729,23 @@ def test_a_genres_folder_of_ones_own_is_read_at_any_depth(tmp_path):
     assert T.genre_folder("pop", mine / "pop") == mine / "pop"  # ... also when they lie only in sub-folders
     (mine / "pop" / "a.mid").unlink()
     assert T.genre_folder("pop", mine / "pop") == mine / "pop"
+
+
+def test_tokenize_counts_the_files_it_skips_and_names_them_as_the_evaluate_commands_do(tmp_path, capsys):
+    data = tmp_path / "data"
+    for i, sub in enumerate(("tpd/classical", "tpd/jazz", "pop909")):
+        (data / sub).mkdir(parents=True)
+        (data / sub / "m.mid").write_bytes(melody_bytes(60 + i))
+    broken = data / "tpd" / "jazz" / "broken.mid"
+    broken.write_bytes(b"MThd broken")
+    assert main(["tokenize", "--data", str(data), "--workers", "1", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["files"], result["tokenized"], result["skipped"]) == (4, 3, 1)  # a count, in JSON as in text
+    assert result["skipped_files"] == {str(broken): "music21 cannot read it (MidiException: badly formatted midi bytes)"}
+    assert main(["tokenize", "--data", str(data), "--workers", "1"]) == 0
+    lines = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert ["skipped", "1"] in lines and "skipped_files" in [line[0] for line in lines]
+    broken.unlink()
+    assert main(["tokenize", "--data", str(data), "--workers", "1", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["skipped"] == 0 and "skipped_files" not in result

@@ -300,7 +300,12 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
     assert main(["train", "velocity", "--genre", "jazz", "-o", str(tmp_path / "m.h5")]) == 2
     assert "must end in .keras" in capsys.readouterr().err
     assert main(["evaluate", "velocity", "--data", str(tmp_path / "nowhere")]) == 2
-    assert capsys.readouterr().err == f"error: {tmp_path / 'nowhere'}: not a folder\n"
+    assert capsys.readouterr().err == f"error: {tmp_path / 'nowhere'}: no such folder\n"
+    assert main(["evaluate", "classifier", "--data", str(missing)]) == 2  # every --data alike
+    assert capsys.readouterr().err == f"error: {missing}: no such folder\n"
+    (tmp_path / "a.mid").write_bytes(b"MThd")
+    assert main(["train", "velocity", "--genre", "jazz", "--data", str(tmp_path / "a.mid"), "-o", str(tmp_path / "m.keras")]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'a.mid'}: is a file, not a folder\n"
     with pytest.raises(SystemExit):
         main(["transfer", str(bad), "--to", "pop", "-o", "x.mid"])
 
@@ -696,7 +701,7 @@ def test_cli_train_resumes_from_its_checkpoint_dir(tmp_path, monkeypatch, capsys
     assert meta["history"]["member"] == [0, 0, 1, 1] and meta["members_trained"] == 2 and "test" in meta
     assert meta["history"]["loss"][:2] == [round(r["loss"], 6) for r in first.results[0].history]
     assert not list(ckpt.rglob("*.npz"))
-    assert ["model", str(out)] in [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert ["saved", str(out)] in [line.split() for line in capsys.readouterr().out.splitlines()]
 
 
 def test_cli_train_names_each_piece_it_leaves_out(tmp_path, capsys):
@@ -727,7 +732,7 @@ def test_cli_train_writes_only_on_the_chief(tmp_path, monkeypatch, capsys):
                                                 "task": {"type": "worker", "index": 1}}))
     assert main(["train", "velocity", "--genre", "jazz", "--arch", "paper", "--data", str(data), "--epochs", "1",
                  "--windows-per-epoch", "4", "--batch", "2", "--strategy", "default", "-o", str(out)]) == 0
-    assert not out.exists() and ["model", "-"] in [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert not out.exists() and ["saved", "-"] in [line.split() for line in capsys.readouterr().out.splitlines()]
 
 
 def _mixed_collection():
@@ -874,7 +879,7 @@ def test_train_spread_gives_an_older_model_file_the_sampled_route(tpd_folder, tm
     with pytest.raises(MusicstyleError, match="train spread"):
         V.transferred_velocities(model, meta, perf, route="sampled")
     assert main(["train", "spread", str(old), "--data", str(tpd_folder), "-o", str(out)]) == 0
-    assert str(out) in capsys.readouterr().out
+    assert ["saved", str(out)] in [line.split() for line in capsys.readouterr().out.splitlines()]
     model2, meta2 = V.load_file(out)
     assert 0 < meta2["spread"]["pieces"] <= len(select(pieces_of(tpd_folder), "validation", "jazz", seed=SPLIT_SEED))
     assert meta2["spread"]["sigma"] > 0 and len(meta2["spread"]["w"]) == len(NOTE_FEATURES)
@@ -978,7 +983,7 @@ def test_cli_transfer_with_a_model_file_of_ones_own(tiny_model, tmp_path, capsys
     out = tmp_path / "out.mid"
     assert main(["transfer", str(src), "--to", "jazz", "--model", str(own), "--route", "mean", "-o", str(out), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["model"] == str(own)
+    assert result["model_file"] == str(own) and result["midi"] == str(out) and "model" not in result
     assert np.all(np.abs(read_midi(out).notes["velocity"].astype(float) - 100) < 15)
     assert main(["transfer", str(src), "--to", "classical", "--model", str(own), "-o", str(tmp_path / "c.mid")]) == 2
     assert capsys.readouterr().err == f"error: {own}: holds a jazz velocity model: give --to jazz (not classical)\n"
@@ -987,7 +992,7 @@ def test_cli_transfer_with_a_model_file_of_ones_own(tiny_model, tmp_path, capsys
         main(["transfer", str(src), "--to", "jazz", "--model", str(own), "--arch", "paper", "-o", str(out)])
     assert "not allowed with argument" in capsys.readouterr().err
     assert main(["transfer", str(src), "--to", "jazz", "-o", str(out), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["model"] == "velocity_jazz.keras (shipped)"
+    assert json.loads(capsys.readouterr().out)["model_file"] == "velocity_jazz.keras (shipped)"
 
 
 def test_evaluate_velocity_says_which_pieces_ones_own_model_learned_from(tiny_model, tmp_path, capsys, monkeypatch):

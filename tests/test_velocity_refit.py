@@ -89,7 +89,8 @@ def test_train_loudness_refits_the_estimate_on_played_inputs_and_keeps_the_netwo
     code = main(["train", "loudness", str(old), "--data", str(tpd_folder), *[f"--loudness-penalty={p}" for p in penalties],
                  "-o", str(out)])
     printed = capsys.readouterr().out
-    assert code == 0 and str(out) in printed and "validation_rmse_by_penalty" in printed and "| 1000: " in printed
+    assert code == 0 and ["saved", str(out)] in [line.split() for line in printed.splitlines()]
+    assert "validation_rmse_by_penalty" in printed and "| 1000: " in printed
     new, new_meta = V.load_file(out)
     loud = new_meta["loudness"]
     assert loud["inputs"] == "played" and loud["replaced"]["inputs"] == "all"

@@ -152,7 +152,8 @@ def generate_file(source, out, genre: str, seconds: float = 30.0, temperature: f
         model_file: a chords .keras file of ``genre`` (None: the shipped LSTM).
 
     Returns:
-        ``written``, ``genre``, ``model`` (the LSTM's file: a shipped one's name, or the path), ``inspired_by``,
+        ``midi`` (the file written), ``genre``, ``model_file`` (the LSTM's file: ``NAME (shipped)``, or the path),
+        ``inspired_by``,
         ``seconds`` and ``bytes``.
     """
     src = input_file(source)
@@ -171,7 +172,7 @@ def generate_file(source, out, genre: str, seconds: float = 30.0, temperature: f
     out.write_bytes(data)
     from ..training.shipped import described, pretrained_path
 
-    return {"written": str(out), "genre": genre, "model": described(model_file or pretrained_path(shipped_name(genre))),
+    return {"midi": str(out), "genre": genre, "model_file": described(model_file or pretrained_path(shipped_name(genre))),
             "inspired_by": str(src), "seconds": seconds, "bytes": len(data)}
 
 

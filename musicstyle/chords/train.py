@@ -128,6 +128,9 @@ def train_command(genre: str, data=None, units: int = 128, length: int = 128, ba
 
     out = model_path(out or shipped_name(genre), inputs=(init,))
     distribute = device.strategy(strategy)  # before any other TensorFlow work
+    init_model, init_meta = load_model(init, KIND) if init else (None, {})
+    if init and init_meta.get("genre") != genre:  # refused before the data is read
+        raise MusicstyleError(init, f"holds a {init_meta.get('genre')} chords model, not {genre}")
     collection = load_dataset("tpd", data, quick=False, progress=False)
     style, style_meta = (None, None) if unconditioned else classifier.load()
     layouts = (PAPER,) if unconditioned else (PAPER, Layout.from_dict(style_meta["layout"]))
@@ -141,7 +144,6 @@ def train_command(genre: str, data=None, units: int = 128, length: int = 128, ba
     else:
         vt = np.stack([classifier.style_vector(p.performance, style, style_meta) for p in tr])
         vv = np.stack([classifier.style_vector(p.performance, style, style_meta) for p in va])
-    init_model, init_meta = load_model(init, KIND) if init else (None, {})
     model, meta = train(tr, vt, genre, va, vv, units=units, length=length, batch_size=batch_size, epochs=epochs,
                         learning_rate=learning_rate, minutes=minutes, seed=seed, init_model=init_model, strategy=distribute,
                         checkpoint_dir=checkpoint_dir)

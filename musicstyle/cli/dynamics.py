@@ -90,7 +90,7 @@ def _judge(args) -> int:
         if args.relations:  # a judge of one's own is named; the shipped one is the default the help gives
             from ..training.shipped import described, model_file
 
-            result["judge"] = described(model_file(args.relations))
+            result["judge_file"] = described(model_file(args.relations))
         if note := caution(perf):
             result["caution"] = note
         if args.stretches:

@@ -166,7 +166,7 @@ def _tokenize(args) -> int:
     if args.out:
         output_file(args.out, (".npz",), "token tables", exact=True)
     result = T.tokenize_all(args.data, args.out, args.workers, cache=not args.no_cache, progress=shows_progress(args))
-    emit({**result, "skipped": len(result["skipped"])} if not args.json else result, args.json)
+    emit(result, args.json)
     return 0
 
 

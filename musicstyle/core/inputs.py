@@ -30,3 +30,20 @@ def input_file(path: str | Path) -> Path:
     except OSError as err:  # a folder on the way that cannot be entered, a file without read permission
         raise MusicstyleError.unreadable(path, err) from None
     return path
+
+
+def input_folder(path: str | Path) -> Path:
+    """``path`` as a :class:`Path` once it names an existing folder (a ``--data`` folder, say).
+
+    Returns:
+        The path. Raises :class:`MusicstyleError` naming it when the name is empty, or nothing or a file is there.
+    """
+    if str(path).strip() == "":
+        raise MusicstyleError("''", "an empty folder name (an unset shell variable?)")
+    path = Path(path)
+    try:
+        if not path.is_dir():
+            raise MusicstyleError(path, "is a file, not a folder" if path.exists() else "no such folder")
+    except OSError as err:  # a folder on the way that cannot be entered
+        raise MusicstyleError.unreadable(path, err) from None
+    return path

@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterable
 
+from ..core.inputs import input_folder
 from ..errors import MusicstyleError
 from .cache import cache_home, writable_folder
 
@@ -131,7 +132,7 @@ def find(name: str, path: str | Path | None = None) -> Path | None:
     """
     genres = SOURCES[name].genres if name in SOURCES else ()
     if path is not None:  # an explicit folder is the only place looked in
-        candidates = [Path(path) / name, Path(path)]
+        candidates = [input_folder(path) / name, Path(path)]
     else:
         candidates = [Path(os.environ["MUSICSTYLE_DATA"]).expanduser() / name] if os.environ.get("MUSICSTYLE_DATA") else []
         candidates.append(cache_home() / "data" / name)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.inputs import input_folder
 from ..core.midi import MIN_STD, Performance, as_performance, velocities_vary
 from ..core.notes import chord_ids
 from ..errors import MusicstyleError
@@ -203,9 +204,7 @@ def held_out(data=None, per_genre: int | None = None, side: str = "test"):
     """
     from ..data import SPLIT_SEED, load_folder, locate, midi_files, split_names
 
-    folder = Path(data) if data else locate("tpd")
-    if not folder.is_dir():
-        raise MusicstyleError(folder, "not a folder")
+    folder = input_folder(data) if data else locate("tpd")
     files = [(g, p.relative_to(folder).as_posix()) for g, p in midi_files(folder, GENRES)]
     names = split_names([r for _, r in files], [g for g, _ in files], seed=SPLIT_SEED)[side]
     if per_genre is not None:
@@ -232,8 +231,8 @@ def load_pieces(data=None, split: str = "all", quick: bool = False, progress: bo
     """
     from ..data import load_dataset
 
-    if data and not Path(data).is_dir():
-        raise MusicstyleError(data, "not a folder")
+    if data:
+        input_folder(data)
     if split == "test":
         collection = held_out(data)
     else:

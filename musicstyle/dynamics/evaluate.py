@@ -307,9 +307,9 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
         ``data``, ``split``, ``texture``, ``velocity_models`` and ``judge_files`` (when given), the figures of
         :func:`evaluate_transfer` with every route of :func:`route_predictors` (``routes_skipped``: the routes the
         models cannot write,
-        and why), ``skipped`` (unreadable files), ``no_dynamics`` (pieces left out: one velocity for
-        every note, :func:`~musicstyle.dynamics.judgeable`), ``skipped_files`` (the reason for each
-        file left out), ``short_pieces`` (a caution: how many pieces have fewer than
+        and why), ``skipped`` (how many files could not be read, 0 when none), ``no_dynamics`` (pieces left
+        out: one velocity for every note, :func:`~musicstyle.dynamics.judgeable`), ``skipped_files`` (the reason
+        for each file left out), ``short_pieces`` (a caution: how many pieces have fewer than
         :data:`~musicstyle.dynamics.MIN_NOTES` notes) and ``learned_from`` (a caution: how many are files
         the shipped models learned from, :func:`musicstyle.data.learned.learned_share`, or a given judge did,
         :func:`musicstyle.data.learned.model_learned_share`) if any.
@@ -318,8 +318,10 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
     from ..data.learned import learned_share, model_learned_share
     from ..training.shipped import is_shipped, model_file
 
-    if (split == "held-out") != (hold_out is not None):
-        raise MusicstyleError(split, "the held-out split goes with --hold-out GROUP (and only it)")
+    if split == "held-out" and hold_out is None:
+        raise MusicstyleError("--split held-out", "give the group whose pieces to judge: --hold-out GROUP")
+    if hold_out is not None and split != "held-out":
+        raise MusicstyleError("--hold-out", f"judges that group's pieces alone, with --split held-out (not --split {split})")
     collection = load_pieces(data, "all" if split == "held-out" else split, progress=progress, both=False)
     if split == "held-out":
         pieces = select(collection, "held-out", hold_out=hold_out)
@@ -348,8 +350,7 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
     flat = sum(s.reason == NO_DYNAMICS for s in collection.skipped)
     if flat:
         result["no_dynamics"] = flat
-    if len(collection.skipped) > flat:
-        result["skipped"] = len(collection.skipped) - flat
+    result["skipped"] = len(collection.skipped) - flat
     if collection.skipped:
         result["skipped_files"] = collection.skipped_files()
     short = sum(len(p.performance.notes) < MIN_NOTES for p in collection.pieces)

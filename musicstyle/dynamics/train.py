@@ -8,10 +8,10 @@ from its table of stretches' relations (:mod:`.relations_training`).
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
+from ..core.inputs import input_folder
 from ..core.notes import CHORD_WINDOW_S
 from ..data import no_pieces
 from ..data.learned import LEARNED_KEY, learned_record
@@ -332,8 +332,8 @@ def train_command(kind: str, output, data=None, epochs: int | None = None, real_
     from ..training.modelfile import model_file, model_path, save_model
 
     out = model_path(output)
-    if data and not Path(data).is_dir():
-        raise MusicstyleError(data, "not a folder")
+    if data:
+        input_folder(data)
     # each checked before training; a shipped model's bare name stands for its file
     extra = [{genre: str(model_file(path)) for genre, path in zip(GENRES, pair)} for pair in extra_models or []]
     model, meta = train(kind, data=data, epochs=epochs, own_model=not real_only, extra_models=extra, seed=seed,

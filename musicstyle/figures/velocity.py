@@ -210,7 +210,8 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
         model_file: a velocity model file of ``genre`` to write with (None: the shipped one of ``arch``).
 
     Returns:
-        What was written: ``midi``, ``model`` (``NAME (shipped)``, or ``model_file``), ``notes`` (count),
+        What was written: ``midi``, ``model_file`` (the model that wrote it: ``NAME (shipped)``, or the
+        ``model_file`` given), ``notes`` (count),
         ``velocity`` (mean and standard deviation before and after), and ``plot`` / ``wav`` (with ``audio_backend``, fluidsynth or plain) when asked for. Every
         output is checked before any work (:func:`musicstyle.core.outputs.output_file`): never over ``src``,
         and of a kind its writer knows.
@@ -247,7 +248,7 @@ def transfer_to_files(src, genre: str, output, arch: str = "improved", texture: 
     from ..training.shipped import described, pretrained_path
 
     shipped = None if model_file else pretrained_path(velocity.pretrained_name(genre, arch))
-    written = {"midi": str(dest), "model": described(model_file or shipped),
+    written = {"midi": str(dest), "model_file": described(model_file or shipped),
                "notes": len(before.notes),
                "velocity": {side: {"mean": float(v.mean()), "std": float(v.std())}
                             for side, v in (("before", before.notes["velocity"]), ("after", after.notes["velocity"]))}}

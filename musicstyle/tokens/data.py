@@ -241,7 +241,8 @@ def tokenize_all(data: str | Path | None = None, out: str | Path | None = None, 
         progress: show music21's progress bar.
 
     Returns:
-        ``files``, ``tokenized``, ``elements``, ``seconds`` and ``skipped`` (reason by path).
+        ``files``, ``tokenized``, ``elements``, ``seconds``, ``skipped`` (how many files could not be tokenized)
+        and, if any, ``skipped_files`` (the reason for each, by path).
     """
     t0 = time.perf_counter()
     passed_over: list = []
@@ -249,7 +250,8 @@ def tokenize_all(data: str | Path | None = None, out: str | Path | None = None, 
     table, skipped = tokenize_files(files, workers, progress, cache)
     skipped.update({str(p): reason for p, reason in passed_over})
     result = {"files": len(files), "tokenized": len(table), "elements": int(sum(len(e) for e in table.values())),
-              "seconds": round(time.perf_counter() - t0, 1), "skipped": skipped}
+              "seconds": round(time.perf_counter() - t0, 1), "skipped": len(skipped),
+              **({"skipped_files": skipped} if skipped else {})}
     if out is not None:
         by_digest = {hashlib.sha256(Path(p).read_bytes()).hexdigest(): e for p, e in table.items()}
         credits = "; ".join(f"{name}: {SOURCES[name].licence}" for name in ("tpd", "pop909"))

@@ -278,7 +278,7 @@ def compose(genre: str, out: str | Path, n: int = 500, seed: int = 0, greedy: bo
         **decoding_overrides: ``temperature``, ``top_k``, ``max_run``, ``penalty`` (None: the model's).
 
     Returns:
-        ``out``, ``genre``, ``model`` (``NAME (shipped)`` or the file given), ``tokens``, the
+        ``midi`` (the file written), ``genre``, ``model_file`` (``NAME (shipped)`` or the file given), ``tokens``, the
         :func:`musicstyle.tokens.run_stats` figures, ``decoding``,
         ``seconds_with_tracing``, ``first_tokens`` and ``played`` (:func:`played_as`).
     """
@@ -310,7 +310,7 @@ def compose(genre: str, out: str | Path, n: int = 500, seed: int = 0, greedy: bo
     seconds = time.perf_counter() - t0
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(to_midi(toks, playing=meta.get("playing"), seed=seed))
-    return {"out": str(out), "genre": genre, "model": described_model(model, genre), "tokens": len(toks), **run_stats(toks),
+    return {"midi": str(out), "genre": genre, "model_file": described_model(model, genre), "tokens": len(toks), **run_stats(toks),
             "decoding": "greedy" if greedy else dec,
             "seconds_with_tracing": round(seconds, 2), "first_tokens": toks[:12],
             "played": played_as(meta)}

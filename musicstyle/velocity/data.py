@@ -7,10 +7,10 @@ whole piece's :func:`piece_input`. :class:`Prepared` holds both for a list of pi
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
+from ..core.inputs import input_folder
 from ..data import Collection, load_dataset
 from ..errors import MusicstyleError
 from ..core.midi import Performance
@@ -44,8 +44,8 @@ def pieces_of(data=None, collection: Collection | None = None, progress: bool = 
     """
     if collection is not None:
         return collection
-    if data is not None and not Path(data).is_dir():
-        raise MusicstyleError(data, "not a folder")
+    if data is not None:
+        input_folder(data)
     return load_dataset("tpd", data, progress=progress)
 
 

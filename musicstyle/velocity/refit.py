@@ -65,7 +65,7 @@ def refit_loudness(path, output, data=None, inputs: str = "played", lambdas=LAMB
         choose: ``validation`` or ``leave-one-out`` (:data:`CHOICES`).
 
     Returns:
-        ``model`` (the file written), ``lambda``, ``inputs``, the validation RMSE before and after,
+        ``saved`` (the file written), ``lambda``, ``inputs``, the validation RMSE before and after,
         each penalty's (``tried``) and the ``test_*`` figures.
     """
     if choose not in CHOICES:
@@ -101,7 +101,7 @@ def refit_loudness(path, output, data=None, inputs: str = "played", lambdas=LAMB
                     spread_fitted_on=f"validation pieces, refitted by musicstyle train loudness ({len(va)} pieces)")
     add_test_metrics(model, meta, collection=collection, hold_out=meta.get("hold_out"))
     save(model, meta, out)
-    return {"model": str(out), "lambda": loud["lambda"], "inputs": inputs, "chosen_by": choose,
+    return {"saved": str(out), "lambda": loud["lambda"], "inputs": inputs, "chosen_by": choose,
             "validation_rmse_before": round(before, 4), "validation_rmse": round(rmse, 4), "tried": tried, **stored_figures(meta)}
 
 
@@ -118,7 +118,7 @@ def add_spread(path, output, data=None) -> dict:
         data: the dataset folder (default: TPD as found).
 
     Returns:
-        ``model`` (the file written), ``pieces`` and ``sigma`` (mean spread) of the fit.
+        ``saved`` (the file written), ``pieces`` and ``sigma`` (mean spread) of the fit.
     """
     model, meta, out = _note_model_file(path, output, needs_texture=True)
     collection = pieces_of(data)
@@ -128,4 +128,4 @@ def add_spread(path, output, data=None) -> dict:
         raise MusicstyleError(collection.root, f"no {meta['genre']} validation piece has notes to fit a spread on")
     meta.update(spread=spread, spread_fitted_on=f"validation pieces, added by musicstyle train spread ({len(va)} pieces)")
     save(model, meta, out)
-    return {"model": str(out), "pieces": spread["pieces"], "sigma": spread["sigma"]}
+    return {"saved": str(out), "pieces": spread["pieces"], "sigma": spread["sigma"]}

@@ -232,7 +232,7 @@ def train_to_file(output, genre: str, arch: str = "improved", data=None, members
         **options: other keyword arguments of :func:`train`.
 
     Returns:
-        ``model`` (the file written, None on other workers), ``epochs_run``, ``best_val_rmse``, the
+        ``saved`` (the file written, None on a worker that is not the chief), ``epochs_run``, ``best_val_rmse``, the
         ``test_*`` figures (and ``held_out_*`` with ``hold_out``), ``left_out`` (the reason by piece
         with nothing to learn from) and ``skipped_files`` (the reason by file that could not be read), if any.
     """
@@ -242,9 +242,9 @@ def train_to_file(output, genre: str, arch: str = "improved", data=None, members
     members = members or (3 if arch == "improved" else 1)
     model, meta, _ = train(genre, arch, data=data, members=members, **options)
     if not is_chief():
-        return {"model": None, "epochs_run": meta["epochs_run"], "best_val_rmse": meta["best_val_rmse"]}
+        return {"saved": None, "epochs_run": meta["epochs_run"], "best_val_rmse": meta["best_val_rmse"]}
     add_test_metrics(model, meta, data=data, hold_out=options.get("hold_out"))
     save(model, meta, out)
-    result = {"model": str(out), "epochs_run": meta["epochs_run"], "best_val_rmse": meta["best_val_rmse"], **stored_figures(meta)}
+    result = {"saved": str(out), "epochs_run": meta["epochs_run"], "best_val_rmse": meta["best_val_rmse"], **stored_figures(meta)}
     extra = {k: meta[k] for k in ("left_out", "skipped_files") if meta[k]}
     return {**result, **extra}
