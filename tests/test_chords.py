@@ -270,6 +270,7 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "saved" in printed and re.search(r"\ntrain_pieces +8\n", printed) and re.search(r"\nepochs_run +2\n", printed)
+    assert re.search(r"\nskipped +0\n", printed)
     assert not list(checkpoints.glob("*"))  # the finished run leaves no checkpoint behind
     model, meta = chords.load(str(out))
     assert meta["genre"] == "jazz" and meta["units"] == 8 and meta["conditioned"] and meta["train_pieces"] == 8

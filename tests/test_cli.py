@@ -1,6 +1,7 @@
 """The command line: JSON output, and bad input as one clear line with exit code 2."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -94,6 +95,8 @@ def test_citation_file_names_this_version():
 def test_explore_writes_figure_and_audio(tmp_path, capsys):
     path = write(tmp_path, "p.mid", smf(track([(0, on(60, 100)), (480, off(60)), (0, on(64, 60)), (480, off(64))])))
     assert main(["explore", str(path), "-o", str(tmp_path / "out"), "--seconds", "2"]) == 0
+    printed = capsys.readouterr().out  # its keys are transfer's for the same files
+    assert re.search(r"^plot +\S+p_roll\.png$", printed, re.M) and re.search(r"^wav +\S+p\.wav$", printed, re.M)
     assert (tmp_path / "out" / "p_roll.png").stat().st_size > 1000
     wav = tmp_path / "out" / "p.wav"
     from musicstyle.core.audio import read_wav

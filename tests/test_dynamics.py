@@ -300,6 +300,7 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "saved" in printed and re.search(r"\n  jazz/notes\.mid +not a MIDI file", printed) and "train_pieces" in printed
+    assert re.search(r"\nskipped +1\n", printed)  # counted, as every command that reads a folder counts them
     assert not list(checkpoints.glob("*"))  # the finished run leaves no checkpoint behind
     model, meta = D.load_model_file(out)
     assert meta["arch"] == "stats" and meta["trained_on"] == "real" and meta["features"] == list(D.FEATURES)

@@ -117,8 +117,8 @@ def train_command(genre: str, data=None, units: int = 128, length: int = 128, ba
     Returns:
         ``saved`` (the file, None on a worker that is not the chief), ``train_pieces``, ``validation_pieces``,
         ``epochs_run``, the last epoch's figures (``val_*``: on the validation pieces), ``left_out``
-        (the reason by piece the layouts cannot make matrices of) and ``skipped_files`` (the reason by file that
-        could not be read), if any. Raises :class:`MusicstyleError` when the split leaves the genre no training or
+        (the reason by piece the layouts cannot make matrices of, if any), ``skipped`` (how many files could not be
+        read) and ``skipped_files`` (the reason by file, if any). Raises :class:`MusicstyleError` when the split leaves the genre no training or
         no validation piece (:func:`musicstyle.data.no_pieces`).
     """
     from .. import classifier
@@ -155,5 +155,5 @@ def train_command(genre: str, data=None, units: int = 128, length: int = 128, ba
     result = {"saved": str(out) if saved else None, "train_pieces": len(tr), "validation_pieces": len(va),
               "epochs_run": len(meta["history"]), **meta["history"][-1]}
     skipped = collection.skipped_files()
-    return {**result, **({"left_out": {**left_tr, **left_va}} if left_tr or left_va else {}),
+    return {**result, **({"left_out": {**left_tr, **left_va}} if left_tr or left_va else {}), "skipped": len(skipped),
             **({"skipped_files": skipped} if skipped else {})}

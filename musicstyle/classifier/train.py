@@ -90,8 +90,8 @@ def train_command(data=None, arch: str = "improved", layout: str = "keys", epoch
     Returns:
         ``saved`` (the file, None on a worker that is not the chief), ``train_pieces``, ``validation_pieces``,
         ``measured_on`` (what the figures after it measure: the test side), the test figures, ``left_out`` (the
-        reason by piece the layout cannot make matrices of) and ``skipped_files`` (the reason by file that
-        could not be read), if any. Raises :class:`MusicstyleError` when the split leaves a genre no validation
+        reason by piece the layout cannot make matrices of, if any), ``skipped`` (how many files could not be read)
+        and ``skipped_files`` (the reason by file, if any). Raises :class:`MusicstyleError` when the split leaves a genre no validation
         piece (:func:`~musicstyle.data.no_pieces`).
     """
     from ..training import device
@@ -117,4 +117,5 @@ def train_command(data=None, arch: str = "improved", layout: str = "keys", epoch
               "measured_on": f"the {len(test)} test pieces of the split",
               **{k: v for k, v in meta["test"].items() if k != "confusion"}}
     skipped = collection.skipped_files()
-    return {**result, **({"left_out": left_out} if left_out else {}), **({"skipped_files": skipped} if skipped else {})}
+    return {**result, **({"left_out": left_out} if left_out else {}), "skipped": len(skipped),
+            **({"skipped_files": skipped} if skipped else {})}

@@ -316,7 +316,7 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
     """
     from ..data import Collection, select
     from ..data.learned import learned_share, model_learned_share
-    from ..training.shipped import is_shipped, model_file
+    from ..training.shipped import described, is_shipped, model_file
 
     if split == "held-out" and hold_out is None:
         raise MusicstyleError("--split held-out", "give the group whose pieces to judge: --hold-out GROUP")
@@ -340,8 +340,8 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
                                progress=progress, routes=routes, per_piece=per_piece, by_group=by_group)
     result = {"data": str(collection.root), "split": split, "texture": texture, **result}
     if velocity_models:
-        result["velocity_models"] = {g: str(f) for g, f in velocity_models.items()}
-    if given := {kind: str(file) for kind, file in (("relations", relations), ("cnn", cnn), ("stats", stats)) if file}:
+        result["velocity_models"] = {g: described(f) for g, f in velocity_models.items()}
+    if given := {kind: described(file) for kind, file in (("relations", relations), ("cnn", cnn), ("stats", stats)) if file}:
         result["judge_files"] = given  # the judges of these names that are not the shipped ones
     if hold_out:
         result["hold_out"] = hold_out

@@ -326,7 +326,8 @@ def train_command(kind: str, output, data=None, epochs: int | None = None, real_
 
     Returns:
         ``saved`` (the file, None on a worker that is not the chief), ``train_pieces`` and ``validation_pieces``
-        (real pieces), ``validation_piece_accuracy`` and ``skipped_files`` (the reason by file not read), if any.
+        (real pieces), ``validation_piece_accuracy``, ``skipped`` (how many files could not be read) and
+        ``skipped_files`` (the reason by file, if any).
     """
     from ..training import device
     from ..training.modelfile import model_file, model_path, save_model
@@ -345,4 +346,5 @@ def train_command(kind: str, output, data=None, epochs: int | None = None, real_
         save_model(model, out, meta)
     result = {"saved": str(out) if saved else None, "train_pieces": meta["split"]["train"],
               "validation_pieces": meta["split"]["validation"], "validation_piece_accuracy": meta["validation_piece_accuracy"]}
-    return {**result, **({"skipped_files": meta["skipped_files"]} if meta["skipped_files"] else {})}
+    return {**result, "skipped": len(meta["skipped_files"]),
+            **({"skipped_files": meta["skipped_files"]} if meta["skipped_files"] else {})}

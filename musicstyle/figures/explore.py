@@ -29,7 +29,7 @@ def explore(path: str | Path | None, out: str | Path = "out", seconds: float = 3
         seconds: length of the audio excerpt.
 
     Returns:
-        ``{"figure": png path, "audio": wav path, "audio_backend": "fluidsynth" or "plain"}``. Both
+        ``{"plot": png path, "wav": wav path, "audio_backend": "fluidsynth" or "plain"}``. Both
         outputs are checked before any work (:func:`musicstyle.core.outputs.output_file`): never over
         the input, never through a file where a folder should be; both are made before either is written.
     """
@@ -55,4 +55,4 @@ def explore(path: str | Path | None, out: str | Path = "out", seconds: float = 3
     out.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=110)
     wav = audio.write_wav(wav, sound)
-    return {"figure": str(png), "audio": str(wav), "audio_backend": audio.backend()}
+    return {"plot": str(png), "wav": str(wav), "audio_backend": audio.backend()}  # named as transfer names them

@@ -234,7 +234,8 @@ def train_to_file(output, genre: str, arch: str = "improved", data=None, members
     Returns:
         ``saved`` (the file written, None on a worker that is not the chief), ``epochs_run``, ``best_val_rmse``, the
         ``test_*`` figures (and ``held_out_*`` with ``hold_out``), ``left_out`` (the reason by piece
-        with nothing to learn from) and ``skipped_files`` (the reason by file that could not be read), if any.
+        with nothing to learn from, if any), ``skipped`` (how many files could not be read) and ``skipped_files``
+        (the reason by file, if any).
     """
     from ..training.device import is_chief
 
@@ -247,4 +248,4 @@ def train_to_file(output, genre: str, arch: str = "improved", data=None, members
     save(model, meta, out)
     result = {"saved": str(out), "epochs_run": meta["epochs_run"], "best_val_rmse": meta["best_val_rmse"], **stored_figures(meta)}
     extra = {k: meta[k] for k in ("left_out", "skipped_files") if meta[k]}
-    return {**result, **extra}
+    return {**result, "skipped": len(meta["skipped_files"]), **extra}
