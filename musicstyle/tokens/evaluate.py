@@ -184,7 +184,7 @@ def evaluate_command(genre: str, data: str | Path | None = None, split: str = "a
     if note := learned_caution(model, meta, digests, "tokens", split):
         out["learned_from"] = note
     if skipped:
-        base = Path(data) if data is not None else find(GENRE_SOURCES[genre][0])
+        base = find(GENRE_SOURCES[genre][0]) if data is None else Path(data) if Path(data).is_dir() else Path(data).parent
         out["skipped_files"] = {Path(p).relative_to(base).as_posix(): reason for p, reason in skipped.items()}
     if by_group:
         out["by_group"] = evaluate_by_group(net, meta, genre, data, split, hold_out=hold_out)
