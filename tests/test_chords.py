@@ -299,6 +299,14 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
     assert capsys.readouterr().err == f"error: {out}: holds a jazz chords model, not classical\n"
 
 
+def test_real_pieces_are_judged_on_as_many_seconds_as_the_generated_ones():
+    from musicstyle.chords.generate import _first_seconds
+
+    perf = read_midi(smf(track([e for _ in range(120) for e in ((0, on(60, 70)), (480, off(60)))])))  # 0.5 s a note
+    cut = _first_seconds(perf, 30.0)
+    assert len(cut.notes) == 60 and cut.duration_s == pytest.approx(30.0, abs=0.01) and cut.tempos is perf.tempos
+
+
 def test_the_shipped_sampler_is_traced_once_per_loaded_model():
     from musicstyle.training import shipped
 

@@ -202,13 +202,21 @@ def texture_figures(m: np.ndarray, layout: Layout, steps_per_second: float) -> d
     return out
 
 
+def _first_seconds(perf, seconds: float):
+    """The piece cut to its first ``seconds`` (:func:`musicstyle.classifier.first_beats` at that time, tempo map kept)."""
+    from .. import classifier
+
+    ticks = np.arange(int(perf.notes["end"].max(initial=0)) + 1)
+    return classifier.first_beats(perf, np.searchsorted(perf.seconds(ticks), seconds) / perf.ticks_per_quarter)
+
+
 def transfer_study(pieces_by_genre: dict, per_source: int = 3, seconds: float = 30.0, temperature: float = 1.0,
                    seed: int = 0) -> dict:
     """Did it transfer? Taught in ``notebooks/04_lstm_generation.ipynb`` and ``notebooks/05_pedal_analysis.ipynb``.
 
     Generates ``seconds`` of each genre from the style vectors of ``per_source`` pieces of each
-    genre, and measures the results beside the real pieces (their first ``seconds``, presses cut
-    there as the generated ones are; whole pieces for the classifier's verdict).
+    genre, and measures the results beside the real pieces, cut to their first ``seconds`` as the
+    generated ones are (presses and the classifier's verdict too).
 
     Args:
         pieces_by_genre: ``{genre: pieces}``.
@@ -231,7 +239,7 @@ def transfer_study(pieces_by_genre: dict, per_source: int = 3, seconds: float = 
             m = matrix(p.performance, PAPER)
             sps = len(m) / max(p.performance.duration_s, 1e-9)
             real_tex.append(texture_figures(m[: int(seconds * sps)], PAPER, sps))
-            real_jazz.append(classifier.verdict(p.performance)["jazz"])
+            real_jazz.append(classifier.verdict(_first_seconds(p.performance, seconds))["jazz"])
         out["real"][source] = {
             "pieces": len(pieces),
             "jazz_probability": float(np.mean(real_jazz)),

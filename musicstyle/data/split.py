@@ -1,9 +1,11 @@
-"""One piece-level split for every model: train / validation / test, fixed by a seed.
+"""One piece-level split rule for every model: train / validation / test, fixed by a seed.
 
 Taught in ``notebooks/01_data_exploration.ipynb``. Pieces, never segments, are split, so no piece
 is on two sides. Within each genre pieces are ranked by the SHA-256 of ``"{seed}/{name}"``: the
 first 10% go to test, the next 10% to validation, the rest to train. A piece's side depends only on
-the seed and the set of names, never on file order.
+the seed and the set of names, never on file order. The note-token LSTMs name a file by its path inside
+its genre's folder rather than in the dataset's (:func:`musicstyle.tokens.split_files`), so their sides
+differ from the other models' (data/README.md, "Splits").
 """
 
 from __future__ import annotations

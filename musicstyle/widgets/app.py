@@ -1,7 +1,7 @@
 """The widget itself: source (picked or uploaded), target, mode, seed, route, button; one result area (notebook 07).
 
-The result area only ever shows the last run's result: pressing the button empties it at once, and an
-error replaces all of it. A setting changed after a run marks the result as that of other settings.
+The result area only ever shows the last run's result: pressing the button hides it in its place (the page
+does not jump) until the new result, or an error, replaces all of it. A setting changed after a run marks the result as that of other settings.
 """
 
 from __future__ import annotations
