@@ -193,6 +193,13 @@ def test_every_model_option_takes_a_shipped_models_bare_name(tmp_path, monkeypat
     with pytest.raises(KeyboardInterrupt):
         dynamics.train_command("relations", "j.keras", extra_models=[("velocity_classical.keras", "velocity_jazz.keras")])
     assert [pathlib.Path(p).parent.name for p in seen["extra_models"][0].values()] == ["pretrained", "pretrained"]
+    from musicstyle.training.modelfile import model_path
+
+    # --init with a shipped name, the output by default of that name here: the shipped file is read, this one written
+    assert model_path("velocity_jazz.keras", inputs=("velocity_jazz.keras",)) == pathlib.Path("velocity_jazz.keras")
+    (tmp_path / "velocity_jazz.keras").write_bytes(b"mine")  # now that name is a file here: read and written, refused
+    with pytest.raises(MusicstyleError, match="velocity_jazz.keras: is also the input"):
+        model_path("velocity_jazz.keras", inputs=("velocity_jazz.keras",))
 
 
 def test_model_metadata_that_is_not_an_object_is_named_corrupt(tmp_path):

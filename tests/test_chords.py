@@ -300,11 +300,15 @@ def test_train_command_on_a_tiny_folder(tmp_path, capsys):
 
 
 def test_real_pieces_are_judged_on_as_many_seconds_as_the_generated_ones():
-    from musicstyle.chords.generate import _first_seconds
+    from musicstyle.chords.generate import _opening
 
-    perf = read_midi(smf(track([e for _ in range(120) for e in ((0, on(60, 70)), (480, off(60)))])))  # 0.5 s a note
-    cut = _first_seconds(perf, 30.0)
-    assert len(cut.notes) == 60 and cut.duration_s == pytest.approx(30.0, abs=0.01) and cut.tempos is perf.tempos
+    notes = [e for _ in range(120) for e in ((0, on(60, 70)), (480, off(60)))]  # 0.5 s a note at 120 qpm
+    perf = read_midi(smf(track([(0, on(60, 70)), (480, off(60)), (9 * 960, on(62, 70)), (480, off(62)), *notes])))
+    cut, end = _opening(perf, 30.0)  # a note, 9 s of silence, then the rest: 30 s from the first note
+    assert end == pytest.approx(30.0) and len(cut.notes) == 2 + 40 and cut.tempos is perf.tempos  # 10 s to 30 s
+    late = read_midi(smf(track([(40 * 960, on(60, 70)), *notes])))  # 40 s of silence first: measured on its music
+    cut, end = _opening(late, 30.0)
+    assert end == pytest.approx(70.0) and len(cut.notes) == 60
 
 
 def test_the_shipped_sampler_is_traced_once_per_loaded_model():

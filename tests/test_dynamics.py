@@ -207,6 +207,7 @@ def test_stretch_verdicts_average_to_the_pieces_and_are_drawn(tmp_path, capsys):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
     many = [{"start_s": 10.0 * i, "end_s": 10.0 * i + 9, "jazz": 0.5, "classical": 0.3, "unrelated": 0.2} for i in range(100)]
     assert {p.get_linewidth() for p in plot_stretches({"long": many}).patches} == {0.8}  # narrow steps, thin outline
+    assert len(plot_stretches({"none": [], "a": rows}).patches) == 2  # a version without a stretch draws nothing
     path = tmp_path / "p.mid"
     path.write_bytes(chord_piece([[(60, 50 + i % 7), (64, 60), (67, 90 - i % 11)] for i in range(200)]))
     assert main(["judge", str(path), "--stretches", "--json"]) == 0

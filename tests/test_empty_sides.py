@@ -96,6 +96,18 @@ def test_train_classifier_needs_validation_pieces_of_both_genres(small, tmp_path
     assert capsys.readouterr().err == f"error: {small}: no jazz pieces in the validation split {too_small('validation')}\n"
 
 
+def test_train_classifier_names_validation_pieces_it_cannot_read(tmp_path, capsys):
+    from musicstyle.data import load_folder, select
+
+    data = tiny_folder(tmp_path / "data", 6)
+    (only,) = select(load_folder(data, quick=False, progress=False), "validation", "jazz")
+    (data / only.path).write_bytes(high_note())  # the one jazz validation piece: read, nothing to learn from
+    assert main(["train", "classifier", "--data", str(data), "--length", "64", "--epochs", "1", "--strategy", "default",
+                 "-o", str(tmp_path / "c.keras")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {data}: no jazz validation piece the layout can read ({only.path}: ") and "10%" not in err
+
+
 def test_train_velocity_refuses_validation_pieces_without_a_note_to_learn(tmp_path):
     from musicstyle.data import load_folder, select
 
@@ -105,3 +117,11 @@ def test_train_velocity_refuses_validation_pieces_without_a_note_to_learn(tmp_pa
     reason = "no jazz piece of the validation split has notes in the key range"
     with pytest.raises(MusicstyleError, match=f"^{re.escape(collection.root)}: {reason}$"):
         V.train("jazz", "paper", collection=collection, epochs=1, window=16, batch=2, windows_per_epoch=2, verbose=0)
+
+
+def test_train_tokens_refuses_to_validate_on_its_training_files(small, capsys):
+    assert main(["train", "tokens", "--genre", "jazz", "--data", str(small), "--epochs", "1",
+                 "-o", str(small / "t.keras")]) == 2
+    last = capsys.readouterr().err.splitlines()[-1]  # after music21's progress bar
+    assert last == f"error: {small / 'jazz'}: no jazz pieces in the validation split {too_small('validation')}"
+    assert not (small / "t.keras").exists()

@@ -731,7 +731,7 @@ def test_a_genres_folder_of_ones_own_is_read_at_any_depth(tmp_path):
     assert T.genre_folder("pop", mine / "pop") == mine / "pop"
 
 
-def test_tokenize_counts_the_files_it_skips_and_names_them_as_the_evaluate_commands_do(tmp_path, capsys):
+def test_tokenize_counts_the_files_it_skips_beside_their_reasons(tmp_path, capsys):
     data = tmp_path / "data"
     for i, sub in enumerate(("tpd/classical", "tpd/jazz", "pop909")):
         (data / sub).mkdir(parents=True)

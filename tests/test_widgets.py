@@ -308,6 +308,13 @@ def test_a_run_hides_the_previous_result_in_its_place(tmp_path, monkeypatch):
     monkeypatch.setitem(widgets.MODES, "look", lambda *a, **k: 1 / 0)
     w.button.click()
     assert w.results.children == (w.message,) and w.results.layout.visibility == "visible"
+    # a run interrupted (Ctrl-C in the kernel) shows nothing rather than a half-overwritten result
+    monkeypatch.setitem(widgets.MODES, "look", look)
+    w.button.click()
+    monkeypatch.setitem(widgets.MODES, "look", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        w.button.click()
+    assert w.results.children == () and w.results.layout.visibility == "visible" and not w.button.disabled
 
 
 def test_the_source_line_says_when_the_filter_hides_the_picked_piece(widget):

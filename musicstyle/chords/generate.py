@@ -202,12 +202,14 @@ def texture_figures(m: np.ndarray, layout: Layout, steps_per_second: float) -> d
     return out
 
 
-def _first_seconds(perf, seconds: float):
-    """The piece cut to its first ``seconds`` (:func:`musicstyle.classifier.first_beats` at that time, tempo map kept)."""
+def _opening(perf, seconds: float) -> tuple:
+    """The piece up to ``seconds`` after its first note (:func:`musicstyle.classifier.first_beats` there, tempo map
+    kept) and that time in seconds: a real piece measured beside generated music ``seconds`` long."""
     from .. import classifier
 
-    ticks = np.arange(int(perf.notes["end"].max(initial=0)) + 1)
-    return classifier.first_beats(perf, np.searchsorted(perf.seconds(ticks), seconds) / perf.ticks_per_quarter)
+    end = float(perf.seconds(perf.notes["start"].min())) + seconds
+    ticks = np.arange(int(perf.notes["end"].max()) + 1)
+    return classifier.first_beats(perf, np.searchsorted(perf.seconds(ticks), end) / perf.ticks_per_quarter), end
 
 
 def transfer_study(pieces_by_genre: dict, per_source: int = 3, seconds: float = 30.0, temperature: float = 1.0,
@@ -215,8 +217,8 @@ def transfer_study(pieces_by_genre: dict, per_source: int = 3, seconds: float = 
     """Did it transfer? Taught in ``notebooks/04_lstm_generation.ipynb`` and ``notebooks/05_pedal_analysis.ipynb``.
 
     Generates ``seconds`` of each genre from the style vectors of ``per_source`` pieces of each
-    genre, and measures the results beside the real pieces, cut to their first ``seconds`` as the
-    generated ones are (presses and the classifier's verdict too).
+    genre, and measures the results beside the real pieces, each cut ``seconds`` after its first note as
+    the generated ones end (presses and the classifier's verdict too).
 
     Args:
         pieces_by_genre: ``{genre: pieces}``.
@@ -235,16 +237,19 @@ def transfer_study(pieces_by_genre: dict, per_source: int = 3, seconds: float = 
     out = {"generated": [], "real": {}}
     for source, pieces in pieces_by_genre.items():
         real_tex, real_jazz = [], []
+        real_presses = []
         for p in pieces:
+            opening, end = _opening(p.performance, seconds)  # a piece that starts late is measured on its music
             m = matrix(p.performance, PAPER)
             sps = len(m) / max(p.performance.duration_s, 1e-9)
-            real_tex.append(texture_figures(m[: int(seconds * sps)], PAPER, sps))
-            real_jazz.append(classifier.verdict(_first_seconds(p.performance, seconds))["jazz"])
+            real_tex.append(texture_figures(m[: int(end * sps)], PAPER, sps))
+            real_jazz.append(classifier.verdict(opening)["jazz"])
+            real_presses.append(press_lengths(p.performance, seconds=end))
         out["real"][source] = {
             "pieces": len(pieces),
             "jazz_probability": float(np.mean(real_jazz)),
             **{k: float(np.mean([t[k] for t in real_tex])) for k in real_tex[0] if k != "seconds"},
-            "press_lengths": np.concatenate([press_lengths(p.performance, seconds=seconds) for p in pieces]),
+            "press_lengths": np.concatenate(real_presses),
         }
     for target in GENRES:
         _, meta = shipped_generator(target)

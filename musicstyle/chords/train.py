@@ -138,7 +138,10 @@ def train_command(genre: str, data=None, units: int = 128, length: int = 128, ba
     if not tr:
         raise MusicstyleError(collection.root, f"no {genre} pieces to train on")
     if not va:  # the epoch kept is chosen on validation pieces, never on training pieces
-        raise no_pieces(collection.root, "validation", genre)
+        if not left_va:
+            raise no_pieces(collection.root, "validation", genre)
+        left = "; ".join(f"{path}: {why}" for path, why in left_va.items())
+        raise MusicstyleError(collection.root, f"no {genre} validation piece the layouts can read ({left})")
     if unconditioned:
         vt, vv = np.zeros((len(tr), 50), np.float32), np.zeros((len(va), 50), np.float32)
     else:

@@ -13,6 +13,7 @@ import numpy as np
 from ..core.roll import KEYS_ONLY, Layout, rollable
 from ..data import SPLIT_SEED, no_pieces, select
 from ..data.learned import LEARNED_KEY, learned_record
+from ..errors import MusicstyleError
 from .data import CLASSES, channels, epoch_windows, layout_of, tpd_pieces
 from .evaluate import evaluate
 from .model import build, metadata
@@ -104,7 +105,10 @@ def train_command(data=None, arch: str = "improved", layout: str = "keys", epoch
     train_pieces, validation, test = (kept for kept, _ in sides.values())
     for genre in CLASSES:  # the epoch kept is chosen on both genres' validation pieces, never on training pieces
         if not any(p.genre == genre for p in validation):
-            raise no_pieces(collection.root, "validation", genre)
+            left = [f"{path}: {why}" for path, why in sides["validation"][1].items() if path.startswith(f"{genre}/")]
+            if not left:
+                raise no_pieces(collection.root, "validation", genre)
+            raise MusicstyleError(collection.root, f"no {genre} validation piece the layout can read ({'; '.join(left)})")
     left_out = {path: why for _, left in sides.values() for path, why in left.items()}
     model, meta = train(train_pieces, validation, arch=arch, layout=layout_of(layout), epochs=epochs, length=length,
                         seed=seed, strategy=distribute, checkpoint_dir=checkpoint_dir, minutes=minutes)

@@ -45,7 +45,7 @@ def register(groups) -> None:
                    f"in one file (default: {RELATIONS_MEMBERS} for relations; the other kinds train one network)")
     p.add_argument("-o", "--output", "--out", dest="output", default=None,
                    help="model file to write (.keras; written by the chief only; default: the shipped file's name in the "
-                        "current folder, dynamics_KIND.keras, or dynamics_stats_raw.keras with --real-only)")
+                        "current folder, dynamics_KIND.keras, or dynamics_KIND_raw.keras with --real-only)")
     add_run_options(p)
     p.set_defaults(func=_train)
 

@@ -342,7 +342,7 @@ def evaluate_command(data=None, split: str = "all", cnn=None, stats=None, truste
     if velocity_models:
         result["velocity_models"] = {g: described(f) for g, f in velocity_models.items()}
     if given := {kind: described(file) for kind, file in (("relations", relations), ("cnn", cnn), ("stats", stats)) if file}:
-        result["judge_files"] = given  # the judges of these names that are not the shipped ones
+        result["judge_files"] = given  # the judges given, by kind (a shipped one's bare name says "(shipped)")
     if hold_out:
         result["hold_out"] = hold_out
     if routes_skipped:

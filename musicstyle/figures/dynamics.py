@@ -241,6 +241,8 @@ def plot_stretches(versions: dict, ax=None):
 
         _, ax = plt.subplots(figsize=(11, 3.2))
     for i, (label, rows) in enumerate(versions.items()):
+        if not rows:  # a version with no stretch (no note) draws nothing
+            continue
         colour = f"C{i}"
         edges = [r["start_s"] for r in rows] + [rows[-1]["end_s"]]
         style = dict(baseline=0, fill=True, facecolor=to_rgba(colour, 0.22), edgecolor=colour,

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import sha256_file
+from ..data import no_pieces, sha256_file
 from ..data.learned import LEARNED_KEY, learned_record
 from ..errors import MusicstyleError
-from .data import QUICK_FILES, epoch_windows, genre_tokens, split_files, windows
+from .data import QUICK_FILES, epoch_windows, genre_folder, genre_tokens, split_files, windows
 from .evaluate import evaluate
 from .generate import GENRE_DECODING
 from .judge import choose_timing
@@ -90,13 +90,15 @@ def train(
     seqs = genre_tokens(genre, data, rich=rich, quick=quick, progress=verbose > 0, hold_out=hold_out)
     if not seqs["train"]:
         raise MusicstyleError(genre, "no training files could be tokenized")
+    if not seqs["validation"]:  # the epoch kept is chosen on validation files, never on training files
+        raise no_pieces(genre_folder(genre, data), "validation", genre, hold_out)
     vocab = Vocabulary.build(seqs["train"], cfg["min_count"])
     enc = {k: [vocab.encode(s) for s in v] for k, v in seqs.items()}
     rate = learning_rate or (3e-3 if arch == "lstm" else 1e-3)
     shifts = range(-cfg["transpose"], cfg["transpose"] + 1)
     table = transposition_table(vocab, shifts) if cfg["transpose"] else None
     last_only = TUTORIAL_WINDOWS if arch == "tutorial" else 0
-    held = enc["validation"] or enc["train"][:1]
+    held = enc["validation"]
     if last_only:
         validation = epoch_windows(held, cfg["window"], np.random.default_rng(seed), last_only=1024)
     else:

@@ -52,7 +52,15 @@ def model_path(path: str | Path, inputs=()) -> Path:
     Returns:
         The path; another suffix, a folder or one of ``inputs`` raises :class:`MusicstyleError`.
     """
-    return output_file(path, (".keras",), "model files", inputs=inputs, exact=True)
+    return output_file(path, (".keras",), "model files", inputs=[_read_as(i) for i in inputs if i is not None], exact=True)
+
+
+def _read_as(name):
+    """The file a model input is read from (a shipped model's bare name: the shipped file), or the name as given."""
+    try:
+        return model_file(name)
+    except MusicstyleError:  # not there: the command says so when it reads it
+        return name
 
 
 def save_model(model, path: str | Path, metadata: dict) -> Path:

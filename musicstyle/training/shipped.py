@@ -25,9 +25,10 @@ def pretrained_path(name: str) -> Path:
 def is_shipped(path) -> bool:
     """Whether ``path`` is one of the model files shipped in ``musicstyle/pretrained/``, or a bare name that stands
     for one (:func:`model_file`)."""
-    path = Path(path)
-    if not path.exists() and str(path) == path.name:
-        return (_SHIPPED / path.name).is_file()
+    try:
+        path = model_file(path)
+    except MusicstyleError:  # no such file, nor a shipped one
+        return False
     return path.resolve().parent == _SHIPPED.resolve()
 
 

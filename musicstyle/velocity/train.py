@@ -243,7 +243,8 @@ def train_to_file(output, genre: str, arch: str = "improved", data=None, members
     members = members or (3 if arch == "improved" else 1)
     model, meta, _ = train(genre, arch, data=data, members=members, **options)
     if not is_chief():
-        return {"saved": None, "epochs_run": meta["epochs_run"], "best_val_rmse": meta["best_val_rmse"]}
+        return {"saved": None, "epochs_run": meta["epochs_run"], "best_val_rmse": meta["best_val_rmse"],
+                "skipped": len(meta["skipped_files"])}
     add_test_metrics(model, meta, data=data, hold_out=options.get("hold_out"))
     save(model, meta, out)
     result = {"saved": str(out), "epochs_run": meta["epochs_run"], "best_val_rmse": meta["best_val_rmse"], **stored_figures(meta)}

@@ -301,6 +301,8 @@ class StyleTransferWidget:
             self.results.children = (self.message,)
             self.progress.value = 0
         finally:
+            if self.result is None and self.results.children[:1] != (self.message,):
+                self.results.children = ()  # interrupted: what was hidden is partly overwritten, so it goes
             self.results.layout.visibility = "visible"
             self.status.value = ""
             self.button.disabled = False
