@@ -729,6 +729,8 @@ def test_a_genres_folder_of_ones_own_is_read_at_any_depth(tmp_path):
     assert T.genre_folder("pop", mine / "pop") == mine / "pop"  # ... also when they lie only in sub-folders
     (mine / "pop" / "a.mid").unlink()
     assert T.genre_folder("pop", mine / "pop") == mine / "pop"
+    with pytest.raises(MusicstyleError, match="nowhere: no such folder$"):  # worded as every --data folder
+        T.genre_folder("jazz", mine / "nowhere")
 
 
 def test_tokenize_counts_the_files_it_skips_beside_their_reasons(tmp_path, capsys):

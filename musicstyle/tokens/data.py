@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.inputs import input_folder
 from ..data import SOURCES, SPLIT_SEED, check_group, find, midi_files, rank, recording_group, split_names
 from ..errors import MusicstyleError
 from .cache import TOKEN_CACHE_VERSION, tokenize_files
@@ -46,10 +47,8 @@ def genre_folder(genre: str, data: str | Path | None = None) -> Path:
         raise MusicstyleError(genre, f"unknown genre (choose from {', '.join(GENRE_SOURCES)})")
     name, sub = GENRE_SOURCES[genre]
     if data is not None:
-        root = Path(data)
+        root = input_folder(data)  # there, and a folder, as every --data is checked
         try:
-            if not root.is_dir():
-                raise MusicstyleError(root, "not a folder")
             nested = dict.fromkeys(c for c in (root / name / sub, root / genre, root / sub) if c != root)
             for cand in nested:
                 if cand.is_dir() and next(iter(midi_files(cand)), None) is not None:
