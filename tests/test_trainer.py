@@ -112,15 +112,22 @@ def test_time_budget_stops_after_the_epoch_that_passes_it():
     assert len(out.history) == 1 and out.stopped_by == "budget"
 
 
-def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path):
-    schedule = Schedule(epochs=5, batch_size=16, learning_rate=1e-2, patience=None, halve_after=None)
+def _interrupt_after(last: int, schedule, checkpoint_dir) -> None:
+    """A run with checkpoints stopped (as by Ctrl-C) once epoch ``last`` has ended."""
 
     def interrupt(epoch, row, model):
-        if epoch == 2:
+        if epoch == last:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train(_build, _draw, _mse, VALIDATION, schedule=schedule, checkpoint_dir=tmp_path, verbose=0, on_epoch_end=interrupt)
+        train(_build, _draw, _mse, VALIDATION, schedule=schedule, checkpoint_dir=checkpoint_dir, verbose=0,
+              on_epoch_end=interrupt)
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path):
+    schedule = Schedule(epochs=5, batch_size=16, learning_rate=1e-2, patience=None, halve_after=None)
+
+    _interrupt_after(2, schedule, tmp_path)
     assert list(tmp_path.glob("checkpoint-*.npz"))
     resumed = train(_build, _draw, _mse, VALIDATION, schedule=schedule, checkpoint_dir=tmp_path, verbose=0)
     assert resumed.resumed_at_epoch == 3
@@ -137,12 +144,7 @@ def test_a_checkpoint_of_another_run_is_refused_not_resumed(tmp_path, capsys):
 
     schedule = Schedule(epochs=4, batch_size=16, learning_rate=1e-2, patience=None, halve_after=None)
 
-    def interrupt(epoch, row, model):
-        if epoch == 1:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        train(_build, _draw, _mse, VALIDATION, schedule=schedule, checkpoint_dir=tmp_path, verbose=0, on_epoch_end=interrupt)
+    _interrupt_after(1, schedule, tmp_path)
     (saved,) = tmp_path.glob("checkpoint-*.npz")
     before = saved.read_bytes()
     other = (VALIDATION[0], 2 * VALIDATION[1])
